@@ -1,0 +1,22 @@
+/*
+ * file: whole-file reads with a size cap, for configuration, keys and inputs.
+ */
+#ifndef PERFAGG_UTIL_FILE_H
+#define PERFAGG_UTIL_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Reads all of path ("-" means standard input) into a fresh buffer of *len
+ * bytes plus a NUL that *len does not count. Refuses more than max bytes.
+ * Returns the buffer (caller frees with free()), or NULL with *errstr set
+ * (a static string; errno-derived detail is lost on purpose: callers name the path).
+ */
+uint8_t *file_read_all(const char *path, size_t max, size_t *len, const char **errstr);
+
+/* Writes (buf, len) to path atomically (temporary file + rename) with the given
+ * mode. Returns 0, or -1 with *errstr set. */
+int file_write_atomic(const char *path, const void *buf, size_t len, unsigned mode, const char **errstr);
+
+#endif

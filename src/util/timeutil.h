@@ -1,0 +1,29 @@
+/*
+ * timeutil: wall-clock and monotonic time in milliseconds, and ISO 8601 UTC
+ * formatting and parsing. Times are int64 milliseconds since the Unix epoch.
+ */
+#ifndef PERFAGG_UTIL_TIMEUTIL_H
+#define PERFAGG_UTIL_TIMEUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* "2024-01-01T10:00:00.000Z" plus NUL. */
+#define TIME_ISO_LEN 25
+
+int64_t time_now_ms(void);		/* CLOCK_REALTIME */
+int64_t time_mono_ms(void);		/* CLOCK_MONOTONIC: for intervals and timeouts */
+
+/* Formats ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" into out (always NUL-terminated). */
+void time_format_iso_ms(char out[TIME_ISO_LEN], int64_t ms);
+
+/* Parses "YYYY-MM-DDTHH:MM:SS[.fff]Z" (also "+00:00" and a space for the T,
+ * and a bare date "YYYY-MM-DD") from (s, len); the whole input must be used.
+ * Returns 0 and sets *ms, or -1 on malformed input. */
+int time_parse_iso(const char *s, size_t len, int64_t *ms);
+
+/* Days since the epoch for a civil date and back (proleptic Gregorian). */
+int64_t time_days_from_civil(int64_t y, unsigned m, unsigned d);
+void time_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+
+#endif
