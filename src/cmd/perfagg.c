@@ -1,10 +1,17 @@
 /* perfagg: the Perf-Aggregator client. Dispatches to src/client/cli_*.c. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "client/cli.h"
+#include "enclave/secret.h"
+#include "util/jsonmem.h"
 
 static const struct cli_command commands[] = {
+	{ "attest", "fetch and verify the enclave's attestation", cli_attest },
+	{ "register", "encrypt an exchange API key to the attested enclave and open a session", cli_register },
+	{ "session", "show a session's status", cli_session },
+	{ "revoke", "revoke a session (its credentials are wiped)", cli_revoke },
 	{ NULL, NULL, NULL },
 };
 
@@ -19,6 +26,15 @@ usage(FILE *f)
 int
 main(int argc, char **argv)
 {
+	struct rlimit rl = { 0, 0 };
+
+	/* The client holds an API secret while it runs: no core dump of it. */
+	setrlimit(RLIMIT_CORE, &rl);
+	if (secret_init() != 0) {
+		fprintf(stderr, "perfagg: cannot initialise libsodium\n");
+		return CLI_FAIL;
+	}
+	jsonmem_install();
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_USAGE;

@@ -1,0 +1,112 @@
+#include "client/httpc.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/xalloc.h"
+
+#define MAX_RESPONSE (4 * 1024 * 1024)
+
+struct sink {
+	char *buf;
+	size_t len;
+	int overflow;
+};
+
+static size_t
+on_data(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct sink *s = arg;
+	size_t n = size * nmemb;
+
+	if (s->len + n > MAX_RESPONSE) {
+		s->overflow = 1;
+		return 0;
+	}
+	s->buf = xrealloc(s->buf, s->len + n + 1);
+	memcpy(s->buf + s->len, ptr, n);
+	s->len += n;
+	s->buf[s->len] = '\0';
+	return n;
+}
+
+int
+httpc_do(const struct httpc_request *req, struct httpc_response *resp, char *err, size_t errlen)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *hdrs = NULL;
+	char *ctype = NULL;
+	struct sink sink = { 0 };
+	char *auth = NULL, cerr[CURL_ERROR_SIZE] = "";
+	CURLcode cc;
+	int rc = -1;
+
+	memset(resp, 0, sizeof(*resp));
+	if (c == NULL) {
+		snprintf(err, errlen, "cannot initialise libcurl");
+		return -1;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, req->url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, req->timeout_s > 0 ? req->timeout_s : 30L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (req->cacert != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, req->cacert);
+	hdrs = curl_slist_append(hdrs, "Accept: application/json");
+	if (req->bearer != NULL) {
+		auth = xasprintf("Authorization: Bearer %s", req->bearer);
+		hdrs = curl_slist_append(hdrs, auth);
+	}
+	if (req->body != NULL) {
+		ctype = xasprintf("Content-Type: %s", req->content_type != NULL ? req->content_type : "application/json");
+		hdrs = curl_slist_append(hdrs, ctype);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)req->body_len);
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	cc = curl_easy_perform(c);
+	if (cc != CURLE_OK) {
+		snprintf(err, errlen, "%s: %s", req->url, sink.overflow ? "response too large" :
+		    cerr[0] != '\0' ? cerr : curl_easy_strerror(cc));
+		free(sink.buf);
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+	resp->body = sink.buf != NULL ? sink.buf : xstrdup("");
+	resp->body_len = sink.len;
+	resp->json = json_loadb(resp->body, resp->body_len, 0, NULL);
+	rc = 0;
+out:
+	if (auth != NULL) {
+		memset(auth, 0, strlen(auth));
+		free(auth);
+	}
+	free(ctype);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(c);
+	return rc;
+}
+
+void
+httpc_response_clear(struct httpc_response *resp)
+{
+	free(resp->body);
+	json_decref(resp->json);
+	memset(resp, 0, sizeof(*resp));
+}
+
+const char *
+httpc_error_message(const struct httpc_response *resp)
+{
+	json_t *m = json_object_get(json_object_get(resp->json, "error"), "message");
+
+	return json_is_string(m) ? json_string_value(m) : "unexpected response";
+}

@@ -1,0 +1,53 @@
+/*
+ * keys: the enclave's two long-term key pairs.
+ *
+ *  - X25519, for credential envelopes (envelope.h);
+ *  - Ed25519, for signing evidence and results.
+ *
+ * Private keys live only in guarded memory (struct secret) and never leave
+ * this module: callers ask it to open an envelope or to sign. Keys are either
+ * generated at start (memory only) or loaded from PEM files: the private file
+ * holds both keys as PKCS#8 ("PRIVATE KEY" blocks, any order), the public file
+ * both as SubjectPublicKeyInfo ("PUBLIC KEY" blocks) and must match.
+ * THREAD SAFETY: after creation, every function is thread-safe.
+ */
+#ifndef PERFAGG_ENCLAVE_KEYS_H
+#define PERFAGG_ENCLAVE_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/envelope.h"
+
+#define KEYS_ID_HEX_LEN 16	/* key id: hex of the first 8 bytes of SHA-256(Ed25519 public key) */
+
+struct keys;
+
+/* Generates both key pairs. Returns NULL only if the generator fails. */
+struct keys *keys_generate(void);
+
+/* Loads both key pairs from PEM files (public_path may be NULL: the public
+ * keys are then derived). Returns NULL with *errstr on a missing, malformed,
+ * incomplete or mismatched file. */
+struct keys *keys_load(const char *private_path, const char *public_path, const char **errstr);
+
+/* Writes both key pairs as PEM (private file mode 0600). Returns 0 or -1. */
+int keys_save(struct keys *k, const char *private_path, const char *public_path, const char **errstr);
+
+/* Wipes and frees; NULL is a no-op. */
+void keys_free(struct keys *k);
+
+/* Public keys (32 bytes each, owned by k) and the signing key id (NUL-terminated). */
+const uint8_t *keys_x25519_public(const struct keys *k);
+const uint8_t *keys_ed25519_public(const struct keys *k);
+const char *keys_id(const struct keys *k);
+
+/* Signs (msg, len) with the Ed25519 key. The signature of attest_ctx.sign:
+ * arg is the struct keys. Returns 0 or -1. */
+int keys_sign(void *arg, uint8_t sig[64], const uint8_t *msg, size_t len);
+
+/* Opens env with the X25519 key into pt (env->ciphertext_len bytes, the
+ * caller's guarded memory). Returns 0, or -1 on any failure (no detail). */
+int keys_open_envelope(struct keys *k, uint8_t *pt, const struct envelope *env);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * session: temporary sessions created from a submitted credential.
+ *
+ * A session id is 256 random bits; it is the bearer secret that lets its
+ * holder read the session's results, so it is compared in constant time, and
+ * only a short hash of it (session_info.id_hash) may be logged. Credentials
+ * stay in the vault under the session's handle and are wiped the moment the
+ * session is revoked, found expired, or removed by cleanup.
+ * THREAD SAFETY: all functions are thread-safe.
+ */
+#ifndef PERFAGG_ENCLAVE_SESSION_H
+#define PERFAGG_ENCLAVE_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "enclave/vault.h"
+
+#define SESSION_ID_BYTES 32
+#define SESSION_ID_HEX_LEN 64
+#define SESSION_LABEL_MAX 100
+#define SESSION_EXCHANGE_MAX 23
+
+enum session_status {
+	SESSION_ACTIVE,
+	SESSION_EXPIRED,
+};
+
+/* What a session is, copied out of the table (holds no credential). */
+struct session_info {
+	char id_hash[13];	/* log_short_hash of the id */
+	char exchange[SESSION_EXCHANGE_MAX + 1];
+	char account_type[8];	/* spot, futures, margin */
+	char label[SESSION_LABEL_MAX + 1];	/* "" when none */
+	char user_hash[13];	/* log_short_hash of the userId */
+	bool sandbox;
+	int64_t created_ms;
+	int64_t expires_ms;
+	enum session_status status;
+};
+
+/* What a new session is made of. Strings are copied; none may exceed the
+ * sizes above (checked by the caller: exceeding them is a bug). */
+struct session_params {
+	const char *exchange;
+	const char *account_type;
+	const char *label;	/* may be NULL */
+	const char *user_id;
+	bool sandbox;
+	int64_t ttl_s;
+};
+
+struct session_table;
+
+/* The table uses v (not owned) for credentials; max_sessions caps it. */
+struct session_table *session_table_new(struct vault *v, size_t max_sessions);
+/* Erases every credential and frees the table; NULL is a no-op. */
+void session_table_free(struct session_table *t);
+
+/* Creates a session owning the credential under vault_handle (which it erases
+ * when the session ends). Writes the new id and its info. Returns 0, or -1
+ * with *errstr when the table is full (the handle then stays the caller's). */
+int session_create(struct session_table *t, const struct session_params *p, uint32_t vault_handle,
+    int64_t now_ms, uint8_t id[SESSION_ID_BYTES], struct session_info *info, const char **errstr);
+
+/* Looks an active session up. Returns 0 and fills *info; -1 if there is no
+ * such session or it has expired (its credential is then erased at once). */
+int session_lookup(struct session_table *t, const uint8_t id[SESSION_ID_BYTES], int64_t now_ms,
+    struct session_info *info);
+
+/* Runs fn with the credential of an active session. Returns fn's result, or
+ * -1 if the session does not exist or has expired. */
+int session_use_credential(struct session_table *t, const uint8_t id[SESSION_ID_BYTES], int64_t now_ms,
+    int (*fn)(void *arg, const struct credential *c), void *arg);
+
+/* Revokes: erases the credential and removes the session. Returns 0, or -1
+ * if there is no such session (an expired one is still removed, and -1). */
+int session_revoke(struct session_table *t, const uint8_t id[SESSION_ID_BYTES], int64_t now_ms);
+
+/* Removes every expired session (erasing credentials). Returns how many. */
+size_t session_cleanup(struct session_table *t, int64_t now_ms);
+
+/* Number of sessions that have not expired at now_ms. */
+size_t session_count_active(struct session_table *t, int64_t now_ms);
+
+/* Parses a 64-character lower- or upper-case hex id from (s, len). Returns 0 or -1. */
+int session_id_parse(uint8_t id[SESSION_ID_BYTES], const char *s, size_t len);
+
+#endif

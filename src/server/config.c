@@ -1,0 +1,218 @@
+#include "server/config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xalloc.h"
+
+enum kind { K_STR, K_INT, K_BOOL, K_LEVEL };
+
+struct item {
+	const char *env;
+	const char *flag;
+	enum kind kind;
+	const char *def;	/* NULL: unset */
+	int64_t min, max;	/* K_INT */
+	size_t off;
+	const char *help;
+};
+
+#define OFF(f) offsetof(struct config, f)
+#define DAY 86400
+
+static const struct item items[] = {
+	{ "ENCLAVE_HOST", "host", K_STR, "0.0.0.0", 0, 0, OFF(host), "address to listen on" },
+	{ "ENCLAVE_PORT", "port", K_INT, "3000", 1, 65535, OFF(port), "TCP port" },
+	{ "ENCLAVE_PRIVATE_KEY_PATH", "private-key-path", K_STR, NULL, 0, 0, OFF(private_key_path),
+	  "PEM with the X25519 and Ed25519 private keys (unset: generate, memory only)" },
+	{ "ENCLAVE_PUBLIC_KEY_PATH", "public-key-path", K_STR, NULL, 0, 0, OFF(public_key_path),
+	  "PEM with the matching public keys (checked against the private keys)" },
+	{ "DEFAULT_SESSION_TTL", "default-session-ttl", K_INT, "86400", 1, 366 * DAY, OFF(default_session_ttl),
+	  "session lifetime in seconds when the client gives none" },
+	{ "MAX_SESSION_TTL", "max-session-ttl", K_INT, "604800", 1, 366 * DAY, OFF(max_session_ttl),
+	  "longest session lifetime a client may ask for, seconds" },
+	{ "MIN_SESSION_TTL", "min-session-ttl", K_INT, "300", 1, 366 * DAY, OFF(min_session_ttl),
+	  "shortest session lifetime a client may ask for, seconds" },
+	{ "SESSION_CLEANUP_INTERVAL", "session-cleanup-interval", K_INT, "3600000", 100, 7 * DAY * 1000LL,
+	  OFF(cleanup_interval_ms), "period of the expired-session sweep, milliseconds" },
+	{ "RATE_LIMIT_MAX", "rate-limit-max", K_INT, "100", 1, 1000000000, OFF(rate_limit_max),
+	  "requests allowed per client address per window (GET /health is exempt)" },
+	{ "RATE_LIMIT_WINDOW", "rate-limit-window", K_INT, "900000", 1000, 7 * DAY * 1000LL,
+	  OFF(rate_limit_window_ms), "rate-limit window, milliseconds" },
+	{ "LOG_LEVEL", "log-level", K_LEVEL, "info", 0, 0, OFF(log_level), "debug, info, warn or error" },
+	{ "TLS_CERT_PATH", "tls-cert-path", K_STR, NULL, 0, 0, OFF(tls_cert_path),
+	  "PEM certificate chain for HTTPS (with TLS_KEY_PATH)" },
+	{ "TLS_KEY_PATH", "tls-key-path", K_STR, NULL, 0, 0, OFF(tls_key_path), "PEM private key for HTTPS" },
+	{ "ALLOW_PLAIN_HTTP", "allow-plain-http", K_BOOL, "0", 0, 0, OFF(allow_plain_http),
+	  "serve plain HTTP on a non-loopback address (1/0)" },
+	{ "ATTESTATION_PROVIDER", "attestation-provider", K_STR, "dev", 0, 0, OFF(attestation_provider),
+	  "attestation provider: dev (NOT hardware-backed) or gramine (SGX DCAP)" },
+	{ "ATTESTATION_ROOT", "attestation-root", K_STR, NULL, 0, 0, OFF(attestation_root),
+	  "device root of the provider (default: /dev/attestation for gramine)" },
+	{ "HTTP_THREADS", "http-threads", K_INT, "2", 1, 256, OFF(http_threads), "HTTP worker threads" },
+	{ "MAX_SESSIONS", "max-sessions", K_INT, "100000", 1, 10000000, OFF(max_sessions),
+	  "most sessions held at once" },
+	{ "MAX_CONNECTIONS", "max-connections", K_INT, "1024", 1, 100000, OFF(max_connections),
+	  "most concurrent HTTP connections" },
+};
+
+#define NITEMS (sizeof(items) / sizeof(items[0]))
+
+static int
+set_item(struct config *cfg, const struct item *it, const char *val, const char *src, char *err, size_t errlen)
+{
+	char *base = (char *)cfg, *end;
+	long long v;
+
+	switch (it->kind) {
+	case K_STR:
+		if (*val == '\0' && it->def == NULL) {	/* empty means unset for optional paths */
+			free(*(char **)(base + it->off));
+			*(char **)(base + it->off) = NULL;
+			return 0;
+		}
+		if (*val == '\0') {
+			snprintf(err, errlen, "invalid %s: must not be empty", src);
+			return -1;
+		}
+		free(*(char **)(base + it->off));
+		*(char **)(base + it->off) = xstrdup(val);
+		return 0;
+	case K_INT:
+		errno = 0;
+		v = strtoll(val, &end, 10);
+		if (errno != 0 || end == val || *end != '\0' || v < it->min || v > it->max) {
+			snprintf(err, errlen, "invalid %s '%.64s': expected an integer in [%lld, %lld]", src, val,
+			    (long long)it->min, (long long)it->max);
+			return -1;
+		}
+		*(int64_t *)(base + it->off) = v;
+		return 0;
+	case K_BOOL:
+		if (strcmp(val, "1") == 0 || strcmp(val, "true") == 0 || strcmp(val, "yes") == 0)
+			*(bool *)(base + it->off) = true;
+		else if (strcmp(val, "0") == 0 || strcmp(val, "false") == 0 || strcmp(val, "no") == 0)
+			*(bool *)(base + it->off) = false;
+		else {
+			snprintf(err, errlen, "invalid %s '%.64s': expected 1 or 0", src, val);
+			return -1;
+		}
+		return 0;
+	case K_LEVEL:
+		if (log_level_parse(val, (enum log_level *)(base + it->off)) != 0) {
+			snprintf(err, errlen, "invalid %s '%.64s': expected debug, info, warn or error", src, val);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+void
+config_usage(FILE *out)
+{
+	fprintf(out, "usage: perfaggd [--flag value ...]\n"
+	    "       perfaggd keygen PRIVATE.pem PUBLIC.pem   (write a new key pair set and exit)\n\n"
+	    "Every setting comes from the environment variable named, overridden by its flag.\n\n");
+	for (size_t i = 0; i < NITEMS; i++) {
+		const struct item *it = &items[i];
+		fprintf(out, "  --%-26s %-26s %s (default: %s)\n", it->flag, it->env, it->help,
+		    it->def != NULL ? it->def : "unset");
+	}
+	fprintf(out, "  --%-26s %-26s %s\n", "help", "", "print this help and exit");
+}
+
+static const struct item *
+find_flag(const char *name, size_t len)
+{
+	for (size_t i = 0; i < NITEMS; i++)
+		if (strlen(items[i].flag) == len && strncmp(items[i].flag, name, len) == 0)
+			return &items[i];
+	return NULL;
+}
+
+static int
+check(struct config *cfg, char *err, size_t errlen)
+{
+	if (cfg->min_session_ttl > cfg->max_session_ttl) {
+		snprintf(err, errlen, "invalid MIN_SESSION_TTL: greater than MAX_SESSION_TTL");
+		return -1;
+	}
+	if (cfg->default_session_ttl < cfg->min_session_ttl || cfg->default_session_ttl > cfg->max_session_ttl) {
+		snprintf(err, errlen, "invalid DEFAULT_SESSION_TTL: must lie in [MIN_SESSION_TTL, MAX_SESSION_TTL]");
+		return -1;
+	}
+	if ((cfg->tls_cert_path == NULL) != (cfg->tls_key_path == NULL)) {
+		snprintf(err, errlen, "invalid %s: TLS_CERT_PATH and TLS_KEY_PATH go together",
+		    cfg->tls_cert_path == NULL ? "TLS_CERT_PATH" : "TLS_KEY_PATH");
+		return -1;
+	}
+	if (cfg->public_key_path != NULL && cfg->private_key_path == NULL) {
+		snprintf(err, errlen, "invalid ENCLAVE_PUBLIC_KEY_PATH: given without ENCLAVE_PRIVATE_KEY_PATH");
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_load(struct config *cfg, int argc, char **argv, FILE *out, char *err, size_t errlen)
+{
+	char src[96];
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < NITEMS; i++)
+		if (items[i].def != NULL && set_item(cfg, &items[i], items[i].def, items[i].env, err, errlen) != 0)
+			return -1;
+	for (size_t i = 0; i < NITEMS; i++) {
+		const char *v = getenv(items[i].env);
+		if (v != NULL && set_item(cfg, &items[i], v, items[i].env, err, errlen) != 0)
+			return -1;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *eq, *val;
+		const struct item *it;
+		size_t nlen;
+
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			config_usage(out);
+			return 1;
+		}
+		if (strncmp(a, "--", 2) != 0) {
+			snprintf(err, errlen, "unexpected argument '%.64s' (see --help)", a);
+			return -1;
+		}
+		a += 2;
+		eq = strchr(a, '=');
+		nlen = eq != NULL ? (size_t)(eq - a) : strlen(a);
+		it = find_flag(a, nlen);
+		if (it == NULL) {
+			snprintf(err, errlen, "unknown flag '--%.*s' (see --help)", (int)(nlen > 64 ? 64 : nlen), a);
+			return -1;
+		}
+		if (eq != NULL)
+			val = eq + 1;
+		else if (i + 1 < argc)
+			val = argv[++i];
+		else {
+			snprintf(err, errlen, "flag --%s needs a value", it->flag);
+			return -1;
+		}
+		snprintf(src, sizeof(src), "--%s", it->flag);
+		if (set_item(cfg, it, val, src, err, errlen) != 0)
+			return -1;
+	}
+	return check(cfg, err, errlen);
+}
+
+void
+config_clear(struct config *cfg)
+{
+	for (size_t i = 0; i < NITEMS; i++)
+		if (items[i].kind == K_STR) {
+			char **p = (char **)((char *)cfg + items[i].off);
+			free(*p);
+			*p = NULL;
+		}
+}

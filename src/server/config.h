@@ -1,0 +1,49 @@
+/*
+ * config: perfaggd's settings, from the environment (the names the seeds use)
+ * overridden by command-line flags. One table drives parsing, validation and
+ * --help, so a setting cannot exist in one place and be missing in another.
+ */
+#ifndef PERFAGG_SERVER_CONFIG_H
+#define PERFAGG_SERVER_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util/log.h"
+
+struct config {
+	char *host;			/* ENCLAVE_HOST */
+	int64_t port;			/* ENCLAVE_PORT */
+	char *private_key_path;		/* ENCLAVE_PRIVATE_KEY_PATH, NULL = generate */
+	char *public_key_path;		/* ENCLAVE_PUBLIC_KEY_PATH */
+	int64_t default_session_ttl;	/* seconds */
+	int64_t max_session_ttl;
+	int64_t min_session_ttl;
+	int64_t cleanup_interval_ms;	/* SESSION_CLEANUP_INTERVAL */
+	int64_t rate_limit_max;
+	int64_t rate_limit_window_ms;
+	enum log_level log_level;
+	char *tls_cert_path;
+	char *tls_key_path;
+	bool allow_plain_http;
+	char *attestation_provider;
+	char *attestation_root;		/* NULL = the provider's default */
+	int64_t http_threads;
+	int64_t max_sessions;
+	int64_t max_connections;
+};
+
+/*
+ * Fills cfg from defaults, then the environment, then argv (--flag value or
+ * --flag=value). Returns 0; 1 if --help was given (usage printed on out);
+ * -1 with a one-line message in err (naming the setting) for a bad setting.
+ * Strings in cfg are owned: config_clear() frees them.
+ */
+int config_load(struct config *cfg, int argc, char **argv, FILE *out, char *err, size_t errlen);
+void config_clear(struct config *cfg);
+
+/* Prints the settings table (--help). */
+void config_usage(FILE *out);
+
+#endif

@@ -1,0 +1,358 @@
+/* Credential intake and session routes. */
+#include <openssl/crypto.h>
+#include <string.h>
+
+#include "core/envelope.h"
+#include "core/hex.h"
+#include "enclave/keys.h"
+#include "enclave/replay.h"
+#include "enclave/secret.h"
+#include "enclave/session.h"
+#include "server/server.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#define USER_ID_MAX 128
+
+/* Exchanges a session may name. Issue #4's connector registry replaces this list. */
+static const char *const known_exchanges[] = { "binance", "coinbase", "kraken", "krakenfutures" };
+static const char *const account_types[] = { "spot", "futures", "margin" };
+
+static bool
+in_list(const char *s, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, list[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The single answer to every decryption or binding failure: which check
+ * failed is not said, so the endpoint is no oracle. */
+static void
+reject_envelope(struct http_response *resp)
+{
+	http_error(resp, 422, "envelope_rejected", "the envelope could not be opened");
+}
+
+/* Checks metadata {exchange, label?, ttl?}; sets *ttl_s. Returns 0 or -1 with resp set. */
+static int
+check_metadata(struct server *srv, json_t *md, int64_t *ttl_s, struct http_response *resp)
+{
+	const char *key;
+	json_t *v;
+
+	*ttl_s = srv->cfg->default_session_ttl;
+	json_object_foreach(md, key, v) {
+		if (strcmp(key, "exchange") == 0) {
+			if (!json_is_string(v) || !in_list(json_string_value(v), known_exchanges,
+			    sizeof(known_exchanges) / sizeof(known_exchanges[0]))) {
+				http_error(resp, 400, "invalid_metadata",
+				    "metadata.exchange must be one of binance, coinbase, kraken, krakenfutures");
+				return -1;
+			}
+		} else if (strcmp(key, "label") == 0) {
+			if (!json_is_string(v) || json_string_length(v) == 0 ||
+			    json_string_length(v) > SESSION_LABEL_MAX || strlen(json_string_value(v)) != json_string_length(v)) {
+				http_error(resp, 400, "invalid_metadata", "metadata.label must be a string of 1 to %d bytes",
+				    SESSION_LABEL_MAX);
+				return -1;
+			}
+		} else if (strcmp(key, "ttl") == 0) {
+			if (!json_is_integer(v) || json_integer_value(v) < srv->cfg->min_session_ttl ||
+			    json_integer_value(v) > srv->cfg->max_session_ttl) {
+				http_error(resp, 400, "invalid_ttl", "metadata.ttl must be an integer number of seconds in "
+				    "[%lld, %lld]", (long long)srv->cfg->min_session_ttl, (long long)srv->cfg->max_session_ttl);
+				return -1;
+			}
+			*ttl_s = json_integer_value(v);
+		} else {
+			http_error(resp, 400, "invalid_metadata", "unknown metadata member '%.40s'", key);
+			return -1;
+		}
+	}
+	if (json_object_get(md, "exchange") == NULL) {
+		http_error(resp, 400, "invalid_metadata", "metadata.exchange is required");
+		return -1;
+	}
+	return 0;
+}
+
+/* The decrypted plaintext, validated. Strings point into the jansson
+ * document (whose blocks are wiped when freed: util/jsonmem.h). */
+struct plaintext {
+	const char *user_id, *exchange, *account_type;
+	struct credential cred;
+	bool sandbox;
+};
+
+static int
+get_string(const json_t *o, const char *name, bool required, size_t max, const char **out, size_t *len)
+{
+	json_t *v = json_object_get(o, name);
+
+	*out = NULL;
+	if (len != NULL)
+		*len = 0;
+	if (v == NULL)
+		return required ? -1 : 0;
+	if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max ||
+	    strlen(json_string_value(v)) != json_string_length(v))
+		return -1;
+	*out = json_string_value(v);
+	if (len != NULL)
+		*len = json_string_length(v);
+	return 0;
+}
+
+/* Returns 0; -1 for a schema error (400, field named); -2 for a binding
+ * failure (exchange differs from metadata: 422, generic). */
+static int
+check_plaintext(json_t *pt, const char *md_exchange, struct plaintext *out, const char **field)
+{
+	static const char *const allowed[] = { "userId", "exchange", "apiKey", "secret", "passphrase",
+	    "accountType", "sandbox" };
+	const char *key;
+	json_t *v;
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(pt)) {
+		*field = "plaintext (not an object)";
+		return -1;
+	}
+	json_object_foreach(pt, key, v) {
+		if (!in_list(key, allowed, sizeof(allowed) / sizeof(allowed[0]))) {
+			*field = "plaintext (unknown member)";
+			return -1;
+		}
+	}
+	if (get_string(pt, "exchange", true, 64, &out->exchange, NULL) != 0 || strcmp(out->exchange, md_exchange) != 0)
+		return -2;
+	if (get_string(pt, "userId", true, USER_ID_MAX, &out->user_id, NULL) != 0) {
+		*field = "userId";
+		return -1;
+	}
+	if (get_string(pt, "apiKey", true, VAULT_SLOT_BYTES, &out->cred.api_key, &out->cred.api_key_len) != 0) {
+		*field = "apiKey";
+		return -1;
+	}
+	if (get_string(pt, "secret", true, VAULT_SLOT_BYTES, &out->cred.secret, &out->cred.secret_len) != 0) {
+		*field = "secret";
+		return -1;
+	}
+	if (get_string(pt, "passphrase", false, VAULT_SLOT_BYTES, &out->cred.passphrase,
+	    &out->cred.passphrase_len) != 0) {
+		*field = "passphrase";
+		return -1;
+	}
+	if (get_string(pt, "accountType", false, 16, &out->account_type, NULL) != 0 ||
+	    (out->account_type != NULL && !in_list(out->account_type, account_types, 3))) {
+		*field = "accountType (spot, futures or margin)";
+		return -1;
+	}
+	if (out->account_type == NULL)
+		out->account_type = "spot";
+	v = json_object_get(pt, "sandbox");
+	if (v != NULL && !json_is_boolean(v)) {
+		*field = "sandbox (a boolean)";
+		return -1;
+	}
+	out->sandbox = v != NULL && json_is_true(v);
+	return 0;
+}
+
+void
+handle_submit_key(struct server *srv, const struct http_request *req, struct http_response *resp)
+{
+	struct envelope env = { 0 };
+	struct secret *pt = NULL;
+	struct plaintext p;
+	struct session_params sp;
+	struct session_info info;
+	json_t *body = NULL, *doc = NULL;
+	json_error_t jerr;
+	const char *err = NULL, *md_exchange, *field = NULL;
+	uint8_t id[SESSION_ID_BYTES], *ptb;
+	char id_hex[SESSION_ID_HEX_LEN + 1], expires[TIME_ISO_LEN];
+	uint32_t handle;
+	bool stored = false;
+	int64_t ttl_s, now;
+	int rc;
+
+	if (!http_is_json(req)) {
+		http_error(resp, 415, "unsupported_media_type", "Content-Type must be application/json");
+		return;
+	}
+	body = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (body == NULL) {
+		http_error(resp, 400, "malformed_json", "line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
+		return;
+	}
+	if (envelope_from_json(&env, body, &err) != 0) {
+		http_error(resp, 400, "invalid_envelope", "%s", err);
+		goto out;
+	}
+	if (check_metadata(srv, env.metadata, &ttl_s, resp) != 0)
+		goto out;
+	md_exchange = json_string_value(json_object_get(env.metadata, "exchange"));
+	if (replay_seen(srv->replay, env.ephemeral_pub)) {
+		http_error(resp, 409, "replayed_envelope", "this envelope was already submitted");
+		log_event(LOG_WARN, "submit_key_replay", NULL);
+		goto out;
+	}
+
+	pt = secret_new(env.ciphertext_len);
+	ptb = secret_acquire(pt);
+	if (keys_open_envelope(srv->keys, ptb, &env) != 0) {
+		reject_envelope(resp);
+		log_event(LOG_WARN, "submit_key_rejected", "{s:I}", "ciphertext_len", (json_int_t)env.ciphertext_len);
+		goto out;
+	}
+	doc = json_loadb((const char *)ptb, env.ciphertext_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (doc == NULL) {
+		reject_envelope(resp);
+		log_event(LOG_WARN, "submit_key_rejected", "{s:s}", "reason", "plaintext");
+		goto out;
+	}
+	rc = check_plaintext(doc, md_exchange, &p, &field);
+	if (rc == -2) {
+		reject_envelope(resp);
+		log_event(LOG_WARN, "submit_key_rejected", "{s:s}", "reason", "binding");
+		goto out;
+	}
+	if (rc != 0) {
+		http_error(resp, 400, "invalid_credentials", "invalid or missing %s", field);
+		goto out;
+	}
+	if (vault_put(srv->vault, &p.cred, &handle, &err) != 0) {
+		http_error(resp, 400, "invalid_credentials", "%s", err);
+		goto out;
+	}
+	stored = true;
+	if (replay_record(srv->replay, env.ephemeral_pub) != 0) {
+		http_error(resp, 409, "replayed_envelope", "this envelope was already submitted");
+		goto out;
+	}
+	sp = (struct session_params){ .exchange = md_exchange, .account_type = p.account_type,
+	    .label = json_string_value(json_object_get(env.metadata, "label")), .user_id = p.user_id,
+	    .sandbox = p.sandbox, .ttl_s = ttl_s };
+	now = time_now_ms();
+	if (session_create(srv->sessions, &sp, handle, now, id, &info, &err) != 0) {
+		http_error(resp, 503, "capacity", "%s; try again later", err);
+		goto out;
+	}
+	stored = false;	/* the session owns the credential now */
+	hex_encode(id_hex, id, sizeof(id));
+	time_format_iso_ms(expires, info.expires_ms);
+	http_json(resp, 201, json_pack("{s:s, s:s, s:s}", "session_id", id_hex, "expires_at", expires,
+	    "status", "active"));
+	log_event(LOG_INFO, "session_created", "{s:s, s:s, s:s, s:s, s:I, s:b, s:I, s:I, s:I}",
+	    "sid", info.id_hash, "exchange", info.exchange, "account_type", info.account_type,
+	    "user", info.user_hash, "ttl_s", (json_int_t)ttl_s, "sandbox", info.sandbox,
+	    "api_key_len", (json_int_t)p.cred.api_key_len, "secret_len", (json_int_t)p.cred.secret_len,
+	    "passphrase_len", (json_int_t)p.cred.passphrase_len);
+	OPENSSL_cleanse(id, sizeof(id));
+	OPENSSL_cleanse(id_hex, sizeof(id_hex));
+out:
+	if (stored)
+		vault_erase(srv->vault, handle);
+	json_decref(doc);	/* its blocks are wiped as they are freed */
+	if (pt != NULL) {
+		secret_release(pt);
+		secret_free(pt);
+	}
+	envelope_clear(&env);
+	json_decref(body);
+}
+
+/*
+ * The session id comes from the path (/enclave/session/<id>, as the seeds
+ * have it) or from "Authorization: Bearer <id>", which keeps it out of URLs
+ * and proxy logs. Both at once must agree. Returns 0, or -1 with resp set.
+ */
+static int
+session_id_of(const struct http_request *req, uint8_t id[SESSION_ID_BYTES], struct http_response *resp)
+{
+	const char *path_id = NULL, *auth = http_header(req, "Authorization");
+	uint8_t other[SESSION_ID_BYTES];
+	size_t plen = strlen("/enclave/session");
+	bool have = false;
+
+	if (req->path[plen] == '/') {
+		path_id = req->path + plen + 1;
+		if (session_id_parse(id, path_id, strlen(path_id)) != 0)
+			goto bad;
+		have = true;
+	}
+	if (auth != NULL) {
+		if (strncmp(auth, "Bearer ", 7) != 0 || session_id_parse(have ? other : id, auth + 7, strlen(auth + 7)) != 0)
+			goto bad;
+		if (have && CRYPTO_memcmp(id, other, SESSION_ID_BYTES) != 0) {
+			http_error(resp, 400, "invalid_session_id", "the path and the Authorization header name different sessions");
+			return -1;
+		}
+		have = true;
+	}
+	if (!have) {
+		http_error(resp, 401, "session_required", "give the session id in the path or as Authorization: Bearer <id>");
+		return -1;
+	}
+	return 0;
+bad:
+	http_error(resp, 400, "invalid_session_id", "a session id is 64 hexadecimal characters");
+	return -1;
+}
+
+static void
+not_found(struct http_response *resp)
+{
+	http_error(resp, 404, "session_not_found", "no such session, or it has expired or been revoked");
+}
+
+void
+handle_session_get(struct server *srv, const struct http_request *req, struct http_response *resp)
+{
+	struct session_info info;
+	uint8_t id[SESSION_ID_BYTES];
+	char created[TIME_ISO_LEN], expires[TIME_ISO_LEN];
+
+	if (session_id_of(req, id, resp) != 0)
+		return;
+	if (session_lookup(srv->sessions, id, time_now_ms(), &info) != 0) {
+		not_found(resp);
+		return;
+	}
+	time_format_iso_ms(created, info.created_ms);
+	time_format_iso_ms(expires, info.expires_ms);
+	http_json(resp, 200, json_pack("{s:s, s:s, s:s, s:s?, s:b, s:s, s:s}",
+	    "status", "active", "exchange", info.exchange, "account_type", info.account_type,
+	    "label", info.label[0] != '\0' ? info.label : NULL, "sandbox", info.sandbox,
+	    "created_at", created, "expires_at", expires));
+}
+
+void
+handle_session_delete(struct server *srv, const struct http_request *req, struct http_response *resp)
+{
+	uint8_t id[SESSION_ID_BYTES];
+	char hash[13];
+
+	if (session_id_of(req, id, resp) != 0)
+		return;
+	log_short_hash(hash, id, sizeof(id));
+	if (session_revoke(srv->sessions, id, time_now_ms()) != 0) {
+		not_found(resp);
+		return;
+	}
+	log_event(LOG_INFO, "session_revoked", "{s:s}", "sid", hash);
+	http_json(resp, 200, json_pack("{s:s, s:s}", "status", "revoked", "message",
+	    "session revoked; its credentials were wiped"));
+}
+
+void
+handle_cleanup(struct server *srv, const struct http_request *req, struct http_response *resp)
+{
+	size_t n = session_cleanup(srv->sessions, time_now_ms());
+
+	log_event(LOG_INFO, "sessions_cleaned", "{s:I, s:s}", "count", (json_int_t)n, "trigger", "request");
+	http_json(resp, 200, json_pack("{s:I}", "cleaned_sessions", (json_int_t)n));
+}

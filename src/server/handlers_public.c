@@ -1,0 +1,96 @@
+/* Unauthenticated routes: health and attestation. */
+#include <string.h>
+
+#include "core/b64.h"
+#include "core/hex.h"
+#include "enclave/keys.h"
+#include "enclave/session.h"
+#include "server/server.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+void
+handle_health(struct server *srv, const struct http_request *req, struct http_response *resp)
+{
+	http_json(resp, 200, json_pack("{s:s, s:s, s:I, s:I, s:s, s:b}",
+	    "status", "ok",
+	    "version", PERFAGG_VERSION,
+	    "uptime_s", (json_int_t)((time_mono_ms() - srv->started_mono_ms) / 1000),
+	    "active_sessions", (json_int_t)session_count_active(srv->sessions, time_now_ms()),
+	    "attestation_type", srv->attest->attestation_type,
+	    "hardware_backed", srv->attest->hardware_backed));
+}
+
+json_t *
+server_attestation_document(struct server *srv, const uint8_t *nonce, size_t nonce_len, const char **errstr)
+{
+	struct attest_evidence ev = { 0 };
+	struct attest_ctx ctx = srv->attest_ctx;
+	uint8_t binding[ATTEST_BINDING_BYTES];
+	char rd_hex[2 * ATTEST_BINDING_BYTES + 1], meas_hex[65], nonce_hex[2 * ATTEST_NONCE_MAX + 1];
+	char tls_hex[65], ts[TIME_ISO_LEN], xb64[B64_ENCODED_LEN(32) + 1], edb64[B64_ENCODED_LEN(32) + 1];
+	char *quote;
+	json_t *doc;
+
+	ctx.now_ms = time_now_ms();
+	attest_binding(binding, keys_x25519_public(srv->keys), keys_ed25519_public(srv->keys),
+	    srv->tls_spki_sha256, nonce, nonce_len);
+	if (srv->attest->get_evidence(&ctx, binding, &ev, errstr) != 0)
+		return NULL;
+	hex_encode(rd_hex, binding, sizeof(binding));
+	hex_encode(meas_hex, ctx.measurement, sizeof(ctx.measurement));
+	hex_encode(nonce_hex, nonce, nonce_len);
+	hex_encode(tls_hex, srv->tls_spki_sha256, 32);
+	b64_encode_to(xb64, keys_x25519_public(srv->keys), 32);
+	b64_encode_to(edb64, keys_ed25519_public(srv->keys), 32);
+	time_format_iso_ms(ts, ctx.now_ms);
+	quote = b64_encode(ev.blob, ev.blob_len);
+	doc = json_pack("{s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:s, s:s}",
+	    "attestation_type", srv->attest->attestation_type,
+	    "hardware_backed", srv->attest->hardware_backed,
+	    "provider", srv->attest->name,
+	    "binding_version", ATTEST_BINDING_LABEL,
+	    "enclave_pubkey", xb64,
+	    "signing_pubkey", edb64,
+	    "signing_key_id", keys_id(srv->keys),
+	    "measurement", meas_hex,
+	    "report_data", rd_hex,
+	    "tls_spki_sha256", srv->tls ? tls_hex : NULL,
+	    "nonce", nonce_hex,
+	    "timestamp", ts,
+	    "quote", quote);
+	if (!srv->attest->hardware_backed)
+		json_object_set_new(doc, "warning", json_string(
+		    "development evidence: NOT hardware-backed; it proves nothing about where this code runs"));
+	free(quote);
+	attest_evidence_clear(&ev);
+	return doc;
+}
+
+void
+handle_quote(struct server *srv, const struct http_request *req, struct http_response *resp)
+{
+	const char *nonce_hex = http_query(req, "nonce");
+	uint8_t nonce[ATTEST_NONCE_MAX];
+	size_t nonce_len = 0;
+	const char *err = NULL;
+	json_t *doc;
+
+	if (nonce_hex == NULL || *nonce_hex == '\0') {
+		/* The nonce-less document is made once at start: quoting can be slow. */
+		resp->status = 200;
+		resp->raw = xstrndup(srv->quote_cached, srv->quote_cached_len);
+		resp->raw_len = srv->quote_cached_len;
+		return;
+	}
+	if (hex_decode(nonce, sizeof(nonce), &nonce_len, nonce_hex, strlen(nonce_hex)) != 0) {
+		http_error(resp, 400, "invalid_nonce", "nonce must be hex, at most %d bytes", ATTEST_NONCE_MAX);
+		return;
+	}
+	doc = server_attestation_document(srv, nonce, nonce_len, &err);
+	if (doc == NULL) {
+		http_error(resp, 503, "attestation_unavailable", "evidence could not be produced: %s", err);
+		return;
+	}
+	http_json(resp, 200, doc);
+}

@@ -1,0 +1,231 @@
+#include "server/server.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/prim.h"
+#include "enclave/keys.h"
+#include "enclave/measure.h"
+#include "enclave/replay.h"
+#include "enclave/secret.h"
+#include "enclave/session.h"
+#include "enclave/vault.h"
+#include "server/ratelimit.h"
+#include "util/file.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+#define PEM_MAX (256 * 1024)
+
+static void *
+cleaner_main(void *arg)
+{
+	struct server *srv = arg;
+	struct timespec until;
+	int64_t interval = srv->cfg->cleanup_interval_ms;
+
+	pthread_mutex_lock(&srv->stop_mu);
+	while (!srv->stopping) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += interval / 1000;
+		until.tv_nsec += (interval % 1000) * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		if (pthread_cond_timedwait(&srv->stop_cv, &srv->stop_mu, &until) == ETIMEDOUT && !srv->stopping) {
+			size_t n;
+			pthread_mutex_unlock(&srv->stop_mu);
+			n = session_cleanup(srv->sessions, time_now_ms());
+			if (n > 0)
+				log_event(LOG_INFO, "sessions_cleaned", "{s:I, s:s}", "count", (json_int_t)n,
+				    "trigger", "interval");
+			pthread_mutex_lock(&srv->stop_mu);
+		}
+	}
+	pthread_mutex_unlock(&srv->stop_mu);
+	return NULL;
+}
+
+/* SHA-256 of the certificate's SubjectPublicKeyInfo: what the attestation
+ * binds, so a client can check the TLS endpoint is the attested one. */
+static int
+tls_spki_hash(const char *cert_pem, uint8_t out[32])
+{
+	BIO *bio = BIO_new_mem_buf(cert_pem, -1);
+	X509 *x = bio != NULL ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	unsigned char *der = NULL;
+	int len = -1;
+
+	if (x != NULL)
+		len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
+	if (len > 0)
+		prim_sha256(out, der, (size_t)len);
+	OPENSSL_free(der);
+	X509_free(x);
+	BIO_free(bio);
+	return len > 0 ? 0 : -1;
+}
+
+static bool
+is_loopback(const char *host)
+{
+	return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0;
+}
+
+int
+server_start(struct server *srv, const struct config *cfg, char *err, size_t errlen)
+{
+	struct http_options opt = { 0 };
+	uint8_t *cert = NULL, *key = NULL;
+	struct secret *key_secret = NULL;
+	const char *e = NULL;
+	json_t *doc;
+	size_t len;
+	int rc = -1;
+
+	memset(srv, 0, sizeof(*srv));
+	srv->cfg = cfg;
+	srv->started_mono_ms = time_mono_ms();
+	pthread_mutex_init(&srv->stop_mu, NULL);
+	pthread_cond_init(&srv->stop_cv, NULL);
+
+	srv->attest = attest_provider_find(cfg->attestation_provider);
+	if (srv->attest == NULL) {
+		snprintf(err, errlen, "invalid ATTESTATION_PROVIDER '%.32s': expected dev or gramine",
+		    cfg->attestation_provider);
+		return -1;
+	}
+	if (srv->attest->probe(cfg->attestation_root != NULL ? cfg->attestation_root : srv->attest->default_root,
+	    &e) != 0) {
+		snprintf(err, errlen, "invalid ATTESTATION_PROVIDER '%s': not usable on this host: %s", srv->attest->name, e);
+		return -1;
+	}
+	if (cfg->tls_cert_path == NULL && !is_loopback(cfg->host) && !cfg->allow_plain_http) {
+		snprintf(err, errlen, "invalid ENCLAVE_HOST '%s': refusing plain HTTP on a non-loopback address; "
+		    "set TLS_CERT_PATH and TLS_KEY_PATH, bind 127.0.0.1, or set ALLOW_PLAIN_HTTP=1", cfg->host);
+		return -1;
+	}
+	if (cfg->private_key_path != NULL) {
+		srv->keys = keys_load(cfg->private_key_path, cfg->public_key_path, &e);
+		if (srv->keys == NULL) {
+			snprintf(err, errlen, "invalid ENCLAVE_PRIVATE_KEY_PATH '%s': %s", cfg->private_key_path, e);
+			return -1;
+		}
+	} else if ((srv->keys = keys_generate()) == NULL) {
+		snprintf(err, errlen, "cannot generate the enclave keys");
+		return -1;
+	}
+
+	srv->attest_ctx.root = cfg->attestation_root != NULL ? cfg->attestation_root : srv->attest->default_root;
+	srv->attest_ctx.sign = keys_sign;
+	srv->attest_ctx.sign_arg = srv->keys;
+	memcpy(srv->attest_ctx.signing_pub, keys_ed25519_public(srv->keys), 32);
+	if (measure_file(srv->attest_ctx.measurement, NULL, &e) != 0) {
+		snprintf(err, errlen, "cannot measure the executable: %s", e);
+		goto fail;
+	}
+
+	if (cfg->tls_cert_path != NULL) {
+		cert = file_read_all(cfg->tls_cert_path, PEM_MAX, &len, &e);
+		if (cert == NULL || tls_spki_hash((const char *)cert, srv->tls_spki_sha256) != 0) {
+			snprintf(err, errlen, "invalid TLS_CERT_PATH '%s': %s", cfg->tls_cert_path,
+			    cert == NULL ? e : "not a PEM certificate");
+			goto fail;
+		}
+		key = file_read_all(cfg->tls_key_path, PEM_MAX, &len, &e);
+		if (key == NULL) {
+			snprintf(err, errlen, "invalid TLS_KEY_PATH '%s': %s", cfg->tls_key_path, e);
+			goto fail;
+		}
+		/* The TLS key goes to the HTTP library, which keeps its own copy;
+		 * ours is moved to guarded memory and wiped after start. */
+		key_secret = secret_new(len + 1);
+		memcpy(secret_acquire(key_secret), key, len + 1);
+		OPENSSL_cleanse(key, len);
+		srv->tls = true;
+	}
+
+	srv->vault = vault_new();
+	srv->sessions = session_table_new(srv->vault, (size_t)cfg->max_sessions);
+	srv->replay = replay_new();
+	srv->ratelimit = ratelimit_new(cfg->rate_limit_max, cfg->rate_limit_window_ms);
+
+	doc = server_attestation_document(srv, NULL, 0, &e);
+	if (doc == NULL) {
+		snprintf(err, errlen, "attestation provider '%s' failed: %s", srv->attest->name, e);
+		goto fail;
+	}
+	srv->quote_cached = json_dumps(doc, JSON_COMPACT);
+	srv->quote_cached_len = strlen(srv->quote_cached);
+	json_decref(doc);
+
+	opt.host = cfg->host;
+	opt.port = (unsigned)cfg->port;
+	opt.threads = (unsigned)cfg->http_threads;
+	opt.max_connections = (unsigned)cfg->max_connections;
+	opt.tls_cert_pem = (const char *)cert;
+	opt.tls_key_pem = key_secret != NULL ? (const char *)secret_acquire(key_secret) : NULL;
+	opt.dispatch = server_dispatch;
+	opt.arg = srv;
+	srv->http = http_server_start(&opt, &e);
+	if (key_secret != NULL)
+		secret_release(key_secret);
+	if (srv->http == NULL) {
+		snprintf(err, errlen, "cannot listen on %s:%lld: %s", cfg->host, (long long)cfg->port, e);
+		goto fail;
+	}
+	if (pthread_create(&srv->cleaner, NULL, cleaner_main, srv) != 0) {
+		snprintf(err, errlen, "cannot start the session cleaner");
+		goto fail;
+	}
+	srv->cleaner_started = true;
+	log_event(LOG_INFO, "listening", "{s:s, s:I, s:b, s:s, s:b, s:s}", "host", cfg->host,
+	    "port", (json_int_t)cfg->port, "tls", srv->tls, "attestation", srv->attest->name,
+	    "hardware_backed", srv->attest->hardware_backed, "signing_key_id", keys_id(srv->keys));
+	rc = 0;
+fail:
+	if (key_secret != NULL) {
+		secret_release(key_secret);
+		secret_free(key_secret);
+	}
+	free(key);
+	free(cert);
+	if (rc != 0)
+		server_stop(srv);
+	return rc;
+}
+
+void
+server_stop(struct server *srv)
+{
+	if (srv->cleaner_started) {
+		pthread_mutex_lock(&srv->stop_mu);
+		srv->stopping = true;
+		pthread_cond_signal(&srv->stop_cv);
+		pthread_mutex_unlock(&srv->stop_mu);
+		pthread_join(srv->cleaner, NULL);
+		srv->cleaner_started = false;
+	}
+	http_server_stop(srv->http);
+	srv->http = NULL;
+	session_table_free(srv->sessions);
+	vault_free(srv->vault);
+	replay_free(srv->replay);
+	ratelimit_free(srv->ratelimit);
+	keys_free(srv->keys);
+	free(srv->quote_cached);
+	srv->sessions = NULL;
+	srv->vault = NULL;
+	srv->replay = NULL;
+	srv->ratelimit = NULL;
+	srv->keys = NULL;
+	srv->quote_cached = NULL;
+	pthread_mutex_destroy(&srv->stop_mu);
+	pthread_cond_destroy(&srv->stop_cv);
+}

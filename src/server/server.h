@@ -1,0 +1,60 @@
+/*
+ * server: perfaggd's state and its life cycle. Assembles the enclave pieces
+ * (keys, vault, sessions, replay guard, attestation) behind the HTTP routes.
+ */
+#ifndef PERFAGG_SERVER_SERVER_H
+#define PERFAGG_SERVER_SERVER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "enclave/attest.h"
+#include "server/config.h"
+#include "server/http.h"
+
+struct server {
+	const struct config *cfg;
+	struct keys *keys;
+	struct vault *vault;
+	struct session_table *sessions;
+	struct replay *replay;
+	struct ratelimit *ratelimit;
+	const struct attest_provider *attest;
+	struct attest_ctx attest_ctx;
+	uint8_t tls_spki_sha256[32];	/* zero when serving plain HTTP */
+	bool tls;
+	int64_t started_mono_ms;
+	char *quote_cached;		/* the nonce-less attestation document, serialized */
+	size_t quote_cached_len;
+	struct http_server *http;
+	/* expired-session sweeper */
+	pthread_t cleaner;
+	pthread_mutex_t stop_mu;
+	pthread_cond_t stop_cv;
+	bool stopping;
+	bool cleaner_started;
+};
+
+/* Builds the state from cfg (not owned; must outlive the server) and starts
+ * listening. Returns 0, or -1 with a one-line reason in err. */
+int server_start(struct server *srv, const struct config *cfg, char *err, size_t errlen);
+/* Stops listening, wipes every secret, frees everything. */
+void server_stop(struct server *srv);
+
+/* The route dispatcher (http_dispatch_fn); arg is the struct server. */
+void server_dispatch(void *arg, const struct http_request *req, struct http_response *resp);
+
+/* Handlers, one per route (handlers_*.c). */
+void handle_health(struct server *srv, const struct http_request *req, struct http_response *resp);
+void handle_quote(struct server *srv, const struct http_request *req, struct http_response *resp);
+void handle_submit_key(struct server *srv, const struct http_request *req, struct http_response *resp);
+void handle_session_get(struct server *srv, const struct http_request *req, struct http_response *resp);
+void handle_session_delete(struct server *srv, const struct http_request *req, struct http_response *resp);
+void handle_cleanup(struct server *srv, const struct http_request *req, struct http_response *resp);
+
+/* Builds the attestation document for nonce (may be NULL/0). Returns a new
+ * reference, or NULL with *errstr when the provider fails. */
+json_t *server_attestation_document(struct server *srv, const uint8_t *nonce, size_t nonce_len, const char **errstr);
+
+#endif

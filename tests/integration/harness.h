@@ -1,0 +1,45 @@
+/*
+ * harness: starts the real binaries on 127.0.0.1 and talks to them, for the
+ * integration tests. Binaries come from $PERFAGG_BIN_DIR.
+ */
+#ifndef PERFAGG_TESTS_HARNESS_H
+#define PERFAGG_TESTS_HARNESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct daemon {
+	pid_t pid;
+	int port;
+	char url[64];
+	char log_path[256];
+};
+
+/* Starts perfaggd on a free loopback port with extra "NAME=value" settings
+ * (NULL-terminated list, may be NULL) and waits until /health answers.
+ * Aborts the test on failure. */
+void harness_start(struct daemon *d, const char *const *env);
+/* SIGTERM, wait, and return the exit status (-1 if killed by a signal). */
+int harness_stop(struct daemon *d);
+
+/* One HTTP request to the daemon. body may be NULL; content_type NULL means
+ * application/json; bearer may be NULL. Returns the status; *json (may be
+ * NULL) receives the parsed body (caller decrefs). */
+long harness_http(const struct daemon *d, const char *method, const char *path, const char *body,
+    size_t body_len, const char *content_type, const char *bearer, json_t **json);
+
+/* Runs a binary from PERFAGG_BIN_DIR with argv (NULL-terminated, argv[0] the
+ * binary name) and extra environment; captures stdout and stderr (caller
+ * frees) and returns the exit code (-1 if killed). stdin_data may be NULL. */
+int harness_run(const char *const *argv, const char *const *env, const char *stdin_data, char **out, char **err);
+
+/* Counts occurrences of (needle, len) in every mapping of process pid, read
+ * through /proc/pid/mem. Returns the count, or -1 if the memory cannot be read. */
+long harness_memory_count(pid_t pid, const void *needle, size_t len);
+
+/* The daemon's log (stderr) so far; caller frees. */
+char *harness_log(const struct daemon *d);
+
+#endif
