@@ -1,6 +1,7 @@
 /*
  * testvec: helpers shared by unit tests to load data files.
  * Header-only (static functions) because each test is its own executable.
+ * Include it after <cmocka.h>.
  */
 #ifndef PERFAGG_TESTS_TESTVEC_H
 #define PERFAGG_TESTS_TESTVEC_H
@@ -9,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "util/file.h"
 #include "util/xalloc.h"
@@ -55,6 +58,20 @@ testvec_dup(const uint8_t *buf, size_t len)
 	if (len)
 		memcpy(p, buf, len);
 	return p;
+}
+
+/* Asserts that (got, len) equals the bytes the hex string spells (decoded
+ * with OpenSSL, independently of core/hex). */
+static inline void
+testvec_assert_hex(const uint8_t *got, size_t len, const char *hex)
+{
+	long n = 0;
+	unsigned char *want = OPENSSL_hexstr2buf(hex, &n);
+
+	assert_non_null(want);
+	assert_int_equal((size_t)n, len);
+	assert_memory_equal(got, want, len);
+	OPENSSL_free(want);
 }
 
 #endif

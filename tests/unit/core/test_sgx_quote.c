@@ -6,7 +6,6 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
@@ -36,18 +35,6 @@ teardown(void **state)
 	(void)state;
 	free(quote);
 	return 0;
-}
-
-static void
-assert_hex(const uint8_t *got, size_t len, const char *hex)
-{
-	long n = 0;
-	unsigned char *want = OPENSSL_hexstr2buf(hex, &n);
-
-	assert_non_null(want);
-	assert_int_equal((size_t)n, len);
-	assert_memory_equal(got, want, len);
-	OPENSSL_free(want);
 }
 
 static void
@@ -87,8 +74,8 @@ test_root_pin(void **state)
 
 	(void)state;
 	assert_int_equal(EVP_Digest(sgx_root_ca_der, sgx_root_ca_der_len, md, NULL, EVP_sha256(), NULL), 1);
-	assert_hex(md, 32, "44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3");
-	assert_hex(sgx_root_ca_sha256, 32, "44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3");
+	testvec_assert_hex(md, 32, "44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3");
+	testvec_assert_hex(sgx_root_ca_sha256, 32, "44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3");
 	assert_int_equal(len, sgx_root_ca_der_len);
 	assert_memory_equal(file, sgx_root_ca_der, len);
 	free(file);
@@ -108,15 +95,15 @@ test_parse_sample(void **state)
 	assert_int_equal(q.att_key_data_0, 0);
 	assert_int_equal(q.qe_svn, 10);
 	assert_int_equal(q.pce_svn, 15);
-	assert_hex(q.qe_vendor_id, 16, "939a7233f79c4ca9940a0db3957f0607");
-	assert_hex(q.report.mr_enclave, 32, "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb");
-	assert_hex(q.report.mr_signer, 32, "815f42f11cf64430c30bab7816ba596a1da0130c3b028b673133a66cf9a3e0e6");
+	testvec_assert_hex(q.qe_vendor_id, 16, "939a7233f79c4ca9940a0db3957f0607");
+	testvec_assert_hex(q.report.mr_enclave, 32, "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb");
+	testvec_assert_hex(q.report.mr_signer, 32, "815f42f11cf64430c30bab7816ba596a1da0130c3b028b673133a66cf9a3e0e6");
 	assert_int_equal(q.report.attributes[0], 0x05);
 	assert_false(q.report.debug);
 	assert_int_equal(q.report.isv_prod_id, 0);
 	assert_int_equal(q.report.isv_svn, 0);
 	assert_memory_equal(q.report.report_data, want_rd, 64);
-	assert_hex(q.qe_report.mr_signer, 32, "8c4f5775d796503e96137f77c68a829a0056ac8ded70140b081b094490c57bff");
+	testvec_assert_hex(q.qe_report.mr_signer, 32, "8c4f5775d796503e96137f77c68a829a0056ac8ded70140b081b094490c57bff");
 	assert_int_equal(q.qe_report.isv_prod_id, 1);
 	assert_int_equal(q.qe_auth_len, 32);
 	assert_int_equal(q.cert_type, 5);
