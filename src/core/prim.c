@@ -61,21 +61,40 @@ prim_sha512(uint8_t out[PRIM_SHA512_BYTES], const void *buf, size_t len)
 	digest(EVP_sha512(), out, buf, len);
 }
 
+/*
+ * X25519 and Ed25519 keys share one shape: a 32-byte raw private key (the
+ * Ed25519 seed) from which OpenSSL derives the 32-byte raw public key.
+ */
+static int
+raw_public(int type, uint8_t pub[32], const uint8_t priv[32])
+{
+	EVP_PKEY *pk;
+	size_t len = 32;
+	int rv = -1;
+
+	if ((pk = EVP_PKEY_new_raw_private_key(type, NULL, priv, 32)) == NULL)
+		return -1;
+	if (EVP_PKEY_get_raw_public_key(pk, pub, &len) == 1 && len == 32)
+		rv = 0;
+	EVP_PKEY_free(pk);
+	return rv;
+}
+
+static int
+raw_keygen(int type, uint8_t priv[32], uint8_t pub[32])
+{
+	prim_random(priv, 32);
+	if (raw_public(type, pub, priv) == -1) {
+		OPENSSL_cleanse(priv, 32);
+		return -1;
+	}
+	return 0;
+}
+
 int
 prim_x25519_public(uint8_t pub[PRIM_X25519_BYTES], const uint8_t priv[PRIM_X25519_BYTES])
 {
-	EVP_PKEY *pk = NULL;
-	size_t len = PRIM_X25519_BYTES;
-	int rv = -1;
-
-	if ((pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, PRIM_X25519_BYTES)) == NULL)
-		goto fail;
-	if (EVP_PKEY_get_raw_public_key(pk, pub, &len) != 1 || len != PRIM_X25519_BYTES)
-		goto fail;
-	rv = 0;
-fail:
-	EVP_PKEY_free(pk);
-	return rv;
+	return raw_public(EVP_PKEY_X25519, pub, priv);
 }
 
 int
@@ -119,12 +138,7 @@ fail:
 int
 prim_x25519_keygen(uint8_t priv[PRIM_X25519_BYTES], uint8_t pub[PRIM_X25519_BYTES])
 {
-	prim_random(priv, PRIM_X25519_BYTES);
-	if (prim_x25519_public(pub, priv) == -1) {
-		OPENSSL_cleanse(priv, PRIM_X25519_BYTES);
-		return -1;
-	}
-	return 0;
+	return raw_keygen(EVP_PKEY_X25519, priv, pub);
 }
 
 int
@@ -238,36 +252,16 @@ nonnull(const uint8_t *msg)
 	return msg != NULL ? msg : (const uint8_t *)"";
 }
 
-static EVP_PKEY *
-ed25519_key(const uint8_t seed[PRIM_ED25519_SEED_BYTES])
-{
-	return EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, PRIM_ED25519_SEED_BYTES);
-}
-
 int
 prim_ed25519_public(uint8_t pub[PRIM_ED25519_PUB_BYTES], const uint8_t seed[PRIM_ED25519_SEED_BYTES])
 {
-	EVP_PKEY *pk;
-	size_t len = PRIM_ED25519_PUB_BYTES;
-	int rv = -1;
-
-	if ((pk = ed25519_key(seed)) == NULL)
-		return -1;
-	if (EVP_PKEY_get_raw_public_key(pk, pub, &len) == 1 && len == PRIM_ED25519_PUB_BYTES)
-		rv = 0;
-	EVP_PKEY_free(pk);
-	return rv;
+	return raw_public(EVP_PKEY_ED25519, pub, seed);
 }
 
 int
 prim_ed25519_keygen(uint8_t seed[PRIM_ED25519_SEED_BYTES], uint8_t pub[PRIM_ED25519_PUB_BYTES])
 {
-	prim_random(seed, PRIM_ED25519_SEED_BYTES);
-	if (prim_ed25519_public(pub, seed) == -1) {
-		OPENSSL_cleanse(seed, PRIM_ED25519_SEED_BYTES);
-		return -1;
-	}
-	return 0;
+	return raw_keygen(EVP_PKEY_ED25519, seed, pub);
 }
 
 int
@@ -279,7 +273,7 @@ prim_ed25519_sign(uint8_t sig[PRIM_ED25519_SIG_BYTES], const uint8_t *msg, size_
 	size_t siglen = PRIM_ED25519_SIG_BYTES;
 	int rv = -1;
 
-	if ((pk = ed25519_key(seed)) == NULL)
+	if ((pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, PRIM_ED25519_SEED_BYTES)) == NULL)
 		goto fail;
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
 		goto fail;
