@@ -13,6 +13,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include "core/prim.h"
 #include "core/sgx_root_ca.h"
 #include "util/log.h"
 
@@ -229,8 +230,8 @@ pinned_root(void)
 
 	/* The embedded root is the trust anchor of everything below: a mismatch
 	 * with its pinned fingerprint means the source was corrupted (a bug). */
-	if (EVP_Digest(sgx_root_ca_der, sgx_root_ca_der_len, md, NULL, EVP_sha256(), NULL) != 1 ||
-	    memcmp(md, sgx_root_ca_sha256, sizeof(md)) != 0)
+	prim_sha256(md, sgx_root_ca_der, sgx_root_ca_der_len);
+	if (memcmp(md, sgx_root_ca_sha256, sizeof(md)) != 0)
 		fatalx("sgx_root_ca: embedded root does not match its SHA-256 pin");
 	if ((root = d2i_X509(NULL, &p, (long)sgx_root_ca_der_len)) == NULL)
 		fatalx("sgx_root_ca: embedded root does not parse");
