@@ -2,12 +2,25 @@
  * attest: attestation providers (one const vtable each, chosen once at
  * start-up) and the binding of the enclave's keys into their evidence.
  *
- * Binding (one format for every TEE, docs/PROTOCOL.md):
+ * Binding: attest_binding() in core/attest_binding.h (it lives in core/ because
+ * the client-side verifier computes it too):
  *   report_data = SHA-512("PERFAGG-ATTEST-v1\0" || x25519_pub[32] || ed25519_pub[32]
  *                         || tls_spki_sha256[32] || u8 nonce_len || nonce[nonce_len])
- * tls_spki_sha256 is SHA-256 of the DER SubjectPublicKeyInfo of the TLS
- * certificate the daemon serves, or 32 zero bytes when it serves plain HTTP.
- * nonce is 0..32 bytes chosen by the verifier.
+ *
+ * Providers and their evidence (the base64 "quote" of GET /attestation/quote):
+ *   dev      attestation_type "dev", NOT hardware-backed. Evidence is exactly
+ *            221 bytes, integers big-endian (core/dev_evidence.h):
+ *              magic "PERFAGG-DEV-NOT-HW\0" (19) | u16 version = 1
+ *              | report_data[64] | measurement[32] | u64 timestamp_ms
+ *              | signing_pub[32] | Ed25519 signature[64] over all preceding bytes,
+ *            signed through attest_ctx.sign. Needs no device: probe always passes.
+ *   gramine  attestation_type "sgx_dcap", hardware-backed; Gramine's
+ *            /dev/attestation (root injectable). probe: <root>/attestation_type
+ *            reads "dcap". get_evidence: writes the binding to
+ *            <root>/user_report_data, reads <root>/quote (at most 8 KiB), parses
+ *            it as an SGX DCAP v3 quote (core/sgx_quote.h) and requires its
+ *            report_data to equal the binding. The quote is not verified here
+ *            (that is the client's job, core/attest_verify.h).
  */
 #ifndef PERFAGG_ENCLAVE_ATTEST_H
 #define PERFAGG_ENCLAVE_ATTEST_H
@@ -16,18 +29,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ATTEST_BINDING_BYTES 64
-#define ATTEST_NONCE_MAX 32
-#define ATTEST_MEASUREMENT_BYTES 32	/* SHA-256 of the running executable */
-#define ATTEST_BINDING_LABEL "PERFAGG-ATTEST-v1"	/* hashed with its NUL */
+#include "core/attest_binding.h"
 
-/* Computes the 64-byte binding above. nonce may be NULL when nonce_len is 0;
- * nonce_len > ATTEST_NONCE_MAX is a bug (aborts). */
-void attest_binding(uint8_t out[ATTEST_BINDING_BYTES], const uint8_t x25519_pub[32],
-    const uint8_t ed25519_pub[32], const uint8_t tls_spki_sha256[32], const uint8_t *nonce, size_t nonce_len);
+#define ATTEST_MEASUREMENT_BYTES 32	/* SHA-256 of the running executable */
 
 /* Evidence produced by a provider: an opaque blob served as base64 in the
- * "quote" field. Owned; attest_evidence_clear() frees it. */
+ * "quote" field. Owned; attest_evidence_clear() frees the blob and zeroes the
+ * struct (safe on a zeroed or already cleared struct). */
 struct attest_evidence {
 	uint8_t *blob;
 	size_t blob_len;
@@ -37,7 +45,9 @@ void attest_evidence_clear(struct attest_evidence *ev);
 /* What a provider may use to produce evidence. The signing key never leaves
  * the key store: providers that sign (dev) call sign(). */
 struct attest_ctx {
-	const char *root;	/* device root, e.g. "/dev/attestation"; tests point it at a temp dir */
+	const char *root;	/* device root, e.g. "/dev/attestation"; tests point it at a temp dir;
+				 * NULL means the provider's default_root */
+	/* Ed25519-signs (msg, len) into sig; returns 0, or -1 on failure. */
 	int (*sign)(void *sign_arg, uint8_t sig[64], const uint8_t *msg, size_t len);
 	void *sign_arg;
 	uint8_t signing_pub[32];	/* Ed25519 public key matching sign() */
@@ -50,9 +60,11 @@ struct attest_provider {
 	const char *attestation_type;	/* the JSON attestation_type, e.g. "dev", "sgx_dcap" */
 	bool hardware_backed;
 	const char *default_root;
-	/* Returns 0 if the provider can run on this host (root readable, right type). */
+	/* Returns 0 if the provider can run on this host (root readable, right
+	 * type), else -1 with *errstr. root NULL means default_root. */
 	int (*probe)(const char *root, const char **errstr);
-	/* Produces evidence carrying binding. Returns 0, or -1 with *errstr. */
+	/* Produces evidence carrying binding into *out (which the caller then
+	 * owns). Returns 0, or -1 with *errstr and *out left empty. */
 	int (*get_evidence)(const struct attest_ctx *ctx, const uint8_t binding[ATTEST_BINDING_BYTES],
 	    struct attest_evidence *out, const char **errstr);
 };
@@ -60,7 +72,7 @@ struct attest_provider {
 extern const struct attest_provider attest_provider_dev;
 extern const struct attest_provider attest_provider_gramine;
 
-/* Looks a provider up by name; NULL if unknown. */
+/* Looks a provider up by name ("dev", "gramine"); NULL if unknown. */
 const struct attest_provider *attest_provider_find(const char *name);
 
 #endif
