@@ -17,6 +17,7 @@
 
 #include "client/cli.h"
 #include "client/httpc.h"
+#include "core/attest_binding.h"
 #include "core/attest_verify.h"
 #include "core/b64.h"
 #include "core/envelope.h"

@@ -268,12 +268,12 @@ http_server_start(const struct http_options *opt, const char **errstr)
 	s->arg = opt->arg;
 	if (opt->tls_cert_pem != NULL)
 		s->mhd = MHD_start_daemon(flags, (uint16_t)opt->port, NULL, NULL, on_access, s,
+		    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
 		    MHD_OPTION_SOCK_ADDR, &ss,
 		    MHD_OPTION_THREAD_POOL_SIZE, opt->threads,
 		    MHD_OPTION_CONNECTION_LIMIT, opt->max_connections,
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-		    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
 		    MHD_OPTION_HTTPS_MEM_CERT, opt->tls_cert_pem,
 		    MHD_OPTION_HTTPS_MEM_KEY, opt->tls_key_pem,
 		    /* TLS 1.3 preferred, 1.2 accepted, nothing older. */
@@ -281,12 +281,12 @@ http_server_start(const struct http_options *opt, const char **errstr)
 		    MHD_OPTION_END);
 	else
 		s->mhd = MHD_start_daemon(flags, (uint16_t)opt->port, NULL, NULL, on_access, s,
+		    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
 		    MHD_OPTION_SOCK_ADDR, &ss,
 		    MHD_OPTION_THREAD_POOL_SIZE, opt->threads,
 		    MHD_OPTION_CONNECTION_LIMIT, opt->max_connections,
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-		    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
 		    MHD_OPTION_END);
 	if (s->mhd == NULL) {
 		*errstr = "cannot listen (address in use, or bad TLS certificate/key)";
