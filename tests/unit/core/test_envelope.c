@@ -14,7 +14,7 @@
 #include "kat.h"
 
 /*
- * The worked example of docs/PROTOCOL.md section 6. Every value below was
+ * The worked example of docs/PROTOCOL.md section 7. Every value below was
  * computed independently with Python's `cryptography` package by
  * tests/vectors/envelope_example.py.
  */
