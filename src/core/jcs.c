@@ -182,12 +182,59 @@ layout(char *out, const char *digits, int k, int n)
 	return len;
 }
 
+/*
+ * Writes v (finite, > 0) with p significant digits, correctly rounded, as
+ * digits (no point) and returns the decimal exponent of the first digit.
+ */
+static int
+digits_at(char digits[20], double v, int p)
+{
+	char buf[40];
+	int k = 0;
+	size_t i;
+
+	snprintf(buf, sizeof(buf), "%.*e", p - 1, v);
+	for (i = 0; buf[i] != 'e'; i++)
+		if (buf[i] != '.')
+			digits[k++] = buf[i];
+	digits[k] = '\0';
+	return atoi(buf + i + 1);
+}
+
+/* Whether the p digits with exponent exp read back as exactly v. */
+static int
+round_trips(const char *digits, int p, int exp, double v)
+{
+	char buf[40];
+
+	snprintf(buf, sizeof(buf), "%c.%se%d", digits[0], p > 1 ? digits + 1 : "0", exp);
+	return strtod(buf, NULL) == v;
+}
+
+/*
+ * Adds one unit in the last place to the p digits; returns the new
+ * exponent (one higher when 99..9 carries into 100..0).
+ */
+static int
+bump(char *digits, int p, int exp)
+{
+	int i;
+
+	for (i = p - 1; i >= 0 && digits[i] == '9'; i--)
+		digits[i] = '0';
+	if (i >= 0) {
+		digits[i]++;
+		return exp;
+	}
+	digits[0] = '1';
+	return exp + 1;
+}
+
 int
 jcs_format_number(char out[32], double v)
 {
-	char buf[40], digits[20];
-	int p, k, exp, sign = 0;
-	size_t i;
+	char digits[20], up[20];
+	int p, k, exp = 0, uexp, sign = 0;
 
 	if (!isfinite(v))
 		return -1;
@@ -201,20 +248,25 @@ jcs_format_number(char out[32], double v)
 	}
 	/*
 	 * The shortest digit string that reads back as v. %.*e rounds
-	 * correctly, so at the smallest precision that round-trips it also
-	 * gives the candidate closest to v, which is ECMAScript's choice.
+	 * correctly, so it gives the p-digit candidate closest to v, which is
+	 * ECMAScript's choice. One exception: when v is a power of two, the
+	 * gap to the next double below is half the gap above, and the closest
+	 * candidate may lie just outside below while the next one up is
+	 * inside. Trying that one too keeps the result the shortest.
 	 */
 	for (p = 1; p <= 17; p++) {
-		snprintf(buf, sizeof(buf), "%.*e", p - 1, v);
-		if (strtod(buf, NULL) == v)
+		exp = digits_at(digits, v, p);
+		if (round_trips(digits, p, exp, v))
 			break;
+		memcpy(up, digits, sizeof(up));
+		uexp = bump(up, p, exp);
+		if (round_trips(up, p, uexp, v)) {
+			memcpy(digits, up, sizeof(up));
+			exp = uexp;
+			break;
+		}
 	}
-	/* buf is "d[.ddd]e[+-]xx": collect the digits, drop trailing zeros. */
-	k = 0;
-	for (i = 0; buf[i] != 'e'; i++)
-		if (buf[i] != '.')
-			digits[k++] = buf[i];
-	exp = atoi(buf + i + 1);
+	k = (int)strlen(digits);
 	while (k > 1 && digits[k - 1] == '0')
 		k--;
 	return sign + layout(out + sign, digits, k, exp + 1);
