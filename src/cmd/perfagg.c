@@ -5,6 +5,7 @@
 #include "client/cli.h"
 
 static const struct cli_command commands[] = {
+	{ "analyze", "FIFO PnL and volumes from a file of fills", cli_analyze },
 	{ NULL, NULL, NULL },
 };
 

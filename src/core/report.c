@@ -163,13 +163,12 @@ bucket_json(const struct ledger_bucket *b, int *bad)
 json_t *
 report_json(const struct ledger *l, const char **errstr)
 {
-	json_t *root = json_object(), *obj, *s, *hourly = json_array();
+	json_t *root = json_object(), *obj, *s, *hourly;
 	struct ledger_stats *v = NULL;
 	struct ledger_bucket b;
 	size_t n;
 	int bad = 0;
 
-	json_object_set_new(root, "hourly", hourly);
 	for (int which = 0; which < 2; which++) {
 		if ((v = collect(l, which, &n, errstr)) == NULL)
 			goto fail;
@@ -183,6 +182,7 @@ report_json(const struct ledger *l, const char **errstr)
 		free(v);
 		v = NULL;
 	}
+	json_object_set_new(root, "hourly", hourly = json_array());
 	for (size_t i = 0; i < ledger_nbuckets(l); i++) {
 		ledger_bucket(l, i, &b);
 		json_array_append_new(hourly, bucket_json(&b, &bad));
