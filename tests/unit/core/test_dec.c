@@ -6,6 +6,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "dec_helpers.h"
+
 #include <openssl/bn.h>
 
 #include "core/dec.h"
@@ -14,26 +16,6 @@ typedef unsigned __int128 u128;
 
 #define I128_MAX ((__int128)(((u128)1 << 127) - 1))
 #define I128_MIN (-I128_MAX - 1)
-
-static struct dec
-D(const char *s)
-{
-	struct dec d;
-	const char *err = NULL;
-
-	if (dec_parse(s, strlen(s), &d, &err) != 0)
-		fail_msg("parse %s: %s", s, err);
-	return d;
-}
-
-static void
-assert_dec_str(struct dec d, const char *want)
-{
-	char buf[DEC_STR_MAX];
-
-	dec_format(buf, sizeof(buf), d);
-	assert_string_equal(buf, want);
-}
 
 static void
 test_parse_ok(void **state)

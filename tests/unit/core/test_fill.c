@@ -6,16 +6,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "dec_helpers.h"
+
 #include "core/fill.h"
-
-static void
-assert_dec_str(struct dec d, const char *want)
-{
-	char buf[DEC_STR_MAX];
-
-	dec_format(buf, sizeof(buf), d);
-	assert_string_equal(buf, want);
-}
 
 static json_t *
 loads(const char *s)

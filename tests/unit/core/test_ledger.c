@@ -10,18 +10,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "dec_helpers.h"
+
 #include "core/ledger.h"
-
-static struct dec
-D(const char *s)
-{
-	struct dec d;
-	const char *err;
-
-	if (dec_parse(s, strlen(s), &d, &err) != 0)
-		fail_msg("parse %s: %s", s, err);
-	return d;
-}
 
 static void
 check(struct dec d, const char *want, const char *what)
