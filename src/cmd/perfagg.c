@@ -12,6 +12,7 @@ static const struct cli_command commands[] = {
 	{ "register", "encrypt an exchange API key to the attested enclave and open a session", cli_register },
 	{ "session", "show a session's status", cli_session },
 	{ "revoke", "revoke a session (its credentials are wiped)", cli_revoke },
+	{ "analyze", "FIFO PnL and volumes from a file of fills", cli_analyze },
 	{ NULL, NULL, NULL },
 };
 
