@@ -5,6 +5,7 @@
 #include "client/cli.h"
 
 static const struct cli_command commands[] = {
+	{ "stats", "risk and performance statistics of a return series", cli_stats },
 	{ NULL, NULL, NULL },
 };
 
