@@ -13,6 +13,7 @@ static const struct cli_command commands[] = {
 	{ "session", "show a session's status", cli_session },
 	{ "revoke", "revoke a session (its credentials are wiped)", cli_revoke },
 	{ "analyze", "FIFO PnL and volumes from a file of fills", cli_analyze },
+	{ "stats", "risk and performance statistics of a return series", cli_stats },
 	{ NULL, NULL, NULL },
 };
 
