@@ -309,7 +309,8 @@ read_creds(const char *cmd, const char *file, bool want_passphrase, struct creds
 		json_decref(doc);
 		return 0;
 	}
-	if (getenv(cred_env[0]) != NULL || getenv(cred_env[1]) != NULL) {
+	if ((getenv(cred_env[0]) != NULL && *getenv(cred_env[0]) != '\0') ||
+	    (getenv(cred_env[1]) != NULL && *getenv(cred_env[1]) != '\0')) {
 		for (i = 0; i < 3; i++) {
 			const char *v = getenv(cred_env[i]);
 			if (v != NULL && *v != '\0')

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -105,9 +106,18 @@ harness_start(struct daemon *d, const char *const *env)
 		die("fork");
 	if (d->pid == 0) {
 		char *argv[] = { path, NULL };
+		/* The daemon dies with the test, and holds none of the test
+		 * runner's pipes: an orphan would keep ctest waiting. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		fd = open(d->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		if (fd >= 0) {
 			dup2(fd, STDERR_FILENO);
+			dup2(fd, STDOUT_FILENO);
+			close(fd);
+		}
+		fd = open("/dev/null", O_RDONLY);
+		if (fd >= 0) {
+			dup2(fd, STDIN_FILENO);
 			close(fd);
 		}
 		execve(path, argv, envp);
