@@ -36,13 +36,13 @@ envelope_derive_key(uint8_t key[PRIM_AES256_KEY_BYTES], const uint8_t shared[32]
 
 /* Key agreement and derivation, shared by both directions. */
 static int
-envelope_key(uint8_t key[PRIM_AES256_KEY_BYTES], const uint8_t priv[32], const uint8_t peer_pub[32],
-    const uint8_t ephemeral_pub[32], const uint8_t enclave_pub[32])
+envelope_key(uint8_t key[PRIM_AES256_KEY_BYTES], const uint8_t priv[32], const uint8_t own_pub[32],
+    const uint8_t peer_pub[32], const uint8_t ephemeral_pub[32], const uint8_t enclave_pub[32])
 {
 	uint8_t shared[PRIM_X25519_BYTES];
 	int rv = -1;
 
-	if (prim_x25519_shared(shared, priv, peer_pub) == -1)
+	if (prim_x25519_shared_kp(shared, priv, own_pub, peer_pub) == -1)
 		goto fail;
 	if (envelope_derive_key(key, shared, ephemeral_pub, enclave_pub) == -1)
 		goto fail;
@@ -77,7 +77,7 @@ envelope_seal_with(struct envelope *env, const uint8_t enclave_pub[32], const js
 		*errstr = "bad ephemeral key";
 		goto fail;
 	}
-	if (envelope_key(key, ephemeral_priv, enclave_pub, env->ephemeral_pub, enclave_pub) == -1) {
+	if (envelope_key(key, ephemeral_priv, env->ephemeral_pub, enclave_pub, env->ephemeral_pub, enclave_pub) == -1) {
 		*errstr = "key agreement failed (bad enclave public key)";
 		goto fail;
 	}
@@ -128,7 +128,7 @@ envelope_open(uint8_t *pt, const struct envelope *env, const uint8_t enclave_pri
 		goto fail;
 	if ((aad = jcs_canonicalize(env->metadata, &aad_len, &errstr)) == NULL)
 		goto fail;
-	if (envelope_key(key, enclave_priv, env->ephemeral_pub, env->ephemeral_pub, enclave_pub) == -1)
+	if (envelope_key(key, enclave_priv, enclave_pub, env->ephemeral_pub, env->ephemeral_pub, enclave_pub) == -1)
 		goto fail;
 	if (prim_aes256gcm_open(pt, env->ciphertext, env->ciphertext_len, env->tag, (const uint8_t *)aad,
 	    aad_len, env->nonce, key) == -1)

@@ -91,7 +91,7 @@ static int
 utf16_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
 	const unsigned char *pa = (const unsigned char *)a, *pb = (const unsigned char *)b;
-	uint32_t ca, cb;
+	uint32_t ca = 0, cb = 0;
 	size_t na, nb;
 
 	/* Names were validated before sorting, so utf8_next cannot fail here. */

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <pthread.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -97,8 +98,34 @@ prim_x25519_public(uint8_t pub[PRIM_X25519_BYTES], const uint8_t priv[PRIM_X2551
 	return raw_public(EVP_PKEY_X25519, pub, priv);
 }
 
-int
-prim_x25519_shared(uint8_t shared[PRIM_X25519_BYTES], const uint8_t priv[PRIM_X25519_BYTES],
+/*
+ * An X25519 EVP_PKEY from the private key and, when the caller has it, the
+ * public key. Given both, OpenSSL takes the public key as is; given only the
+ * private key it recomputes the public one, a second scalar multiplication
+ * that would double the cost of every key agreement.
+ */
+static EVP_PKEY *
+x25519_private_pkey(const uint8_t priv[32], const uint8_t *pub)
+{
+	EVP_PKEY_CTX *ctx;
+	EVP_PKEY *pk = NULL;
+	OSSL_PARAM params[3];
+
+	if (pub == NULL)
+		return EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, PRIM_X25519_BYTES);
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL)) == NULL)
+		return NULL;
+	params[0] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY, unconst(priv), PRIM_X25519_BYTES);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, unconst(pub), PRIM_X25519_BYTES);
+	params[2] = OSSL_PARAM_construct_end();
+	if (EVP_PKEY_fromdata_init(ctx) != 1 || EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_KEYPAIR, params) != 1)
+		pk = NULL;
+	EVP_PKEY_CTX_free(ctx);
+	return pk;
+}
+
+static int
+x25519_shared(uint8_t shared[PRIM_X25519_BYTES], const uint8_t priv[PRIM_X25519_BYTES], const uint8_t *own_pub,
     const uint8_t peer_pub[PRIM_X25519_BYTES])
 {
 	static const uint8_t zero[PRIM_X25519_BYTES];
@@ -108,7 +135,7 @@ prim_x25519_shared(uint8_t shared[PRIM_X25519_BYTES], const uint8_t priv[PRIM_X2
 	size_t len = sizeof(out);
 	int rv = -1;
 
-	if ((pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, PRIM_X25519_BYTES)) == NULL)
+	if ((pk = x25519_private_pkey(priv, own_pub)) == NULL)
 		goto fail;
 	if ((peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer_pub, PRIM_X25519_BYTES)) == NULL)
 		goto fail;
@@ -136,9 +163,41 @@ fail:
 }
 
 int
+prim_x25519_shared(uint8_t shared[PRIM_X25519_BYTES], const uint8_t priv[PRIM_X25519_BYTES],
+    const uint8_t peer_pub[PRIM_X25519_BYTES])
+{
+	return x25519_shared(shared, priv, NULL, peer_pub);
+}
+
+int
+prim_x25519_shared_kp(uint8_t shared[PRIM_X25519_BYTES], const uint8_t priv[PRIM_X25519_BYTES],
+    const uint8_t own_pub[PRIM_X25519_BYTES], const uint8_t peer_pub[PRIM_X25519_BYTES])
+{
+	return x25519_shared(shared, priv, own_pub, peer_pub);
+}
+
+int
 prim_x25519_keygen(uint8_t priv[PRIM_X25519_BYTES], uint8_t pub[PRIM_X25519_BYTES])
 {
 	return raw_keygen(EVP_PKEY_X25519, priv, pub);
+}
+
+/* Fetching an algorithm walks OpenSSL's method store; it is done once for
+ * the life of the process rather than per derivation. */
+static EVP_KDF *hkdf_kdf;
+static pthread_once_t hkdf_once = PTHREAD_ONCE_INIT;
+
+static void
+hkdf_fetch(void)
+{
+	hkdf_kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+}
+
+static EVP_KDF *
+hkdf_method(void)
+{
+	pthread_once(&hkdf_once, hkdf_fetch);
+	return hkdf_kdf;
 }
 
 int
@@ -147,14 +206,12 @@ prim_hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *ikm, size_t ikm_le
 {
 	/* OpenSSL wants a non-NULL pointer even for an empty octet string. */
 	static const uint8_t empty[1];
-	EVP_KDF *kdf = NULL;
+	EVP_KDF *kdf = hkdf_method();
 	EVP_KDF_CTX *ctx = NULL;
 	OSSL_PARAM params[5], *p = params;
 	int rv = -1;
 
-	if (out_len == 0 || out_len > 255 * PRIM_SHA256_BYTES)
-		goto fail;
-	if ((kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL)
+	if (out_len == 0 || out_len > 255 * PRIM_SHA256_BYTES || kdf == NULL)
 		goto fail;
 	if ((ctx = EVP_KDF_CTX_new(kdf)) == NULL)
 		goto fail;
@@ -174,7 +231,6 @@ prim_hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *ikm, size_t ikm_le
 	rv = 0;
 fail:
 	EVP_KDF_CTX_free(ctx);
-	EVP_KDF_free(kdf);
 	return rv;
 }
 

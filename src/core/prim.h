@@ -38,6 +38,11 @@ void prim_sha512(uint8_t out[PRIM_SHA512_BYTES], const void *buf, size_t len);
 PRIM_WUR int prim_x25519_public(uint8_t pub[PRIM_X25519_BYTES], const uint8_t priv[PRIM_X25519_BYTES]);
 PRIM_WUR int prim_x25519_shared(uint8_t shared[PRIM_X25519_BYTES], const uint8_t priv[PRIM_X25519_BYTES],
     const uint8_t peer_pub[PRIM_X25519_BYTES]);
+/* As prim_x25519_shared, for a caller that also holds its own public key
+ * (own_pub must be the one that belongs to priv): OpenSSL then does not
+ * recompute it, which halves the cost. */
+PRIM_WUR int prim_x25519_shared_kp(uint8_t shared[PRIM_X25519_BYTES], const uint8_t priv[PRIM_X25519_BYTES],
+    const uint8_t own_pub[PRIM_X25519_BYTES], const uint8_t peer_pub[PRIM_X25519_BYTES]);
 /* Generates a fresh X25519 key pair. */
 PRIM_WUR int prim_x25519_keygen(uint8_t priv[PRIM_X25519_BYTES], uint8_t pub[PRIM_X25519_BYTES]);
 

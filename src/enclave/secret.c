@@ -85,3 +85,34 @@ secret_wipe(struct secret *s)
 	sodium_memzero(secret_acquire(s), s->len);
 	secret_release(s);
 }
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void
+scratch_destroy(void *p)
+{
+	secret_free(p);
+}
+
+static void
+scratch_init(void)
+{
+	if (pthread_key_create(&scratch_key, scratch_destroy) != 0)
+		fatalx("pthread_key_create failed");
+}
+
+struct secret *
+secret_scratch(void)
+{
+	struct secret *s;
+
+	pthread_once(&scratch_once, scratch_init);
+	s = pthread_getspecific(scratch_key);
+	if (s == NULL) {
+		s = secret_new(SECRET_SCRATCH_BYTES);
+		if (pthread_setspecific(scratch_key, s) != 0)
+			fatalx("pthread_setspecific failed");
+	}
+	return s;
+}

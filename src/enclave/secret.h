@@ -36,6 +36,15 @@ size_t secret_len(const struct secret *s);
 uint8_t *secret_acquire(struct secret *s);
 void secret_release(struct secret *s);
 
+/* A guarded buffer of SECRET_SCRATCH_BYTES private to the calling thread,
+ * for secrets that live only while one request is handled (a decrypted
+ * envelope). Made on the thread's first call, freed when the thread exits:
+ * a fresh sodium_malloc per request costs more than the request's crypto.
+ * The caller acquires it, WIPES what it wrote before releasing, and never
+ * keeps a pointer past the release. */
+#define SECRET_SCRATCH_BYTES 16384
+struct secret *secret_scratch(void);
+
 /* Zeroes the bytes (s stays allocated). */
 void secret_wipe(struct secret *s);
 

@@ -201,7 +201,7 @@ handle_submit_key(struct server *srv, const struct http_request *req, struct htt
 		goto out;
 	}
 
-	pt = secret_new(env.ciphertext_len);
+	pt = secret_scratch();	/* envelope_from_json caps ciphertext_len at ENVELOPE_MAX_PLAINTEXT */
 	ptb = secret_acquire(pt);
 	if (keys_open_envelope(srv->keys, ptb, &env) != 0) {
 		reject_envelope(resp);
@@ -258,8 +258,8 @@ out:
 		vault_erase(srv->vault, handle);
 	json_decref(doc);	/* its blocks are wiped as they are freed */
 	if (pt != NULL) {
+		OPENSSL_cleanse(ptb, env.ciphertext_len);
 		secret_release(pt);
-		secret_free(pt);
 	}
 	envelope_clear(&env);
 	json_decref(body);
@@ -356,3 +356,5 @@ handle_cleanup(struct server *srv, const struct http_request *req, struct http_r
 	log_event(LOG_INFO, "sessions_cleaned", "{s:I, s:s}", "count", (json_int_t)n, "trigger", "request");
 	http_json(resp, 200, json_pack("{s:I}", "cleaned_sessions", (json_int_t)n));
 }
+
+_Static_assert(ENVELOPE_MAX_PLAINTEXT <= SECRET_SCRATCH_BYTES, "a decrypted envelope must fit the scratch buffer");

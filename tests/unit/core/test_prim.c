@@ -67,6 +67,10 @@ test_x25519_rfc7748_dh(void **state)
 	assert_int_equal(prim_x25519_shared(s2, b, apub), 0);
 	kat_assert_hex(s1, 32, "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
 	kat_assert_hex(s2, 32, "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+	/* The key-pair variant (own public key supplied) gives the same secret. */
+	memset(s1, 0, sizeof(s1));
+	assert_int_equal(prim_x25519_shared_kp(s1, a, apub, bpub), 0);
+	kat_assert_hex(s1, 32, "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
 }
 
 /* Peer keys of small order give an all-zero secret: refused, output untouched. */
@@ -87,6 +91,7 @@ test_x25519_small_order(void **state)
 		kat_unhex(peer, 32, bad[i]);
 		memset(out, 0xaa, sizeof(out));
 		assert_int_equal(prim_x25519_shared(out, priv, peer), -1);
+		assert_int_equal(prim_x25519_shared_kp(out, priv, peer, peer), -1);
 		for (size_t j = 0; j < sizeof(out); j++)
 			assert_int_equal(out[j], 0xaa);
 	}
