@@ -1,0 +1,176 @@
+/*
+ * exchange: the one interface every exchange connector implements, and the
+ * types it shares with the poller (src/exchange/poller.c).
+ *
+ * A connector does no I/O. It is a state machine per session that
+ *   - produces the next HTTP request of a poll cycle, signed with the
+ *     session's credential (next()), and
+ *   - consumes the response (handle()): parses it exactly as ccxt parses that
+ *     exchange into unified fills (core/fill.h) and other facts, handed to a
+ *     sink, and says how the poller should go on (struct xoutcome).
+ * The poller owns sockets, timing, retries, backoff, rate budgets and the
+ * circuit breaker; connectors own endpoints, parameters, signing, pagination
+ * and cursors. Because connectors are pure, they are unit-tested on canned
+ * responses, and the same code runs against the exchange simulator.
+ *
+ * A poll cycle: the poller calls begin(), then alternates next()/handle()
+ * until next() returns 0. The first cycle of a session validates the
+ * credential (the first authenticated response says valid or not) and walks
+ * the full history (backfill); later cycles fetch only what is new, from the
+ * connector's cursors, with no gap and no duplicate.
+ *
+ * Ordering contract: within one cycle, the fills a connector emits for one
+ * symbol may come in any order; the poller sorts a cycle's fills by
+ * (timestamp, id) before applying them to the ledger, unless the connector
+ * declares ascending (every symbol's fills are emitted oldest first across
+ * the whole cycle), in which case they are applied as they come (this is
+ * what keeps a 1,000,000-fill backfill in constant memory).
+ */
+#ifndef PERFAGG_EXCHANGE_EXCHANGE_H
+#define PERFAGG_EXCHANGE_EXCHANGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/dec.h"
+#include "core/fill.h"
+#include "enclave/vault.h"
+
+#define XREQ_MAX_HEADERS 8
+#define XCONN_URL_MAX 256
+
+/* One HTTP request to perform. Everything is owned by the request and freed
+ * (and wiped: headers carry API keys) by xreq_clear(). */
+struct xreq {
+	char method[8];			/* "GET", "POST" */
+	char *url;			/* absolute, query string included */
+	struct {
+		char *name;
+		char *value;
+	} headers[XREQ_MAX_HEADERS];
+	size_t nheaders;
+	char *body;			/* NULL for none */
+	size_t body_len;
+	unsigned weight;		/* cost against the exchange's rate budget (its own units) */
+	int tag;			/* connector-private: which step this request is */
+};
+
+/* Helpers that build a request; they take copies. xreq_set aborts on a
+ * header overflow (a connector bug). */
+void xreq_set(struct xreq *r, const char *method, const char *base, const char *path, const char *query);
+void xreq_header(struct xreq *r, const char *name, const char *value);
+void xreq_body(struct xreq *r, const char *body, size_t len);
+void xreq_clear(struct xreq *r);
+
+/* A response as the poller received it. */
+struct xresp {
+	long status;			/* HTTP status; 0 when the transport failed (timeout, reset) */
+	const char *body;		/* NUL-terminated; may be truncated or malformed: check */
+	size_t body_len;
+	int64_t now_ms;			/* local wall clock at receipt */
+	/* Case-insensitive response header lookup, NULL if absent. */
+	const char *(*header)(const struct xresp *r, const char *name);
+	const void *hdr_arg;
+};
+
+/* How the poller goes on after a response. */
+enum xresult {
+	XR_OK,			/* consumed; ask next() for the next step */
+	XR_RETRY,		/* transient (5xx, transport, malformed body): same step again after backoff */
+	XR_RATE_LIMITED,	/* the exchange says slow down: same step after retry_after_ms */
+	XR_CLOCK,		/* timestamp or nonce refused: the connector resynced; same step again now */
+	XR_AUTH,		/* credential refused or lacking permission: the session is invalid_credentials */
+	XR_FATAL,		/* cannot go on (protocol violation, unsupported account): error says why */
+};
+
+struct xoutcome {
+	enum xresult result;
+	int64_t retry_after_ms;		/* XR_RATE_LIMITED: 0 = poller's choice */
+	unsigned used_weight;		/* the exchange's reported budget use (e.g. X-MBX-USED-WEIGHT-1M), 0 if none */
+	char error[160];		/* exchange code and message, for the session status; "" when XR_OK */
+};
+
+/* Where a connector puts what it learns. Every callback returns 0, or -1
+ * to stop the cycle (the poller then fails it with the sink's reason). */
+struct xsink {
+	void *arg;
+	int (*fill)(void *arg, const struct fill *f);
+	/* Current total balance of a currency (free + locked). */
+	int (*balance)(void *arg, const char *currency, struct dec total);
+	/* An external deposit (amount > 0) or withdrawal (< 0), for time-weighted returns. */
+	int (*flow)(void *arg, const char *id, int64_t ts_ms, const char *currency, struct dec amount);
+	/* A daily close price (UTC day start, ms) for marking positions, unified symbol. */
+	int (*price)(void *arg, const char *symbol, int64_t day_ms, struct dec close);
+	/* What the key may do, as the exchange reports it. */
+	int (*permissions)(void *arg, bool can_trade, bool can_withdraw);
+};
+
+/* Per-session connector configuration. */
+struct xconf {
+	enum fill_market market;	/* spot, margin, futures (the session's accountType) */
+	bool sandbox;			/* use the exchange's testnet/demo base URL */
+	const char *base_url;		/* override (tests, proxies); NULL = the exchange's own */
+	int64_t backfill_from_ms;	/* 0 = as far back as the API allows */
+};
+
+/* A connector instance: one per session. The common part is here; priv is
+ * the connector's own state. */
+struct xconn {
+	const struct exchange_ops *ops;
+	struct xconf conf;
+	char base_url[XCONN_URL_MAX];
+	void *priv;
+	/* progress, shown in the session status */
+	bool validated;			/* an authenticated request succeeded */
+	bool backfill_done;		/* the first full walk is complete */
+	char progress[128];		/* e.g. "BTCUSDT: 4/12 symbols" */
+	int64_t clock_offset_ms;	/* exchange time - local time, when the connector tracks it */
+	uint64_t nonce;			/* last nonce used (Kraken): strictly increasing */
+};
+
+struct exchange_ops {
+	const char *name;		/* "binance", "coinbase", "kraken", "krakenfutures" */
+	/* Default base URLs per market (index enum fill_market), production and
+	 * sandbox; NULL where the exchange has none (the market is refused). */
+	const char *prod_url[3];
+	const char *sandbox_url[3];
+	bool ascending;			/* see the ordering contract above */
+	/* Sets up c->priv for c->conf. Returns 0, or -1 with *errstr (e.g. an
+	 * account type the exchange does not offer). */
+	int (*open)(struct xconn *c, const char **errstr);
+	void (*close)(struct xconn *c);
+	/* Starts a poll cycle at now_ms. */
+	void (*begin)(struct xconn *c, int64_t now_ms);
+	/* Fills *req with the next request of the cycle, signed with cred
+	 * (valid only during the call: copy nothing secret out but the
+	 * signature and the public key header). Returns 1 when a request was
+	 * made, 0 when the cycle is complete, -1 with *errstr on a connector
+	 * error (e.g. the secret is not valid base64). */
+	int (*next)(struct xconn *c, const struct credential *cred, int64_t now_ms, struct xreq *req,
+	    const char **errstr);
+	/* Consumes the response to the request next() last made (tag tells
+	 * which), feeding sink, and says how to go on. */
+	void (*handle)(struct xconn *c, const struct xreq *req, const struct xresp *resp, const struct xsink *sink,
+	    struct xoutcome *out);
+};
+
+/* The registry: every connector, found by name. */
+extern const struct exchange_ops exchange_binance;
+extern const struct exchange_ops exchange_coinbase;
+extern const struct exchange_ops exchange_kraken;
+extern const struct exchange_ops exchange_krakenfutures;
+const struct exchange_ops *exchange_find(const char *name);
+
+/* Sets up c for ops and conf (base URL from conf, else the default for the
+ * market and sandbox flag) and calls ops->open. Returns 0 or -1 with *errstr. */
+int xconn_open(struct xconn *c, const struct exchange_ops *ops, const struct xconf *conf, const char **errstr);
+void xconn_close(struct xconn *c);
+
+/* Helpers connectors share (exchange_util.c). */
+/* Percent-encodes (s, len) per RFC 3986 unreserved set into a fresh string. */
+char *xurl_encode(const char *s, size_t len);
+/* Formats "%s" outcome error text: snprintf into out->error. */
+void xoutcome_error(struct xoutcome *out, enum xresult r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,167 @@
+/*
+ * exsim: the exchange simulator's core (perfagg-exsim). A product component:
+ * it serves the real endpoints of Binance (spot, USD-M, cross margin),
+ * Coinbase Advanced Trade, Kraken spot and Kraken Futures on one loopback
+ * port, with their authentication, pagination, windows, weights, limits and
+ * error bodies, over deterministic trading histories, and injects faults.
+ *
+ * Layout: exsim.c (world, accounts, dispatch, faults), exsim_gen.c (the
+ * deterministic history generator), exsim_http.c (libmicrohttpd glue), and
+ * one handler file per exchange family: sim_binance.c, sim_coinbase.c,
+ * sim_kraken.c, sim_krakenfutures.c.
+ *
+ * Accounts. The world holds accounts generated from (seed, index): each has
+ * one exchange and market, an API key and secret in that exchange's format,
+ * permissions, and a history of fills spread over several symbols. Histories
+ * are generated on demand from the seed (fill i of symbol k is a pure
+ * function of (seed, account, k, i)), so a million fills cost no memory and
+ * any page is computed directly. Fills whose timestamp is after the
+ * simulator's clock are not yet visible: the account keeps trading while the
+ * simulator runs (--live), which is what incremental polling is tested on.
+ *
+ * Ground truth: GET /exsim/truth?api_key=K returns every visible fill of the
+ * account as a JSON array of ccxt unified trades (exactly what `perfagg
+ * analyze` reads), plus "flows" and "balances". GET /exsim/accounts lists
+ * the accounts with their credentials (a simulator's keys are test data).
+ */
+#ifndef PERFAGG_EXSIM_EXSIM_H
+#define PERFAGG_EXSIM_EXSIM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/dec.h"
+#include "core/fill.h"
+
+enum exsim_exchange { EXSIM_BINANCE, EXSIM_COINBASE, EXSIM_KRAKEN, EXSIM_KRAKENFUTURES, EXSIM_NEXCHANGES };
+
+/* A symbol an account trades: unified and native names and price scale. */
+struct exsim_symbol {
+	char unified[FILL_SYMBOL_MAX];	/* "BTC/USDT", futures "BTC/USDT:USDT" */
+	char native[32];		/* "BTCUSDT", "BTC-USD", "XXBTZUSD", "PF_XBTUSD" */
+	char base[FILL_CUR_MAX], quote[FILL_CUR_MAX];
+	char native_base[16], native_quote[16];	/* Kraken "XXBT"/"ZUSD"; else as unified */
+	int64_t first_ms;		/* time of fill 0 */
+	int64_t spacing_ms;		/* mean spacing between fills */
+	uint64_t nfills;		/* total fills over the account's life (visible or not) */
+	uint64_t first_id;		/* exchange trade id of fill 0 (Binance ids are per symbol) */
+};
+
+struct exsim_account {
+	size_t index;
+	enum exsim_exchange exchange;
+	enum fill_market market;
+	char api_key[160];		/* Binance: 64 chars; Kraken: 56; Coinbase: organizations/.../apiKeys/... */
+	char secret[512];		/* Binance: 64 chars; Kraken: base64 of 64 bytes; Coinbase: EC PEM or Ed25519 b64 */
+	char passphrase[64];		/* "" when none */
+	bool can_trade, can_withdraw;	/* key permissions (read-only keys have both false) */
+	uint64_t seed;
+	struct exsim_symbol *symbols;
+	size_t nsymbols;
+	/* mutable state, under the world lock */
+	uint64_t last_nonce;		/* Kraken: strictly increasing */
+	double rate_counter;		/* Kraken decaying counter / budget use */
+	int64_t rate_at_ms;
+};
+
+/* Faults, each a probability per request (0..1) or a duration. */
+struct exsim_faults {
+	double p_5xx;			/* answer 500/502/503 with the exchange's error body */
+	double p_429;			/* answer the exchange's rate-limit error */
+	double p_timeout;		/* hold the request past the client's timeout (timeout_ms) */
+	double p_truncate;		/* cut the JSON body short */
+	double p_malformed;		/* replace the body with invalid JSON */
+	double p_overlap;		/* pages repeat some rows of the previous page */
+	int64_t latency_ms;		/* added to every request */
+	int64_t timeout_ms;		/* how long a "timeout" holds (default 35000) */
+};
+
+struct exsim_config {
+	uint16_t port;
+	uint64_t seed;
+	size_t accounts_per_exchange;	/* per exchange and market */
+	uint64_t fills_per_account;	/* approximate total over all symbols */
+	int64_t history_ms;		/* how far back histories start (default 90 days) */
+	int64_t live_spacing_ms;	/* > 0: accounts keep trading, about one fill per this per account */
+	bool strict_limits;		/* enforce the real per-IP weight limits (off for load tests) */
+	struct exsim_faults faults;
+	unsigned threads;
+};
+
+struct exsim {
+	struct exsim_config cfg;
+	int64_t start_ms;		/* wall clock at start: "now" for history generation */
+	struct exsim_account *accounts;
+	size_t naccounts;
+	pthread_mutex_t mu;		/* account mutable state, rate state, rng */
+	uint64_t rng;			/* fault decisions */
+	/* per-IP weight windows (Binance) */
+	int64_t weight_window_ms;
+	unsigned weight_used[EXSIM_NEXCHANGES];
+	int64_t banned_until_ms;
+	uint64_t stats_requests, stats_faults;
+};
+
+/* A request as handlers see it. */
+struct exsim_request {
+	const char *method;
+	const char *path;		/* without the query */
+	const char *query;		/* raw query string as sent (for signatures), "" if none */
+	const char *body;		/* raw body, "" if none */
+	size_t body_len;
+	const char *(*header)(const struct exsim_request *r, const char *name);
+	/* Query or form parameter lookup (decoded), NULL if absent. */
+	const char *(*param)(const struct exsim_request *r, const char *name);
+	const void *ctx;
+	int64_t now_ms;
+};
+
+#define EXSIM_MAX_RESP_HEADERS 6
+struct exsim_response {
+	unsigned status;
+	char *body;			/* malloc'd, owned */
+	size_t body_len;
+	const char *content_type;	/* default application/json */
+	struct {
+		char name[40];
+		char value[96];
+	} headers[EXSIM_MAX_RESP_HEADERS];
+	size_t nheaders;
+	bool pageable;			/* the handler allows the overlap fault on this body */
+};
+
+/* Handlers: each returns true if it owns the path (and filled resp). */
+bool sim_binance_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs);
+bool sim_coinbase_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs);
+bool sim_kraken_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs);
+bool sim_krakenfutures_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs);
+
+/* World. */
+int exsim_init(struct exsim *w, const struct exsim_config *cfg, const char **errstr);
+void exsim_free(struct exsim *w);
+/* Finds the account with this API key and exchange, NULL if none. */
+struct exsim_account *exsim_account_by_key(struct exsim *w, enum exsim_exchange ex, const char *api_key);
+/* Runs one request through faults and the handlers. */
+void exsim_dispatch(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs);
+
+/* Histories. */
+/* Fill i (0-based, i < sym->nfills) of symbol k of account a, in unified
+ * form, with its exchange trade id in out->id; deterministic. */
+void exsim_fill(const struct exsim_account *a, size_t k, uint64_t i, struct fill *out);
+/* Number of fills of symbol k visible at now_ms (timestamp <= now_ms). */
+uint64_t exsim_visible(const struct exsim_account *a, size_t k, int64_t now_ms);
+/* Index of the first fill of symbol k with timestamp >= ts_ms (may be nfills). */
+uint64_t exsim_index_at(const struct exsim_account *a, size_t k, int64_t ts_ms);
+/* Balances (currency, total) derived from the visible history; writes up to
+ * cap entries, returns the count. */
+size_t exsim_balances(const struct exsim_account *a, int64_t now_ms, char (*cur)[FILL_CUR_MAX], struct dec *total,
+    size_t cap);
+
+/* Response helpers. */
+void exsim_json(struct exsim_response *rs, unsigned status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void exsim_body(struct exsim_response *rs, unsigned status, char *body, size_t len);	/* takes body */
+void exsim_header(struct exsim_response *rs, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif
