@@ -11,31 +11,8 @@
 
 #include "util/file.h"
 #include "util/xalloc.h"
+#include "../tmpdir.h"
 
-static char dir[64];
-
-static int
-setup(void **state)
-{
-	strcpy(dir, "/tmp/perfagg-test-file-XXXXXX");
-	return mkdtemp(dir) != NULL ? 0 : -1;
-}
-
-static int
-teardown(void **state)
-{
-	char *cmd = xasprintf("rm -rf '%s'", dir);
-	int rc = system(cmd);
-
-	free(cmd);
-	return rc == 0 ? 0 : -1;
-}
-
-static char *
-path_in(const char *name)
-{
-	return xasprintf("%s/%s", dir, name);
-}
 
 static void
 write_bytes(const char *path, const void *buf, size_t len)
@@ -50,7 +27,7 @@ write_bytes(const char *path, const void *buf, size_t len)
 static void
 test_read(void **state)
 {
-	char *p = path_in("small");
+	char *p = tmpdir_file("small");
 	const char *err = NULL;
 	uint8_t *buf;
 	size_t len = 99;
@@ -79,7 +56,7 @@ static void
 test_read_cap(void **state)
 {
 	static const size_t sizes[] = { 1, 4095, 4096, 4097, 8192, 100000 };
-	char *p = path_in("capped");
+	char *p = tmpdir_file("capped");
 	const char *err;
 	uint8_t *data = xmalloc(100001), *buf;
 	size_t len;
@@ -111,7 +88,7 @@ test_read_cap(void **state)
 static void
 test_read_missing(void **state)
 {
-	char *p = path_in("absent");
+	char *p = tmpdir_file("absent");
 	const char *err = NULL;
 	size_t len;
 
@@ -119,7 +96,7 @@ test_read_missing(void **state)
 	assert_null(file_read_all(p, 100, &len, &err));
 	assert_string_equal(err, "no such file");
 	err = NULL;
-	assert_null(file_read_all(dir, 100, &len, &err));	/* a directory: read error */
+	assert_null(file_read_all(tmpdir(), 100, &len, &err));	/* a directory: read error */
 	assert_non_null(err);
 	free(p);
 }
@@ -127,7 +104,7 @@ test_read_missing(void **state)
 static void
 test_write_atomic(void **state)
 {
-	char *p = path_in("out"), *tmp;
+	char *p = tmpdir_file("out"), *tmp;
 	const char *err = NULL;
 	struct stat st;
 	uint8_t *buf;
@@ -162,7 +139,7 @@ test_write_atomic(void **state)
 
 	/* Into a missing directory: fails, nothing created. */
 	free(p);
-	p = path_in("nodir/out");
+	p = tmpdir_file("nodir/out");
 	err = NULL;
 	assert_int_equal(file_write_atomic(p, "x", 1, 0600, &err), -1);
 	assert_non_null(err);
@@ -178,5 +155,5 @@ main(void)
 		cmocka_unit_test(test_read_missing),
 		cmocka_unit_test(test_write_atomic),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }
