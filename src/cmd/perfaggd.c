@@ -75,9 +75,11 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "keygen") == 0)
 		return keygen(argc, argv);
 	rc = config_load(&cfg, argc, argv, stdout, err, sizeof(err));
-	if (rc == 1)
-		return 0;
 	if (rc != 0) {
+		/* config_load owns strings even when it stops early. */
+		config_clear(&cfg);
+		if (rc == 1)
+			return 0;
 		fprintf(stderr, "perfaggd: %s\n", err);
 		return 2;
 	}

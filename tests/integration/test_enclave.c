@@ -456,6 +456,12 @@ test_revoked_secret_is_gone(void **state)
 	long before, after;
 
 	(void)state;
+#ifdef __SANITIZE_ADDRESS__
+	/* An ASan process maps about 22 TB (shadow memory and allocator
+	 * reservations): no scan of it ends within the test's time limit. The
+	 * proof runs in the ordinary build. */
+	skip();
+#endif
 	harness_start(&d, NULL);
 	enclave_key(&d, pub);
 	prim_random(rnd, sizeof(rnd));
