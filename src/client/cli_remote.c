@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -44,6 +45,7 @@ struct remote {
 	bool have_nonce;
 	uint8_t nonce[ATTEST_NONCE_MAX];
 	size_t nonce_len;
+	bool tls_bound;		/* set by fetch_attestation: the TLS binding was checked */
 };
 
 enum { OPT_URL = 256, OPT_CACERT, OPT_JSON, OPT_ALLOW_DEV, OPT_ALLOW_DEBUG, OPT_EXPECT, OPT_NONCE, OPT_EXCHANGE,
@@ -98,6 +100,38 @@ url_join(const struct remote *r, const char *path)
 	return xasprintf("%.*s%s", (int)n, r->url, path);
 }
 
+/*
+ * The document's tls_spki_sha256 (bound into report_data, so already
+ * verified as the enclave's claim) must be the certificate of the connection
+ * that carried it: otherwise a TLS terminator in front of the enclave could
+ * relay a genuine attestation. Over plain HTTP there is no certificate and
+ * the check is skipped, saying so. Returns 0 or a CLI exit code.
+ */
+static int
+check_tls_binding(struct remote *r, const struct httpc_response *resp)
+{
+	const json_t *v = json_object_get(resp->json, "tls_spki_sha256");
+	uint8_t bound[32];
+
+	r->tls_bound = false;
+	if (!resp->tls_peer_known) {
+		if (strncasecmp(r->url, "https:", 6) == 0)
+			return cli_error(r->cmd, CLI_FAIL, "attestation NOT verified: cannot read the server's "
+			    "TLS certificate to check tls_spki_sha256");
+		fprintf(stderr, "perfagg %s: note: plain HTTP, so the TLS binding (tls_spki_sha256) is not "
+		    "checked\n", r->cmd);
+		return 0;
+	}
+	if (!json_is_string(v) || hex_decode_exact(bound, 32, json_string_value(v), json_string_length(v)) != 0)
+		return cli_error(r->cmd, CLI_FAIL, "attestation NOT verified: served over HTTPS but the "
+		    "attestation binds no TLS certificate (tls_spki_sha256 is null)");
+	if (!prim_ct_equal(bound, resp->tls_spki_sha256, 32))
+		return cli_error(r->cmd, CLI_FAIL, "attestation NOT verified: the server's TLS certificate is "
+		    "not the one the attestation binds (tls_spki_sha256)");
+	r->tls_bound = true;
+	return 0;
+}
+
 /* Fetches GET /attestation/quote with a fresh nonce and verifies it under the
  * command's policy. Returns 0 and fills claims (and *doc_out if non-NULL), or
  * a CLI exit code with the error printed. */
@@ -133,6 +167,10 @@ fetch_attestation(struct remote *r, struct attest_claims *claims, json_t **doc_o
 	}
 	if (attest_verify_document(resp.json, r->nonce, r->nonce_len, &pol, claims, &verr) != 0) {
 		rc = cli_error(r->cmd, CLI_FAIL, "attestation NOT verified: %s", verr);
+		httpc_response_clear(&resp);
+		return rc;
+	}
+	if ((rc = check_tls_binding(r, &resp)) != 0) {
 		httpc_response_clear(&resp);
 		return rc;
 	}
@@ -191,6 +229,8 @@ cli_attest(int argc, char **argv)
 		return rc;
 	if (r.json) {
 		json_object_set_new(doc, "verified", json_true());
+		json_object_set_new(doc, "tls_binding", json_string(r.tls_bound ? "verified" :
+		    "not checked (plain HTTP)"));
 		json_dumpf(doc, stdout, JSON_INDENT(2));
 		putchar('\n');
 	} else {
@@ -205,6 +245,8 @@ cli_attest(int argc, char **argv)
 		    json_string_value(json_object_get(doc, "signing_key_id")));
 		hex_encode(hex, r.nonce, r.nonce_len);
 		printf("  nonce            %s\n", hex);
+		printf("  tls binding      %s\n", r.tls_bound ? "verified (the connection's certificate is the "
+		    "attested one)" : "not checked (plain HTTP)");
 	}
 	json_decref(doc);
 	return CLI_OK;

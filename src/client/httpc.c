@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/spki.h"
 #include "util/xalloc.h"
 
 #define MAX_RESPONSE (4 * 1024 * 1024)
@@ -29,6 +30,23 @@ on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 	s->len += n;
 	s->buf[s->len] = '\0';
 	return n;
+}
+
+/* The leaf certificate of the connection just used (libcurl's certinfo:
+ * "Cert:" is the PEM of each certificate, the leaf first). */
+static void
+peer_spki(CURL *c, struct httpc_response *resp)
+{
+	struct curl_certinfo *ci = NULL;
+
+	if (curl_easy_getinfo(c, CURLINFO_CERTINFO, &ci) != CURLE_OK || ci == NULL || ci->num_of_certs < 1)
+		return;
+	for (struct curl_slist *e = ci->certinfo[0]; e != NULL; e = e->next)
+		if (strncmp(e->data, "Cert:", 5) == 0 &&
+		    spki_sha256_of_pem(resp->tls_spki_sha256, e->data + 5, strlen(e->data + 5)) == 0) {
+			resp->tls_peer_known = true;
+			return;
+		}
 }
 
 int
@@ -58,6 +76,8 @@ httpc_do(const struct httpc_request *req, struct httpc_response *resp, char *err
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	/* The peer's certificate, so attest can check the TLS binding. */
+	curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
 	if (req->cacert != NULL)
 		curl_easy_setopt(c, CURLOPT_CAINFO, req->cacert);
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
@@ -83,6 +103,7 @@ httpc_do(const struct httpc_request *req, struct httpc_response *resp, char *err
 	resp->body = sink.buf != NULL ? sink.buf : xstrdup("");
 	resp->body_len = sink.len;
 	resp->json = json_loadb(resp->body, resp->body_len, 0, NULL);
+	peer_spki(c, resp);
 	rc = 0;
 out:
 	if (auth != NULL) {

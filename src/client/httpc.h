@@ -6,13 +6,17 @@
 #define PERFAGG_CLIENT_HTTPC_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct httpc_response {
 	long status;
 	char *body;		/* NUL-terminated, owned; httpc_response_clear() frees it */
 	size_t body_len;
 	json_t *json;		/* body parsed as JSON when it is JSON, else NULL */
+	bool tls_peer_known;	/* HTTPS: the server's leaf certificate was seen */
+	uint8_t tls_spki_sha256[32];	/* then: SHA-256 of its SubjectPublicKeyInfo */
 };
 
 struct httpc_request {

@@ -76,6 +76,7 @@ main(int argc, char **argv)
 		return keygen(argc, argv);
 	rc = config_load(&cfg, argc, argv, stdout, err, sizeof(err));
 	if (rc != 0) {
+		/* config_load owns strings even when it stops early. */
 		config_clear(&cfg);
 		if (rc == 1)
 			return 0;

@@ -66,6 +66,15 @@ keys_free(struct keys *k)
 	free(k);
 }
 
+/* Refuses to decrypt: with no callback OpenSSL would prompt for a pass
+ * phrase on the terminal, and a daemon would hang at start. Key files are
+ * not encrypted (the enclave's sealing protects them). */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	return -1;
+}
+
 /* Reads every PEM block of one kind from a file held in guarded memory, and
  * extracts the raw X25519 and Ed25519 keys. want_private selects PKCS#8 or SPKI. */
 static int
@@ -91,7 +100,7 @@ read_pem_keys(const char *path, int want_private, uint8_t x[32], uint8_t ed[32],
 	memcpy(pem, raw, len);
 	bio = BIO_new_mem_buf(pem, (int)len);
 	for (;;) {
-		pk = want_private ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) :
+		pk = want_private ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) :
 		    PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
 		if (pk == NULL) {
 			ERR_clear_error();	/* end of input is reported as an error */

@@ -80,6 +80,24 @@ copy_str(char *dst, size_t cap, const char *src)
 	memcpy(dst, src != NULL ? src : "", n + 1);
 }
 
+struct sweep_arg {
+	struct session_table *t;
+	int64_t now_ms;
+};
+
+static bool
+sweep_expired(void *arg, const uint8_t *key, void *val)
+{
+	struct sweep_arg *a = arg;
+	struct session *s = val;
+
+	if (a->now_ms < s->info.expires_ms)
+		return false;
+	drop_credential(a->t, s);
+	free(s);
+	return true;
+}
+
 int
 session_create(struct session_table *t, const struct session_params *p, uint32_t vault_handle,
     int64_t now_ms, uint8_t id[SESSION_ID_BYTES], struct session_info *info, const char **errstr)
@@ -98,6 +116,13 @@ session_create(struct session_table *t, const struct session_params *p, uint32_t
 	s->has_credential = true;
 
 	pthread_mutex_lock(&t->mu);
+	if (bmap_count(t->map) >= t->max) {
+		/* Expired sessions stay in the map until a cleanup: they must
+		 * not hold a place that a live one could take. */
+		struct sweep_arg a = { t, now_ms };
+		bmap_sweep(t->map, sweep_expired, &a);
+		t->count_at_ms = 0;
+	}
 	if (bmap_count(t->map) >= t->max) {
 		pthread_mutex_unlock(&t->mu);
 		free(s);
@@ -179,24 +204,6 @@ session_revoke(struct session_table *t, const uint8_t id[SESSION_ID_BYTES], int6
 	}
 	pthread_mutex_unlock(&t->mu);
 	return rc;
-}
-
-struct sweep_arg {
-	struct session_table *t;
-	int64_t now_ms;
-};
-
-static bool
-sweep_expired(void *arg, const uint8_t *key, void *val)
-{
-	struct sweep_arg *a = arg;
-	struct session *s = val;
-
-	if (a->now_ms < s->info.expires_ms)
-		return false;
-	drop_credential(a->t, s);
-	free(s);
-	return true;
 }
 
 size_t

@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -64,6 +65,7 @@ static int
 set_item(struct config *cfg, const struct item *it, const char *val, const char *src, char *err, size_t errlen)
 {
 	char *base = (char *)cfg, *end;
+	const char *digits;
 	long long v;
 
 	switch (it->kind) {
@@ -81,9 +83,12 @@ set_item(struct config *cfg, const struct item *it, const char *val, const char 
 		*(char **)(base + it->off) = xstrdup(val);
 		return 0;
 	case K_INT:
+		/* strtoll alone would take " 80" and "+80": only digits, with an
+		 * optional minus sign, are an integer here. */
+		digits = val + (*val == '-');
 		errno = 0;
 		v = strtoll(val, &end, 10);
-		if (errno != 0 || end == val || *end != '\0' || v < it->min || v > it->max) {
+		if (!isdigit((unsigned char)*digits) || errno != 0 || *end != '\0' || v < it->min || v > it->max) {
 			snprintf(err, errlen, "invalid %s '%.64s': expected an integer in [%lld, %lld]", src, val,
 			    (long long)it->min, (long long)it->max);
 			return -1;

@@ -219,6 +219,9 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_Reque
 	}
 }
 
+/* fmt is libmicrohttpd's own printf format (declared so, for clang). */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void
 on_mhd_log(void *cls, const char *fmt, va_list ap)
 {

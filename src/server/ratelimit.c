@@ -107,3 +107,14 @@ ratelimit_take(struct ratelimit *rl, const void *addr, size_t addr_len, int64_t 
 	pthread_mutex_unlock(&rl->mu);
 	return rc;
 }
+
+size_t
+ratelimit_tracked(struct ratelimit *rl)
+{
+	size_t n;
+
+	pthread_mutex_lock(&rl->mu);
+	n = bmap_count(rl->clients);
+	pthread_mutex_unlock(&rl->mu);
+	return n;
+}

@@ -23,4 +23,8 @@ void ratelimit_free(struct ratelimit *rl);
  * window ends. */
 int ratelimit_take(struct ratelimit *rl, const void *addr, size_t addr_len, int64_t now_ms, int64_t *retry_after_s);
 
+/* Number of client addresses currently tracked (idle ones may linger until
+ * the next sweep). */
+size_t ratelimit_tracked(struct ratelimit *rl);
+
 #endif

@@ -2,12 +2,11 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/prim.h"
+#include "core/spki.h"
 #include "enclave/keys.h"
 #include "enclave/measure.h"
 #include "enclave/replay.h"
@@ -52,26 +51,6 @@ cleaner_main(void *arg)
 	return NULL;
 }
 
-/* SHA-256 of the certificate's SubjectPublicKeyInfo: what the attestation
- * binds, so a client can check the TLS endpoint is the attested one. */
-static int
-tls_spki_hash(const char *cert_pem, uint8_t out[32])
-{
-	BIO *bio = BIO_new_mem_buf(cert_pem, -1);
-	X509 *x = bio != NULL ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-	unsigned char *der = NULL;
-	int len = -1;
-
-	if (x != NULL)
-		len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
-	if (len > 0)
-		prim_sha256(out, der, (size_t)len);
-	OPENSSL_free(der);
-	X509_free(x);
-	BIO_free(bio);
-	return len > 0 ? 0 : -1;
-}
-
 static bool
 is_loopback(const char *host)
 {
@@ -112,10 +91,21 @@ server_start(struct server *srv, const struct config *cfg, char *err, size_t err
 		return -1;
 	}
 	if (cfg->private_key_path != NULL) {
-		srv->keys = keys_load(cfg->private_key_path, cfg->public_key_path, &e);
+		/* The private file alone first, so the message names the file
+		 * that is wrong: a public file that does not match is a bad
+		 * ENCLAVE_PUBLIC_KEY_PATH, not a bad private key. */
+		srv->keys = keys_load(cfg->private_key_path, NULL, &e);
 		if (srv->keys == NULL) {
 			snprintf(err, errlen, "invalid ENCLAVE_PRIVATE_KEY_PATH '%s': %s", cfg->private_key_path, e);
 			return -1;
+		}
+		if (cfg->public_key_path != NULL) {
+			keys_free(srv->keys);
+			srv->keys = keys_load(cfg->private_key_path, cfg->public_key_path, &e);
+			if (srv->keys == NULL) {
+				snprintf(err, errlen, "invalid ENCLAVE_PUBLIC_KEY_PATH '%s': %s", cfg->public_key_path, e);
+				return -1;
+			}
 		}
 	} else if ((srv->keys = keys_generate()) == NULL) {
 		snprintf(err, errlen, "cannot generate the enclave keys");
@@ -133,7 +123,7 @@ server_start(struct server *srv, const struct config *cfg, char *err, size_t err
 
 	if (cfg->tls_cert_path != NULL) {
 		cert = file_read_all(cfg->tls_cert_path, PEM_MAX, &len, &e);
-		if (cert == NULL || tls_spki_hash((const char *)cert, srv->tls_spki_sha256) != 0) {
+		if (cert == NULL || spki_sha256_of_pem(srv->tls_spki_sha256, (const char *)cert, len) != 0) {
 			snprintf(err, errlen, "invalid TLS_CERT_PATH '%s': %s", cfg->tls_cert_path,
 			    cert == NULL ? e : "not a PEM certificate");
 			goto fail;

@@ -67,7 +67,11 @@ file_write_atomic(const char *path, const void *buf, size_t len, unsigned mode, 
 	const char *p = buf;
 	int fd, rc = -1;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+	/* A fresh file, never a stale one: open() ignores mode for an existing
+	 * file, which would hand a private key the old file's permissions (or
+	 * follow a planted symlink). */
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
 	if (fd < 0) {
 		*errstr = "cannot create file";
 		goto out;

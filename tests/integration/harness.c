@@ -78,8 +78,10 @@ build_env(const char *const *extra)
 	return env;
 }
 
-void
-harness_start(struct daemon *d, const char *const *env)
+/* Forks and execs perfaggd on a free loopback port with env added, its
+ * output going to d->log_path. Sets everything in d but url. */
+static void
+spawn(struct daemon *d, const char *const *env)
 {
 	const char *base[] = { "ENCLAVE_HOST=127.0.0.1", "LOG_LEVEL=debug", NULL };
 	char port_env[32], path[512];
@@ -90,7 +92,6 @@ harness_start(struct daemon *d, const char *const *env)
 
 	memset(d, 0, sizeof(*d));
 	d->port = free_port();
-	snprintf(d->url, sizeof(d->url), "http://127.0.0.1:%d", d->port);
 	snprintf(d->log_path, sizeof(d->log_path), "/tmp/perfaggd-test-%d-%d.log", (int)getpid(), d->port);
 	snprintf(port_env, sizeof(port_env), "ENCLAVE_PORT=%d", d->port);
 	for (size_t i = 0; base[i] != NULL; i++)
@@ -124,6 +125,12 @@ harness_start(struct daemon *d, const char *const *env)
 		_exit(127);
 	}
 	free(envp);
+}
+
+/* Waits until /health answers over d->url (with cacert for HTTPS). */
+static void
+wait_ready(struct daemon *d, const char *cacert)
+{
 	for (int i = 0; i < 200; i++) {
 		json_t *j = NULL;
 		int st;
@@ -133,7 +140,7 @@ harness_start(struct daemon *d, const char *const *env)
 			free(log);
 			abort();
 		}
-		if (harness_http(d, "GET", "/health", NULL, 0, NULL, NULL, &j) == 200) {
+		if (harness_http_ca(d, cacert, "GET", "/health", NULL, 0, NULL, NULL, &j) == 200) {
 			json_decref(j);
 			return;
 		}
@@ -143,6 +150,44 @@ harness_start(struct daemon *d, const char *const *env)
 	fprintf(stderr, "harness: perfaggd did not answer /health in 10 s\n");
 	kill(d->pid, SIGKILL);
 	abort();
+}
+
+void
+harness_start(struct daemon *d, const char *const *env)
+{
+	spawn(d, env);
+	snprintf(d->url, sizeof(d->url), "http://127.0.0.1:%d", d->port);
+	wait_ready(d, NULL);
+}
+
+void
+harness_start_tls(struct daemon *d, const char *const *env, const char *cacert)
+{
+	spawn(d, env);
+	snprintf(d->url, sizeof(d->url), "https://127.0.0.1:%d", d->port);
+	wait_ready(d, cacert);
+}
+
+int
+harness_start_fails(const char *const *env, char **log)
+{
+	struct daemon d;
+	int st;
+
+	spawn(&d, env);
+	for (int i = 0; i < 200; i++) {
+		if (waitpid(d.pid, &st, WNOHANG) == d.pid) {
+			*log = harness_log(&d);
+			unlink(d.log_path);
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		}
+		usleep(50000);
+	}
+	*log = harness_log(&d);
+	kill(d.pid, SIGKILL);
+	waitpid(d.pid, &st, 0);
+	unlink(d.log_path);
+	return -2;
 }
 
 int
@@ -171,8 +216,15 @@ long
 harness_http(const struct daemon *d, const char *method, const char *path, const char *body, size_t body_len,
     const char *content_type, const char *bearer, json_t **json)
 {
+	return harness_http_ca(d, NULL, method, path, body, body_len, content_type, bearer, json);
+}
+
+long
+harness_http_ca(const struct daemon *d, const char *cacert, const char *method, const char *path,
+    const char *body, size_t body_len, const char *content_type, const char *bearer, json_t **json)
+{
 	struct httpc_request req = { .method = method, .body = body, .body_len = body_len,
-	    .content_type = content_type, .bearer = bearer, .timeout_s = 10 };
+	    .content_type = content_type, .bearer = bearer, .timeout_s = 10, .cacert = cacert };
 	struct httpc_response resp;
 	char err[256], *url = xasprintf("%s%s", d->url, path);
 	long status = -1;

@@ -21,6 +21,17 @@ struct daemon {
  * (NULL-terminated list, may be NULL) and waits until /health answers.
  * Aborts the test on failure. */
 void harness_start(struct daemon *d, const char *const *env);
+/* harness_start over HTTPS: the caller's env sets TLS_CERT_PATH and
+ * TLS_KEY_PATH; cacert (a PEM file) is trusted for the /health wait, and
+ * d->url is https://127.0.0.1:PORT. Aborts the test on failure. */
+void harness_start_tls(struct daemon *d, const char *const *env, const char *cacert);
+
+/* Starts perfaggd with env (as harness_start) expecting it to stop during
+ * start-up: returns its exit code (-1 if killed by a signal, -2 if it was
+ * still running after 10 s and had to be killed), and its output in *log
+ * (caller frees). */
+int harness_start_fails(const char *const *env, char **log);
+
 /* SIGTERM, wait, and return the exit status (-1 if killed by a signal). */
 int harness_stop(struct daemon *d);
 
@@ -29,6 +40,10 @@ int harness_stop(struct daemon *d);
  * NULL) receives the parsed body (caller decrefs). */
 long harness_http(const struct daemon *d, const char *method, const char *path, const char *body,
     size_t body_len, const char *content_type, const char *bearer, json_t **json);
+
+/* harness_http trusting the CA bundle cacert (NULL: the system's), for HTTPS. */
+long harness_http_ca(const struct daemon *d, const char *cacert, const char *method, const char *path,
+    const char *body, size_t body_len, const char *content_type, const char *bearer, json_t **json);
 
 /* Runs a binary from PERFAGG_BIN_DIR with argv (NULL-terminated, argv[0] the
  * binary name) and extra environment; captures stdout and stderr (caller
