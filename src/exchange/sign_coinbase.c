@@ -323,12 +323,20 @@ part_json(const char *s, size_t len)
 	return json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES, NULL);
 }
 
-static bool
-str_eq(const json_t *o, const char *key, const char *want)
+static const char *
+jstr_or_null(const json_t *o, const char *key)
 {
 	const json_t *v = json_object_get(o, key);
 
-	return json_is_string(v) && strcmp(json_string_value(v), want) == 0;
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static bool
+str_eq(const json_t *o, const char *key, const char *want)
+{
+	const char *s = jstr_or_null(o, key);
+
+	return s != NULL && strcmp(s, want) == 0;
 }
 
 static bool
@@ -395,5 +403,22 @@ done:
 	json_decref(hdr);
 	json_decref(claims);
 	free(uri);
+	return rc;
+}
+
+int
+sign_coinbase_kid(const char *jwt, size_t len, char *out, size_t cap)
+{
+	const char *dot = memchr(jwt, '.', len), *kid;
+	json_t *hdr;
+	int rc = -1;
+
+	if (dot == NULL || (hdr = part_json(jwt, (size_t)(dot - jwt))) == NULL)
+		return -1;
+	if ((kid = json_is_object(hdr) ? jstr_or_null(hdr, "kid") : NULL) != NULL && strlen(kid) < cap) {
+		memcpy(out, kid, strlen(kid) + 1);
+		rc = 0;
+	}
+	json_decref(hdr);
 	return rc;
 }

@@ -58,4 +58,11 @@ EVP_PKEY *sign_coinbase_public(const char *secret, size_t secret_len, const char
 int sign_coinbase_verify(const char *jwt, size_t len, EVP_PKEY *pub, const char *kid, const char *method,
     const char *host, const char *path, int64_t now_s, const char **errstr);
 
+/*
+ * Copies the header's kid of (jwt, len) into out (cap bytes), NOT verified:
+ * the exchange side uses it to find the key to verify with. Returns 0, or
+ * -1 when the token has no readable header or kid (or it does not fit).
+ */
+int sign_coinbase_kid(const char *jwt, size_t len, char *out, size_t cap);
+
 #endif

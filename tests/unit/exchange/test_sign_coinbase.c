@@ -237,6 +237,21 @@ test_es256_sign_verify(void **state)
 }
 
 static void
+test_kid(void **state)
+{
+	const char *jwt = v("eddsa", "jwt");
+	char out[160], small[8];
+
+	(void)state;
+	assert_int_equal(sign_coinbase_kid(jwt, strlen(jwt), out, sizeof(out)), 0);
+	assert_string_equal(out, kid);
+	assert_int_equal(sign_coinbase_kid(jwt, strlen(jwt), small, sizeof(small)), -1);
+	assert_int_equal(sign_coinbase_kid("nodot", 5, out, sizeof(out)), -1);
+	assert_int_equal(sign_coinbase_kid("e30.x.y", 7, out, sizeof(out)), -1);	/* {} has no kid */
+	assert_int_equal(sign_coinbase_kid("!!.x.y", 6, out, sizeof(out)), -1);
+}
+
+static void
 test_bad_secrets(void **state)
 {
 	const char *err = NULL, *ed = v("eddsa", "secret");
@@ -273,6 +288,7 @@ main(void)
 		cmocka_unit_test(test_eddsa_verify_checks),
 		cmocka_unit_test(test_es256_verify_independent),
 		cmocka_unit_test(test_es256_sign_verify),
+		cmocka_unit_test(test_kid),
 		cmocka_unit_test(test_bad_secrets),
 	};
 
