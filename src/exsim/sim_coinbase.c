@@ -39,6 +39,7 @@
  * simulator's one), answered with 429 {"error":"RATE_LIMIT_EXCEEDED",...}
  * and x-ratelimit-* headers.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@
 #include <openssl/evp.h>
 
 #include "core/b64.h"
+#include "core/hex.h"
 #include "core/prim.h"
 #include "exchange/sign_coinbase.h"
 #include "exsim/exsim.h"
@@ -347,17 +349,52 @@ index_from_seq(const struct exsim_account *a, size_t k, int64_t us, uint64_t hi)
 	return i < hi ? i : hi;
 }
 
-static json_t *
-fill_row(const struct exsim_account *a, size_t k, uint64_t i)
+/* A growing text buffer for page bodies (jansson per row is the
+ * simulator's main cost on a million-fill backfill; every value here is a
+ * decimal, a time, a hex id or a product code: nothing needs escaping). */
+struct text {
+	char *p;
+	size_t len, cap;
+};
+
+static void
+text_printf(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+text_printf(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			fatalx("sim_coinbase: vsnprintf");
+		if ((size_t)n < t->cap - t->len)
+			break;
+		t->cap = 2 * t->cap + (size_t)n + 1;
+		t->p = xrealloc(t->p, t->cap);
+	}
+	t->len += (size_t)n;
+}
+
+struct who {
+	char user[37], portfolio[37];
+};
+
+static void
+fill_row(struct text *t, const struct exsim_account *a, const struct who *who, size_t k, uint64_t i)
 {
 	const struct exsim_symbol *s = &a->symbols[k];
 	uint64_t h = hash3(s->salt, 11, i);
+	uint8_t eh[PRIM_SHA256_BYTES];
 	struct fill f;
-	char tt[40], st[40], extra[8], entry[65], user[37], portfolio[37], price[DEC_STR_MAX], size[DEC_STR_MAX];
+	char tt[40], st[40], extra[8], entry[2 * PRIM_SHA256_BYTES + 1], price[DEC_STR_MAX], size[DEC_STR_MAX];
 	char fee[DEC_STR_MAX];
 	int64_t us;
 	bool inquote;
-	const char *liq;
 
 	exsim_fill(a, k, i, &f);
 	us = seq_us(a, k, i, f.timestamp);
@@ -376,40 +413,39 @@ fill_row(const struct exsim_account *a, size_t k, uint64_t i)
 	rfc3339(tt, f.timestamp, extra);
 	snprintf(extra, sizeof(extra), "%03u", (unsigned)(us % 1000));
 	rfc3339(st, us / 1000, extra);
-	snprintf(entry, sizeof(entry), "%016llx%016llx%016llx%016llx", (unsigned long long)hash3(h, 0, 0),
-	    (unsigned long long)hash3(h, 1, 0), (unsigned long long)hash3(h, 2, 0), (unsigned long long)hash3(h, 3, 0));
-	uuid_of(user, a->seed, 2);
-	uuid_of(portfolio, a->seed, 1);
+	prim_sha256(eh, f.id, strlen(f.id));
+	hex_encode(entry, eh, sizeof(eh));
 	/* market buys by quote amount: size is the quote (the cost) */
 	inquote = f.side == FILL_BUY && (h >> 40) % 100 < 15;
 	dec_format(price, sizeof(price), f.price);
 	dec_format(size, sizeof(size), inquote ? f.cost : f.amount);
 	dec_format(fee, sizeof(fee), f.nfees > 0 ? f.fees[0].cost : DEC_ZERO);
-	liq = f.role == FILL_MAKER ? "MAKER" : f.role == FILL_TAKER ? "TAKER" : "UNKNOWN_LIQUIDITY_INDICATOR";
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s}",
-	    "entry_id", entry, "trade_id", f.id, "order_id", f.order, "trade_time", tt, "trade_type", "FILL",
-	    "price", price, "size", size, "commission", fee, "product_id", s->native, "sequence_timestamp", st,
-	    "liquidity_indicator", liq, "size_in_quote", inquote, "user_id", user, "side",
-	    f.side == FILL_BUY ? "BUY" : "SELL", "retail_portfolio_id", portfolio);
+	text_printf(t, "%s{\"entry_id\":\"%s\",\"trade_id\":\"%s\",\"order_id\":\"%s\",\"trade_time\":\"%s\","
+	    "\"trade_type\":\"FILL\",\"price\":\"%s\",\"size\":\"%s\",\"commission\":\"%s\",\"product_id\":\"%s\","
+	    "\"sequence_timestamp\":\"%s\",\"liquidity_indicator\":\"%s\",\"size_in_quote\":%s,\"user_id\":\"%s\","
+	    "\"side\":\"%s\",\"retail_portfolio_id\":\"%s\"}", t->p[t->len - 1] == '[' ? "" : ",", entry, f.id, f.order,
+	    tt, price, size, fee, s->native, st,
+	    f.role == FILL_MAKER ? "MAKER" : f.role == FILL_TAKER ? "TAKER" : "UNKNOWN_LIQUIDITY_INDICATOR",
+	    inquote ? "true" : "false", who->user, f.side == FILL_BUY ? "BUY" : "SELL", who->portfolio);
 }
 
-/* The product with the newest remaining fill below hi[] (above lo[]),
- * or -1 when none is left. */
+/* Sequence of the fill just below hi[k], or -1 when product k has none
+ * left above lo[k]. */
+static int64_t
+head_us(const struct exsim_account *a, size_t k, const uint64_t *lo, const uint64_t *hi)
+{
+	return hi[k] > lo[k] ? seq_us(a, k, hi[k] - 1, exsim_fill_ts(a, k, hi[k] - 1)) : -1;
+}
+
+/* The product whose head is the newest (ties: the higher index), or -1. */
 static int
-newest(const struct exsim_account *a, const uint64_t *lo, const uint64_t *hi)
+newest(const int64_t *head, size_t n)
 {
 	int best = -1;
-	int64_t bus = 0;
 
-	for (size_t k = 0; k < a->nsymbols; k++) {
-		if (hi[k] <= lo[k])
-			continue;
-		int64_t us = seq_us(a, k, hi[k] - 1, exsim_fill_ts(a, k, hi[k] - 1));
-		if (best < 0 || us > bus || (us == bus && (int)k > best)) {
+	for (size_t k = 0; k < n; k++)
+		if (head[k] >= 0 && (best < 0 || head[k] >= head[best]))
 			best = (int)k;
-			bus = us;
-		}
-	}
 	return best;
 }
 
@@ -451,12 +487,14 @@ fills(const struct exsim_account *a, const struct exsim_request *rq, struct exsi
 {
 	uint64_t lo[MAX_SYMBOLS], hi[MAX_SYMBOLS], top[MAX_SYMBOLS], up[MAX_SYMBOLS], vis[MAX_SYMBOLS];
 	bool want[MAX_SYMBOLS];
+	int64_t head[MAX_SYMBOLS];
+	struct text t;
+	struct who who;
 	const char *start = rq->param(rq, "start_sequence_timestamp"), *end = rq->param(rq, "end_sequence_timestamp");
 	const char *c = rq->param(rq, "cursor");
 	int64_t start_us = 0, end_us = 0;
 	unsigned limit, n = 0;
-	json_t *arr, *o;
-	char *next = NULL, *s;
+	char *next;
 	int k;
 
 	if (a->nsymbols > MAX_SYMBOLS)
@@ -496,7 +534,12 @@ fills(const struct exsim_account *a, const struct exsim_request *rq, struct exsi
 				lo[j] = hi[j];
 		}
 	}
-	arr = json_array();
+	uuid_of(who.user, a->seed, 2);
+	uuid_of(who.portfolio, a->seed, 1);
+	t.cap = 4096 + (size_t)limit * 720;
+	t.p = xmalloc(t.cap);
+	t.len = 0;
+	text_printf(&t, "{\"fills\":[");
 	if (rq->overlap && c != NULL && *c != '\0') {
 		/* Fault: repeat the last rows of the previous page, the oldest
 		 * fills just above the cursor, newest of them first. */
@@ -509,20 +552,20 @@ fills(const struct exsim_account *a, const struct exsim_request *rq, struct exsi
 			ii[m++] = pos[k]++;
 		}
 		while (m-- > 0)
-			json_array_append_new(arr, fill_row(a, kk[m], ii[m]));
+			fill_row(&t, a, &who, kk[m], ii[m]);
 	}
 	rs->pageable = true;
-	while (n < limit && (k = newest(a, lo, hi)) >= 0) {
-		json_array_append_new(arr, fill_row(a, (size_t)k, --hi[k]));
+	for (size_t j = 0; j < a->nsymbols; j++)
+		head[j] = head_us(a, j, lo, hi);
+	while (n < limit && (k = newest(head, a->nsymbols)) >= 0) {
+		fill_row(&t, a, &who, (size_t)k, --hi[k]);
+		head[k] = head_us(a, (size_t)k, lo, hi);
 		n++;
 	}
-	if (newest(a, lo, hi) >= 0)
-		next = cursor_make('f', hi, a->nsymbols);
-	o = json_pack("{s:o, s:s}", "fills", arr, "cursor", next != NULL ? next : "");
+	next = newest(head, a->nsymbols) >= 0 ? cursor_make('f', hi, a->nsymbols) : NULL;
+	text_printf(&t, "],\"cursor\":\"%s\"}", next != NULL ? next : "");
 	free(next);
-	s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	exsim_body(rs, 200, s, strlen(s));
+	exsim_body(rs, 200, t.p, t.len);
 }
 
 /* ---- candles (public) ---- */
