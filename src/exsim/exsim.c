@@ -24,7 +24,7 @@ static const exsim_handler_fn handlers[] = {
 	/* Binance: spot, USD-M, cross margin */
 	/* sim_binance_handle, */
 	/* Coinbase Advanced Trade */
-	/* sim_coinbase_handle, */
+	sim_coinbase_handle,
 	/* Kraken spot */
 	/* sim_kraken_handle, */
 	/* Kraken Futures */
@@ -261,10 +261,11 @@ fill_json(const struct fill *f)
 	json_t *o;
 
 	time_format_iso_ms(dt, f->timestamp);
-	o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:s}", "id", f->id, "order", f->order,
+	o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s}", "id", f->id, "order", f->order,
 	    "timestamp", (json_int_t)f->timestamp, "datetime", dt, "symbol", f->symbol,
 	    "side", f->side == FILL_BUY ? "buy" : "sell", "price", dec_json(f->price), "amount", dec_json(f->amount),
-	    "cost", dec_json(f->cost), "takerOrMaker", f->role == FILL_MAKER ? "maker" : "taker",
+	    "cost", dec_json(f->cost), "takerOrMaker", f->role == FILL_MAKER ? json_string("maker") :
+	    f->role == FILL_TAKER ? json_string("taker") : json_null(),
 	    "marketType", exsim_market_name(f->market));
 	if (f->nfees > 0)
 		json_object_set_new(o, "fee", json_pack("{s:o, s:s}", "cost", dec_json(f->fees[0].cost),

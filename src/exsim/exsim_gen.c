@@ -373,6 +373,9 @@ exsim_fill(const struct exsim_account *a, size_t k, uint64_t i, struct fill *f)
 	shortfirst = a->market == FILL_FUTURES && (h3(s->salt, H_DIR, cyc) & 1) != 0;
 	f->side = opening != shortfirst ? FILL_BUY : FILL_SELL;
 	f->role = h3(s->salt, H_ROLE, i) % 100 < 40 ? FILL_MAKER : FILL_TAKER;
+	/* Coinbase reports UNKNOWN_LIQUIDITY_INDICATOR on a few fills (charged as taker). */
+	if (a->exchange == EXSIM_COINBASE && h3(s->salt, H_ROLE, i) % 100 >= 97)
+		f->role = FILL_ROLE_UNKNOWN;
 	/* the closing half mirrors the opening half's amounts */
 	lots = s->amount_lo + h3(s->salt, H_AMOUNT, cyc * c2 + pos % s->cycle) % (s->amount_hi - s->amount_lo + 1);
 	f->amount = dec_units((int64_t)lots, s->lot_decimals);
