@@ -1042,7 +1042,13 @@ int
 poller_add(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const struct session_info *info,
     const char **errstr)
 {
-	const struct exchange_ops *ops = exchange_find(info->exchange);
+	return poller_add_ops(p, sid, info, exchange_find(info->exchange), errstr);
+}
+
+int
+poller_add_ops(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const struct session_info *info,
+    const struct exchange_ops *ops, const char **errstr)
+{
 	struct xconf conf = { 0 };
 	struct job *j;
 	int m;

@@ -83,6 +83,10 @@ void poller_stop(struct poller *p);
  * info). Returns 0, or -1 with *errstr (unknown exchange, unsupported market). */
 int poller_add(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const struct session_info *info,
     const char **errstr);
+/* As poller_add, with the connector given (tests use their own). */
+int poller_add_ops(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const struct session_info *info,
+    const struct exchange_ops *ops, const char **errstr);
+
 /* Stops collecting for sid and frees its ledger (revocation). */
 void poller_remove(struct poller *p, const uint8_t sid[SESSION_ID_BYTES]);
 
