@@ -206,6 +206,18 @@ session_revoke(struct session_table *t, const uint8_t id[SESSION_ID_BYTES], int6
 	return rc;
 }
 
+void
+session_revoke_credential(struct session_table *t, const uint8_t id[SESSION_ID_BYTES])
+{
+	struct session *s;
+
+	pthread_mutex_lock(&t->mu);
+	s = bmap_get(t->map, id);
+	if (s != NULL)
+		drop_credential(t, s);
+	pthread_mutex_unlock(&t->mu);
+}
+
 size_t
 session_cleanup(struct session_table *t, int64_t now_ms)
 {

@@ -78,6 +78,10 @@ int session_use_credential(struct session_table *t, const uint8_t id[SESSION_ID_
  * if there is no such session (an expired one is still removed, and -1). */
 int session_revoke(struct session_table *t, const uint8_t id[SESSION_ID_BYTES], int64_t now_ms);
 
+/* Erases the credential of a session but keeps the session (its results stay
+ * readable): for a key the exchange refused. No-op if there is none. */
+void session_revoke_credential(struct session_table *t, const uint8_t id[SESSION_ID_BYTES]);
+
 /* Removes every expired session (erasing credentials). Returns how many. */
 size_t session_cleanup(struct session_table *t, int64_t now_ms);
 

@@ -19,6 +19,11 @@
  * the full history (backfill); later cycles fetch only what is new, from the
  * connector's cursors, with no gap and no duplicate.
  *
+ * Step contract: next() does not advance the cycle; handle() does. Calling
+ * next() again without a handle() in between makes the same request again
+ * (freshly signed: new timestamp or nonce). The poller relies on this when a
+ * rate budget makes it drop a request it has not sent yet.
+ *
  * Ordering contract: within one cycle, the fills a connector emits for one
  * symbol may come in any order; the poller sorts a cycle's fills by
  * (timestamp, id) before applying them to the ledger, unless the connector

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exchange/poller.h"
 #include "util/xalloc.h"
 
 enum kind { K_STR, K_INT, K_BOOL, K_LEVEL };
@@ -57,6 +58,20 @@ static const struct item items[] = {
 	  "most sessions held at once" },
 	{ "MAX_CONNECTIONS", "max-connections", K_INT, "1024", 1, 100000, OFF(max_connections),
 	  "most concurrent HTTP connections" },
+	{ "API_INTERVAL", "api-interval", K_INT, "60000", 1000, 3600000, OFF(api_interval_ms),
+	  "first interval between polls of a session, ms (then adaptive within [30 s, 5 min])" },
+	{ "MAX_RETRIES", "max-retries", K_INT, "3", 0, 100, OFF(max_retries),
+	  "failures of one poll step before it shows as an error (it is retried, more slowly)" },
+	{ "EXCHANGE_BASE_URLS", "exchange-base-urls", K_STR, NULL, 0, 0, OFF(exchange_base_urls),
+	  "overrides: binance=URL,binance:futures=URL,coinbase=URL,kraken=URL,krakenfutures=URL" },
+	{ "EXCHANGE_CA_BUNDLE", "exchange-ca-bundle", K_STR, NULL, 0, 0, OFF(exchange_ca_bundle),
+	  "CA bundle for exchange TLS (verification is always on)" },
+	{ "PERFAGG_REQUIRE_READ_ONLY", "require-read-only", K_BOOL, "0", 0, 0, OFF(require_read_only),
+	  "refuse API keys that can trade or withdraw (1/0)" },
+	{ "POLL_IP_BUDGETS", "poll-ip-budgets", K_BOOL, "1", 0, 0, OFF(poll_ip_budgets),
+	  "honour per-IP exchange limits (Binance weights); 0 only against a simulator" },
+	{ "POLL_MAX_TRANSFERS", "poll-max-transfers", K_INT, "512", 1, 65536, OFF(poll_max_transfers),
+	  "exchange requests in flight at once" },
 };
 
 #define NITEMS (sizeof(items) / sizeof(items[0]))
@@ -153,6 +168,14 @@ check(struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "invalid %s: TLS_CERT_PATH and TLS_KEY_PATH go together",
 		    cfg->tls_cert_path == NULL ? "TLS_CERT_PATH" : "TLS_KEY_PATH");
 		return -1;
+	}
+	if (cfg->exchange_base_urls != NULL) {
+		struct poller_config pc;
+		const char *e = NULL;
+		if (poller_parse_urls(&pc, cfg->exchange_base_urls, &e) != 0) {
+			snprintf(err, errlen, "invalid EXCHANGE_BASE_URLS: %s", e);
+			return -1;
+		}
 	}
 	if (cfg->public_key_path != NULL && cfg->private_key_path == NULL) {
 		snprintf(err, errlen, "invalid ENCLAVE_PUBLIC_KEY_PATH: given without ENCLAVE_PRIVATE_KEY_PATH");

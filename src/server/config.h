@@ -32,6 +32,14 @@ struct config {
 	int64_t http_threads;
 	int64_t max_sessions;
 	int64_t max_connections;
+	/* exchange polling (issue #4) */
+	int64_t api_interval_ms;	/* apiInterval */
+	int64_t max_retries;		/* maxRetries */
+	char *exchange_base_urls;	/* "binance=http://...,kraken=..." */
+	char *exchange_ca_bundle;
+	bool require_read_only;
+	bool poll_ip_budgets;
+	int64_t poll_max_transfers;
 };
 
 /*

@@ -8,6 +8,8 @@
 #include "enclave/replay.h"
 #include "enclave/secret.h"
 #include "enclave/session.h"
+#include "exchange/exchange.h"
+#include "exchange/poller.h"
 #include "server/server.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -152,6 +154,17 @@ check_plaintext(json_t *pt, const char *md_exchange, struct plaintext *out, cons
 	}
 	if (out->account_type == NULL)
 		out->account_type = "spot";
+	{
+		const struct exchange_ops *ops = exchange_find(md_exchange);
+		int m = strcmp(out->account_type, "spot") == 0 ? FILL_SPOT :
+		    strcmp(out->account_type, "margin") == 0 ? FILL_MARGIN : FILL_FUTURES;
+		bool sb = json_is_true(json_object_get(pt, "sandbox"));
+		if (ops == NULL || (sb ? ops->sandbox_url[m] : ops->prod_url[m]) == NULL) {
+			*field = sb ? "accountType (no sandbox of this account type at this exchange)" :
+			    "accountType (not offered by this exchange)";
+			return -1;
+		}
+	}
 	v = json_object_get(pt, "sandbox");
 	if (v != NULL && !json_is_boolean(v)) {
 		*field = "sandbox (a boolean)";
@@ -242,10 +255,15 @@ handle_submit_key(struct server *srv, const struct http_request *req, struct htt
 		goto out;
 	}
 	stored = false;	/* the session owns the credential now */
+	if (poller_add(srv->poller, id, &info, &err) != 0) {
+		session_revoke(srv->sessions, id, now);
+		http_error(resp, 400, "invalid_credentials", "cannot collect from this account: %s", err);
+		goto out;
+	}
 	hex_encode(id_hex, id, sizeof(id));
 	time_format_iso_ms(expires, info.expires_ms);
 	http_json(resp, 201, json_pack("{s:s, s:s, s:s}", "session_id", id_hex, "expires_at", expires,
-	    "status", "active"));
+	    "status", poll_state_name(POLL_VALIDATING)));
 	log_event(LOG_INFO, "session_created", "{s:s, s:s, s:s, s:s, s:I, s:b, s:I, s:I, s:I}",
 	    "sid", info.id_hash, "exchange", info.exchange, "account_type", info.account_type,
 	    "user", info.user_hash, "ttl_s", (json_int_t)ttl_s, "sandbox", info.sandbox,
@@ -270,12 +288,13 @@ out:
  * have it) or from "Authorization: Bearer <id>", which keeps it out of URLs
  * and proxy logs. Both at once must agree. Returns 0, or -1 with resp set.
  */
-static int
-session_id_of(const struct http_request *req, uint8_t id[SESSION_ID_BYTES], struct http_response *resp)
+int
+server_session_id(const struct http_request *req, const char *prefix, uint8_t id[SESSION_ID_BYTES],
+    struct http_response *resp)
 {
 	const char *path_id = NULL, *auth = http_header(req, "Authorization");
 	uint8_t other[SESSION_ID_BYTES];
-	size_t plen = strlen("/enclave/session");
+	size_t plen = strlen(prefix);
 	bool have = false;
 
 	if (req->path[plen] == '/') {
@@ -309,25 +328,42 @@ not_found(struct http_response *resp)
 	http_error(resp, 404, "session_not_found", "no such session, or it has expired or been revoked");
 }
 
+struct status_arg {
+	json_t *collection;
+	const char *state;
+};
+
+static int
+take_status(void *arg, const struct ledger *l, const struct poll_status *st)
+{
+	struct status_arg *a = arg;
+
+	a->state = poll_state_name(st->state);
+	a->collection = server_poll_status_json(st);
+	return 0;
+}
+
 void
 handle_session_get(struct server *srv, const struct http_request *req, struct http_response *resp)
 {
 	struct session_info info;
+	struct status_arg sa = { NULL, "active" };
 	uint8_t id[SESSION_ID_BYTES];
 	char created[TIME_ISO_LEN], expires[TIME_ISO_LEN];
 
-	if (session_id_of(req, id, resp) != 0)
+	if (server_session_id(req, "/enclave/session", id, resp) != 0)
 		return;
 	if (session_lookup(srv->sessions, id, time_now_ms(), &info) != 0) {
 		not_found(resp);
 		return;
 	}
+	poller_view(srv->poller, id, take_status, &sa);
 	time_format_iso_ms(created, info.created_ms);
 	time_format_iso_ms(expires, info.expires_ms);
-	http_json(resp, 200, json_pack("{s:s, s:s, s:s, s:s?, s:b, s:s, s:s}",
-	    "status", "active", "exchange", info.exchange, "account_type", info.account_type,
+	http_json(resp, 200, json_pack("{s:s, s:s, s:s, s:s?, s:b, s:s, s:s, s:o?}",
+	    "status", sa.state, "exchange", info.exchange, "account_type", info.account_type,
 	    "label", info.label[0] != '\0' ? info.label : NULL, "sandbox", info.sandbox,
-	    "created_at", created, "expires_at", expires));
+	    "created_at", created, "expires_at", expires, "collection", sa.collection));
 }
 
 void
@@ -336,9 +372,10 @@ handle_session_delete(struct server *srv, const struct http_request *req, struct
 	uint8_t id[SESSION_ID_BYTES];
 	char hash[13];
 
-	if (session_id_of(req, id, resp) != 0)
+	if (server_session_id(req, "/enclave/session", id, resp) != 0)
 		return;
 	log_short_hash(hash, id, sizeof(id));
+	poller_remove(srv->poller, id);
 	if (session_revoke(srv->sessions, id, time_now_ms()) != 0) {
 		not_found(resp);
 		return;

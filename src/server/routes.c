@@ -22,6 +22,8 @@ static const struct route routes[] = {
 	{ "GET", "/enclave/session", true, true, handle_session_get },
 	{ "DELETE", "/enclave/session", true, true, handle_session_delete },
 	{ "POST", "/enclave/cleanup", false, true, handle_cleanup },
+	{ "GET", "/enclave/metrics", true, true, handle_metrics },
+	{ "GET", "/enclave/summary", true, true, handle_summary },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -13,6 +13,7 @@
 #include "enclave/secret.h"
 #include "enclave/session.h"
 #include "enclave/vault.h"
+#include "exchange/poller.h"
 #include "server/ratelimit.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -145,6 +146,23 @@ server_start(struct server *srv, const struct config *cfg, char *err, size_t err
 	srv->sessions = session_table_new(srv->vault, (size_t)cfg->max_sessions);
 	srv->replay = replay_new();
 	srv->ratelimit = ratelimit_new(cfg->rate_limit_max, cfg->rate_limit_window_ms);
+	{
+		struct poller_config pc = { .interval_ms = cfg->api_interval_ms, .min_interval_ms = 30000,
+			.max_interval_ms = 300000, .max_retries = (unsigned)cfg->max_retries, .timeout_ms = 30000,
+			.max_transfers = (unsigned)cfg->poll_max_transfers, .ca_bundle = cfg->exchange_ca_bundle,
+			.require_read_only = cfg->require_read_only, .ip_budgets = cfg->poll_ip_budgets };
+		if (pc.min_interval_ms > pc.interval_ms)
+			pc.min_interval_ms = pc.interval_ms;
+		if (cfg->exchange_base_urls != NULL && poller_parse_urls(&pc, cfg->exchange_base_urls, &e) != 0) {
+			snprintf(err, errlen, "invalid EXCHANGE_BASE_URLS: %s", e);
+			goto fail;
+		}
+		srv->poller = poller_start(&pc, srv->sessions, &e);
+		if (srv->poller == NULL) {
+			snprintf(err, errlen, "cannot start the exchange poller: %s", e);
+			goto fail;
+		}
+	}
 
 	doc = server_attestation_document(srv, NULL, 0, &e);
 	if (doc == NULL) {
@@ -204,6 +222,8 @@ server_stop(struct server *srv)
 	}
 	http_server_stop(srv->http);
 	srv->http = NULL;
+	poller_stop(srv->poller);
+	srv->poller = NULL;
 	session_table_free(srv->sessions);
 	vault_free(srv->vault);
 	replay_free(srv->replay);

@@ -20,6 +20,7 @@ struct server {
 	struct session_table *sessions;
 	struct replay *replay;
 	struct ratelimit *ratelimit;
+	struct poller *poller;
 	const struct attest_provider *attest;
 	struct attest_ctx attest_ctx;
 	uint8_t tls_spki_sha256[32];	/* zero when serving plain HTTP */
@@ -52,6 +53,16 @@ void handle_submit_key(struct server *srv, const struct http_request *req, struc
 void handle_session_get(struct server *srv, const struct http_request *req, struct http_response *resp);
 void handle_session_delete(struct server *srv, const struct http_request *req, struct http_response *resp);
 void handle_cleanup(struct server *srv, const struct http_request *req, struct http_response *resp);
+void handle_metrics(struct server *srv, const struct http_request *req, struct http_response *resp);
+void handle_summary(struct server *srv, const struct http_request *req, struct http_response *resp);
+
+struct poll_status;
+/* The collection status of a session as JSON (new reference). */
+json_t *server_poll_status_json(const struct poll_status *st);
+
+/* Resolves the session id of a session route (path or Bearer header).
+ * Returns 0, or -1 with resp set. prefix is the route ("/enclave/metrics"). */
+int server_session_id(const struct http_request *req, const char *prefix, uint8_t id[32], struct http_response *resp);
 
 /* Builds the attestation document for nonce (may be NULL/0). Returns a new
  * reference, or NULL with *errstr when the provider fails. */

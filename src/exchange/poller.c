@@ -1,0 +1,1148 @@
+#include "exchange/poller.h"
+
+#include <curl/curl.h>
+#include <math.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/prim.h"
+#include "util/bmap.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+#define BREAKER_THRESHOLD 20
+#define BREAKER_OPEN_MS 30000
+#define BACKOFF_BASE_MS 1000
+#define BACKOFF_MAX_MS 60000
+#define LAG_RING 4096
+
+/* A token bucket: capacity tokens, refilled at rate per ms; blocked_until
+ * holds a pause the exchange imposed (429 Retry-After, 418 ban). */
+struct budget {
+	double tokens, cap, rate;
+	int64_t at_ms;
+	int64_t blocked_until;
+};
+
+/* An exchange's rules, as the poller applies them. */
+struct rules {
+	const char *exchange;
+	int market;		/* -1: any */
+	double key_cap, key_per_s;	/* per API key; 0 = none */
+	double ip_cap, ip_per_s;	/* per exchange (one egress IP); 0 = none */
+};
+
+static const struct rules rules_table[] = {
+	/* Binance: per-IP request weight per minute (rest-api.md LIMITS). */
+	{ "binance", FILL_SPOT, 0, 0, 6000, 100 },
+	{ "binance", FILL_MARGIN, 0, 0, 12000, 200 },
+	{ "binance", FILL_FUTURES, 0, 0, 2400, 40 },
+	/* Coinbase: 30 private requests per second per key. */
+	{ "coinbase", -1, 30, 30, 0, 0 },
+	/* Kraken: decaying counter, Starter tier: max 15, -0.33/s; history calls cost 2. */
+	{ "kraken", -1, 15, 0.33, 0, 0 },
+	/* Kraken Futures: 500 per 10 s on /derivatives. */
+	{ "krakenfutures", -1, 500, 50, 0, 0 },
+};
+
+struct breaker {
+	const struct exchange_ops *ops;
+	unsigned failures;
+	int64_t open_until;
+};
+
+struct job {
+	uint8_t sid[SESSION_ID_BYTES];
+	char sid_hash[13];
+	struct xconn conn;
+	const struct rules *rules;
+	struct budget *key_budget;	/* shared by the jobs of one key; owned by the poller */
+	struct budget *ip_budget;
+	struct breaker *breaker;
+	bool budget_bound;
+
+	pthread_mutex_t mu;		/* ledger and status, against readers */
+	struct ledger *ledger;
+	struct poll_status st;
+
+	/* poller thread only */
+	size_t heap_idx;
+	int64_t due_ms;			/* monotonic */
+	bool in_cycle, in_flight, cycle_due_recorded, removed, done;
+	unsigned step_failures;
+	uint64_t cycle_fills;
+	struct fill *buf;		/* a cycle's fills, for non-ascending connectors */
+	size_t nbuf, capbuf;
+	struct xreq req;
+	CURL *easy;
+	struct curl_slist *hdrs;
+	char *body;
+	size_t body_len;
+	char *rhdrs;
+	size_t rhdrs_len;
+};
+
+struct poller {
+	struct poller_config cfg;
+	struct session_table *sessions;
+	pthread_t thread;
+	bool started;
+	CURLM *multi;
+
+	pthread_mutex_t mu;		/* jobs map, command lists, stop flag, counters */
+	struct bmap *jobs;		/* sid -> job */
+	struct job **incoming;
+	size_t nincoming;
+	struct job **outgoing;
+	size_t noutgoing;
+	bool stopping;
+	struct poller_counters counters;
+	int64_t lag_ring[LAG_RING];
+	size_t lag_n;
+
+	/* poller thread only */
+	struct job **heap;
+	size_t nheap, capheap;
+	unsigned in_flight;
+	struct bmap *budgets;		/* SHA-256(exchange, market, key) -> budget */
+	struct budget ip_budgets[sizeof(rules_table) / sizeof(rules_table[0])];
+	struct breaker breakers[8];
+	size_t nbreakers;
+	uint64_t rng;
+};
+
+const char *
+poll_state_name(enum poll_state s)
+{
+	switch (s) {
+	case POLL_VALIDATING:
+		return "validating";
+	case POLL_ACTIVE:
+		return "active";
+	case POLL_INVALID_CREDENTIALS:
+		return "invalid_credentials";
+	case POLL_REFUSED_PERMISSIONS:
+		return "refused_permissions";
+	case POLL_FAILED:
+		return "failed";
+	}
+	return "unknown";
+}
+
+int
+poller_parse_urls(struct poller_config *cfg, const char *spec, const char **errstr)
+{
+	const char *p = spec;
+
+	cfg->nurls = 0;
+	while (p != NULL && *p != '\0') {
+		const char *end = strchr(p, ','), *eq = strchr(p, '=');
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+
+		if (eq == NULL || eq > p + len || eq == p) {
+			*errstr = "expected name=url[,name:market=url...]";
+			return -1;
+		}
+		if (cfg->nurls == POLLER_MAX_URLS || (size_t)(eq - p) >= sizeof(cfg->urls[0].key) ||
+		    len - (size_t)(eq - p) - 1 >= sizeof(cfg->urls[0].url) || len - (size_t)(eq - p) - 1 == 0) {
+			*errstr = "too many or too long entries";
+			return -1;
+		}
+		snprintf(cfg->urls[cfg->nurls].key, sizeof(cfg->urls[0].key), "%.*s", (int)(eq - p), p);
+		snprintf(cfg->urls[cfg->nurls].url, sizeof(cfg->urls[0].url), "%.*s", (int)(len - (size_t)(eq - p) - 1),
+		    eq + 1);
+		if (strncmp(cfg->urls[cfg->nurls].url, "http://", 7) != 0 &&
+		    strncmp(cfg->urls[cfg->nurls].url, "https://", 8) != 0) {
+			*errstr = "a base URL must start with http:// or https://";
+			return -1;
+		}
+		cfg->nurls++;
+		p = end != NULL ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+static const char *const market_names[] = { "spot", "margin", "futures" };
+
+static const char *
+url_override(const struct poller_config *cfg, const char *exchange, enum fill_market m)
+{
+	char specific[48];
+
+	snprintf(specific, sizeof(specific), "%s:%s", exchange, market_names[m]);
+	for (size_t i = 0; i < cfg->nurls; i++)
+		if (strcmp(cfg->urls[i].key, specific) == 0)
+			return cfg->urls[i].url;
+	for (size_t i = 0; i < cfg->nurls; i++)
+		if (strcmp(cfg->urls[i].key, exchange) == 0)
+			return cfg->urls[i].url;
+	return NULL;
+}
+
+/* ---- heap of jobs by due time (poller thread) ---- */
+
+static void
+heap_swap(struct poller *p, size_t a, size_t b)
+{
+	struct job *t = p->heap[a];
+
+	p->heap[a] = p->heap[b];
+	p->heap[b] = t;
+	p->heap[a]->heap_idx = a;
+	p->heap[b]->heap_idx = b;
+}
+
+static void
+heap_up(struct poller *p, size_t i)
+{
+	while (i > 0 && p->heap[(i - 1) / 2]->due_ms > p->heap[i]->due_ms) {
+		heap_swap(p, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void
+heap_down(struct poller *p, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < p->nheap && p->heap[l]->due_ms < p->heap[m]->due_ms)
+			m = l;
+		if (r < p->nheap && p->heap[r]->due_ms < p->heap[m]->due_ms)
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(p, i, m);
+		i = m;
+	}
+}
+
+static void
+heap_push(struct poller *p, struct job *j)
+{
+	if (p->nheap == p->capheap) {
+		p->capheap = p->capheap ? p->capheap * 2 : 64;
+		p->heap = xreallocarray(p->heap, p->capheap, sizeof(*p->heap));
+	}
+	j->heap_idx = p->nheap;
+	p->heap[p->nheap++] = j;
+	heap_up(p, j->heap_idx);
+}
+
+static void
+heap_remove(struct poller *p, struct job *j)
+{
+	size_t i = j->heap_idx;
+
+	if (i >= p->nheap || p->heap[i] != j)
+		return;
+	heap_swap(p, i, p->nheap - 1);
+	p->nheap--;
+	if (i < p->nheap) {
+		heap_down(p, i);
+		heap_up(p, i);
+	}
+	j->heap_idx = SIZE_MAX;
+}
+
+static void
+schedule(struct poller *p, struct job *j, int64_t due_ms)
+{
+	j->due_ms = due_ms;
+	if (j->heap_idx != SIZE_MAX && j->heap_idx < p->nheap && p->heap[j->heap_idx] == j) {
+		heap_down(p, j->heap_idx);
+		heap_up(p, j->heap_idx);
+	} else
+		heap_push(p, j);
+}
+
+/* ---- budgets and breaker ---- */
+
+static void
+budget_refill(struct budget *b, int64_t now)
+{
+	if (b->at_ms == 0) {
+		b->tokens = b->cap;
+		b->at_ms = now;
+	}
+	if (now > b->at_ms) {
+		b->tokens += (double)(now - b->at_ms) * b->rate;
+		if (b->tokens > b->cap)
+			b->tokens = b->cap;
+		b->at_ms = now;
+	}
+}
+
+/* Returns 0 when w tokens were taken, else the ms to wait. */
+static int64_t
+budget_take(struct budget *b, double w, int64_t now)
+{
+	if (b == NULL || b->cap <= 0)
+		return 0;
+	if (b->blocked_until > now)
+		return b->blocked_until - now;
+	budget_refill(b, now);
+	if (w > b->cap)
+		w = b->cap;
+	if (b->tokens >= w) {
+		b->tokens -= w;
+		return 0;
+	}
+	return (int64_t)ceil((w - b->tokens) / b->rate) + 1;
+}
+
+static const struct rules *
+rules_for(const char *exchange, enum fill_market m, size_t *idx)
+{
+	for (size_t i = 0; i < sizeof(rules_table) / sizeof(rules_table[0]); i++)
+		if (strcmp(rules_table[i].exchange, exchange) == 0 &&
+		    (rules_table[i].market < 0 || rules_table[i].market == (int)m)) {
+			*idx = i;
+			return &rules_table[i];
+		}
+	return NULL;
+}
+
+static struct breaker *
+breaker_for(struct poller *p, const struct exchange_ops *ops)
+{
+	for (size_t i = 0; i < p->nbreakers; i++)
+		if (p->breakers[i].ops == ops)
+			return &p->breakers[i];
+	if (p->nbreakers == sizeof(p->breakers) / sizeof(p->breakers[0]))
+		fatalx("poller: too many exchanges");
+	p->breakers[p->nbreakers].ops = ops;
+	return &p->breakers[p->nbreakers++];
+}
+
+static uint64_t
+rng_next(struct poller *p)
+{
+	/* xorshift64*: jitter only, not security. */
+	p->rng ^= p->rng >> 12;
+	p->rng ^= p->rng << 25;
+	p->rng ^= p->rng >> 27;
+	return p->rng * 2685821657736338717ULL;
+}
+
+/* Exponential backoff with full jitter: uniform in [base/2, base]. */
+static int64_t
+backoff_ms(struct poller *p, unsigned failures)
+{
+	int64_t base = BACKOFF_BASE_MS << (failures > 6 ? 6 : failures);
+
+	if (base > BACKOFF_MAX_MS)
+		base = BACKOFF_MAX_MS;
+	return base / 2 + (int64_t)(rng_next(p) % (uint64_t)(base / 2 + 1));
+}
+
+/* ---- status ---- */
+
+static void
+set_error(struct job *j, const char *msg)
+{
+	pthread_mutex_lock(&j->mu);
+	snprintf(j->st.last_error, sizeof(j->st.last_error), "%s", msg);
+	pthread_mutex_unlock(&j->mu);
+}
+
+static void
+set_state(struct job *j, enum poll_state s, const char *msg)
+{
+	pthread_mutex_lock(&j->mu);
+	j->st.state = s;
+	if (msg != NULL)
+		snprintf(j->st.last_error, sizeof(j->st.last_error), "%s", msg);
+	pthread_mutex_unlock(&j->mu);
+}
+
+/* ---- the sink: what connectors learn lands here ---- */
+
+static void
+apply_fill(struct job *j, const struct fill *f)
+{
+	enum ledger_outcome oc;
+	const char *err = NULL;
+
+	if (ledger_apply(j->ledger, f, &oc, &err) != 0) {
+		j->st.rejected++;
+		snprintf(j->st.last_error, sizeof(j->st.last_error), "fill %.40s refused by the ledger: %s", f->id, err);
+		return;
+	}
+	if (oc == LEDGER_APPLIED) {
+		j->st.fills_applied++;
+		j->cycle_fills++;
+	} else if (oc == LEDGER_DUPLICATE)
+		j->st.duplicates++;
+	else
+		j->st.stale++;
+}
+
+static int
+sink_fill(void *arg, const struct fill *f)
+{
+	struct job *j = arg;
+
+	if (j->conn.ops->ascending) {
+		pthread_mutex_lock(&j->mu);
+		apply_fill(j, f);
+		pthread_mutex_unlock(&j->mu);
+		return 0;
+	}
+	if (j->nbuf == j->capbuf) {
+		j->capbuf = j->capbuf ? j->capbuf * 2 : 256;
+		j->buf = xreallocarray(j->buf, j->capbuf, sizeof(*j->buf));
+	}
+	j->buf[j->nbuf++] = *f;
+	return 0;
+}
+
+static int
+fill_order(const void *a, const void *b)
+{
+	const struct fill *x = a, *y = b;
+
+	if (x->timestamp != y->timestamp)
+		return x->timestamp < y->timestamp ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+/* Applies a non-ascending connector's buffered fills in (timestamp, id) order. */
+static void
+flush_buffer(struct job *j)
+{
+	if (j->nbuf == 0)
+		return;
+	qsort(j->buf, j->nbuf, sizeof(*j->buf), fill_order);
+	pthread_mutex_lock(&j->mu);
+	for (size_t i = 0; i < j->nbuf; i++)
+		apply_fill(j, &j->buf[i]);
+	pthread_mutex_unlock(&j->mu);
+	j->nbuf = 0;
+	if (j->capbuf > 4096) {
+		free(j->buf);
+		j->buf = NULL;
+		j->capbuf = 0;
+	}
+}
+
+static int
+sink_balance(void *arg, const char *currency, struct dec total)
+{
+	return 0;
+}
+
+static int
+sink_flow(void *arg, const char *id, int64_t ts_ms, const char *currency, struct dec amount)
+{
+	return 0;
+}
+
+static int
+sink_price(void *arg, const char *symbol, int64_t day_ms, struct dec close)
+{
+	return 0;
+}
+
+static int
+sink_permissions(void *arg, bool can_trade, bool can_withdraw)
+{
+	struct job *j = arg;
+
+	pthread_mutex_lock(&j->mu);
+	j->st.can_trade = can_trade;
+	j->st.can_withdraw = can_withdraw;
+	j->st.permissions_known = true;
+	pthread_mutex_unlock(&j->mu);
+	return 0;
+}
+
+/* ---- one step ---- */
+
+struct next_arg {
+	struct job *j;
+	int64_t now_ms;
+	const char *err;
+	int rc;
+	uint8_t budget_key[32];
+	bool want_key;
+};
+
+static int
+call_next(void *arg, const struct credential *cred)
+{
+	struct next_arg *a = arg;
+
+	if (a->want_key) {
+		/* Budgets are per API key: a hash of it, never the key. */
+		EVP_MD_CTX *md = EVP_MD_CTX_new();
+		unsigned int n = 0;
+		EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+		EVP_DigestUpdate(md, a->j->conn.ops->name, strlen(a->j->conn.ops->name));
+		EVP_DigestUpdate(md, "\0", 1);
+		EVP_DigestUpdate(md, cred->api_key, cred->api_key_len);
+		EVP_DigestFinal_ex(md, a->budget_key, &n);
+		EVP_MD_CTX_free(md);
+	}
+	a->rc = a->j->conn.ops->next(&a->j->conn, cred, a->now_ms, &a->j->req, &a->err);
+	return 0;
+}
+
+static void
+job_finish_cycle(struct poller *p, struct job *j, int64_t mono)
+{
+	int64_t iv;
+
+	flush_buffer(j);
+	/* Adaptive interval: busier accounts are polled sooner. */
+	iv = j->st.interval_ms;
+	if (j->cycle_fills > 0)
+		iv /= 2;
+	else
+		iv += iv / 2;
+	if (iv < p->cfg.min_interval_ms)
+		iv = p->cfg.min_interval_ms;
+	if (iv > p->cfg.max_interval_ms)
+		iv = p->cfg.max_interval_ms;
+	pthread_mutex_lock(&j->mu);
+	j->st.interval_ms = iv;
+	j->st.last_success_ms = time_now_ms();
+	j->st.consecutive_failures = 0;
+	j->st.last_error[0] = '\0';
+	j->st.backfill_done = j->conn.backfill_done;
+	snprintf(j->st.progress, sizeof(j->st.progress), "%s", j->conn.progress);
+	j->st.next_poll_ms = time_now_ms() + iv;
+	pthread_mutex_unlock(&j->mu);
+	j->in_cycle = false;
+	j->cycle_fills = 0;
+	pthread_mutex_lock(&p->mu);
+	p->counters.cycles++;
+	pthread_mutex_unlock(&p->mu);
+	schedule(p, j, mono + iv);
+}
+
+static void job_retire(struct poller *p, struct job *j);
+
+static size_t
+on_body(char *ptr, size_t s, size_t n, void *arg)
+{
+	struct job *j = arg;
+	size_t len = s * n;
+
+	if (j->body_len + len > (64u << 20))
+		return 0;	/* a 64 MiB page is not a page */
+	j->body = xrealloc(j->body, j->body_len + len + 1);
+	memcpy(j->body + j->body_len, ptr, len);
+	j->body_len += len;
+	j->body[j->body_len] = '\0';
+	return len;
+}
+
+static size_t
+on_header(char *ptr, size_t s, size_t n, void *arg)
+{
+	struct job *j = arg;
+	size_t len = s * n;
+
+	if (j->rhdrs_len + len > 65536)
+		return len;
+	j->rhdrs = xrealloc(j->rhdrs, j->rhdrs_len + len + 1);
+	memcpy(j->rhdrs + j->rhdrs_len, ptr, len);
+	j->rhdrs_len += len;
+	j->rhdrs[j->rhdrs_len] = '\0';
+	return len;
+}
+
+static const char *
+resp_header(const struct xresp *r, const char *name)
+{
+	static __thread char val[256];
+	const struct job *j = r->hdr_arg;
+	size_t nl = strlen(name);
+	const char *p = j->rhdrs;
+
+	while (p != NULL && *p != '\0') {
+		const char *eol = strchr(p, '\n');
+		size_t ll = eol != NULL ? (size_t)(eol - p) : strlen(p);
+		if (ll > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+			const char *v = p + nl + 1;
+			size_t vl = ll - nl - 1;
+			while (vl > 0 && (*v == ' ' || *v == '\t'))
+				v++, vl--;
+			while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == ' '))
+				vl--;
+			snprintf(val, sizeof(val), "%.*s", (int)vl, v);
+			return val;
+		}
+		p = eol != NULL ? eol + 1 : NULL;
+	}
+	return NULL;
+}
+
+static void
+start_transfer(struct poller *p, struct job *j)
+{
+	CURL *c = curl_easy_init();
+	char line[1024];
+
+	if (c == NULL)
+		fatalx("curl_easy_init failed");
+	for (size_t i = 0; i < j->req.nheaders; i++) {
+		snprintf(line, sizeof(line), "%s: %s", j->req.headers[i].name, j->req.headers[i].value);
+		j->hdrs = curl_slist_append(j->hdrs, line);
+	}
+	OPENSSL_cleanse(line, sizeof(line));
+	curl_easy_setopt(c, CURLOPT_URL, j->req.url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, j->req.method);
+	if (j->req.body != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, j->req.body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)j->req.body_len);
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, j->hdrs);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "perfagg/" PERFAGG_VERSION);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, j);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, j);
+	curl_easy_setopt(c, CURLOPT_PRIVATE, j);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)p->cfg.timeout_ms);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* TLS verification is never turned off. */
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (p->cfg.ca_bundle != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, p->cfg.ca_bundle);
+	j->easy = c;
+	j->in_flight = true;
+	p->in_flight++;
+	curl_multi_add_handle(p->multi, c);
+}
+
+static void
+end_transfer(struct poller *p, struct job *j)
+{
+	if (j->easy != NULL) {
+		curl_multi_remove_handle(p->multi, j->easy);
+		curl_easy_cleanup(j->easy);
+		j->easy = NULL;
+		p->in_flight--;
+	}
+	curl_slist_free_all(j->hdrs);
+	j->hdrs = NULL;
+	free(j->body);
+	j->body = NULL;
+	j->body_len = 0;
+	free(j->rhdrs);
+	j->rhdrs = NULL;
+	j->rhdrs_len = 0;
+	xreq_clear(&j->req);
+	j->in_flight = false;
+}
+
+static void
+bind_budgets(struct poller *p, struct job *j, const uint8_t key[32])
+{
+	size_t idx = 0;
+	const struct rules *r = rules_for(j->conn.ops->name, j->conn.conf.market, &idx);
+	struct budget *b;
+
+	j->rules = r;
+	j->breaker = breaker_for(p, j->conn.ops);
+	j->budget_bound = true;
+	if (r == NULL)
+		return;
+	if (r->key_cap > 0) {
+		b = bmap_get(p->budgets, key);
+		if (b == NULL) {
+			b = xcalloc(1, sizeof(*b));
+			b->cap = r->key_cap;
+			b->rate = r->key_per_s / 1000.0;
+			bmap_put(p->budgets, key, b);
+		}
+		j->key_budget = b;
+	}
+	if (r->ip_cap > 0 && p->cfg.ip_budgets) {
+		b = &p->ip_budgets[idx];
+		b->cap = r->ip_cap;
+		b->rate = r->ip_per_s / 1000.0;
+		j->ip_budget = b;
+	}
+}
+
+/* Takes the next step of job j: a request, or the end of its cycle. */
+static void
+job_step(struct poller *p, struct job *j, int64_t mono)
+{
+	struct next_arg a = { .j = j, .now_ms = time_now_ms(), .want_key = !j->budget_bound };
+	int64_t wait, lag;
+	int rc;
+
+	if (j->breaker != NULL && j->breaker->open_until > mono) {
+		schedule(p, j, j->breaker->open_until);
+		return;
+	}
+	if (!j->in_cycle) {
+		lag = mono - j->due_ms;
+		pthread_mutex_lock(&p->mu);
+		p->lag_ring[p->lag_n++ % LAG_RING] = lag;
+		p->counters.lag_samples++;
+		if (lag > p->counters.lag_max_ms)
+			p->counters.lag_max_ms = lag;
+		pthread_mutex_unlock(&p->mu);
+		j->conn.ops->begin(&j->conn, a.now_ms);
+		j->in_cycle = true;
+		j->cycle_fills = 0;
+	}
+	rc = session_use_credential(p->sessions, j->sid, a.now_ms, call_next, &a);
+	if (rc != 0) {
+		/* Revoked or expired: the credential is gone, so is the job. */
+		xreq_clear(&j->req);
+		job_retire(p, j);
+		return;
+	}
+	if (!j->budget_bound)
+		bind_budgets(p, j, a.budget_key);
+	if (a.rc < 0) {
+		xreq_clear(&j->req);
+		set_state(j, POLL_FAILED, a.err != NULL ? a.err : "connector error");
+		log_event(LOG_WARN, "poll_failed", "{s:s, s:s, s:s}", "sid", j->sid_hash, "exchange",
+		    j->conn.ops->name, "error", a.err != NULL ? a.err : "connector error");
+		j->done = true;
+		return;
+	}
+	if (a.rc == 0) {
+		job_finish_cycle(p, j, mono);
+		return;
+	}
+	/* A request is ready: does the budget allow it now? If not, the
+	 * connector will make the same request again when we come back. */
+	wait = budget_take(j->key_budget, j->req.weight, mono);
+	if (wait == 0)
+		wait = budget_take(j->ip_budget, j->req.weight, mono);
+	if (wait > 0) {
+		xreq_clear(&j->req);
+		schedule(p, j, mono + wait);
+		j->in_cycle = true;
+		return;
+	}
+	pthread_mutex_lock(&j->mu);
+	j->st.requests++;
+	j->st.last_poll_ms = a.now_ms;
+	pthread_mutex_unlock(&j->mu);
+	pthread_mutex_lock(&p->mu);
+	p->counters.requests++;
+	pthread_mutex_unlock(&p->mu);
+	start_transfer(p, j);
+}
+
+/* A transfer finished: hand the response to the connector and act on its verdict. */
+static void
+job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
+{
+	struct xresp r = { 0 };
+	struct xoutcome o = { 0 };
+	struct xsink sink = { .arg = j, .fill = sink_fill, .balance = sink_balance, .flow = sink_flow,
+		.price = sink_price, .permissions = sink_permissions };
+	bool was_validated = j->conn.validated;
+
+	r.status = 0;
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &r.status);
+	r.body = j->body != NULL ? j->body : "";
+	r.body_len = j->body_len;
+	r.now_ms = time_now_ms();
+	r.header = resp_header;
+	r.hdr_arg = j;
+	j->conn.ops->handle(&j->conn, &j->req, &r, &sink, &o);
+	end_transfer(p, j);
+
+	if (p->cfg.require_read_only && j->st.permissions_known && (j->st.can_trade || j->st.can_withdraw)) {
+		set_state(j, POLL_REFUSED_PERMISSIONS, "the key can trade or withdraw, and read-only keys are required "
+		    "(PERFAGG_REQUIRE_READ_ONLY=1)");
+		session_revoke_credential(p->sessions, j->sid);
+		log_event(LOG_WARN, "key_refused", "{s:s, s:s, s:b, s:b}", "sid", j->sid_hash, "exchange",
+		    j->conn.ops->name, "can_trade", j->st.can_trade, "can_withdraw", j->st.can_withdraw);
+		j->done = true;
+		return;
+	}
+	if (!was_validated && j->conn.validated) {
+		set_state(j, POLL_ACTIVE, NULL);
+		log_event(LOG_INFO, "credential_validated", "{s:s, s:s}", "sid", j->sid_hash, "exchange", j->conn.ops->name);
+	}
+	switch (o.result) {
+	case XR_OK:
+		j->step_failures = 0;
+		j->breaker->failures = 0;
+		pthread_mutex_lock(&j->mu);
+		snprintf(j->st.progress, sizeof(j->st.progress), "%s", j->conn.progress);
+		j->st.backfill_done = j->conn.backfill_done;
+		pthread_mutex_unlock(&j->mu);
+		schedule(p, j, mono);
+		return;
+	case XR_AUTH:
+		set_state(j, POLL_INVALID_CREDENTIALS, o.error);
+		session_revoke_credential(p->sessions, j->sid);
+		log_event(LOG_WARN, "credential_refused", "{s:s, s:s, s:s}", "sid", j->sid_hash, "exchange",
+		    j->conn.ops->name, "error", o.error);
+		j->done = true;
+		return;
+	case XR_FATAL:
+		set_state(j, POLL_FAILED, o.error);
+		log_event(LOG_WARN, "poll_failed", "{s:s, s:s, s:s}", "sid", j->sid_hash, "exchange",
+		    j->conn.ops->name, "error", o.error);
+		j->done = true;
+		return;
+	case XR_RATE_LIMITED: {
+		int64_t wait = o.retry_after_ms > 0 ? o.retry_after_ms : backoff_ms(p, j->step_failures);
+		/* The pause applies to everyone sharing the limit. */
+		if (j->ip_budget != NULL)
+			j->ip_budget->blocked_until = mono + wait;
+		else if (j->key_budget != NULL)
+			j->key_budget->blocked_until = mono + wait;
+		set_error(j, o.error[0] != '\0' ? o.error : "rate limited by the exchange");
+		schedule(p, j, mono + wait);
+		return;
+	}
+	case XR_CLOCK:
+	case XR_RETRY:
+		break;
+	}
+	/* Transient: retry the same step with backoff; past max_retries the
+	 * failure shows in the status and the pace slows, but the step is
+	 * never skipped (skipping would lose fills). */
+	j->step_failures++;
+	pthread_mutex_lock(&p->mu);
+	p->counters.failures++;
+	pthread_mutex_unlock(&p->mu);
+	if (o.result == XR_RETRY && ++j->breaker->failures >= BREAKER_THRESHOLD) {
+		j->breaker->open_until = mono + BREAKER_OPEN_MS;
+		j->breaker->failures = BREAKER_THRESHOLD / 2;
+		log_event(LOG_WARN, "circuit_open", "{s:s, s:i}", "exchange", j->conn.ops->name, "ms", BREAKER_OPEN_MS);
+	}
+	pthread_mutex_lock(&j->mu);
+	snprintf(j->st.last_error, sizeof(j->st.last_error), "%s",
+	    o.error[0] != '\0' ? o.error : r.status == 0 ? "transport error" : "transient error");
+	if (j->step_failures > p->cfg.max_retries)
+		j->st.consecutive_failures++;
+	pthread_mutex_unlock(&j->mu);
+	if (o.result == XR_CLOCK && j->step_failures <= p->cfg.max_retries)
+		schedule(p, j, mono);
+	else
+		schedule(p, j, mono + backoff_ms(p, j->step_failures > p->cfg.max_retries ?
+		    j->step_failures + 2 : j->step_failures));
+}
+
+static void
+job_free(struct poller *p, struct job *j)
+{
+	if (j->in_flight)
+		end_transfer(p, j);
+	xreq_clear(&j->req);
+	xconn_close(&j->conn);
+	ledger_free(j->ledger);
+	free(j->buf);
+	pthread_mutex_destroy(&j->mu);
+	OPENSSL_cleanse(j->sid, sizeof(j->sid));
+	free(j);
+}
+
+/* The session is gone (revoked or expired): drop the job. Poller thread. */
+static void
+job_retire(struct poller *p, struct job *j)
+{
+	bool queued;
+
+	pthread_mutex_lock(&p->mu);
+	queued = j->removed;	/* poller_remove got there first: it is in outgoing */
+	if (!queued) {
+		bmap_del(p->jobs, j->sid);
+		j->removed = true;
+		p->counters.jobs--;
+	}
+	pthread_mutex_unlock(&p->mu);
+	heap_remove(p, j);
+	if (queued)
+		j->done = true;	/* take_commands frees it */
+	else
+		job_free(p, j);
+}
+
+static void
+take_commands(struct poller *p, int64_t mono)
+{
+	struct job **in, **out;
+	size_t nin, nout;
+
+	pthread_mutex_lock(&p->mu);
+	in = p->incoming;
+	nin = p->nincoming;
+	out = p->outgoing;
+	nout = p->noutgoing;
+	p->incoming = p->outgoing = NULL;
+	p->nincoming = p->noutgoing = 0;
+	pthread_mutex_unlock(&p->mu);
+	for (size_t i = 0; i < nin; i++) {
+		in[i]->heap_idx = SIZE_MAX;
+		schedule(p, in[i], mono);
+	}
+	for (size_t i = 0; i < nout; i++) {
+		heap_remove(p, out[i]);
+		job_free(p, out[i]);
+	}
+	free(in);
+	free(out);
+}
+
+static int64_t
+lag_p99(struct poller *p)
+{
+	size_t n = p->lag_n < LAG_RING ? p->lag_n : LAG_RING;
+	int64_t *v, r;
+
+	if (n == 0)
+		return 0;
+	v = xmalloc(n * sizeof(*v));
+	memcpy(v, p->lag_ring, n * sizeof(*v));
+	for (size_t i = 1; i < n; i++)	/* insertion sort is fine for 4096 */
+		for (size_t k = i; k > 0 && v[k - 1] > v[k]; k--) {
+			int64_t t = v[k];
+			v[k] = v[k - 1];
+			v[k - 1] = t;
+		}
+	r = v[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1];
+	free(v);
+	return r;
+}
+
+static void *
+poller_main(void *arg)
+{
+	struct poller *p = arg;
+
+	for (;;) {
+		int64_t mono = time_mono_ms(), wait;
+		CURLMsg *m;
+		int running, q;
+		bool stop;
+
+		pthread_mutex_lock(&p->mu);
+		stop = p->stopping;
+		pthread_mutex_unlock(&p->mu);
+		if (stop)
+			break;
+		take_commands(p, mono);
+		while (p->nheap > 0 && p->heap[0]->due_ms <= mono && p->in_flight < p->cfg.max_transfers) {
+			struct job *j = p->heap[0];
+			heap_remove(p, j);
+			if (j->done)
+				continue;	/* stopped for good: kept only so readers see its status */
+			job_step(p, j, mono);
+		}
+		curl_multi_perform(p->multi, &running);
+		while ((m = curl_multi_info_read(p->multi, &q)) != NULL) {
+			struct job *j = NULL;
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+			job_done(p, j, m->data.result, time_mono_ms());
+		}
+		wait = 1000;
+		if (p->nheap > 0 && p->in_flight < p->cfg.max_transfers)
+			wait = p->heap[0]->due_ms - time_mono_ms();
+		if (wait > 1000)
+			wait = 1000;
+		if (wait > 0)
+			curl_multi_poll(p->multi, NULL, 0, (int)wait, NULL);
+	}
+	return NULL;
+}
+
+struct poller *
+poller_start(const struct poller_config *cfg, struct session_table *sessions, const char **errstr)
+{
+	struct poller *p = xcalloc(1, sizeof(*p));
+
+	p->cfg = *cfg;
+	if (p->cfg.max_transfers == 0)
+		p->cfg.max_transfers = 512;
+	p->sessions = sessions;
+	pthread_mutex_init(&p->mu, NULL);
+	p->jobs = bmap_new();
+	p->budgets = bmap_new();
+	prim_random(&p->rng, sizeof(p->rng));
+	p->rng |= 1;
+	p->multi = curl_multi_init();
+	if (p->multi == NULL) {
+		*errstr = "cannot initialise libcurl";
+		goto fail;
+	}
+	curl_multi_setopt(p->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)p->cfg.max_transfers);
+	curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
+	if (pthread_create(&p->thread, NULL, poller_main, p) != 0) {
+		*errstr = "cannot start the poller thread";
+		goto fail;
+	}
+	p->started = true;
+	return p;
+fail:
+	poller_stop(p);
+	return NULL;
+}
+
+static bool
+drop_job(void *arg, const uint8_t *key, void *val)
+{
+	job_free(arg, val);
+	return true;
+}
+
+static bool
+drop_budget(void *arg, const uint8_t *key, void *val)
+{
+	free(val);
+	return true;
+}
+
+void
+poller_stop(struct poller *p)
+{
+	if (p == NULL)
+		return;
+	if (p->started) {
+		pthread_mutex_lock(&p->mu);
+		p->stopping = true;
+		pthread_mutex_unlock(&p->mu);
+		curl_multi_wakeup(p->multi);
+		pthread_join(p->thread, NULL);
+	}
+	/* Jobs still only in the command lists are also in the map. */
+	for (size_t i = 0; i < p->noutgoing; i++)
+		job_free(p, p->outgoing[i]);
+	free(p->outgoing);
+	free(p->incoming);
+	bmap_sweep(p->jobs, drop_job, p);
+	bmap_free(p->jobs);
+	bmap_sweep(p->budgets, drop_budget, NULL);
+	bmap_free(p->budgets);
+	free(p->heap);
+	if (p->multi != NULL)
+		curl_multi_cleanup(p->multi);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+}
+
+int
+poller_add(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const struct session_info *info,
+    const char **errstr)
+{
+	return poller_add_ops(p, sid, info, exchange_find(info->exchange), errstr);
+}
+
+int
+poller_add_ops(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const struct session_info *info,
+    const struct exchange_ops *ops, const char **errstr)
+{
+	struct xconf conf = { 0 };
+	struct job *j;
+	int m;
+
+	if (ops == NULL) {
+		*errstr = "no connector for this exchange";
+		return -1;
+	}
+	for (m = 0; m < 3 && strcmp(market_names[m], info->account_type) != 0; m++)
+		;
+	if (m == 3) {
+		*errstr = "unknown account type";
+		return -1;
+	}
+	conf.market = (enum fill_market)m;
+	conf.sandbox = info->sandbox;
+	conf.base_url = url_override(&p->cfg, ops->name, conf.market);
+	j = xcalloc(1, sizeof(*j));
+	if (xconn_open(&j->conn, ops, &conf, errstr) != 0) {
+		free(j);
+		return -1;
+	}
+	memcpy(j->sid, sid, SESSION_ID_BYTES);
+	memcpy(j->sid_hash, info->id_hash, sizeof(j->sid_hash));
+	j->ledger = ledger_new();
+	pthread_mutex_init(&j->mu, NULL);
+	j->st.state = POLL_VALIDATING;
+	j->st.interval_ms = p->cfg.interval_ms;
+	j->heap_idx = SIZE_MAX;
+	pthread_mutex_lock(&p->mu);
+	if (bmap_put(p->jobs, sid, j) != 0) {
+		pthread_mutex_unlock(&p->mu);
+		xconn_close(&j->conn);
+		ledger_free(j->ledger);
+		free(j);
+		*errstr = "session already polled";
+		return -1;
+	}
+	p->incoming = xreallocarray(p->incoming, p->nincoming + 1, sizeof(*p->incoming));
+	p->incoming[p->nincoming++] = j;
+	p->counters.jobs++;
+	pthread_mutex_unlock(&p->mu);
+	curl_multi_wakeup(p->multi);
+	return 0;
+}
+
+void
+poller_remove(struct poller *p, const uint8_t sid[SESSION_ID_BYTES])
+{
+	struct job *j;
+
+	pthread_mutex_lock(&p->mu);
+	j = bmap_del(p->jobs, sid);
+	if (j != NULL) {
+		j->removed = true;
+		p->counters.jobs--;
+		/* A job not yet taken from incoming is dropped from there. */
+		for (size_t i = 0; i < p->nincoming; i++)
+			if (p->incoming[i] == j) {
+				p->incoming[i] = p->incoming[--p->nincoming];
+				j->heap_idx = SIZE_MAX;
+				break;
+			}
+		p->outgoing = xreallocarray(p->outgoing, p->noutgoing + 1, sizeof(*p->outgoing));
+		p->outgoing[p->noutgoing++] = j;
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (j != NULL)
+		curl_multi_wakeup(p->multi);
+}
+
+int
+poller_view(struct poller *p, const uint8_t sid[SESSION_ID_BYTES],
+    int (*fn)(void *arg, const struct ledger *l, const struct poll_status *st), void *arg)
+{
+	struct job *j;
+	int rc = -1;
+
+	pthread_mutex_lock(&p->mu);
+	j = bmap_get(p->jobs, sid);
+	if (j != NULL) {
+		pthread_mutex_lock(&j->mu);
+		rc = fn(arg, j->ledger, &j->st);
+		pthread_mutex_unlock(&j->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+void
+poller_counters(struct poller *p, struct poller_counters *out)
+{
+	pthread_mutex_lock(&p->mu);
+	*out = p->counters;
+	out->lag_p99_ms = lag_p99(p);
+	pthread_mutex_unlock(&p->mu);
+}

@@ -1,0 +1,107 @@
+/*
+ * poller: drives every session's connector on one thread with libcurl multi
+ * (no thread per session), and keeps each session's ledger current.
+ *
+ * Per session it runs poll cycles (exchange.h): the first validates the
+ * credential and backfills the whole history, later ones fetch what is new.
+ * Between cycles it waits an adaptive interval (apiInterval to start, halved
+ * after a cycle that found fills, grown by half after a quiet one, clamped
+ * to [min, max]). A failed step is retried after exponential backoff with
+ * jitter; after max_retries the session's status shows the error and the
+ * step is retried at a slower pace - never skipped, so nothing is lost. Rate
+ * budgets follow each exchange's rules and are shared by every session of
+ * one key (and, for per-IP limits, of one exchange). A circuit breaker per
+ * exchange stops requests for a while after a run of failures.
+ * THREAD SAFETY: poller_add/remove/view may be called from any thread.
+ */
+#ifndef PERFAGG_EXCHANGE_POLLER_H
+#define PERFAGG_EXCHANGE_POLLER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/ledger.h"
+#include "enclave/session.h"
+#include "exchange/exchange.h"
+
+#define POLLER_MAX_URLS 16
+
+struct poller_config {
+	int64_t interval_ms;		/* apiInterval: first interval between cycles (60000) */
+	int64_t min_interval_ms;	/* 30000 */
+	int64_t max_interval_ms;	/* 300000 */
+	unsigned max_retries;		/* maxRetries: failures of one step before it shows as an error (3) */
+	int64_t timeout_ms;		/* per request (30000) */
+	unsigned max_transfers;		/* requests in flight at once (512) */
+	const char *ca_bundle;		/* NULL: the system's */
+	bool require_read_only;		/* PERFAGG_REQUIRE_READ_ONLY: refuse keys that can trade or withdraw */
+	bool ip_budgets;		/* honour per-IP limits (Binance weights); off only for load tests */
+	/* Base URL overrides: "binance", "binance:futures", ... -> URL. */
+	struct {
+		char key[32];
+		char url[XCONN_URL_MAX];
+	} urls[POLLER_MAX_URLS];
+	size_t nurls;
+};
+
+/* Where a session's collection stands. */
+enum poll_state {
+	POLL_VALIDATING,		/* no authenticated answer yet */
+	POLL_ACTIVE,
+	POLL_INVALID_CREDENTIALS,	/* the exchange refused the key: polling stopped, credential wiped */
+	POLL_REFUSED_PERMISSIONS,	/* the key can trade or withdraw and read-only keys are required */
+	POLL_FAILED,			/* the connector cannot serve this account (error says why) */
+};
+
+struct poll_status {
+	enum poll_state state;
+	bool backfill_done;
+	char progress[128];
+	char last_error[160];		/* "" when the last step succeeded */
+	unsigned consecutive_failures;
+	int64_t last_success_ms;	/* wall clock of the last successful cycle, 0 = none yet */
+	int64_t last_poll_ms;		/* wall clock of the last request */
+	int64_t next_poll_ms;
+	int64_t interval_ms;
+	uint64_t requests, fills_applied, duplicates, stale, rejected;
+	bool can_trade, can_withdraw, permissions_known;
+};
+
+const char *poll_state_name(enum poll_state s);
+
+struct poller;
+
+/* Parses "name=url,name:market=url" into cfg->urls. Returns 0, or -1 with *errstr. */
+int poller_parse_urls(struct poller_config *cfg, const char *spec, const char **errstr);
+
+/* Starts the poller thread. sessions is not owned and must outlive it. */
+struct poller *poller_start(const struct poller_config *cfg, struct session_table *sessions, const char **errstr);
+/* Stops the thread, frees every job. NULL is a no-op. */
+void poller_stop(struct poller *p);
+
+/* Starts collecting for session sid (exchange, account type and sandbox from
+ * info). Returns 0, or -1 with *errstr (unknown exchange, unsupported market). */
+int poller_add(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const struct session_info *info,
+    const char **errstr);
+/* As poller_add, with the connector given (tests use their own). */
+int poller_add_ops(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const struct session_info *info,
+    const struct exchange_ops *ops, const char **errstr);
+
+/* Stops collecting for sid and frees its ledger (revocation). */
+void poller_remove(struct poller *p, const uint8_t sid[SESSION_ID_BYTES]);
+
+/* Calls fn with the session's ledger and status, locked against the poller
+ * for the duration of the call. Returns fn's result, or -1 if unknown. */
+int poller_view(struct poller *p, const uint8_t sid[SESSION_ID_BYTES],
+    int (*fn)(void *arg, const struct ledger *l, const struct poll_status *st), void *arg);
+
+/* Counters for /metrics and tests. */
+struct poller_counters {
+	uint64_t jobs, requests, failures, cycles;
+	uint64_t lag_samples;
+	int64_t lag_max_ms;		/* how late a cycle started past its due time */
+	int64_t lag_p99_ms;		/* over the last 4096 cycle starts */
+};
+void poller_counters(struct poller *p, struct poller_counters *out);
+
+#endif

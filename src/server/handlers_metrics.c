@@ -1,0 +1,238 @@
+/*
+ * GET /enclave/metrics/:id and GET /enclave/summary/:id: a session's results,
+ * from the ledger the poller keeps current. Money is exact decimal strings.
+ * Every answer says how fresh it is (last poll, backfill done or not).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "core/report.h"
+#include "core/stats.h"
+#include "core/stats_json.h"
+#include "enclave/session.h"
+#include "exchange/poller.h"
+#include "server/server.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+static json_t *
+jtime(int64_t ms)
+{
+	char t[TIME_ISO_LEN];
+
+	if (ms <= 0)
+		return json_null();
+	time_format_iso_ms(t, ms);
+	return json_string(t);
+}
+
+json_t *
+server_poll_status_json(const struct poll_status *st)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "state", json_string(poll_state_name(st->state)));
+	json_object_set_new(o, "backfill_done", json_boolean(st->backfill_done));
+	json_object_set_new(o, "progress", json_string(st->progress));
+	json_object_set_new(o, "last_error", st->last_error[0] != '\0' ? json_string(st->last_error) : json_null());
+	json_object_set_new(o, "consecutive_failures", json_integer(st->consecutive_failures));
+	json_object_set_new(o, "last_poll", jtime(st->last_poll_ms));
+	json_object_set_new(o, "last_success", jtime(st->last_success_ms));
+	json_object_set_new(o, "next_poll", jtime(st->next_poll_ms));
+	json_object_set_new(o, "interval_ms", json_integer(st->interval_ms));
+	json_object_set_new(o, "requests", json_integer((json_int_t)st->requests));
+	json_object_set_new(o, "fills", json_integer((json_int_t)st->fills_applied));
+	json_object_set_new(o, "duplicates", json_integer((json_int_t)st->duplicates));
+	json_object_set_new(o, "stale", json_integer((json_int_t)st->stale));
+	json_object_set_new(o, "rejected", json_integer((json_int_t)st->rejected));
+	if (st->permissions_known)
+		json_object_set_new(o, "permissions", json_pack("{s:b, s:b}", "can_trade", st->can_trade,
+		    "can_withdraw", st->can_withdraw));
+	else
+		json_object_set_new(o, "permissions", json_null());
+	return o;
+}
+
+/* The seeds' per-symbol names next to the ledger's own fields. */
+static void
+add_seed_names(json_t *o, const struct ledger_stats *st)
+{
+	json_object_set(o, "symbol", json_string(st->name));
+	json_object_set(o, "volume", json_object_get(o, "volume_quote"));
+	json_object_set_new(o, "trades_count", json_integer((json_int_t)st->trades));
+	json_object_set(o, "returnPct", json_object_get(o, "return_pct"));
+	json_object_set(o, "returnUsd", json_object_get(o, "realized_pnl"));
+	json_object_set(o, "realizedPnL", json_object_get(o, "realized_pnl"));
+	json_object_set(o, "totalFees", json_object_get(o, "fees_quote"));
+	json_object_set(o, "periodStart", json_object_get(o, "first_fill"));
+	json_object_set(o, "periodEnd", json_object_get(o, "last_fill"));
+}
+
+struct view_arg {
+	bool summary;
+	json_t *out;
+	const char *err;
+	double periods;
+};
+
+/*
+ * The summary's return series: per UTC day, realized PnL over the basis of
+ * the positions closed that day (from the hourly buckets, in the quote
+ * currency with the most volume), every calendar day from the first fill to
+ * today included (a day without closes is a zero return). Without the
+ * account's capital history this is the return on capital deployed in
+ * closed trades, not an account equity curve; docs/ANALYTICS.md says so.
+ */
+static json_t *
+statistics_json(const struct ledger *l, const char *quote, double periods, int64_t now_ms, const char **err)
+{
+	struct stats_params sp;
+	struct stats s;
+	double *r = NULL;
+	int64_t first_day = -1, last_day = now_ms / 86400000, nd;
+	struct dec *pnl = NULL, *basis = NULL;
+	json_t *o;
+
+	for (size_t i = 0; i < ledger_nbuckets(l); i++) {
+		struct ledger_bucket b;
+		ledger_bucket(l, i, &b);
+		if (strcmp(b.quote, quote) == 0 && (first_day < 0 || b.hour / 86400000 < first_day))
+			first_day = b.hour / 86400000;
+	}
+	if (first_day < 0 || last_day < first_day)
+		return json_null();
+	nd = last_day - first_day + 1;
+	if (nd > 20000)
+		nd = 20000;
+	pnl = xcalloc((size_t)nd, sizeof(*pnl));
+	basis = xcalloc((size_t)nd, sizeof(*basis));
+	r = xcalloc((size_t)nd, sizeof(*r));
+	for (size_t i = 0; i < ledger_nbuckets(l); i++) {
+		struct ledger_bucket b;
+		int64_t d;
+		ledger_bucket(l, i, &b);
+		d = b.hour / 86400000 - first_day;
+		if (strcmp(b.quote, quote) != 0 || d < 0 || d >= nd)
+			continue;
+		if (dec_add(&pnl[d], pnl[d], b.realized_pnl) != 0 || dec_add(&basis[d], basis[d], b.closed_basis) != 0) {
+			*err = "overflow summing daily PnL";
+			o = NULL;
+			goto out;
+		}
+	}
+	for (int64_t d = 0; d < nd; d++)
+		r[d] = dec_is_zero(basis[d]) ? 0.0 : dec_to_double(pnl[d]) / dec_to_double(basis[d]);
+	stats_params_default(&sp);
+	sp.periods = periods;
+	if (stats_compute(r, (size_t)nd, &sp, &s, err) != 0) {
+		o = NULL;
+		goto out;
+	}
+	o = stats_json_render(&s);
+	json_object_set_new(o, "series", json_string("daily realized PnL / closed basis"));
+	json_object_set_new(o, "quote", json_string(quote));
+	json_object_set_new(o, "first_day", jtime(first_day * 86400000));
+out:
+	free(pnl);
+	free(basis);
+	free(r);
+	return o;
+}
+
+static int
+build(void *arg, const struct ledger *l, const struct poll_status *st)
+{
+	struct view_arg *a = arg;
+	json_t *symbols = json_array(), *totals = json_object(), *o, *stats = json_null();
+	const char *top_quote = NULL;
+	struct dec top_volume = { 0 };
+
+	for (size_t i = 0; i < ledger_nsymbols(l) && !a->summary; i++) {
+		struct ledger_stats s;
+		ledger_symbol_stats(l, i, &s);
+		if ((o = report_stats_json(&s, &a->err)) == NULL)
+			goto fail;
+		add_seed_names(o, &s);
+		json_array_append_new(symbols, o);
+	}
+	for (size_t i = 0; i < ledger_nquotes(l); i++) {
+		struct ledger_stats s;
+		if (ledger_quote_stats(l, i, &s) != 0 || (o = report_stats_json(&s, &a->err)) == NULL) {
+			if (a->err == NULL)
+				a->err = "overflow in totals";
+			goto fail;
+		}
+		add_seed_names(o, &s);
+		json_object_set_new(totals, s.name, o);
+		if (top_quote == NULL || dec_cmp(s.volume_quote, top_volume) > 0) {
+			top_quote = s.quote;
+			top_volume = s.volume_quote;
+		}
+	}
+	if (a->summary && top_quote != NULL) {
+		json_decref(stats);
+		stats = statistics_json(l, top_quote, a->periods, time_now_ms(), &a->err);
+		if (stats == NULL)
+			goto fail;
+	}
+	a->out = json_object();
+	if (!a->summary)
+		json_object_set_new(a->out, "metrics", symbols);
+	else
+		json_decref(symbols);
+	json_object_set_new(a->out, "totals", totals);
+	if (a->summary)
+		json_object_set_new(a->out, "statistics", stats);
+	else
+		json_decref(stats);
+	json_object_set_new(a->out, "freshness", json_pack("{s:o, s:b, s:o, s:s, s:o}",
+	    "last_poll", jtime(st->last_poll_ms), "backfill_done", st->backfill_done,
+	    "last_success", jtime(st->last_success_ms), "state", poll_state_name(st->state),
+	    "last_error", st->last_error[0] != '\0' ? json_string(st->last_error) : json_null()));
+	return 0;
+fail:
+	json_decref(symbols);
+	json_decref(totals);
+	json_decref(stats);
+	return -1;
+}
+
+static void
+results(struct server *srv, const struct http_request *req, struct http_response *resp, bool summary)
+{
+	struct view_arg a = { .summary = summary, .periods = 365 };
+	struct session_info info;
+	uint8_t id[SESSION_ID_BYTES];
+	char expires[TIME_ISO_LEN];
+
+	if (server_session_id(req, summary ? "/enclave/summary" : "/enclave/metrics", id, resp) != 0)
+		return;
+	if (session_lookup(srv->sessions, id, time_now_ms(), &info) != 0) {
+		http_error(resp, 404, "session_not_found", "no such session, or it has expired or been revoked");
+		return;
+	}
+	if (poller_view(srv->poller, id, build, &a) != 0) {
+		if (a.err != NULL)
+			http_error(resp, 500, "calculation_failed", "%s", a.err);
+		else
+			http_error(resp, 404, "session_not_found", "no results for this session");
+		return;
+	}
+	time_format_iso_ms(expires, info.expires_ms);
+	json_object_set_new(a.out, "exchange", json_string(info.exchange));
+	json_object_set_new(a.out, "account_type", json_string(info.account_type));
+	json_object_set_new(a.out, "session_expires", json_string(expires));
+	http_json(resp, 200, a.out);
+}
+
+void
+handle_metrics(struct server *srv, const struct http_request *req, struct http_response *resp)
+{
+	results(srv, req, resp, false);
+}
+
+void
+handle_summary(struct server *srv, const struct http_request *req, struct http_response *resp)
+{
+	results(srv, req, resp, true);
+}

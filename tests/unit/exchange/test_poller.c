@@ -1,0 +1,336 @@
+/*
+ * The poller against a fake exchange served in-process (libmicrohttpd) and a
+ * fake connector defined here: backfill over pages, transient failures
+ * retried without loss, rate limiting honoured, credential refusal, revoke.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <microhttpd.h>
+
+#include "enclave/secret.h"
+#include "enclave/session.h"
+#include "enclave/vault.h"
+#include "exchange/poller.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+/* ---- the fake exchange: GET /fills?from=N returns up to 10 fills from N of 35 ---- */
+
+#define NFILLS 35
+#define PAGE 10
+
+static int fail_plan[64];	/* per request number: 0 ok, 500, 429, 401 */
+static int nreq;
+static char seen_key[64];
+
+static enum MHD_Result
+on_req(void *cls, struct MHD_Connection *c, const char *url, const char *method, const char *version,
+    const char *up, size_t *uplen, void **ctx)
+{
+	const char *from = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "from");
+	const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Key");
+	int n = nreq++, f = n < 64 ? fail_plan[n] : 0, start = from != NULL ? atoi(from) : 0;
+	char *body = xmalloc(8192);
+	size_t len = 0;
+	struct MHD_Response *r;
+	unsigned status = 200;
+
+	snprintf(seen_key, sizeof(seen_key), "%s", key != NULL ? key : "");
+	if (f == 500) {
+		status = 500;
+		len = (size_t)snprintf(body, 8192, "oops");
+	} else if (f == 429) {
+		status = 429;
+		len = (size_t)snprintf(body, 8192, "slow down");
+	} else if (key == NULL || strcmp(key, "good-key") != 0 || f == 401) {
+		status = 401;
+		len = (size_t)snprintf(body, 8192, "bad key");
+	} else {
+		len = (size_t)snprintf(body, 8192, "[");
+		for (int i = start; i < start + PAGE && i < NFILLS; i++)
+			len += (size_t)snprintf(body + len, 8192 - len, "%s%d", i > start ? "," : "", i);
+		len += (size_t)snprintf(body + len, 8192 - len, "]");
+	}
+	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (status == 429)
+		MHD_add_response_header(r, "Retry-After", "0");
+	MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return MHD_YES;
+}
+
+/* ---- the fake connector ---- */
+
+struct fake {
+	int next_from;	/* cursor */
+	bool done;
+};
+
+static char base_url[64];
+
+static int
+fake_open(struct xconn *c, const char **errstr)
+{
+	c->priv = xcalloc(1, sizeof(struct fake));
+	return 0;
+}
+
+static void
+fake_close(struct xconn *c)
+{
+	free(c->priv);
+}
+
+static void
+fake_begin(struct xconn *c, int64_t now)
+{
+	((struct fake *)c->priv)->done = false;
+}
+
+static int
+fake_next(struct xconn *c, const struct credential *cred, int64_t now, struct xreq *req, const char **errstr)
+{
+	struct fake *f = c->priv;
+	char q[32];
+
+	if (f->done)
+		return 0;
+	snprintf(q, sizeof(q), "from=%d", f->next_from);
+	xreq_set(req, "GET", c->base_url, "/fills", q);
+	xreq_header(req, "X-Key", cred->api_key);
+	return 1;
+}
+
+static void
+fake_handle(struct xconn *c, const struct xreq *req, const struct xresp *r, const struct xsink *sink,
+    struct xoutcome *out)
+{
+	struct fake *f = c->priv;
+	const char *p;
+	int count = 0;
+
+	if (r->status == 401) {
+		xoutcome_error(out, XR_AUTH, "401 bad key");
+		return;
+	}
+	if (r->status == 429) {
+		out->result = XR_RATE_LIMITED;
+		out->retry_after_ms = 50;
+		return;
+	}
+	if (r->status != 200) {
+		xoutcome_error(out, XR_RETRY, "HTTP %ld", r->status);
+		return;
+	}
+	c->validated = true;
+	for (p = r->body + 1; *p != ']' && *p != '\0';) {
+		struct fill fl = { 0 };
+		const char *e = NULL;
+		char *end;
+		int i = (int)strtol(p, &end, 10);
+		p = end;
+		snprintf(fl.id, sizeof(fl.id), "%04d", i);
+		fl.timestamp = 1700000000000 + (int64_t)i * 1000;
+		fill_set_symbol(&fl, "BTC/USDT", 8, &e);
+		fl.side = i % 2 ? FILL_SELL : FILL_BUY;
+		dec_parse("100", 3, &fl.price, &e);
+		dec_parse("1", 1, &fl.amount, &e);
+		sink->fill(sink->arg, &fl);
+		count++;
+		if (*p == ',')
+			p++;
+	}
+	f->next_from += count;
+	if (count < PAGE) {
+		f->done = true;
+		c->backfill_done = true;
+	}
+	out->result = XR_OK;
+}
+
+static const struct exchange_ops fake_ops = {
+	.name = "fake",
+	.prod_url = { base_url, NULL, NULL },
+	.ascending = true,
+	.open = fake_open, .close = fake_close, .begin = fake_begin, .next = fake_next, .handle = fake_handle,
+};
+
+/* ---- harness ---- */
+
+struct world {
+	struct MHD_Daemon *mhd;
+	struct vault *vault;
+	struct session_table *sessions;
+	struct poller *poller;
+	uint8_t sid[SESSION_ID_BYTES];
+	struct session_info info;
+};
+
+static void
+world_start(struct world *w, const char *key)
+{
+	struct poller_config pc = { .interval_ms = 100000, .min_interval_ms = 100000, .max_interval_ms = 100000,
+		.max_retries = 3, .timeout_ms = 5000, .max_transfers = 8 };
+	struct credential cred = { .api_key = key, .api_key_len = strlen(key), .secret = "s", .secret_len = 1 };
+	struct session_params sp = { .exchange = "fake", .account_type = "spot", .user_id = "u", .ttl_s = 600 };
+	const char *err = NULL;
+	uint32_t h;
+
+	memset(w, 0, sizeof(*w));
+	nreq = 0;
+	w->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_req, NULL, MHD_OPTION_END);
+	assert_non_null(w->mhd);
+	snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%u",
+	    (unsigned)MHD_get_daemon_info(w->mhd, MHD_DAEMON_INFO_BIND_PORT)->port);
+	w->vault = vault_new();
+	w->sessions = session_table_new(w->vault, 10);
+	assert_int_equal(vault_put(w->vault, &cred, &h, &err), 0);
+	assert_int_equal(session_create(w->sessions, &sp, h, time_now_ms(), w->sid, &w->info, &err), 0);
+	w->poller = poller_start(&pc, w->sessions, &err);
+	assert_non_null(w->poller);
+	assert_int_equal(poller_add_ops(w->poller, w->sid, &w->info, &fake_ops, &err), 0);
+}
+
+static void
+world_stop(struct world *w)
+{
+	poller_stop(w->poller);
+	session_table_free(w->sessions);
+	vault_free(w->vault);
+	MHD_stop_daemon(w->mhd);
+}
+
+struct snap {
+	struct poll_status st;
+	uint64_t trades;
+};
+
+static int
+take(void *arg, const struct ledger *l, const struct poll_status *st)
+{
+	struct snap *s = arg;
+
+	s->st = *st;
+	s->trades = 0;
+	if (ledger_nsymbols(l) > 0) {
+		struct ledger_stats ls;
+		ledger_symbol_stats(l, 0, &ls);
+		s->trades = ls.trades;
+	}
+	return 0;
+}
+
+/* Waits until pred holds or 10 s pass. */
+static void
+wait_for(struct world *w, struct snap *s, bool (*pred)(const struct snap *))
+{
+	for (int i = 0; i < 1000; i++) {
+		memset(s, 0, sizeof(*s));
+		if (poller_view(w->poller, w->sid, take, s) == 0 && pred(s))
+			return;
+		usleep(10000);
+	}
+	fail_msg("condition not reached: state %s, fills %llu, error '%s'", poll_state_name(s->st.state),
+	    (unsigned long long)s->st.fills_applied, s->st.last_error);
+}
+
+static bool
+backfilled(const struct snap *s)
+{
+	return s->st.backfill_done && s->st.last_success_ms > 0;
+}
+
+static void
+test_backfill(void **state)
+{
+	struct world w;
+	struct snap s;
+
+	(void)state;
+	memset(fail_plan, 0, sizeof(fail_plan));
+	world_start(&w, "good-key");
+	wait_for(&w, &s, backfilled);
+	assert_int_equal(s.st.state, POLL_ACTIVE);
+	assert_int_equal(s.trades, NFILLS);
+	assert_int_equal(s.st.fills_applied, NFILLS);
+	assert_int_equal(s.st.duplicates, 0);
+	assert_int_equal(s.st.requests, 4);	/* pages 0, 10, 20, 30 */
+	assert_string_equal(seen_key, "good-key");
+	world_stop(&w);
+}
+
+static void
+test_transient_failures_lose_nothing(void **state)
+{
+	struct world w;
+	struct snap s;
+
+	(void)state;
+	memset(fail_plan, 0, sizeof(fail_plan));
+	fail_plan[1] = 500;	/* the second page fails twice, then is rate limited once */
+	fail_plan[2] = 500;
+	fail_plan[3] = 429;
+	world_start(&w, "good-key");
+	wait_for(&w, &s, backfilled);
+	assert_int_equal(s.trades, NFILLS);
+	assert_int_equal(s.st.fills_applied, NFILLS);
+	assert_int_equal(s.st.requests, 7);
+	world_stop(&w);
+}
+
+static bool
+refused(const struct snap *s)
+{
+	return s->st.state == POLL_INVALID_CREDENTIALS;
+}
+
+static void
+test_auth_refusal_wipes_credential(void **state)
+{
+	struct world w;
+	struct snap s;
+
+	(void)state;
+	memset(fail_plan, 0, sizeof(fail_plan));
+	world_start(&w, "wrong-key");
+	wait_for(&w, &s, refused);
+	assert_non_null(strstr(s.st.last_error, "401"));
+	/* The session stays (its status is readable) but its credential is gone. */
+	assert_int_equal(vault_count(w.vault), 0);
+	world_stop(&w);
+}
+
+static void
+test_revoke_stops_polling(void **state)
+{
+	struct world w;
+	struct snap s;
+
+	(void)state;
+	memset(fail_plan, 0, sizeof(fail_plan));
+	world_start(&w, "good-key");
+	wait_for(&w, &s, backfilled);
+	poller_remove(w.poller, w.sid);
+	assert_int_equal(poller_view(w.poller, w.sid, take, &s), -1);
+	world_stop(&w);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_backfill),
+		cmocka_unit_test(test_transient_failures_lose_nothing),
+		cmocka_unit_test(test_auth_refusal_wipes_credential),
+		cmocka_unit_test(test_revoke_stops_polling),
+	};
+	secret_init();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
