@@ -83,7 +83,11 @@ build_env(const char *const *extra)
 static void
 spawn(struct daemon *d, const char *const *env)
 {
-	const char *base[] = { "ENCLAVE_HOST=127.0.0.1", "LOG_LEVEL=debug", NULL };
+	/* Every exchange points at a closed local port unless the test says
+	 * otherwise: a test never reaches the internet. */
+	const char *base[] = { "ENCLAVE_HOST=127.0.0.1", "LOG_LEVEL=debug",
+	    "EXCHANGE_BASE_URLS=binance=http://127.0.0.1:9,coinbase=http://127.0.0.1:9,"
+	    "kraken=http://127.0.0.1:9,krakenfutures=http://127.0.0.1:9", NULL };
 	char port_env[32], path[512];
 	const char *all[64];
 	char **envp;
@@ -94,11 +98,19 @@ spawn(struct daemon *d, const char *const *env)
 	d->port = free_port();
 	snprintf(d->log_path, sizeof(d->log_path), "/tmp/perfaggd-test-%d-%d.log", (int)getpid(), d->port);
 	snprintf(port_env, sizeof(port_env), "ENCLAVE_PORT=%d", d->port);
-	for (size_t i = 0; base[i] != NULL; i++)
-		all[n++] = base[i];
-	all[n++] = port_env;
-	for (size_t i = 0; env != NULL && env[i] != NULL && n < 62; i++)
+	/* The test's own settings first: the first of two equal names wins. */
+	for (size_t i = 0; env != NULL && env[i] != NULL && n < 60; i++)
 		all[n++] = env[i];
+	for (size_t i = 0; base[i] != NULL; i++) {
+		size_t k = (size_t)(strchr(base[i], '=') - base[i]) + 1;
+		bool given = false;
+		for (size_t e = 0; env != NULL && env[e] != NULL; e++)
+			if (strncmp(env[e], base[i], k) == 0)
+				given = true;
+		if (!given)
+			all[n++] = base[i];
+	}
+	all[n++] = port_env;
 	all[n] = NULL;
 	envp = build_env(all);
 	snprintf(path, sizeof(path), "%s/perfaggd", bin_dir());

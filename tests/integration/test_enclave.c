@@ -140,7 +140,8 @@ test_raw_protocol(void **state)
 	body = make_body(pub, "{\"exchange\":\"binance\",\"label\":\"main\",\"ttl\":3600}", PT, NULL);
 	assert_int_equal(submit(&d, body, &j), 201);
 	assert_int_equal(strlen(json_string_value(json_object_get(j, "session_id"))), 64);
-	assert_string_equal(json_string_value(json_object_get(j, "status")), "active");
+	/* Valid until the exchange says otherwise: the poller validates next. */
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "validating");
 	assert_int_equal(strlen(json_string_value(json_object_get(j, "expires_at"))), 24);
 	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(j, "session_id")));
 	for (size_t i = 0; i < 64; i++)
@@ -228,7 +229,9 @@ test_raw_protocol(void **state)
 	/* The session: by path and by bearer; never a credential in it. */
 	snprintf(path, sizeof(path), "/enclave/session/%s", id);
 	assert_int_equal(harness_http(&d, "GET", path, NULL, 0, NULL, NULL, &j), 200);
-	assert_string_equal(json_string_value(json_object_get(j, "status")), "active");
+	/* The exchange is unreachable here: the session waits for validation and says why. */
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "validating");
+	assert_true(json_is_object(json_object_get(j, "collection")));
 	assert_string_equal(json_string_value(json_object_get(j, "exchange")), "binance");
 	assert_string_equal(json_string_value(json_object_get(j, "account_type")), "futures");
 	assert_string_equal(json_string_value(json_object_get(j, "label")), "main");
@@ -423,7 +426,7 @@ test_cli_flow(void **state)
 	snprintf(line, sizeof(line), "%s\n", id);
 	rc = harness_run(s2, NULL, line, &out, &err);
 	assert_int_equal(rc, 0);
-	assert_non_null(strstr(out, "\"status\":\"active\""));
+	assert_non_null(strstr(out, "\"status\":\"validating\""));
 	free(out);
 	free(err);
 
