@@ -450,6 +450,7 @@ ec_pem(uint64_t seed, char *out, size_t size)
 {
 	EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
 	BIGNUM *d = BN_new(), *order = BN_new();
+	BN_CTX *bnctx = BN_CTX_new();
 	EC_POINT *pub = NULL;
 	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
 	OSSL_PARAM *params = NULL;
@@ -460,15 +461,16 @@ ec_pem(uint64_t seed, char *out, size_t size)
 	char *data;
 	long len;
 
-	if (g == NULL || d == NULL || order == NULL || bld == NULL || EC_GROUP_get_order(g, order, NULL) != 1)
+	if (g == NULL || d == NULL || order == NULL || bld == NULL || bnctx == NULL ||
+	    EC_GROUP_get_order(g, order, bnctx) != 1)
 		goto fail;
 	cred_bytes(seed, "ec", sk, sizeof(sk));
 	/* d in [1, n-1]: reduce mod n-1 and add 1 */
-	if (BN_bin2bn(sk, sizeof(sk), d) == NULL || !BN_sub_word(order, 1) || !BN_mod(d, d, order, NULL) ||
+	if (BN_bin2bn(sk, sizeof(sk), d) == NULL || !BN_sub_word(order, 1) || !BN_mod(d, d, order, bnctx) ||
 	    !BN_add_word(d, 1))
 		goto fail;
-	if ((pub = EC_POINT_new(g)) == NULL || EC_POINT_mul(g, pub, d, NULL, NULL, NULL) != 1 ||
-	    EC_POINT_point2oct(g, pub, POINT_CONVERSION_UNCOMPRESSED, pubbuf, sizeof(pubbuf), NULL) != 65)
+	if ((pub = EC_POINT_new(g)) == NULL || EC_POINT_mul(g, pub, d, NULL, NULL, bnctx) != 1 ||
+	    EC_POINT_point2oct(g, pub, POINT_CONVERSION_UNCOMPRESSED, pubbuf, sizeof(pubbuf), bnctx) != 65)
 		goto fail;
 	if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d) ||
@@ -494,6 +496,7 @@ ec_pem(uint64_t seed, char *out, size_t size)
 	EC_POINT_free(pub);
 	BN_clear_free(d);
 	BN_free(order);
+	BN_CTX_free(bnctx);
 	EC_GROUP_free(g);
 	return;
 fail:
@@ -652,7 +655,7 @@ exsim_account_generate(struct exsim_account *a, const struct exsim_config *cfg, 
 	a->seed = mix(cfg->seed ^ mix(0x5eed0000ULL + index));
 	credentials(a);
 	a->can_withdraw = ordinal == count - 1;
-	a->can_trade = a->can_withdraw || ordinal % 4 == 1;
+	a->can_trade = a->can_withdraw || ordinal % 5 == 3;
 
 	symdefs(ex, market, &defs, &ndefs);
 	h = h3(a->seed, H_SYM, 0);
