@@ -757,6 +757,20 @@ on_income(struct xconn *c, const json_t *j, const struct xsink *sink, struct xou
 	p->idx = 0;
 }
 
+/* applyTime is "YYYY-MM-DD HH:MM:SS" in UTC, without a zone. */
+static int
+apply_time(const char *s, int64_t *t)
+{
+	char buf[32];
+	size_t n = strlen(s);
+
+	if (n + 2 > sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = 'Z';
+	return time_parse_iso(buf, n + 1, t);
+}
+
 static void
 on_flows(struct xconn *c, int k, const json_t *j, const struct xsink *sink, struct xoutcome *out)
 {
@@ -779,7 +793,7 @@ on_flows(struct xconn *c, int k, const json_t *j, const struct xsink *sink, stru
 			if (k == 0) {
 				if (jint(row, "insertTime", &t) == -1)
 					goto bad;
-			} else if ((ts = jstr(row, "applyTime")) == NULL || time_parse_iso(ts, strlen(ts), &t) == -1 ||
+			} else if ((ts = jstr(row, "applyTime")) == NULL || apply_time(ts, &t) == -1 ||
 			    jdec(row, "transactionFee", &fee) == -1) {
 				goto bad;
 			}
