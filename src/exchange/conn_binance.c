@@ -96,7 +96,6 @@ struct bpriv {
 	int64_t now;			/* cycle start */
 	bool has_sapi;
 	char sapi[XCONN_URL_MAX];	/* base URL of /sapi */
-	const char *pfx;		/* "/api/v3" or "/fapi/v1" */
 };
 
 static bool
@@ -112,7 +111,6 @@ b_open(struct xconn *c, const char **errstr)
 {
 	struct bpriv *p = xcalloc(1, sizeof(*p));
 
-	p->pfx = futures(c) ? "/fapi/v1" : "/api/v3";
 	/* /sapi lives on the spot host. A base URL override (a proxy, the
 	 * simulator) serves everything; the testnets have no /sapi. */
 	if (strcmp(c->base_url, c->ops->prod_url[c->conf.market]) == 0) {

@@ -51,16 +51,17 @@ static const struct {
 };
 #define NLISTED (sizeof(listed) / sizeof(listed[0]))
 
-/* Per-world USD-M weight pool (the world struct has one pool per exchange,
- * which is the spot one here); under w->mu. */
+/* Per-world rate state the world struct has no room for: the USD-M pool
+ * (the world's Binance pool is the spot one) and whether the spot pool has
+ * answered 429 in its window; under w->mu. */
 static struct fpool {
 	const struct exsim *w;
 	int64_t window;
 	unsigned used;
 	bool warned;
 	int64_t banned_until;
+	bool spot_warned;
 } fpools[8];
-static bool spot_warned;
 
 enum api { A_SPOT, A_FUT, A_SAPI };
 
@@ -156,8 +157,8 @@ charge(struct ctx *x, unsigned weight)
 	bool ok = true;
 
 	pthread_mutex_lock(&w->mu);
+	fp = fpool(w);
 	if (x->api == A_FUT) {
-		fp = fpool(w);
 		if (fp->window != win) {
 			fp->window = win;
 			fp->used = 0;
@@ -172,10 +173,10 @@ charge(struct ctx *x, unsigned weight)
 			w->weight_window_ms = win;
 			for (int i = 0; i < EXSIM_NEXCHANGES; i++)
 				w->weight_used[i] = 0;
-			spot_warned = false;
+			fp->spot_warned = false;
 		}
 		used = &w->weight_used[EXSIM_BINANCE];
-		warned = &spot_warned;
+		warned = &fp->spot_warned;
 		banned = &w->banned_until_ms;
 		limit = 6000;
 	}

@@ -592,14 +592,14 @@ static void
 test_faults(void **state)
 {
 	static const char *const faults[][2] = {
-		{ "--fault-5xx", "0.15" }, { "--fault-429", "0.15" }, { "--fault-truncate", "0.15" },
+		{ "--fault-5xx", "0.15" }, { "--fault-429", "0.08" }, { "--fault-truncate", "0.15" },
 		{ "--fault-malformed", "0.15" }, { "--fault-overlap", "0.5" },
 	};
 	const char *markets[] = { "spot", "margin", "futures" };
 
 	(void)state;
 	for (size_t f = 0; f < sizeof(faults) / sizeof(faults[0]); f++) {
-		const char *args[] = { "--seed", "21", "--fills", "6000", faults[f][0], faults[f][1], NULL };
+		const char *args[] = { "--seed", "21", "--fills", "4000", faults[f][0], faults[f][1], NULL };
 		struct sim s;
 		json_t *stats;
 
