@@ -101,6 +101,26 @@ parse_prob(const char *s, double *out)
 	return 0;
 }
 
+/* The probability an --fault-* option sets. */
+static double *
+prob_field(struct exsim_faults *f, int opt)
+{
+	switch (opt) {
+	case O_F5XX:
+		return &f->p_5xx;
+	case O_F429:
+		return &f->p_429;
+	case O_FTIMEOUT:
+		return &f->p_timeout;
+	case O_FTRUNC:
+		return &f->p_truncate;
+	case O_FMAL:
+		return &f->p_malformed;
+	default:
+		return &f->p_overlap;
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -155,33 +175,18 @@ main(int argc, char **argv)
 			cfg.strict_limits = true;
 			break;
 		case O_F5XX:
-			if (parse_prob(optarg, &cfg.faults.p_5xx) == -1)
-				return bad("fault-5xx", optarg);
-			break;
 		case O_F429:
-			if (parse_prob(optarg, &cfg.faults.p_429) == -1)
-				return bad("fault-429", optarg);
-			break;
 		case O_FTIMEOUT:
-			if (parse_prob(optarg, &cfg.faults.p_timeout) == -1)
-				return bad("fault-timeout", optarg);
+		case O_FTRUNC:
+		case O_FMAL:
+		case O_FOVERLAP:
+			if (parse_prob(optarg, prob_field(&cfg.faults, c)) == -1)
+				return bad(longopts[c - 1].name, optarg);
 			break;
 		case O_TIMEOUT:
 			if (parse_u64(optarg, 3600000, &v) == -1)
 				return bad("timeout-ms", optarg);
 			cfg.faults.timeout_ms = (int64_t)v;
-			break;
-		case O_FTRUNC:
-			if (parse_prob(optarg, &cfg.faults.p_truncate) == -1)
-				return bad("fault-truncate", optarg);
-			break;
-		case O_FMAL:
-			if (parse_prob(optarg, &cfg.faults.p_malformed) == -1)
-				return bad("fault-malformed", optarg);
-			break;
-		case O_FOVERLAP:
-			if (parse_prob(optarg, &cfg.faults.p_overlap) == -1)
-				return bad("fault-overlap", optarg);
 			break;
 		case O_LATENCY:
 			if (parse_u64(optarg, 600000, &v) == -1)

@@ -23,6 +23,21 @@
  * account as a JSON array of ccxt unified trades (exactly what `perfagg
  * analyze` reads), plus "flows" and "balances". GET /exsim/accounts lists
  * the accounts with their credentials (a simulator's keys are test data).
+ *
+ * Handlers. exsim_dispatch() answers the /exsim/ routes itself, then, for a path of
+ * an exchange family (Binance /api/ /fapi/ /sapi/; Coinbase
+ * /api/v3/brokerage/; Kraken /0/; Kraken Futures /derivatives/ and
+ * /api/history/), sleeps latency_ms, draws the faults (one seeded RNG under
+ * w->mu, a fixed number of draws per request) and answers 504 after
+ * timeout_ms, the family's 5xx body, or its rate-limit body (Binance 429 +
+ * Retry-After -1003; Coinbase 429; Kraken HTTP 200 EAPI:Rate limit
+ * exceeded; Kraken Futures HTTP 200 apiLimitExceeded) before any handler
+ * runs. Otherwise the handlers in exsim.c's table are tried in order; the
+ * first returning true owns the response; none gives 404. rq->overlap asks
+ * a pageable endpoint to repeat rows (the handler sets rs->pageable when it
+ * honoured it). Truncation or malformation is then applied to the body.
+ * Handlers keep their own rate state under w->mu (account fields,
+ * weight_used[], banned_until_ms).
  */
 #ifndef PERFAGG_EXSIM_EXSIM_H
 #define PERFAGG_EXSIM_EXSIM_H
