@@ -5,6 +5,7 @@
 #include "exchange/exchange.h"
 
 static const struct exchange_ops *const registry[] = {
+	&exchange_binance,
 	&exchange_coinbase,
 };
 

@@ -22,7 +22,7 @@
  */
 static const exsim_handler_fn handlers[] = {
 	/* Binance: spot, USD-M, cross margin */
-	/* sim_binance_handle, */
+	sim_binance_handle,
 	/* Coinbase Advanced Trade */
 	sim_coinbase_handle,
 	/* Kraken spot */

@@ -1,0 +1,873 @@
+/*
+ * sim_binance: the simulator's Binance Spot, USD-M Futures and Cross Margin
+ * endpoints (../shared/reference/exchanges.md sections 1-4 and 11).
+ *
+ * SIGNED endpoints check, in Binance's order: X-MBX-APIKEY (-2014 missing,
+ * -2015 unknown), timestamp against recvWindow (-1021; default 5000, at
+ * most 60000, -1131 above), the HMAC-SHA256 signature over the exact raw
+ * query without its signature parameter, concatenated with the body
+ * (-1022). Every response carries X-MBX-USED-WEIGHT-1M from a per-IP minute
+ * window (spot and /sapi share one pool, USD-M has its own); with
+ * cfg.strict_limits the real limits apply (6000 / 2400): the first request
+ * over answers 429 -1003 with Retry-After until the window ends, and one more
+ * request in that window earns a 418 ban of two minutes.
+ *
+ * Rendering is written here, independently of the connector's parser:
+ * ids and times are JSON numbers, decimals strings (spot and margin pad
+ * price, qty and commission to 8 places as Binance does), rows ascending.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "core/dec.h"
+#include "exchange/sign_binance.h"
+#include "exsim/exsim.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+#define DAY_MS 86400000LL
+#define MINUTE_MS 60000LL
+#define BAN_MS 120000LL
+#define FUTURES_HORIZON_MS (180 * DAY_MS)
+
+/* What exchangeInfo lists beyond the symbols the accounts trade: symbols
+ * nobody here trades, so discovery has candidates that come back empty. */
+static const struct {
+	const char *native, *base, *quote;
+	bool futures;
+} listed[] = {
+	{ "BTCUSDT", "BTC", "USDT", false }, { "ETHUSDT", "ETH", "USDT", false }, { "BNBUSDT", "BNB", "USDT", false },
+	{ "SOLUSDT", "SOL", "USDT", false }, { "ETHBTC", "ETH", "BTC", false }, { "BNBBTC", "BNB", "BTC", false },
+	{ "XRPUSDT", "XRP", "USDT", false }, { "ADAEUR", "ADA", "EUR", false },
+	{ "BTCUSDT", "BTC", "USDT", true }, { "ETHUSDT", "ETH", "USDT", true }, { "SOLUSDT", "SOL", "USDT", true },
+	{ "XRPUSDT", "XRP", "USDT", true },
+};
+#define NLISTED (sizeof(listed) / sizeof(listed[0]))
+
+/* Per-world rate state the world struct has no room for: the USD-M pool
+ * (the world's Binance pool is the spot one) and whether the spot pool has
+ * answered 429 in its window; under w->mu. */
+static struct fpool {
+	const struct exsim *w;
+	int64_t window;
+	unsigned used;
+	bool warned;
+	int64_t banned_until;
+	bool spot_warned;
+} fpools[8];
+
+enum api { A_SPOT, A_FUT, A_SAPI };
+
+struct ctx {
+	struct exsim *w;
+	const struct exsim_request *rq;
+	struct exsim_response *rs;
+	enum api api;
+	struct exsim_account *a;
+	unsigned used;			/* weight in the window after this request */
+};
+
+static void
+error(struct ctx *x, unsigned status, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+error(struct ctx *x, unsigned status, int code, const char *fmt, ...)
+{
+	char msg[256];
+	json_t *o;
+	char *s;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	o = json_pack("{s:i, s:s}", "code", code, "msg", msg);
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	exsim_body(x->rs, status, s, strlen(s));
+}
+
+static void
+send_json(struct ctx *x, json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT);
+
+	json_decref(o);
+	if (s == NULL)
+		fatalx("sim_binance: json_dumps");
+	exsim_body(x->rs, 200, s, strlen(s));
+}
+
+static json_t *
+jdec(struct dec d, unsigned pad)
+{
+	char b[DEC_STR_MAX + 20], *dot;
+	size_t n = dec_format(b, DEC_STR_MAX, d), frac;
+
+	if (pad > 0) {
+		if ((dot = strchr(b, '.')) == NULL) {
+			b[n++] = '.';
+			b[n] = '\0';
+			dot = b + n - 1;
+		}
+		for (frac = n - (size_t)(dot - b) - 1; frac < pad; frac++)
+			b[n++] = '0';
+		b[n] = '\0';
+	}
+	return json_string(b);
+}
+
+/* ------------------------------------------------------------------ limits */
+
+static struct fpool *
+fpool(const struct exsim *w)
+{
+	for (size_t i = 0; i < sizeof(fpools) / sizeof(fpools[0]); i++)
+		if (fpools[i].w == w)
+			return &fpools[i];
+	for (size_t i = 0; i < sizeof(fpools) / sizeof(fpools[0]); i++)
+		if (fpools[i].w == NULL) {
+			fpools[i].w = w;
+			return &fpools[i];
+		}
+	/* More worlds than slots (tests): recycle the first. */
+	memset(&fpools[0], 0, sizeof(fpools[0]));
+	fpools[0].w = w;
+	return &fpools[0];
+}
+
+/* Counts weight against the request's pool. Returns false (with the 429 or
+ * 418 answer in rs) when the request is refused. */
+static bool
+charge(struct ctx *x, unsigned weight)
+{
+	struct exsim *w = x->w;
+	int64_t now = x->rq->now_ms, win = now - now % MINUTE_MS;
+	unsigned limit, *used;
+	bool *warned;
+	int64_t *banned;
+	struct fpool *fp;
+	bool ok = true;
+
+	pthread_mutex_lock(&w->mu);
+	fp = fpool(w);
+	if (x->api == A_FUT) {
+		if (fp->window != win) {
+			fp->window = win;
+			fp->used = 0;
+			fp->warned = false;
+		}
+		used = &fp->used;
+		warned = &fp->warned;
+		banned = &fp->banned_until;
+		limit = 2400;
+	} else {
+		if (w->weight_window_ms != win) {
+			w->weight_window_ms = win;
+			for (int i = 0; i < EXSIM_NEXCHANGES; i++)
+				w->weight_used[i] = 0;
+			fp->spot_warned = false;
+		}
+		used = &w->weight_used[EXSIM_BINANCE];
+		warned = &fp->spot_warned;
+		banned = &w->banned_until_ms;
+		limit = 6000;
+	}
+	if (!w->cfg.strict_limits)
+		limit = UINT32_MAX / 2;
+	if (*banned > now) {
+		error(x, 418, -1003, "Way too much request weight used; IP banned until %lld. Please use WebSocket "
+		    "Streams for live updates to avoid bans.", (long long)*banned);
+		exsim_header(x->rs, "Retry-After", "%lld", (long long)((*banned - now + 999) / 1000));
+		ok = false;
+	} else if (*used + weight > limit) {
+		if (*warned) {
+			/* Kept going after the 429: banned. */
+			*banned = now + BAN_MS;
+			error(x, 418, -1003, "Way too much request weight used; IP banned until %lld. Please use "
+			    "WebSocket Streams for live updates to avoid bans.", (long long)*banned);
+			exsim_header(x->rs, "Retry-After", "%lld", (long long)(BAN_MS / 1000));
+		} else {
+			*warned = true;
+			error(x, 429, -1003, "Too much request weight used; current limit is %u request weight per 1 "
+			    "MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.", limit);
+			exsim_header(x->rs, "Retry-After", "%lld", (long long)((win + MINUTE_MS - now + 999) / 1000));
+		}
+		ok = false;
+	} else
+		*used += weight;
+	x->used = *used;
+	pthread_mutex_unlock(&w->mu);
+	return ok;
+}
+
+/* ------------------------------------------------------------------ auth */
+
+static bool
+digits(const char *s, int64_t *out)
+{
+	int64_t v = 0;
+
+	if (s == NULL || *s == '\0' || strlen(s) > 18)
+		return false;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		v = v * 10 + (*s - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* The raw query without its signature parameter, and the signature. */
+static char *
+split_signature(const char *query, const char **sig, size_t *siglen)
+{
+	const char *p = query, *amp;
+	size_t n = strlen(query);
+	char *out = xmalloc(n + 1), *o = out;
+
+	*sig = NULL;
+	*siglen = 0;
+	while (*p != '\0') {
+		size_t len;
+		amp = strchr(p, '&');
+		len = amp != NULL ? (size_t)(amp - p) : strlen(p);
+		if (len >= 10 && strncmp(p, "signature=", 10) == 0) {
+			*sig = p + 10;
+			*siglen = len - 10;
+		} else {
+			if (o != out)
+				*o++ = '&';
+			memcpy(o, p, len);
+			o += len;
+		}
+		p += len;
+		if (*p == '&')
+			p++;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Authenticates a SIGNED request; false with the error in rs. */
+static bool
+authenticate(struct ctx *x)
+{
+	const struct exsim_request *rq = x->rq;
+	const char *key = rq->header(rq, "X-MBX-APIKEY"), *sig, *rw;
+	char expect[SIGN_BINANCE_HMAC_HEX], *payload;
+	int64_t ts, window = 5000;
+	size_t siglen;
+	bool ok;
+
+	if (key == NULL || strlen(key) != 64) {
+		error(x, 401, -2014, "API-key format invalid.");
+		return false;
+	}
+	if ((x->a = exsim_account_by_key(x->w, EXSIM_BINANCE, key)) == NULL) {
+		error(x, 401, -2015, "Invalid API-key, IP, or permissions for action.");
+		return false;
+	}
+	if (!digits(rq->param(rq, "timestamp"), &ts)) {
+		error(x, 400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.");
+		return false;
+	}
+	if ((rw = rq->param(rq, "recvWindow")) != NULL && (!digits(rw, &window) || window > 60000)) {
+		error(x, 400, -1131, "recvWindow must be less than 60000");
+		return false;
+	}
+	/* Binance's rule, verbatim: timestamp < serverTime + 1000 and
+	 * serverTime - timestamp <= recvWindow. */
+	if (ts >= rq->now_ms + 1000) {
+		error(x, 400, -1021, "Timestamp for this request was 1000ms ahead of the server's time.");
+		return false;
+	}
+	if (rq->now_ms - ts > window) {
+		error(x, 400, -1021, "Timestamp for this request is outside of the recvWindow.");
+		return false;
+	}
+	payload = split_signature(rq->query, &sig, &siglen);
+	ok = sig != NULL && siglen == 64 &&
+	    sign_binance_hmac(expect, x->a->secret, strlen(x->a->secret), payload, strlen(payload), rq->body,
+	    rq->body_len) == 0 && strncasecmp(expect, sig, 64) == 0;
+	free(payload);
+	if (!ok) {
+		error(x, 400, -1022, "Signature for this request is not valid.");
+		return false;
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------------ symbols */
+
+static bool
+is_listed(const struct exsim *w, const char *native, bool fut)
+{
+	for (size_t i = 0; i < NLISTED; i++)
+		if (listed[i].futures == fut && strcmp(listed[i].native, native) == 0)
+			return true;
+	for (size_t i = 0; i < w->naccounts; i++) {
+		const struct exsim_account *a = &w->accounts[i];
+		if (a->exchange != EXSIM_BINANCE || (a->market == FILL_FUTURES) != fut)
+			continue;
+		for (size_t k = 0; k < a->nsymbols; k++)
+			if (strcmp(a->symbols[k].native, native) == 0)
+				return true;
+	}
+	return false;
+}
+
+static json_t *
+info_symbol(const char *native, const char *base, const char *quote, bool fut)
+{
+	if (fut)
+		return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "symbol", native, "pair", native,
+		    "contractType", "PERPETUAL", "status", "TRADING", "baseAsset", base, "quoteAsset", quote,
+		    "marginAsset", quote, "pricePrecision", 2, "quantityPrecision", 3);
+	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:i, s:b, s:b}", "symbol", native, "status", "TRADING",
+	    "baseAsset", base, "baseAssetPrecision", 8, "quoteAsset", quote, "quoteAssetPrecision", 8,
+	    "isSpotTradingAllowed", 1, "isMarginTradingAllowed", 1);
+}
+
+static void
+exchange_info(struct ctx *x)
+{
+	bool fut = x->api == A_FUT;
+	json_t *syms = json_array(), *seen = json_object();
+
+	for (size_t i = 0; i < NLISTED; i++)
+		if (listed[i].futures == fut && json_object_get(seen, listed[i].native) == NULL) {
+			json_object_set_new(seen, listed[i].native, json_true());
+			json_array_append_new(syms, info_symbol(listed[i].native, listed[i].base, listed[i].quote, fut));
+		}
+	for (size_t i = 0; i < x->w->naccounts; i++) {
+		const struct exsim_account *a = &x->w->accounts[i];
+		if (a->exchange != EXSIM_BINANCE || (a->market == FILL_FUTURES) != fut)
+			continue;
+		for (size_t k = 0; k < a->nsymbols; k++)
+			if (json_object_get(seen, a->symbols[k].native) == NULL) {
+				json_object_set_new(seen, a->symbols[k].native, json_true());
+				json_array_append_new(syms, info_symbol(a->symbols[k].native, a->symbols[k].base,
+				    a->symbols[k].quote, fut));
+			}
+	}
+	json_decref(seen);
+	send_json(x, json_pack("{s:s, s:I, s:[{s:s, s:s, s:i, s:i}], s:[], s:o}", "timezone", "UTC",
+	    "serverTime", (json_int_t)x->rq->now_ms, "rateLimits", "rateLimitType", "REQUEST_WEIGHT", "interval",
+	    "MINUTE", "intervalNum", 1, "limit", fut ? 2400 : 6000, "exchangeFilters", "symbols", syms));
+}
+
+/* ------------------------------------------------------------------ trades */
+
+/* The account's symbol index for native, or -1. */
+static int
+symbol_of(const struct exsim_account *a, const char *native)
+{
+	for (size_t k = 0; k < a->nsymbols; k++)
+		if (strcmp(a->symbols[k].native, native) == 0)
+			return (int)k;
+	return -1;
+}
+
+static json_t *
+trade_row(const struct ctx *x, const struct exsim_symbol *s, const struct fill *f)
+{
+	int64_t id = strtoll(f->id, NULL, 10), oid = strtoll(f->order, NULL, 10);
+	bool buy = f->side == FILL_BUY, maker = f->role == FILL_MAKER;
+
+	if (x->api == A_FUT)
+		return json_pack("{s:b, s:o, s:s, s:I, s:b, s:I, s:o, s:o, s:o, s:s, s:s, s:s, s:s, s:s, s:I}",
+		    "buyer", buy, "commission", jdec(f->fees[0].cost, 0), "commissionAsset", f->fees[0].currency,
+		    "id", (json_int_t)id, "maker", maker, "orderId", (json_int_t)oid, "price", jdec(f->price, 0),
+		    "qty", jdec(f->amount, 0), "quoteQty", jdec(f->cost, 0), "realizedPnl", "0",
+		    "marginAsset", s->quote, "side", buy ? "BUY" : "SELL", "positionSide", "BOTH",
+		    "symbol", s->native, "time", (json_int_t)f->timestamp);
+	if (x->api == A_SAPI)
+		return json_pack("{s:o, s:s, s:I, s:b, s:b, s:b, s:I, s:o, s:o, s:s, s:b, s:I}",
+		    "commission", jdec(f->fees[0].cost, 8), "commissionAsset", f->fees[0].currency,
+		    "id", (json_int_t)id, "isBestMatch", 1, "isBuyer", buy, "isMaker", maker,
+		    "orderId", (json_int_t)oid, "price", jdec(f->price, 8), "qty", jdec(f->amount, 8),
+		    "symbol", s->native, "isIsolated", 0, "time", (json_int_t)f->timestamp);
+	return json_pack("{s:s, s:I, s:I, s:i, s:o, s:o, s:o, s:o, s:s, s:I, s:b, s:b, s:b}", "symbol", s->native,
+	    "id", (json_int_t)id, "orderId", (json_int_t)oid, "orderListId", -1, "price", jdec(f->price, 8),
+	    "qty", jdec(f->amount, 8), "quoteQty", jdec(f->cost, 0), "commission", jdec(f->fees[0].cost, 8),
+	    "commissionAsset", f->fees[0].currency, "time", (json_int_t)f->timestamp, "isBuyer", buy,
+	    "isMaker", maker, "isBestMatch", 1);
+}
+
+static bool
+opt_int(struct ctx *x, const char *name, int64_t *out, bool *present)
+{
+	const char *v = x->rq->param(x->rq, name);
+
+	*present = v != NULL;
+	if (v != NULL && !digits(v, out)) {
+		error(x, 400, -1100, "Illegal characters found in parameter '%s'; legal range is '^[0-9]{1,20}$'.",
+		    name);
+		return false;
+	}
+	return true;
+}
+
+static void
+my_trades(struct ctx *x)
+{
+	const struct exsim_request *rq = x->rq;
+	const char *sym = rq->param(rq, "symbol");
+	bool fut = x->api == A_FUT, hs, he, hf, hl;
+	int64_t st = 0, et = 0, from = 0, limit = 500, span = fut ? 7 * DAY_MS : DAY_MS, now = rq->now_ms;
+	uint64_t lo, hi, vis;
+	json_t *arr;
+	int k;
+	const struct exsim_symbol *s;
+
+	if (sym == NULL || *sym == '\0') {
+		error(x, 400, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");
+		return;
+	}
+	if (!is_listed(x->w, sym, fut)) {
+		error(x, 400, -1121, "Invalid symbol.");
+		return;
+	}
+	if (!opt_int(x, "startTime", &st, &hs) || !opt_int(x, "endTime", &et, &he) ||
+	    !opt_int(x, "fromId", &from, &hf) || !opt_int(x, "limit", &limit, &hl))
+		return;
+	if (limit < 1 || limit > 1000) {
+		error(x, 400, -1130, "Data sent for parameter 'limit' is not valid.");
+		return;
+	}
+	if (hf && (hs || he)) {
+		error(x, 400, -1128, "Combination of optional parameters invalid.");
+		return;
+	}
+	if (hs && he && (et < st || et - st > span)) {
+		if (fut)
+			error(x, 400, -1127, "More than 7 days between startTime and endTime.");
+		else
+			error(x, 400, -1127, "More than 24 hours between startTime and endTime.");
+		return;
+	}
+	arr = json_array();
+	/* The trades of this market: an account of another market has none here. */
+	k = (x->a->market == FILL_FUTURES) == fut && (x->a->market == FILL_MARGIN) == (x->api == A_SAPI) ?
+	    symbol_of(x->a, sym) : -1;
+	if (k < 0) {
+		send_json(x, arr);
+		return;
+	}
+	s = &x->a->symbols[k];
+	vis = exsim_visible(x->a, (size_t)k, now);
+	if (hf) {
+		lo = (uint64_t)from <= s->first_id ? 0 : (uint64_t)from - s->first_id;
+		/* The overlap fault: the page starts a few ids early. */
+		if (rq->overlap && lo > 0)
+			lo = lo > 3 ? lo - 3 : 0;
+		hi = vis;
+	} else if (hs || he) {
+		if (!hs)
+			st = et - span;
+		if (!he)
+			et = fut ? st + span : now;
+		lo = exsim_index_at(x->a, (size_t)k, st);
+		hi = exsim_index_at(x->a, (size_t)k, et + 1);
+		if (hi > vis)
+			hi = vis;
+		if (!hs && hi > (uint64_t)limit && hi - (uint64_t)limit > lo)
+			lo = hi - (uint64_t)limit;	/* only endTime: the most recent up to it */
+	} else {
+		/* Spot: the most recent; margin: the last 24 hours; USD-M: the last 7 days. */
+		hi = vis;
+		lo = x->api == A_SPOT ? 0 : exsim_index_at(x->a, (size_t)k, now - span);
+		if (hi > (uint64_t)limit && hi - (uint64_t)limit > lo)
+			lo = hi - (uint64_t)limit;
+	}
+	if (fut) {
+		uint64_t h = exsim_index_at(x->a, (size_t)k, now - FUTURES_HORIZON_MS);
+		if (lo < h)
+			lo = h;
+	}
+	for (uint64_t i = lo; i < hi && json_array_size(arr) < (size_t)limit; i++) {
+		struct fill f;
+		exsim_fill(x->a, (size_t)k, i, &f);
+		json_array_append_new(arr, trade_row(x, s, &f));
+	}
+	x->rs->pageable = true;
+	send_json(x, arr);
+}
+
+/* ------------------------------------------------------------------ account */
+
+static bool
+fetch_balances(const struct exsim_account *a, int64_t now, char (*cur)[FILL_CUR_MAX], struct dec *tot, size_t *n)
+{
+	*n = exsim_balances(a, now, cur, tot, 8);
+	return true;
+}
+
+static void
+account(struct ctx *x)
+{
+	char cur[8][FILL_CUR_MAX];
+	struct dec tot[8];
+	size_t n;
+	json_t *bal = json_array();
+	const char *omit = x->rq->param(x->rq, "omitZeroBalances");
+
+	fetch_balances(x->a, x->rq->now_ms, cur, tot, &n);
+	for (size_t i = 0; i < n; i++)
+		if (!(omit != NULL && strcmp(omit, "true") == 0 && dec_is_zero(tot[i])))
+			json_array_append_new(bal, json_pack("{s:s, s:o, s:s}", "asset", cur[i], "free", jdec(tot[i], 8),
+			    "locked", "0.00000000"));
+	send_json(x, json_pack("{s:i, s:i, s:b, s:b, s:b, s:b, s:I, s:s, s:o, s:[s], s:I}", "makerCommission", 10,
+	    "takerCommission", 10, "canTrade", x->a->can_trade, "canWithdraw", 1, "canDeposit", 1, "brokered", 0,
+	    "updateTime", (json_int_t)x->rq->now_ms, "accountType", "SPOT", "balances", bal, "permissions", "SPOT",
+	    "uid", (json_int_t)(354937868 + x->a->index)));
+}
+
+static void
+margin_account(struct ctx *x)
+{
+	char cur[8][FILL_CUR_MAX];
+	struct dec tot[8];
+	size_t n;
+	json_t *assets = json_array();
+
+	fetch_balances(x->a, x->rq->now_ms, cur, tot, &n);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(assets, json_pack("{s:s, s:s, s:o, s:s, s:s, s:o}", "asset", cur[i],
+		    "borrowed", "0.00000000", "free", jdec(tot[i], 8), "interest", "0.00000000", "locked", "0.00000000",
+		    "netAsset", jdec(tot[i], 8)));
+	send_json(x, json_pack("{s:b, s:b, s:s, s:b, s:b, s:b, s:s, s:o}", "created", 1, "borrowEnabled", 1,
+	    "marginLevel", "999.00000000", "tradeEnabled", x->a->can_trade, "transferInEnabled", 1,
+	    "transferOutEnabled", 1, "accountType", "MARGIN_1", "userAssets", assets));
+}
+
+static void
+futures_account(struct ctx *x)
+{
+	char cur[8][FILL_CUR_MAX];
+	struct dec tot[8], total = DEC_ZERO;
+	size_t n;
+	json_t *assets = json_array(), *pos = json_array();
+	const struct exsim_account *a = x->a;
+
+	fetch_balances(a, x->rq->now_ms, cur, tot, &n);
+	for (size_t i = 0; i < n; i++) {
+		(void)dec_add(&total, total, tot[i]);
+		json_array_append_new(assets, json_pack("{s:s, s:o, s:s, s:o, s:o, s:I}", "asset", cur[i],
+		    "walletBalance", jdec(tot[i], 8), "unrealizedProfit", "0.00000000", "marginBalance", jdec(tot[i], 8),
+		    "availableBalance", jdec(tot[i], 8), "updateTime", (json_int_t)x->rq->now_ms));
+	}
+	/* An account of another market has no futures positions. */
+	for (size_t k = 0; a->market == FILL_FUTURES && k < a->nsymbols; k++) {
+		uint64_t vis = exsim_visible(a, k, x->rq->now_ms), c2 = 2 * (uint64_t)a->symbols[k].cycle;
+		struct dec amt = DEC_ZERO;
+		/* Only the unfinished round trip is open. */
+		for (uint64_t i = vis - vis % c2; i < vis; i++) {
+			struct fill f;
+			exsim_fill(a, k, i, &f);
+			if (f.side == FILL_BUY)
+				(void)dec_add(&amt, amt, f.amount);
+			else
+				(void)dec_sub(&amt, amt, f.amount);
+		}
+		json_array_append_new(pos, json_pack("{s:s, s:o, s:s, s:s, s:s}", "symbol", a->symbols[k].native,
+		    "positionAmt", jdec(amt, 0), "entryPrice", "0.0", "positionSide", "BOTH", "unrealizedProfit", "0"));
+	}
+	send_json(x, json_pack("{s:i, s:b, s:b, s:b, s:I, s:b, s:o, s:o, s:o}", "feeTier", 0,
+	    "canTrade", a->can_trade, "canDeposit", 1, "canWithdraw", 1, "updateTime", (json_int_t)0,
+	    "multiAssetsMargin", 0, "totalWalletBalance", jdec(total, 8), "assets", assets, "positions", pos));
+}
+
+static void
+api_restrictions(struct ctx *x)
+{
+	const struct exsim_account *a = x->a;
+	bool fut = a->market == FILL_FUTURES;
+
+	send_json(x, json_pack("{s:b, s:I, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}", "ipRestrict", 0,
+	    "createTime", (json_int_t)(x->w->start_ms - 400 * DAY_MS), "enableReading", 1,
+	    "enableWithdrawals", a->can_withdraw, "enableInternalTransfer", 0, "enableMargin",
+	    a->can_trade && a->market == FILL_MARGIN, "enableFutures", a->can_trade && fut, "permitsUniversalTransfer",
+	    0, "enableVanillaOptions", 0, "enableFixApiTrade", 0, "enableFixReadOnly", 1,
+	    "enableSpotAndMarginTrading", a->can_trade && !fut, "enablePortfolioMarginTrading", 0));
+}
+
+/* ------------------------------------------------------------------ flows */
+
+static bool
+window(struct ctx *x, int64_t max, int64_t *st, int64_t *et, const char *what)
+{
+	bool hs, he;
+
+	if (!opt_int(x, "startTime", st, &hs) || !opt_int(x, "endTime", et, &he))
+		return false;
+	if (!he)
+		*et = hs ? *st + max : x->rq->now_ms;
+	if (!hs)
+		*st = *et - max;
+	if (*et < *st || *et - *st > max) {
+		error(x, 400, -1127, "More than %s between startTime and endTime.", what);
+		return false;
+	}
+	return true;
+}
+
+/* Withdrawal network fee: part of what leaves the account. */
+static struct dec
+withdraw_fee(struct dec total)
+{
+	return dec_cmp(total, dec_one()) > 0 ? dec_one() : DEC_ZERO;
+}
+
+static void
+flows(struct ctx *x, bool deposits)
+{
+	const struct exsim_account *a = x->a;
+	int64_t st, et;
+	json_t *arr;
+	char t[TIME_ISO_LEN], applied[24];
+
+	if (!window(x, 90 * DAY_MS, &st, &et, "90 days"))
+		return;
+	arr = json_array();
+	for (size_t j = 0; j < a->nflows && a->market != FILL_FUTURES; j++) {
+		const struct exsim_flow *fl = &a->flows[j];
+		struct dec amt, fee;
+		if (fl->ts_ms < st || fl->ts_ms > et || fl->ts_ms > x->rq->now_ms || (dec_sign(fl->amount) > 0) != deposits)
+			continue;
+		if (deposits) {
+			json_array_append_new(arr, json_pack("{s:s, s:o, s:s, s:s, s:i, s:s, s:s, s:s, s:I, s:i, s:s}",
+			    "id", fl->id, "amount", jdec(fl->amount, 8), "coin", fl->currency, "network", "ETH",
+			    "status", 1, "address", "0x6915f16f8791d0a1cc2bf47c13a6b2a92000504b", "addressTag", "",
+			    "txId", fl->id, "insertTime", (json_int_t)fl->ts_ms, "transferType", 0,
+			    "confirmTimes", "12/12"));
+			continue;
+		}
+		(void)dec_neg(&amt, fl->amount);
+		fee = withdraw_fee(amt);
+		(void)dec_sub(&amt, amt, fee);
+		/* applyTime is "YYYY-MM-DD HH:MM:SS" UTC: seconds only. */
+		time_format_iso_ms(t, fl->ts_ms);
+		snprintf(applied, sizeof(applied), "%.10s %.8s", t, t + 11);
+		json_array_append_new(arr, json_pack("{s:s, s:o, s:o, s:s, s:i, s:s, s:s, s:s, s:s, s:i}", "id", fl->id,
+		    "amount", jdec(amt, 8), "transactionFee", jdec(fee, 8), "coin", fl->currency, "status", 6,
+		    "address", "0x94df8b352de7f46f64b01d3666bf6e936e44ce60", "txId", fl->id, "applyTime", applied,
+		    "network", "ETH", "transferType", 0));
+	}
+	send_json(x, arr);
+}
+
+/* USD-M income: COMMISSION per fill and TRANSFER per flow, ascending. */
+static void
+income(struct ctx *x)
+{
+	const struct exsim_account *a = x->a;
+	int64_t st, et, limit = 100, now = x->rq->now_ms;
+	bool hs, he, hl;
+	uint64_t *next;
+	size_t fl = 0;
+	json_t *arr = json_array();
+
+	if (!opt_int(x, "startTime", &st, &hs) || !opt_int(x, "endTime", &et, &he) || !opt_int(x, "limit", &limit, &hl)) {
+		json_decref(arr);
+		return;
+	}
+	if (limit < 1 || limit > 1000) {
+		json_decref(arr);
+		error(x, 400, -1130, "Data sent for parameter 'limit' is not valid.");
+		return;
+	}
+	if (!hs)
+		st = he ? et - 7 * DAY_MS : now - 7 * DAY_MS;
+	if (!he || et > now)
+		et = now;
+	if (a->market != FILL_FUTURES) {
+		send_json(x, arr);
+		return;
+	}
+	next = xcalloc(a->nsymbols, sizeof(*next));
+	for (size_t k = 0; k < a->nsymbols; k++)
+		next[k] = exsim_index_at(a, k, st);
+	while (fl < a->nflows && a->flows[fl].ts_ms < st)
+		fl++;
+	while (json_array_size(arr) < (size_t)limit) {
+		size_t best = SIZE_MAX;
+		int64_t bt = INT64_MAX;
+		for (size_t k = 0; k < a->nsymbols; k++)
+			if (next[k] < a->symbols[k].nfills) {
+				int64_t t = exsim_fill_ts(a, k, next[k]);
+				if (t < bt) {
+					bt = t;
+					best = k;
+				}
+			}
+		if (fl < a->nflows && a->flows[fl].ts_ms <= bt) {
+			const struct exsim_flow *f = &a->flows[fl++];
+			if (f->ts_ms > et)
+				break;
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:s, s:s, s:I, s:I, s:s}", "symbol", "",
+			    "incomeType", "TRANSFER", "income", jdec(f->amount, 8), "asset", f->currency, "info", "TRANSFER",
+			    "time", (json_int_t)f->ts_ms, "tranId", (json_int_t)(strtoull(f->id + 1, NULL, 16) >> 12),
+			    "tradeId", ""));
+		} else if (best != SIZE_MAX && bt <= et) {
+			struct fill f;
+			struct dec neg;
+			exsim_fill(a, best, next[best], &f);
+			(void)dec_neg(&neg, f.fees[0].cost);
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:s, s:s, s:I, s:I, s:s}", "symbol",
+			    a->symbols[best].native, "incomeType", "COMMISSION", "income", jdec(neg, 8), "asset",
+			    f.fees[0].currency, "info", "COMMISSION", "time", (json_int_t)f.timestamp, "tranId",
+			    (json_int_t)(9689322392LL + (int64_t)next[best] * 8 + (int64_t)best), "tradeId", f.id));
+			next[best]++;
+		} else
+			break;
+	}
+	free(next);
+	send_json(x, arr);
+}
+
+/* ------------------------------------------------------------------ klines */
+
+/* Daily candles of a symbol from the first account of its market that
+ * trades it: open is the day's first fill, close its last (the previous
+ * close on a day without fills). A public endpoint has no account, so
+ * every account sees the same candles. */
+static void
+klines(struct ctx *x)
+{
+	const struct exsim_request *rq = x->rq;
+	const char *sym = rq->param(rq, "symbol"), *iv = rq->param(rq, "interval");
+	bool fut = x->api == A_FUT, hs, he, hl;
+	int64_t st, et, limit = 500, now = rq->now_ms;
+	const struct exsim_account *a = NULL;
+	json_t *arr;
+	int k = -1;
+
+	if (sym == NULL || *sym == '\0') {
+		error(x, 400, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");
+		return;
+	}
+	if (iv == NULL || strcmp(iv, "1d") != 0) {
+		error(x, 400, -1120, "Invalid interval.");
+		return;
+	}
+	if (!is_listed(x->w, sym, fut)) {
+		error(x, 400, -1121, "Invalid symbol.");
+		return;
+	}
+	if (!opt_int(x, "startTime", &st, &hs) || !opt_int(x, "endTime", &et, &he) || !opt_int(x, "limit", &limit, &hl))
+		return;
+	if (limit < 1 || limit > 1000) {
+		error(x, 400, -1130, "Data sent for parameter 'limit' is not valid.");
+		return;
+	}
+	for (size_t i = 0; i < x->w->naccounts && k < 0; i++) {
+		a = &x->w->accounts[i];
+		if (a->exchange == EXSIM_BINANCE && (a->market == FILL_FUTURES) == fut)
+			k = symbol_of(a, sym);
+	}
+	arr = json_array();
+	if (k < 0) {
+		send_json(x, arr);
+		return;
+	}
+	if (!he || et > now)
+		et = now;
+	if (!hs)
+		st = et - (limit - 1) * DAY_MS;
+	if (st < a->symbols[k].first_ms)
+		st = a->symbols[k].first_ms;
+	for (int64_t d = st - st % DAY_MS; d <= et && json_array_size(arr) < (size_t)limit; d += DAY_MS) {
+		uint64_t i0 = exsim_index_at(a, (size_t)k, d), i1 = exsim_index_at(a, (size_t)k, d + DAY_MS);
+		uint64_t vis = exsim_visible(a, (size_t)k, now);
+		struct fill fo, fc;
+		if (i1 > vis)
+			i1 = vis;
+		if (i1 == 0)
+			continue;
+		exsim_fill(a, (size_t)k, i1 - 1, &fc);
+		if (i0 < i1)
+			exsim_fill(a, (size_t)k, i0, &fo);
+		else
+			fo = fc;
+		json_array_append_new(arr, json_pack("[I, o, o, o, o, s, I, s, I, s, s, s]", (json_int_t)d,
+		    jdec(fo.price, 8), jdec(dec_cmp(fo.price, fc.price) > 0 ? fo.price : fc.price, 8),
+		    jdec(dec_cmp(fo.price, fc.price) < 0 ? fo.price : fc.price, 8), jdec(fc.price, 8), "0.00000000",
+		    (json_int_t)(d + DAY_MS - 1), "0.00000000", (json_int_t)(i1 - i0), "0.00000000", "0.00000000", "0"));
+	}
+	send_json(x, arr);
+}
+
+/* ------------------------------------------------------------------ dispatch */
+
+struct route {
+	const char *path;
+	enum api api;
+	unsigned weight;
+	bool is_signed;
+	void (*fn)(struct ctx *x);
+	void (*fn2)(struct ctx *x, bool);
+	bool arg;
+};
+
+static void
+server_time(struct ctx *x)
+{
+	send_json(x, json_pack("{s:I}", "serverTime", (json_int_t)x->rq->now_ms));
+}
+
+static const struct route routes[] = {
+	{ "/api/v3/time", A_SPOT, 1, false, server_time, NULL, false },
+	{ "/fapi/v1/time", A_FUT, 1, false, server_time, NULL, false },
+	{ "/api/v3/exchangeInfo", A_SPOT, 20, false, exchange_info, NULL, false },
+	{ "/fapi/v1/exchangeInfo", A_FUT, 1, false, exchange_info, NULL, false },
+	{ "/api/v3/klines", A_SPOT, 2, false, klines, NULL, false },
+	{ "/fapi/v1/klines", A_FUT, 2, false, klines, NULL, false },
+	{ "/api/v3/account", A_SPOT, 20, true, account, NULL, false },
+	{ "/fapi/v2/account", A_FUT, 5, true, futures_account, NULL, false },
+	{ "/fapi/v3/account", A_FUT, 5, true, futures_account, NULL, false },
+	{ "/sapi/v1/margin/account", A_SAPI, 10, true, margin_account, NULL, false },
+	{ "/sapi/v1/account/apiRestrictions", A_SAPI, 1, true, api_restrictions, NULL, false },
+	{ "/api/v3/myTrades", A_SPOT, 20, true, my_trades, NULL, false },
+	{ "/fapi/v1/userTrades", A_FUT, 5, true, my_trades, NULL, false },
+	{ "/sapi/v1/margin/myTrades", A_SAPI, 10, true, my_trades, NULL, false },
+	{ "/fapi/v1/income", A_FUT, 30, true, income, NULL, false },
+	{ "/sapi/v1/capital/deposit/hisrec", A_SAPI, 1, true, NULL, flows, true },
+	{ "/sapi/v1/capital/withdraw/history", A_SAPI, 18, true, NULL, flows, false },
+};
+
+bool
+sim_binance_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs)
+{
+	const struct route *r = NULL;
+	struct ctx x = { .w = w, .rq = rq, .rs = rs };
+
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (strcmp(routes[i].path, rq->path) == 0)
+			r = &routes[i];
+	if (r == NULL)
+		return false;
+	x.api = r->api;
+	if (strcmp(rq->method, "GET") != 0)
+		error(&x, 405, -1000, "An unknown error occurred while processing the request.");
+	else if (!charge(&x, r->weight))
+		;
+	else if (r->is_signed && !authenticate(&x))
+		;
+	else if (r->fn != NULL)
+		r->fn(&x);
+	else
+		r->fn2(&x, r->arg);
+	if (rs->nheaders < EXSIM_MAX_RESP_HEADERS)
+		exsim_header(rs, x.api == A_SAPI ? "X-SAPI-USED-IP-WEIGHT-1M" : "X-MBX-USED-WEIGHT-1M", "%u", x.used);
+	return true;
+}

@@ -1,0 +1,822 @@
+/*
+ * Binance connector against the simulator: starts $PERFAGG_BIN_DIR/
+ * perfagg-exsim on 127.0.0.1, runs xsync cycles (backfill, then incremental)
+ * for spot, cross margin and USD-M accounts, and asserts the fills equal GET
+ * /exsim/truth exactly, field by field, also under each injected fault.
+ * The simulator's own Binance rules (errors, windows, weights, 429 then 418)
+ * are checked in process through exsim_dispatch.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "core/fill.h"
+#include "exchange/exchange.h"
+#include "exchange/sign_binance.h"
+#include "exchange/xsync.h"
+#include "exsim/exsim.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+/* ------------------------------------------------------------------ the simulator process */
+
+struct sim {
+	pid_t pid;
+	unsigned port;
+	char base[64];
+};
+
+static void
+sim_start(struct sim *s, const char *const *args)
+{
+	const char *dir = getenv("PERFAGG_BIN_DIR");
+	char *path = xasprintf("%s/perfagg-exsim", dir != NULL ? dir : ".");
+	const char *argv[32] = { path, "--port", "0" };
+	char line[256];
+	int fd[2], n = 3;
+	FILE *f;
+
+	for (; args != NULL && *args != NULL && n < 30; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	assert_int_equal(pipe(fd), 0);
+	s->pid = fork();
+	assert_true(s->pid >= 0);
+	if (s->pid == 0) {
+		/* Dies with the test, whatever happens to it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(fd[1], 1);
+		close(fd[0]);
+		close(fd[1]);
+		execv(path, (char *const *)(uintptr_t)argv);
+		_exit(127);
+	}
+	close(fd[1]);
+	f = fdopen(fd[0], "r");
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_int_equal(sscanf(line, "{\"event\":\"listening\",\"port\":%u}", &s->port), 1);
+	fclose(f);
+	snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%u", s->port);
+	free(path);
+}
+
+static void
+sim_stop(struct sim *s)
+{
+	kill(s->pid, SIGTERM);
+	waitpid(s->pid, NULL, 0);
+}
+
+static size_t
+on_body(char *p, size_t sz, size_t n, void *arg)
+{
+	char **b = arg;
+	size_t old = *b != NULL ? strlen(*b) : 0;
+
+	*b = xrealloc(*b, old + sz * n + 1);
+	memcpy(*b + old, p, sz * n);
+	(*b)[old + sz * n] = '\0';
+	return sz * n;
+}
+
+/* GET base+path: the body (fresh string), status in *status. */
+static char *
+http_get(const struct sim *s, const char *path, long *status)
+{
+	CURL *c = curl_easy_init();
+	char *url = xasprintf("%s%s", s->base, path), *body = NULL;
+
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_cleanup(c);
+	free(url);
+	return body != NULL ? body : xstrdup("");
+}
+
+static json_t *
+get_json(const struct sim *s, const char *path)
+{
+	long status;
+	char *b = http_get(s, path, &status);
+	int line;
+	const char *err;
+	json_t *j = fill_json_loads(b, strlen(b), &line, &err);
+
+	assert_int_equal(status, 200);
+	assert_non_null(j);
+	free(b);
+	return j;
+}
+
+/* The idx-th Binance account of market m (from GET /exsim/accounts). */
+static json_t *
+account(const struct sim *s, const char *market, int idx)
+{
+	json_t *all = get_json(s, "/exsim/accounts"), *a, *out = NULL;
+	size_t i;
+
+	json_array_foreach(all, i, a)
+		if (strcmp(json_string_value(json_object_get(a, "exchange")), "binance") == 0 &&
+		    strcmp(json_string_value(json_object_get(a, "market")), market) == 0 && idx-- == 0) {
+			out = json_incref(a);
+			break;
+		}
+	json_decref(all);
+	assert_non_null(out);
+	return out;
+}
+
+/* ------------------------------------------------------------------ what the connector reports */
+
+struct flowrec {
+	char id[48];
+	int64_t ts;
+	char cur[FILL_CUR_MAX];
+	struct dec amount;
+};
+
+struct col {
+	struct fill *fills;
+	size_t nfills, cap;
+	json_t *balances;		/* currency -> decimal string */
+	struct flowrec flows[64];
+	size_t nflows;
+	size_t nprices;
+	json_t *price_syms;		/* symbol -> true */
+	int perms;			/* -1 none; can_trade | can_withdraw << 1 */
+};
+
+static int
+c_fill(void *arg, const struct fill *f)
+{
+	struct col *c = arg;
+
+	if (c->nfills == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 1024;
+		c->fills = xreallocarray(c->fills, c->cap, sizeof(*c->fills));
+	}
+	c->fills[c->nfills++] = *f;
+	return 0;
+}
+
+static int
+c_balance(void *arg, const char *cur, struct dec total)
+{
+	struct col *c = arg;
+	char b[DEC_STR_MAX];
+
+	dec_format(b, sizeof(b), total);
+	json_object_set_new(c->balances, cur, json_string(b));
+	return 0;
+}
+
+static int
+c_flow(void *arg, const char *id, int64_t ts, const char *cur, struct dec amount)
+{
+	struct col *c = arg;
+	struct flowrec *r;
+
+	assert_true(c->nflows < 64);
+	r = &c->flows[c->nflows++];
+	snprintf(r->id, sizeof(r->id), "%s", id);
+	r->ts = ts;
+	snprintf(r->cur, sizeof(r->cur), "%s", cur);
+	r->amount = amount;
+	return 0;
+}
+
+static int
+c_price(void *arg, const char *sym, int64_t day, struct dec close)
+{
+	struct col *c = arg;
+
+	assert_int_equal(day % 86400000LL, 0);
+	assert_true(dec_sign(close) > 0);
+	c->nprices++;
+	json_object_set_new(c->price_syms, sym, json_true());
+	return 0;
+}
+
+static int
+c_perms(void *arg, bool t, bool w)
+{
+	struct col *c = arg;
+
+	c->perms = (t ? 1 : 0) | (w ? 2 : 0);
+	return 0;
+}
+
+static void
+col_init(struct col *c, struct xsink *sink)
+{
+	memset(c, 0, sizeof(*c));
+	c->balances = json_object();
+	c->price_syms = json_object();
+	c->perms = -1;
+	*sink = (struct xsink){ c, c_fill, c_balance, c_flow, c_price, c_perms };
+}
+
+static void
+col_free(struct col *c)
+{
+	free(c->fills);
+	json_decref(c->balances);
+	json_decref(c->price_syms);
+}
+
+/* ------------------------------------------------------------------ comparison */
+
+static int
+fill_cmp(const void *x, const void *y)
+{
+	const struct fill *a = x, *b = y;
+	int r;
+
+	if (a->timestamp != b->timestamp)
+		return a->timestamp < b->timestamp ? -1 : 1;
+	if ((r = strcmp(a->symbol, b->symbol)) != 0)
+		return r;
+	return strcmp(a->id, b->id);
+}
+
+static void
+assert_fill_eq(const struct fill *a, const struct fill *b, size_t i)
+{
+	struct dec ca, cb;
+
+	if (strcmp(a->id, b->id) != 0 || strcmp(a->order, b->order) != 0 || a->timestamp != b->timestamp ||
+	    strcmp(a->symbol, b->symbol) != 0 || strcmp(a->base, b->base) != 0 || strcmp(a->quote, b->quote) != 0 ||
+	    a->side != b->side || dec_cmp(a->price, b->price) != 0 || dec_cmp(a->amount, b->amount) != 0 ||
+	    fill_cost(a, &ca) != 0 || fill_cost(b, &cb) != 0 || dec_cmp(ca, cb) != 0 || a->nfees != b->nfees ||
+	    a->role != b->role || a->market != b->market)
+		fail_msg("fill %zu differs: id %s/%s ts %lld/%lld symbol %s/%s", i, a->id, b->id,
+		    (long long)a->timestamp, (long long)b->timestamp, a->symbol, b->symbol);
+	for (size_t k = 0; k < a->nfees; k++)
+		if (dec_cmp(a->fees[k].cost, b->fees[k].cost) != 0 || strcmp(a->fees[k].currency, b->fees[k].currency) != 0)
+			fail_msg("fill %zu (%s): fee differs", i, a->id);
+}
+
+/* Asserts the collected fills are the truth exactly: no loss, no duplicate. */
+static void
+assert_truth(const struct sim *s, const char *key, struct col *c, size_t *ntruth)
+{
+	char *path = xasprintf("/exsim/truth?api_key=%s", key);
+	json_t *t = get_json(s, path), *arr = json_object_get(t, "fills"), *o;
+	struct fill *want = xcalloc(json_array_size(arr) + 1, sizeof(*want));
+	const char *field, *err;
+	size_t i;
+
+	json_array_foreach(arr, i, o)
+		if (fill_from_json(&want[i], o, &field, &err) != 0)
+			fail_msg("truth fill %zu: %s: %s", i, field, err);
+	qsort(want, json_array_size(arr), sizeof(*want), fill_cmp);
+	qsort(c->fills, c->nfills, sizeof(*c->fills), fill_cmp);
+	if (c->nfills != json_array_size(arr))
+		fail_msg("%zu fills collected, truth has %zu", c->nfills, json_array_size(arr));
+	for (i = 0; i < c->nfills; i++)
+		assert_fill_eq(&c->fills[i], &want[i], i);
+	*ntruth = json_array_size(arr);
+	free(want);
+	free(path);
+	json_decref(t);
+}
+
+/* Balances and flows equal the truth's (withdrawals to the second: Binance's
+ * applyTime has no milliseconds; USD-M transfers have their own ids). */
+static void
+assert_balances_flows(const struct sim *s, const char *key, const struct col *c, bool futures)
+{
+	char *path = xasprintf("/exsim/truth?api_key=%s", key);
+	json_t *t = get_json(s, path), *flows = json_object_get(t, "flows"), *bal = json_object_get(t, "balances");
+	json_t *o;
+	const char *cur;
+	size_t i;
+
+	json_object_foreach(bal, cur, o) {
+		struct dec d;
+		const char *err, *v = json_string_value(o);
+		assert_int_equal(dec_parse(v, strlen(v), &d, &err), 0);
+		if (dec_is_zero(d))
+			continue;
+		if (json_object_get(c->balances, cur) == NULL)
+			fail_msg("balance %s missing", cur);
+		{
+			char b[DEC_STR_MAX];
+			dec_format(b, sizeof(b), d);
+			assert_string_equal(json_string_value(json_object_get(c->balances, cur)), b);
+		}
+	}
+	assert_int_equal(c->nflows, json_array_size(flows));
+	json_array_foreach(flows, i, o) {
+		const struct flowrec *r = NULL;
+		int64_t ts = strtoll(json_string_value(json_object_get(o, "timestamp")), NULL, 10);
+		const char *amt = json_string_value(json_object_get(o, "amount")), *err;
+		const char *id = json_string_value(json_object_get(o, "id"));
+		struct dec d;
+
+		assert_int_equal(dec_parse(amt, strlen(amt), &d, &err), 0);
+		/* Withdrawals are known to the second only (applyTime). */
+		if (dec_sign(d) < 0 && !futures)
+			ts -= ts % 1000;
+		for (size_t k = 0; k < c->nflows && r == NULL; k++)
+			if (futures ? c->flows[k].ts == ts && dec_cmp(c->flows[k].amount, d) == 0 :
+			    strcmp(c->flows[k].id, id) == 0)
+				r = &c->flows[k];
+		if (r == NULL)
+			fail_msg("flow %s missing", id);
+		assert_string_equal(r->cur, json_string_value(json_object_get(o, "currency")));
+		assert_true(dec_cmp(r->amount, d) == 0);
+		assert_int_equal(r->ts, ts);
+	}
+	free(path);
+	json_decref(t);
+}
+
+/* ------------------------------------------------------------------ end-to-end cycles */
+
+struct session {
+	struct xconn c;
+	struct credential cred;
+	char key[128], secret[128];
+	struct col col;
+	struct xsink sink;
+	bool can_trade, can_withdraw;
+};
+
+static void
+session_open(struct session *ss, const struct sim *s, const char *market, int idx)
+{
+	json_t *a = account(s, market, idx);
+	struct xconf conf = { .base_url = s->base };
+	const char *err = NULL;
+
+	memset(ss, 0, sizeof(*ss));
+	conf.market = strcmp(market, "spot") == 0 ? FILL_SPOT : strcmp(market, "margin") == 0 ? FILL_MARGIN :
+	    FILL_FUTURES;
+	snprintf(ss->key, sizeof(ss->key), "%s", json_string_value(json_object_get(a, "api_key")));
+	snprintf(ss->secret, sizeof(ss->secret), "%s", json_string_value(json_object_get(a, "secret")));
+	ss->can_trade = json_is_true(json_object_get(a, "can_trade"));
+	ss->can_withdraw = json_is_true(json_object_get(a, "can_withdraw"));
+	json_decref(a);
+	ss->cred = (struct credential){ ss->key, strlen(ss->key), ss->secret, strlen(ss->secret), "", 0 };
+	assert_int_equal(xconn_open(&ss->c, &exchange_binance, &conf, &err), 0);
+	col_init(&ss->col, &ss->sink);
+}
+
+static void
+session_close(struct session *ss)
+{
+	xconn_close(&ss->c);
+	col_free(&ss->col);
+}
+
+static void
+cycle_ok(struct session *ss, unsigned max_retries, struct xsync_stats *st)
+{
+	if (xsync_cycle(&ss->c, &ss->cred, &ss->sink, max_retries, st) != 0)
+		fail_msg("cycle failed: %d %s", st->last, st->error);
+}
+
+/* Backfill, an idle incremental cycle, and the checks against the truth. */
+static void
+backfill_market(const struct sim *s, const char *market, int idx, size_t *nfills)
+{
+	struct session ss;
+	struct xsync_stats st;
+	size_t n;
+
+	session_open(&ss, s, market, idx);
+	cycle_ok(&ss, 3, &st);
+	assert_true(ss.c.validated);
+	assert_true(ss.c.backfill_done);
+	assert_int_equal(ss.col.perms, (ss.can_trade ? 1 : 0) | (ss.can_withdraw ? 2 : 0));
+	assert_truth(s, ss.key, &ss.col, &n);
+	assert_true(n > 0);
+	assert_balances_flows(s, ss.key, &ss.col, ss.c.conf.market == FILL_FUTURES);
+	/* Daily closes for the traded symbols and the BTCUSDT benchmark. */
+	assert_true(ss.col.nprices > 0);
+	assert_non_null(json_object_get(ss.col.price_syms, ss.c.conf.market == FILL_FUTURES ? "BTC/USDT:USDT" :
+	    "BTC/USDT"));
+	/* Nothing new: an incremental cycle adds nothing. */
+	ss.col.nflows = 0;
+	cycle_ok(&ss, 3, &st);
+	assert_truth(s, ss.key, &ss.col, &n);
+	*nfills = n;
+	session_close(&ss);
+}
+
+static void
+test_backfill_all_markets(void **state)
+{
+	const char *args[] = { "--seed", "11", "--fills", "2500", NULL };
+	struct sim s;
+	size_t n;
+
+	(void)state;
+	sim_start(&s, args);
+	for (int i = 0; i < 2; i++) {
+		backfill_market(&s, "spot", i, &n);
+		backfill_market(&s, "margin", i, &n);
+		backfill_market(&s, "futures", i, &n);
+	}
+	sim_stop(&s);
+}
+
+static void
+test_backfill_20000(void **state)
+{
+	const char *args[] = { "--seed", "5", "--accounts", "1", "--fills", "20000", NULL };
+	struct sim s;
+	size_t n;
+
+	(void)state;
+	sim_start(&s, args);
+	backfill_market(&s, "spot", 0, &n);
+	assert_true(n >= 19990);
+	backfill_market(&s, "futures", 0, &n);
+	assert_true(n >= 19990);
+	sim_stop(&s);
+}
+
+static void
+test_permissions_and_auth(void **state)
+{
+	const char *args[] = { "--seed", "11", "--fills", "200", NULL };
+	struct sim s;
+	struct session ss;
+	struct xsync_stats st;
+	bool seen_ro = false, seen_w = false;
+	const char *markets[] = { "spot", "margin", "futures" };
+
+	(void)state;
+	sim_start(&s, args);
+	for (int m = 0; m < 3; m++)
+		for (int i = 0; i < 2; i++) {
+			session_open(&ss, &s, markets[m], i);
+			cycle_ok(&ss, 3, &st);
+			assert_int_equal(ss.col.perms, (ss.can_trade ? 1 : 0) | (ss.can_withdraw ? 2 : 0));
+			seen_ro |= ss.col.perms == 0;
+			seen_w |= (ss.col.perms & 2) != 0;
+			session_close(&ss);
+		}
+	/* The world has both: a read-only key and a key allowed to withdraw. */
+	assert_true(seen_ro);
+	assert_true(seen_w);
+
+	/* A wrong secret: XR_AUTH with -1022, nothing emitted, not validated. */
+	session_open(&ss, &s, "spot", 0);
+	ss.secret[0] = ss.secret[0] == 'A' ? 'B' : 'A';
+	assert_int_equal(xsync_cycle(&ss.c, &ss.cred, &ss.sink, 3, &st), -1);
+	assert_int_equal(st.last, XR_AUTH);
+	assert_non_null(strstr(st.error, "-1022"));
+	assert_false(ss.c.validated);
+	assert_int_equal(ss.col.nfills, 0);
+	session_close(&ss);
+
+	/* An unknown key: -2015. */
+	session_open(&ss, &s, "futures", 0);
+	ss.key[0] = ss.key[0] == 'A' ? 'B' : 'A';
+	assert_int_equal(xsync_cycle(&ss.c, &ss.cred, &ss.sink, 3, &st), -1);
+	assert_int_equal(st.last, XR_AUTH);
+	assert_non_null(strstr(st.error, "-2015"));
+	session_close(&ss);
+	sim_stop(&s);
+}
+
+static void
+test_clock_skew(void **state)
+{
+	const char *args[] = { "--seed", "3", "--fills", "300", NULL };
+	const char *markets[] = { "spot", "margin", "futures" };
+	struct sim s;
+	struct session ss;
+	struct xsync_stats st;
+	size_t n;
+
+	(void)state;
+	sim_start(&s, args);
+	for (int m = 0; m < 3; m++) {
+		session_open(&ss, &s, markets[m], 0);
+		cycle_ok(&ss, 3, &st);
+		/* The local clock jumps 10 s ahead of the exchange's. */
+		ss.c.clock_offset_ms += 10000;
+		cycle_ok(&ss, 3, &st);
+		assert_true(st.retries >= 1);
+		assert_true(ss.c.clock_offset_ms > -2000 && ss.c.clock_offset_ms < 2000);
+		/* ... and 10 s behind it. */
+		ss.c.clock_offset_ms -= 10000;
+		cycle_ok(&ss, 3, &st);
+		assert_true(st.retries >= 1);
+		assert_truth(&s, ss.key, &ss.col, &n);
+		session_close(&ss);
+	}
+	sim_stop(&s);
+}
+
+static void
+test_incremental_live(void **state)
+{
+	/* Each account keeps trading: about a fill per 30 ms. */
+	const char *args[] = { "--seed", "9", "--fills", "400", "--live-spacing-ms", "30", NULL };
+	const char *markets[] = { "spot", "margin", "futures" };
+	struct sim s;
+	struct session ss[3];
+	struct xsync_stats st;
+
+	(void)state;
+	sim_start(&s, args);
+	for (int m = 0; m < 3; m++)
+		session_open(&ss[m], &s, markets[m], 1);
+	for (int round = 0; round < 4; round++) {
+		for (int m = 0; m < 3; m++)
+			cycle_ok(&ss[m], 3, &st);
+		usleep(400000);
+	}
+	for (int m = 0; m < 3; m++) {
+		/* Freeze: everything up to the start of the last cycle must be in,
+		 * and nothing the truth lacks, and nothing twice. */
+		int64_t t0 = time_now_ms();
+		char *path = xasprintf("/exsim/truth?api_key=%s", ss[m].key);
+		json_t *t, *arr, *o;
+		struct fill *want;
+		size_t i, j = 0, nw;
+		const char *field, *err;
+
+		cycle_ok(&ss[m], 3, &st);
+		t = get_json(&s, path);
+		arr = json_object_get(t, "fills");
+		nw = json_array_size(arr);
+		want = xcalloc(nw + 1, sizeof(*want));
+		json_array_foreach(arr, i, o)
+			assert_int_equal(fill_from_json(&want[i], o, &field, &err), 0);
+		qsort(want, nw, sizeof(*want), fill_cmp);
+		qsort(ss[m].col.fills, ss[m].col.nfills, sizeof(*ss[m].col.fills), fill_cmp);
+		for (i = 1; i < ss[m].col.nfills; i++)
+			assert_true(fill_cmp(&ss[m].col.fills[i - 1], &ss[m].col.fills[i]) < 0);
+		/* Collected = truth up to the first fill the last cycle could not see. */
+		for (i = 0; i < nw; i++) {
+			if (j < ss[m].col.nfills && fill_cmp(&want[i], &ss[m].col.fills[j]) == 0) {
+				assert_fill_eq(&ss[m].col.fills[j], &want[i], j);
+				j++;
+			} else if (want[i].timestamp <= t0)
+				fail_msg("%s: truth fill %s at %lld missing", markets[m], want[i].id,
+				    (long long)want[i].timestamp);
+		}
+		assert_int_equal(j, ss[m].col.nfills);
+		assert_true(ss[m].col.nfills > 400);
+		free(want);
+		free(path);
+		json_decref(t);
+		session_close(&ss[m]);
+	}
+	sim_stop(&s);
+}
+
+static void
+test_faults(void **state)
+{
+	static const char *const faults[][2] = {
+		{ "--fault-5xx", "0.15" }, { "--fault-429", "0.08" }, { "--fault-truncate", "0.15" },
+		{ "--fault-malformed", "0.15" }, { "--fault-overlap", "0.5" },
+	};
+	const char *markets[] = { "spot", "margin", "futures" };
+
+	(void)state;
+	for (size_t f = 0; f < sizeof(faults) / sizeof(faults[0]); f++) {
+		const char *args[] = { "--seed", "21", "--fills", "4000", faults[f][0], faults[f][1], NULL };
+		struct sim s;
+		json_t *stats;
+
+		sim_start(&s, args);
+		for (int m = 0; m < 3; m++) {
+			struct session ss;
+			struct xsync_stats st;
+			size_t n;
+
+			session_open(&ss, &s, markets[m], 0);
+			if (xsync_cycle(&ss.c, &ss.cred, &ss.sink, 30, &st) != 0)
+				fail_msg("%s %s: %d %s", faults[f][0], markets[m], st.last, st.error);
+			assert_truth(&s, ss.key, &ss.col, &n);
+			session_close(&ss);
+		}
+		/* The fault did happen. */
+		stats = get_json(&s, "/exsim/stats");
+		assert_true(strtoll(json_string_value(json_object_get(stats, "faults")), NULL, 10) > 0);
+		json_decref(stats);
+		sim_stop(&s);
+	}
+}
+
+/* ------------------------------------------------------------------ the simulator's rules, in process */
+
+struct ireq {
+	struct exsim_request rq;
+	struct exsim_param params[16];
+	char qbuf[1024];
+	const char *apikey;
+};
+
+static const char *
+ihdr(const struct exsim_request *r, const char *name)
+{
+	const struct ireq *q = r->ctx;
+
+	return strcasecmp(name, "X-MBX-APIKEY") == 0 ? q->apikey : NULL;
+}
+
+/* Dispatches GET path?query (signed with secret when non-NULL, timestamp
+ * at the simulator's clock + skew) and returns the status; body in rs. */
+static unsigned
+idispatch(struct exsim *w, const char *path, const char *query, const struct exsim_account *a, int64_t skew,
+    int64_t now, struct exsim_response *rs)
+{
+	struct ireq q;
+	char *full, *p;
+	char sig[SIGN_BINANCE_HMAC_HEX];
+
+	memset(&q, 0, sizeof(q));
+	free(rs->body);
+	memset(rs, 0, sizeof(*rs));
+	if (a != NULL) {
+		char *signedq = xasprintf("%s%stimestamp=%lld", query, *query ? "&" : "", (long long)(now + skew));
+		assert_int_equal(sign_binance_hmac(sig, a->secret, strlen(a->secret), signedq, strlen(signedq), NULL, 0), 0);
+		full = xasprintf("%s&signature=%s", signedq, sig);
+		free(signedq);
+		q.apikey = a->api_key;
+	} else
+		full = xstrdup(query);
+	snprintf(q.qbuf, sizeof(q.qbuf), "%s", full);
+	q.rq.method = "GET";
+	q.rq.path = path;
+	q.rq.query = full;
+	q.rq.body = "";
+	q.rq.header = ihdr;
+	q.rq.ctx = &q;
+	q.rq.now_ms = now;
+	/* Split the (already unencoded) query into parameters. */
+	for (p = q.qbuf; *p != '\0' && q.rq.nparams < 16;) {
+		char *amp = strchr(p, '&'), *eq;
+		if (amp != NULL)
+			*amp = '\0';
+		if ((eq = strchr(p, '=')) != NULL) {
+			*eq = '\0';
+			q.params[q.rq.nparams].name = p;
+			q.params[q.rq.nparams++].value = eq + 1;
+		}
+		if (amp == NULL)
+			break;
+		p = amp + 1;
+	}
+	q.rq.params = q.params;
+	exsim_dispatch(w, &q.rq, rs);
+	free(full);
+	return rs->status;
+}
+
+static const char *
+rheader(const struct exsim_response *rs, const char *name)
+{
+	for (size_t i = 0; i < rs->nheaders; i++)
+		if (strcasecmp(rs->headers[i].name, name) == 0)
+			return rs->headers[i].value;
+	return NULL;
+}
+
+static void
+assert_error(const struct exsim_response *rs, unsigned status, unsigned got, const char *code)
+{
+	if (got != status || strstr(rs->body, code) == NULL)
+		fail_msg("status %u body %s, want %u %s", got, rs->body, status, code);
+}
+
+static void
+test_sim_rules(void **state)
+{
+	struct exsim_config cfg;
+	struct exsim w;
+	struct exsim_response rs = { 0 };
+	const struct exsim_account *spot = NULL, *fut = NULL;
+	const char *err = NULL;
+	int64_t now;
+	char q[256];
+	json_t *j;
+
+	(void)state;
+	exsim_config_default(&cfg);
+	cfg.seed = 4;
+	cfg.fills_per_account = 3000;
+	cfg.strict_limits = true;
+	assert_int_equal(exsim_init(&w, &cfg, &err), 0);
+	now = w.start_ms + 1000;
+	for (size_t i = 0; i < w.naccounts; i++)
+		if (w.accounts[i].exchange == EXSIM_BINANCE && w.accounts[i].market == FILL_SPOT && spot == NULL)
+			spot = &w.accounts[i];
+		else if (w.accounts[i].exchange == EXSIM_BINANCE && w.accounts[i].market == FILL_FUTURES && fut == NULL)
+			fut = &w.accounts[i];
+	assert_non_null(spot);
+	assert_non_null(fut);
+
+	/* Authentication. */
+	/* A listed symbol the account never traded: an empty page. */
+	assert_int_equal(idispatch(&w, "/api/v3/myTrades", "symbol=XRPUSDT", spot, 0, now, &rs), 200);
+	assert_string_equal(rs.body, "[]");
+	assert_error(&rs, 400, idispatch(&w, "/api/v3/account", "recvWindow=5000", spot, -6000, now, &rs),
+	    "\"code\":-1021,\"msg\":\"Timestamp for this request is outside of the recvWindow.\"");
+	assert_error(&rs, 400, idispatch(&w, "/api/v3/account", "", spot, 1000, now, &rs), "ahead of the server");
+	assert_int_equal(idispatch(&w, "/api/v3/account", "recvWindow=60000", spot, -59000, now, &rs), 200);
+	assert_error(&rs, 400, idispatch(&w, "/api/v3/account", "recvWindow=60001", spot, 0, now, &rs), "-1131");
+	{
+		struct exsim_account bad = *spot;
+		snprintf(bad.secret, sizeof(bad.secret), "%s", "wrong");
+		assert_error(&rs, 400, idispatch(&w, "/api/v3/account", "", &bad, 0, now, &rs),
+		    "{\"code\":-1022,\"msg\":\"Signature for this request is not valid.\"}");
+		snprintf(bad.api_key, sizeof(bad.api_key), "%064d", 7);
+		assert_error(&rs, 401, idispatch(&w, "/api/v3/account", "", &bad, 0, now, &rs),
+		    "{\"code\":-2015,\"msg\":\"Invalid API-key, IP, or permissions for action.\"}");
+	}
+	/* Parameters and windows. */
+	assert_error(&rs, 400, idispatch(&w, "/api/v3/myTrades", "limit=10", spot, 0, now, &rs), "-1102");
+	assert_error(&rs, 400, idispatch(&w, "/api/v3/myTrades", "symbol=DOGEUSDT", spot, 0, now, &rs),
+	    "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}");
+	snprintf(q, sizeof(q), "symbol=%s&startTime=%lld&endTime=%lld", spot->symbols[0].native,
+	    (long long)(now - 86400001), (long long)now);
+	assert_error(&rs, 400, idispatch(&w, "/api/v3/myTrades", q, spot, 0, now, &rs), "-1127");
+	snprintf(q, sizeof(q), "symbol=%s&startTime=%lld&endTime=%lld", fut->symbols[0].native,
+	    (long long)(now - 6 * 86400000LL), (long long)now);
+	assert_int_equal(idispatch(&w, "/fapi/v1/userTrades", q, fut, 0, now, &rs), 200);
+	snprintf(q, sizeof(q), "symbol=%s&startTime=%lld&endTime=%lld", fut->symbols[0].native,
+	    (long long)(now - 8 * 86400000LL), (long long)now);
+	assert_error(&rs, 400, idispatch(&w, "/fapi/v1/userTrades", q, fut, 0, now, &rs), "-1127");
+	snprintf(q, sizeof(q), "symbol=%s&fromId=1&startTime=%lld", spot->symbols[0].native, (long long)now);
+	assert_error(&rs, 400, idispatch(&w, "/api/v3/myTrades", q, spot, 0, now, &rs), "-1128");
+	snprintf(q, sizeof(q), "symbol=%s&limit=1001", spot->symbols[0].native);
+	assert_error(&rs, 400, idispatch(&w, "/api/v3/myTrades", q, spot, 0, now, &rs), "-1130");
+	/* fromId >= semantics, default limit 500, ascending, numbers and strings. */
+	snprintf(q, sizeof(q), "symbol=%s&fromId=%llu", spot->symbols[0].native,
+	    (unsigned long long)(spot->symbols[0].first_id + 7));
+	assert_int_equal(idispatch(&w, "/api/v3/myTrades", q, spot, 0, now, &rs), 200);
+	assert_non_null(rheader(&rs, "X-MBX-USED-WEIGHT-1M"));
+	j = json_loads(rs.body, 0, NULL);
+	assert_int_equal(json_array_size(j), 500);
+	assert_true(json_is_integer(json_object_get(json_array_get(j, 0), "id")));
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(j, 0), "id")),
+	    (json_int_t)(spot->symbols[0].first_id + 7));
+	assert_true(json_is_integer(json_object_get(json_array_get(j, 0), "time")));
+	assert_true(json_is_string(json_object_get(json_array_get(j, 0), "price")));
+	assert_true(json_is_string(json_object_get(json_array_get(j, 0), "quoteQty")));
+	for (size_t i = 1; i < json_array_size(j); i++)
+		assert_int_equal(json_integer_value(json_object_get(json_array_get(j, i), "id")),
+		    json_integer_value(json_object_get(json_array_get(j, i - 1), "id")) + 1);
+	json_decref(j);
+
+	/* Weights: 6000 per minute for spot; the first request over is a 429
+	 * with Retry-After, the next one while limited a 418 ban. */
+	now = now - now % 60000 + 60000;	/* a fresh window */
+	for (int i = 0; i < 300; i++)
+		assert_int_equal(idispatch(&w, "/api/v3/exchangeInfo", "", NULL, 0, now + 1, &rs), 200);
+	assert_string_equal(rheader(&rs, "X-MBX-USED-WEIGHT-1M"), "6000");
+	assert_error(&rs, 429, idispatch(&w, "/api/v3/time", "", NULL, 0, now + 2, &rs), "-1003");
+	assert_string_equal(rheader(&rs, "Retry-After"), "60");
+	/* USD-M has its own pool. */
+	assert_int_equal(idispatch(&w, "/fapi/v1/time", "", NULL, 0, now + 3, &rs), 200);
+	assert_error(&rs, 418, idispatch(&w, "/api/v3/time", "", NULL, 0, now + 4, &rs), "IP banned until");
+	assert_string_equal(rheader(&rs, "Retry-After"), "120");
+	/* The ban outlasts the window. */
+	assert_int_equal(idispatch(&w, "/api/v3/time", "", NULL, 0, now + 70000, &rs), 418);
+	assert_int_equal(idispatch(&w, "/api/v3/time", "", NULL, 0, now + 125000, &rs), 200);
+	free(rs.body);
+	exsim_free(&w);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sim_rules),
+		cmocka_unit_test(test_backfill_all_markets),
+		cmocka_unit_test(test_permissions_and_auth),
+		cmocka_unit_test(test_clock_skew),
+		cmocka_unit_test(test_backfill_20000),
+		cmocka_unit_test(test_incremental_live),
+		cmocka_unit_test(test_faults),
+	};
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
