@@ -6,7 +6,10 @@
  * them over C keep-alive connections with libcurl multi and reports
  * registrations/s and latency percentiles. Every answer must be 201.
  *
- * usage: bench_register URL [N=20000] [CONCURRENCY=64]
+ * usage: bench_register URL [N=20000] [CONCURRENCY=64] [SIM_URL EXCHANGE MARKET]
+ * With SIM_URL, the credentials are the simulator's accounts of that
+ * exchange and market (the first N), so the sessions really poll: that is
+ * the 10,000-session load run of bench/exchange_load.sh.
  */
 #include <curl/curl.h>
 #include <jansson.h>
@@ -69,6 +72,7 @@ main(int argc, char **argv)
 	struct slot *slots;
 	struct curl_slist *hdrs = NULL;
 	CURLM *multi;
+	json_t *sim_accounts = NULL;
 	int running;
 
 	if (url == NULL || n == 0 || conc == 0) {
@@ -86,14 +90,51 @@ main(int argc, char **argv)
 	}
 	httpc_response_clear(&resp);
 
+	if (argc > 6) {
+		char *aurl = xasprintf("%s/exsim/accounts", argv[4]);
+		json_t *all;
+		hr.url = aurl;
+		hr.timeout_s = 120;
+		if (httpc_do(&hr, &resp, err, sizeof(err)) != 0 || resp.status != 200 || !json_is_array(resp.json)) {
+			fprintf(stderr, "bench_register: cannot list the simulator's accounts: %s\n", err);
+			return 1;
+		}
+		all = resp.json;
+		sim_accounts = json_array();
+		for (size_t i = 0; i < json_array_size(all) && json_array_size(sim_accounts) < n; i++) {
+			json_t *a = json_array_get(all, i);
+			if (strcmp(json_string_value(json_object_get(a, "exchange")), argv[5]) == 0 &&
+			    strcmp(json_string_value(json_object_get(a, "market")), argv[6]) == 0)
+				json_array_append(sim_accounts, a);
+		}
+		httpc_response_clear(&resp);
+		free(aurl);
+		if (json_array_size(sim_accounts) < n) {
+			fprintf(stderr, "bench_register: the simulator has only %zu %s/%s accounts\n",
+			    json_array_size(sim_accounts), argv[5], argv[6]);
+			return 1;
+		}
+	}
 	fprintf(stderr, "sealing %zu envelopes...\n", n);
 	bodies = xcalloc(n, sizeof(*bodies));
 	for (size_t i = 0; i < n; i++) {
 		struct envelope env = { 0 };
-		json_t *md = json_pack("{s:s, s:s}", "exchange", "binance", "label", "bench"), *b;
-		char pt[256];
-		int len = snprintf(pt, sizeof(pt), "{\"userId\":\"bench-%zu\",\"exchange\":\"binance\",\"apiKey\":"
-		    "\"bench-key-%zu\",\"secret\":\"bench-secret-%zu\"}", i, i, i);
+		const char *exch = sim_accounts != NULL ? argv[5] : "binance";
+		json_t *md = json_pack("{s:s, s:s}", "exchange", exch, "label", "bench"), *b, *ptj;
+		char pt[1024];
+		int len;
+		if (sim_accounts != NULL) {
+			json_t *a = json_array_get(sim_accounts, i);
+			ptj = json_pack("{s:s, s:s, s:O, s:O, s:s}", "userId", "bench", "exchange", exch, "apiKey",
+			    json_object_get(a, "api_key"), "secret", json_object_get(a, "secret"), "accountType", argv[6]);
+		} else {
+			char k[64], sct[64];
+			snprintf(k, sizeof(k), "bench-key-%zu", i);
+			snprintf(sct, sizeof(sct), "bench-secret-%zu", i);
+			ptj = json_pack("{s:s, s:s, s:s, s:s}", "userId", "bench", "exchange", exch, "apiKey", k, "secret", sct);
+		}
+		len = (int)json_dumpb(ptj, pt, sizeof(pt), JSON_COMPACT);
+		json_decref(ptj);
 		if (envelope_seal(&env, cl.enclave_pub, md, (const uint8_t *)pt, (size_t)len, &verr) != 0) {
 			fprintf(stderr, "seal: %s\n", verr);
 			return 1;
@@ -166,5 +207,6 @@ main(int argc, char **argv)
 	free(lat);
 	free(surl);
 	free(qurl);
+	json_decref(sim_accounts);
 	return ok == n ? 0 : 1;
 }

@@ -105,6 +105,8 @@ struct poller {
 	struct poller_counters counters;
 	int64_t lag_ring[LAG_RING];
 	size_t lag_n;
+	int64_t p99_at_ms;		/* /health asks often: the percentile is recomputed once a second */
+	int64_t p99_cached;
 
 	/* poller thread only */
 	struct job **heap;
@@ -900,6 +902,15 @@ take_commands(struct poller *p, int64_t mono)
 	free(out);
 }
 
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* p99 of the last LAG_RING cycle-start lags. Called locked. */
 static int64_t
 lag_p99(struct poller *p)
 {
@@ -910,12 +921,7 @@ lag_p99(struct poller *p)
 		return 0;
 	v = xmalloc(n * sizeof(*v));
 	memcpy(v, p->lag_ring, n * sizeof(*v));
-	for (size_t i = 1; i < n; i++)	/* insertion sort is fine for 4096 */
-		for (size_t k = i; k > 0 && v[k - 1] > v[k]; k--) {
-			int64_t t = v[k];
-			v[k] = v[k - 1];
-			v[k - 1] = t;
-		}
+	qsort(v, n, sizeof(*v), cmp_i64);
 	r = v[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1];
 	free(v);
 	return r;
@@ -1141,8 +1147,14 @@ poller_view(struct poller *p, const uint8_t sid[SESSION_ID_BYTES],
 void
 poller_counters(struct poller *p, struct poller_counters *out)
 {
+	int64_t now = time_mono_ms();
+
 	pthread_mutex_lock(&p->mu);
 	*out = p->counters;
-	out->lag_p99_ms = lag_p99(p);
+	if (p->p99_at_ms == 0 || now - p->p99_at_ms >= 1000) {
+		p->p99_cached = lag_p99(p);
+		p->p99_at_ms = now;
+	}
+	out->lag_p99_ms = p->p99_cached;
 	pthread_mutex_unlock(&p->mu);
 }

@@ -5,6 +5,7 @@
 #include "core/hex.h"
 #include "enclave/keys.h"
 #include "enclave/session.h"
+#include "exchange/poller.h"
 #include "server/server.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -12,13 +13,19 @@
 void
 handle_health(struct server *srv, const struct http_request *req, struct http_response *resp)
 {
-	http_json(resp, 200, json_pack("{s:s, s:s, s:I, s:I, s:s, s:b}",
+	struct poller_counters pc;
+
+	poller_counters(srv->poller, &pc);
+	http_json(resp, 200, json_pack("{s:s, s:s, s:I, s:I, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
 	    "status", "ok",
 	    "version", PERFAGG_VERSION,
 	    "uptime_s", (json_int_t)((time_mono_ms() - srv->started_mono_ms) / 1000),
 	    "active_sessions", (json_int_t)session_count_active(srv->sessions, time_now_ms()),
 	    "attestation_type", srv->attest->attestation_type,
-	    "hardware_backed", srv->attest->hardware_backed));
+	    "hardware_backed", srv->attest->hardware_backed,
+	    "poller", "sessions", (json_int_t)pc.jobs, "requests", (json_int_t)pc.requests,
+	    "failures", (json_int_t)pc.failures, "cycles", (json_int_t)pc.cycles,
+	    "lag_p99_ms", (json_int_t)pc.lag_p99_ms, "lag_max_ms", (json_int_t)pc.lag_max_ms));
 }
 
 json_t *
