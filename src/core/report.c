@@ -120,22 +120,30 @@ cmp_name(const void *a, const void *b)
 	return strcmp(((const struct ledger_stats *)a)->name, ((const struct ledger_stats *)b)->name);
 }
 
-/* All symbol stats (which == 0) or quote totals (which == 1), sorted by name. */
+/*
+ * All symbol stats (which == 0) or quote totals (which == 1) with at least
+ * one applied fill, sorted by name. A symbol whose only fills failed inside
+ * the ledger has no trade (and so no duplicate or stale fill either): it is
+ * left out rather than listed empty.
+ */
 static struct ledger_stats *
 collect(const struct ledger *l, int which, size_t *n, const char **errstr)
 {
 	struct ledger_stats *v;
+	size_t all = which == 0 ? ledger_nsymbols(l) : ledger_nquotes(l);
 
-	*n = which == 0 ? ledger_nsymbols(l) : ledger_nquotes(l);
-	v = xreallocarray(NULL, *n + 1, sizeof(*v));
-	for (size_t i = 0; i < *n; i++) {
+	v = xreallocarray(NULL, all + 1, sizeof(*v));
+	*n = 0;
+	for (size_t i = 0; i < all; i++) {
 		if (which == 0)
-			ledger_symbol_stats(l, i, &v[i]);
-		else if (ledger_quote_stats(l, i, &v[i]) == -1) {
+			ledger_symbol_stats(l, i, &v[*n]);
+		else if (ledger_quote_stats(l, i, &v[*n]) == -1) {
 			*errstr = "total out of range";
 			free(v);
 			return NULL;
 		}
+		if (v[*n].trades > 0)
+			(*n)++;
 	}
 	qsort(v, *n, sizeof(*v), cmp_name);
 	return v;
