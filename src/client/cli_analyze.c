@@ -261,16 +261,16 @@ concentration_json(const struct ledger *l, const char *quote, json_t *exposure)
 {
 	json_t *c = json_object(), *by = json_object();
 	struct ledger_stats st;
+	const char *only = NULL;
 
 	for (size_t i = 0; i < ledger_nquotes(l); i++) {
 		if (ledger_quote_stats(l, i, &st) == -1 || st.trades == 0)
 			continue;
 		json_object_set_new(by, st.name, stats_json_number(volume_hhi(l, st.name)));
-		if (quote == NULL && json_object_size(by) == 1)
-			quote = st.name;
-		else if (quote != NULL && json_object_size(by) == 2 && json_object_get(by, quote) == NULL)
-			quote = NULL;
+		only = st.name;
 	}
+	if (quote == NULL && json_object_size(by) == 1)
+		quote = only;
 	json_object_set_new(c, "quote", quote != NULL ? json_string(quote) : json_null());
 	json_object_set_new(c, "volume_hhi", quote != NULL ? stats_json_number(volume_hhi(l, quote)) :
 	    json_null());
