@@ -101,7 +101,8 @@ parse_csv(struct marks *m, const char *buf, size_t len, char *where, const char 
 	if (n == 0)
 		return 0;
 fail:
-	snprintf(where, MARKS_WHERE_MAX, "line %zu", r.line);
+	if (r.line > 0)
+		snprintf(where, MARKS_WHERE_MAX, "line %zu", r.line);
 	return -1;
 }
 
