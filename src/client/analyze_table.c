@@ -3,36 +3,12 @@
  * (concentration and the return series), read back from their JSON so that
  * the table never says something the JSON does not.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "client/analyze.h"
-#include "util/xalloc.h"
-
-struct text {
-	char *buf;
-	size_t len, cap;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-tprintf(struct text *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-		va_end(ap);
-		if (n >= 0 && (size_t)n < t->cap - t->len)
-			break;
-		t->cap = 2 * t->cap + (size_t)(n > 0 ? n : 0);
-		t->buf = xrealloc(t->buf, t->cap);
-	}
-	t->len += (size_t)n;
-}
+#include "util/textbuf.h"
 
 /* A JSON number, string or null as display text. */
 static const char *
@@ -52,36 +28,36 @@ show(const json_t *v, char buf[32])
 }
 
 static void
-concentration(struct text *t, json_t *c)
+concentration(struct textbuf *t, json_t *c)
 {
 	json_t *by = json_object_get(c, "volume_hhi_by_quote"), *v;
 	const char *k;
 	char b[32];
 
-	tprintf(t, "\nCONCENTRATION (HHI)\n");
-	tprintf(t, "  %-28s %s\n", "account currency", show(json_object_get(c, "quote"), b));
-	tprintf(t, "  %-28s %s\n", "volume_hhi", show(json_object_get(c, "volume_hhi"), b));
+	textbuf_printf(t, "\nCONCENTRATION (HHI)\n");
+	textbuf_printf(t, "  %-28s %s\n", "account currency", show(json_object_get(c, "quote"), b));
+	textbuf_printf(t, "  %-28s %s\n", "volume_hhi", show(json_object_get(c, "volume_hhi"), b));
 	json_object_foreach(by, k, v) {
 		char label[64];
 
 		snprintf(label, sizeof(label), "volume_hhi in %s", k);
-		tprintf(t, "  %-28s %s\n", label, show(v, b));
+		textbuf_printf(t, "  %-28s %s\n", label, show(v, b));
 	}
 	if ((v = json_object_get(c, "exposure_hhi")) != NULL)
-		tprintf(t, "  %-28s %s\n", "exposure_hhi (last marks)", show(v, b));
+		textbuf_printf(t, "  %-28s %s\n", "exposure_hhi (last marks)", show(v, b));
 }
 
 static void
-daily(struct text *t, const json_t *acc, const json_t *days, const json_t *twr)
+daily(struct textbuf *t, const json_t *acc, const json_t *days, const json_t *twr)
 {
 	const json_t *d;
 	size_t i;
 	char a[32], b[32];
 
-	tprintf(t, "\nDAILY EQUITY (%s, capital %s, carried marks: %s)\n",
+	textbuf_printf(t, "\nDAILY EQUITY (%s, capital %s, carried marks: %s)\n",
 	    show(json_object_get(acc, "quote"), a), show(json_object_get(acc, "capital"), b),
 	    show(json_object_get(acc, "carry_marks"), b));
-	tprintf(t, "%-10s %22s %22s %22s %14s\n", "DATE", "EQUITY", "PNL", "FLOW", "RETURN");
+	textbuf_printf(t, "%-10s %22s %22s %22s %14s\n", "DATE", "EQUITY", "PNL", "FLOW", "RETURN");
 	json_array_foreach(days, i, d) {
 		char r[32];
 		const json_t *ret = json_object_get(d, "return");
@@ -90,39 +66,39 @@ daily(struct text *t, const json_t *acc, const json_t *days, const json_t *twr)
 			snprintf(r, sizeof(r), "%.8f", json_real_value(ret));
 		else
 			snprintf(r, sizeof(r), "-");
-		tprintf(t, "%-10s %22s %22s %22s %14s\n", show(json_object_get(d, "date"), a),
+		textbuf_printf(t, "%-10s %22s %22s %22s %14s\n", show(json_object_get(d, "date"), a),
 		    json_string_value(json_object_get(d, "equity")),
 		    json_string_value(json_object_get(d, "pnl")),
 		    json_string_value(json_object_get(d, "flow")), r);
 	}
-	tprintf(t, "TWR %s\n", show(twr, a));
+	textbuf_printf(t, "TWR %s\n", show(twr, a));
 }
 
 static void
-statistics(struct text *t, json_t *st)
+statistics(struct textbuf *t, json_t *st)
 {
 	const char *k;
 	json_t *v;
 	char b[32];
 
-	tprintf(t, "\nSTATISTICS (daily returns)\n");
+	textbuf_printf(t, "\nSTATISTICS (daily returns)\n");
 	json_object_foreach(st, k, v)
-		tprintf(t, "  %-38s %s\n", k, show(v, b));
+		textbuf_printf(t, "  %-38s %s\n", k, show(v, b));
 }
 
 static void
-correlation(struct text *t, const json_t *c)
+correlation(struct textbuf *t, const json_t *c)
 {
 	const json_t *syms = json_object_get(c, "symbols"), *rows = json_object_get(c, "matrix");
 	size_t i, j;
 	char b[32];
 
-	tprintf(t, "\nCORRELATION OF DAILY PNL\n%-16s", "");
+	textbuf_printf(t, "\nCORRELATION OF DAILY PNL\n%-16s", "");
 	for (i = 0; i < json_array_size(syms); i++)
-		tprintf(t, " %16s", json_string_value(json_array_get(syms, i)));
-	tprintf(t, "\n");
+		textbuf_printf(t, " %16s", json_string_value(json_array_get(syms, i)));
+	textbuf_printf(t, "\n");
 	for (i = 0; i < json_array_size(syms); i++) {
-		tprintf(t, "%-16s", json_string_value(json_array_get(syms, i)));
+		textbuf_printf(t, "%-16s", json_string_value(json_array_get(syms, i)));
 		for (j = 0; j < json_array_size(syms); j++) {
 			const json_t *v = json_array_get(json_array_get(rows, i), j);
 
@@ -130,19 +106,19 @@ correlation(struct text *t, const json_t *c)
 				snprintf(b, sizeof(b), "%.6f", json_real_value(v));
 			else
 				snprintf(b, sizeof(b), "-");
-			tprintf(t, " %16s", b);
+			textbuf_printf(t, " %16s", b);
 		}
-		tprintf(t, "\n");
+		textbuf_printf(t, "\n");
 	}
 }
 
 char *
 analyze_table(json_t *rep)
 {
-	struct text t = { xmalloc(256), 0, 256 };
+	struct textbuf t;
 	json_t *v;
 
-	t.buf[0] = '\0';
+	textbuf_init(&t);
 	if ((v = json_object_get(rep, "concentration")) != NULL)
 		concentration(&t, v);
 	if ((v = json_object_get(rep, "daily")) != NULL)
@@ -151,5 +127,5 @@ analyze_table(json_t *rep)
 		statistics(&t, v);
 	if ((v = json_object_get(rep, "correlation")) != NULL)
 		correlation(&t, v);
-	return t.buf;
+	return textbuf_take(&t);
 }
