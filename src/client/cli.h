@@ -25,6 +25,15 @@ int cli_revoke(int argc, char **argv);
 int cli_analyze(int argc, char **argv);
 int cli_stats(int argc, char **argv);
 
+struct series;
+
+/* Largest return-series file read. */
+#define CLI_SERIES_MAX (256u << 20)
+
+/* Reads the return series file path ("-" for stdin) into s (core/series.h).
+ * Returns CLI_OK, or CLI_USAGE after printing an error naming the line. */
+int cli_read_series(const char *cmd, const char *path, struct series *s);
+
 /* Prints "perfagg <cmd>: <message>" on stderr and returns code. */
 int cli_error(const char *cmd, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -1,49 +1,74 @@
 /*
- * perfagg analyze: FIFO PnL, volumes and fees from a file of fills.
+ * perfagg analyze: FIFO PnL, volumes and fees from a file of fills, and with
+ * --marks the account's daily equity, returns and statistics
+ * (analyze_returns.c).
  *
  * The whole input is parsed and checked before anything is applied, and the
- * report is printed only when every fill was accepted, so an error never
- * leaves a partial report on stdout.
+ * report is printed only when every fill was accepted and every section
+ * computed, so an error never leaves a partial report on stdout.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/analyze.h"
 #include "client/cli.h"
+#include "core/concentration.h"
 #include "core/fill.h"
 #include "core/ledger.h"
 #include "core/report.h"
+#include "core/series.h"
+#include "core/stats_json.h"
 #include "util/file.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
-#define CMD "analyze"
+#define CMD ANALYZE_CMD
 #define MAX_INPUT ((size_t)1 << 30)
 
 static const char usage_text[] =
     "usage: perfagg analyze [--oversell short|zero-cost|skip] [--fee-rate CUR/QUOTE=RATE ...]\n"
-    "                       [--format json|table] FILE|-\n"
+    "                       [--format json|table] [--quote CUR]\n"
+    "                       [--marks FILE --capital AMOUNT [--flows FILE] [--carry-marks]\n"
+    "                        [--benchmark FILE] [--periods N] [--risk-free R]\n"
+    "                        [--required-return R]] FILE|-\n"
     "\n"
     "FILE (- for standard input) holds ccxt unified trades: a JSON array, {\"fills\": [...]},\n"
-    "or CSV with a header of the same field names (fee as fee_cost,fee_currency).\n"
-    "Fills are applied per symbol in (timestamp, input position) order, FIFO, with exact decimals.\n"
+    "or CSV with a header of the same field names. In CSV one fee is fee_cost,fee_currency\n"
+    "(or fee.cost,fee.currency); several fees are a fees column holding ccxt's JSON array,\n"
+    "CSV-quoted, e.g. [{\"cost\":\"0.1\",\"currency\":\"BNB\"},{\"cost\":0.2,\"currency\":\"USDT\"}]\n"
+    "(numbers read exactly); a non-empty fees replaces fee_cost. Fills are applied per\n"
+    "symbol in (timestamp, input position) order, FIFO, with exact decimals.\n"
     "  --oversell P        policy for a sell beyond the position, for every symbol\n"
     "                      (default: short on margin/futures, zero-cost on spot)\n"
     "  --fee-rate C/Q=R    convert fees paid in C at R units of Q per C (repeatable)\n"
-    "  --format F          json (default) or table\n";
-
-/* A parsed fill and where it came from, for sorting and error messages. */
-struct item {
-	struct fill f;
-	size_t pos;		/* input position, 0-based */
-	size_t line;		/* CSV line, or 0 for JSON */
-};
+    "  --format F          json (default) or table\n"
+    "  --quote CUR         the account currency when the fills have several quote\n"
+    "                      currencies (for --marks and the volume concentration)\n"
+    "Return series (all need --marks):\n"
+    "  --marks FILE        daily marks: CSV date,symbol,price (with that header) or JSON\n"
+    "                      {\"YYYY-MM-DD\": {\"BTC/USDT\": \"43000.5\", ...}}; exact decimals.\n"
+    "                      Adds daily equity/pnl/flow/return for every day from the first\n"
+    "                      fill's day to the last mark's day, twr, statistics, exposure\n"
+    "                      concentration and the correlation of per-symbol daily PnL.\n"
+    "  --capital AMOUNT    starting equity in the account currency (required, > 0)\n"
+    "  --flows FILE        external flows: CSV date,amount (deposit > 0, withdrawal < 0),\n"
+    "                      each at the start of its day\n"
+    "  --carry-marks       value an open position without that day's mark at its latest\n"
+    "                      earlier mark (default: an error naming the date and symbol)\n"
+    "  --benchmark FILE    benchmark returns as perfagg stats reads them (beta, alpha);\n"
+    "                      dated lines pair on dates, undated ones by position\n"
+    "  --periods N         annualization factor (default 365)\n"
+    "  --risk-free R       risk-free return per period (default 0)\n"
+    "  --required-return R required return per period (Sortino, downside; default 0)\n";
 
 struct items {
-	struct item *v;
+	struct analyze_item *v;
 	size_t n, cap;
 };
 
-static struct item *
+static struct analyze_item *
 items_push(struct items *it)
 {
 	if (it->n == it->cap) {
@@ -57,7 +82,7 @@ items_push(struct items *it)
 
 /* "fill 3" for JSON or "line 7" for CSV: where an error is. */
 static const char *
-where(const struct item *i, char buf[64])
+where(const struct analyze_item *i, char buf[64])
 {
 	if (i->line > 0)
 		snprintf(buf, 64, "line %zu", i->line);
@@ -83,7 +108,7 @@ load_json(const char *buf, size_t len, struct items *it)
 		goto out;
 	}
 	json_array_foreach(arr, i, o) {
-		struct item *e = items_push(it);
+		struct analyze_item *e = items_push(it);
 		if (fill_from_json(&e->f, o, &field, &err) == -1) {
 			if (field != NULL)
 				cli_error(CMD, CLI_USAGE, "%s: %s: %s", where(e, w), field, err);
@@ -109,7 +134,7 @@ load_csv(const char *buf, size_t len, struct items *it)
 	if ((c = fill_csv_new(buf, len, &err)) == NULL)
 		return cli_error(CMD, CLI_USAGE, "CSV header: %s", err);
 	while ((r = fill_csv_next(c, &f, &field, &err)) == 1) {
-		struct item *e = items_push(it);
+		struct analyze_item *e = items_push(it);
 		e->f = f;
 		e->line = fill_csv_line(c);
 	}
@@ -127,7 +152,7 @@ load_csv(const char *buf, size_t len, struct items *it)
 static int
 cmp_item(const void *a, const void *b)
 {
-	const struct item *x = a, *y = b;
+	const struct analyze_item *x = a, *y = b;
 
 	if (x->f.timestamp != y->f.timestamp)
 		return x->f.timestamp < y->f.timestamp ? -1 : 1;
@@ -189,15 +214,92 @@ opt_value(int argc, char **argv, int *i, const char *name, int *missing)
 	return argv[++*i];
 }
 
-static int
-run(struct ledger *l, const char *path, int table)
+int
+analyze_apply(struct ledger *l, const struct analyze_item *v, size_t n, size_t *next, int64_t until)
 {
-	struct items it = { NULL, 0, 0 };
+	const char *err = NULL;
+	enum ledger_outcome o;
+	char w[64];
+
+	for (; *next < n && v[*next].f.timestamp < until; (*next)++)
+		if (ledger_apply(l, &v[*next].f, &o, &err) == -1)
+			return cli_error(CMD, CLI_USAGE, "%s (%s): %s", where(&v[*next], w),
+			    v[*next].f.symbol, err);
+	return CLI_OK;
+}
+
+/* The HHI of the quote volume of the symbols quoted in quote. */
+static double
+volume_hhi(const struct ledger *l, const char *quote)
+{
+	size_t n = ledger_nsymbols(l), k = 0;
+	double *w = xcalloc(n + 1, sizeof(*w)), h;
+	struct ledger_stats st;
+	const char *err = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		ledger_symbol_stats(l, i, &st);
+		if (st.trades > 0 && strcmp(st.quote, quote) == 0)
+			w[k++] = dec_to_double(st.volume_quote);
+	}
+	/* volumes are sums of non-negative costs */
+	if (concentration_hhi(w, k, &h, &err) == -1)
+		fatalx("analyze: volume: %s", err);
+	free(w);
+	return h;
+}
+
+/*
+ * "concentration": {"quote", "volume_hhi", "volume_hhi_by_quote",
+ * ["exposure_hhi"]}. Volumes in different quote currencies are not
+ * comparable: volume_hhi is that of the account currency (quote: --quote,
+ * the --marks account, or the only quote currency), null when the fills
+ * have several quote currencies and none was chosen.
+ */
+static json_t *
+concentration_json(const struct ledger *l, const char *quote, json_t *exposure)
+{
+	json_t *c = json_object(), *by = json_object();
+	struct ledger_stats st;
+	const char *only = NULL;
+
+	for (size_t i = 0; i < ledger_nquotes(l); i++) {
+		if (ledger_quote_stats(l, i, &st) == -1 || st.trades == 0)
+			continue;
+		json_object_set_new(by, st.name, stats_json_number(volume_hhi(l, st.name)));
+		only = st.name;
+	}
+	if (quote == NULL && json_object_size(by) == 1)
+		quote = only;
+	json_object_set_new(c, "quote", quote != NULL ? json_string(quote) : json_null());
+	json_object_set_new(c, "volume_hhi", quote != NULL ? stats_json_number(volume_hhi(l, quote)) :
+	    json_null());
+	json_object_set_new(c, "volume_hhi_by_quote", by);
+	if (exposure != NULL)
+		json_object_set_new(c, "exposure_hhi", json_incref(exposure));
+	return c;
+}
+
+/* Adds the concentration and return-series sections to rep. */
+static void
+extend(json_t *rep, const struct ledger *l, const char *quote, json_t *ret)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_set_new(rep, "concentration",
+	    concentration_json(l, quote, ret ? json_object_get(ret, "exposure_hhi") : NULL));
+	json_object_foreach(ret, k, v)
+		if (strcmp(k, "exposure_hhi") != 0)
+			json_object_set(rep, k, v);
+}
+
+static int
+load(const char *path, struct items *it)
+{
 	uint8_t *buf = NULL;
 	size_t len = 0, k = 0;
 	const char *err = NULL;
-	char *out = NULL, w[64];
-	json_t *rep = NULL;
 	int rc;
 
 	if ((buf = file_read_all(path, MAX_INPUT, &len, &err)) == NULL)
@@ -205,55 +307,130 @@ run(struct ledger *l, const char *path, int table)
 	while (k < len && (buf[k] == ' ' || buf[k] == '\t' || buf[k] == '\r' || buf[k] == '\n'))
 		k++;
 	if (k < len && (buf[k] == '[' || buf[k] == '{'))
-		rc = load_json((const char *)buf, len, &it);
+		rc = load_json((const char *)buf, len, it);
 	else
-		rc = load_csv((const char *)buf, len, &it);
-	if (rc != CLI_OK)
-		goto out;
+		rc = load_csv((const char *)buf, len, it);
+	free(buf);
 	/* the offline tool may sort; the ledger itself refuses older fills */
-	if (it.n > 1)
-		qsort(it.v, it.n, sizeof(*it.v), cmp_item);
-	for (size_t i = 0; i < it.n; i++) {
-		enum ledger_outcome o;
-		if (ledger_apply(l, &it.v[i].f, &o, &err) == -1) {
-			rc = cli_error(CMD, CLI_USAGE, "%s (%s): %s", where(&it.v[i], w), it.v[i].f.symbol, err);
+	if (rc == CLI_OK && it->n > 1)
+		qsort(it->v, it->n, sizeof(*it->v), cmp_item);
+	return rc;
+}
+
+static int
+run(struct ledger *l, const struct analyze_opts *o, const char *path, int table)
+{
+	struct items it = { NULL, 0, 0 };
+	size_t next = 0;
+	const char *err = NULL, *quote = o->quote;
+	char *out = NULL, *extra = NULL;
+	json_t *rep = NULL, *ret = NULL;
+	int rc;
+
+	if ((rc = load(path, &it)) != CLI_OK)
+		goto out;
+	if (o->marks != NULL) {
+		if ((rc = analyze_returns(o, l, it.v, it.n, &next, &ret)) != CLI_OK)
+			goto out;
+		quote = json_string_value(json_object_get(json_object_get(ret, "account"), "quote"));
+	} else if (quote != NULL) {
+		for (; next < it.n && strcmp(it.v[next].f.quote, quote) != 0; next++)
+			;
+		if (next == it.n) {
+			rc = cli_error(CMD, CLI_USAGE, "--quote %s: no fill is quoted in %s", quote, quote);
 			goto out;
 		}
+		next = 0;
 	}
-	if (table)
-		out = report_table(l, &err);
-	else if ((rep = report_json(l, &err)) != NULL)
+	if ((rc = analyze_apply(l, it.v, it.n, &next, INT64_MAX)) != CLI_OK)
+		goto out;
+	if ((rep = report_json(l, &err)) == NULL) {
+		rc = cli_error(CMD, CLI_FAIL, "report: %s", err);
+		goto out;
+	}
+	extend(rep, l, quote, ret);
+	if (table) {
+		if ((out = report_table(l, &err)) != NULL)
+			extra = analyze_table(rep);
+	} else
 		out = json_dumps(rep, JSON_INDENT(2));
 	if (out == NULL) {
 		rc = cli_error(CMD, CLI_FAIL, "report: %s", err != NULL ? err : "cannot format");
 		goto out;
 	}
 	fputs(out, stdout);
+	if (extra != NULL)
+		fputs(extra, stdout);
 	if (!table)
 		fputc('\n', stdout);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		rc = cli_error(CMD, CLI_FAIL, "cannot write the report");
 out:
 	free(out);
+	free(extra);
 	json_decref(rep);
+	json_decref(ret);
 	free(it.v);
-	free(buf);
 	return rc;
+}
+
+/* A finite number option; CLI_OK or CLI_USAGE after an error. */
+static int
+number_opt(const char *name, const char *v, double *out)
+{
+	if (series_parse_number(v, strlen(v), out) == -1)
+		return cli_error(CMD, CLI_USAGE, "%s %s: not a finite number", name, v);
+	return CLI_OK;
+}
+
+/* Checks the combinations of options. */
+static int
+check_opts(struct analyze_opts *o, int has_capital, const char *path)
+{
+	struct stats_params *p = &o->params;
+
+	if (o->marks == NULL && (has_capital || o->flows || o->benchmark || o->carry))
+		return cli_error(CMD, CLI_USAGE, "--capital, --flows, --benchmark and --carry-marks "
+		    "need --marks");
+	if (o->marks != NULL && !has_capital)
+		return cli_error(CMD, CLI_USAGE, "--marks needs --capital (the starting equity)");
+	if (!(p->periods > 0))
+		return cli_error(CMD, CLI_USAGE, "--periods must be > 0");
+	if (p->required_return <= -1)
+		return cli_error(CMD, CLI_USAGE, "--required-return must be > -1");
+	p->omega_required_return = pow(1 + p->required_return, p->periods) - 1;
+	if (!isfinite(p->omega_required_return))
+		return cli_error(CMD, CLI_USAGE, "--required-return compounds beyond range over --periods");
+	{
+		const char *in[] = { path, o->marks, o->flows, o->benchmark };
+		int stdin_n = 0;
+
+		for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++)
+			stdin_n += in[i] != NULL && strcmp(in[i], "-") == 0;
+		if (stdin_n > 1)
+			return cli_error(CMD, CLI_USAGE, "only one input can be standard input");
+	}
+	return CLI_OK;
 }
 
 int
 cli_analyze(int argc, char **argv)
 {
 	struct ledger *l = ledger_new();
-	const char *path = NULL, *v;
+	struct analyze_opts o;
+	const char *path = NULL, *v, *err = NULL;
 	enum ledger_oversell policy;
-	int i, rc = CLI_USAGE, table = 0, missing = 0;
+	int i, rc = CLI_USAGE, table = 0, missing = 0, has_capital = 0;
 
+	memset(&o, 0, sizeof(o));
+	stats_params_default(&o.params);
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(usage_text, stdout);
 			rc = CLI_OK;
 			goto out;
+		} else if (strcmp(argv[i], "--carry-marks") == 0) {
+			o.carry = 1;
 		} else if ((v = opt_value(argc, argv, &i, "--oversell", &missing)) != NULL) {
 			if (parse_oversell(v, &policy) == -1) {
 				cli_error(CMD, CLI_USAGE, "--oversell %s: expected short, zero-cost or skip", v);
@@ -269,6 +446,29 @@ cli_analyze(int argc, char **argv)
 				goto out;
 			}
 			table = strcmp(v, "table") == 0;
+		} else if ((v = opt_value(argc, argv, &i, "--marks", &missing)) != NULL) {
+			o.marks = v;
+		} else if ((v = opt_value(argc, argv, &i, "--flows", &missing)) != NULL) {
+			o.flows = v;
+		} else if ((v = opt_value(argc, argv, &i, "--benchmark", &missing)) != NULL) {
+			o.benchmark = v;
+		} else if ((v = opt_value(argc, argv, &i, "--quote", &missing)) != NULL) {
+			o.quote = v;
+		} else if ((v = opt_value(argc, argv, &i, "--capital", &missing)) != NULL) {
+			if (dec_parse(v, strlen(v), &o.capital, &err) == -1) {
+				cli_error(CMD, CLI_USAGE, "--capital %s: %s", v, err);
+				goto out;
+			}
+			has_capital = 1;
+		} else if ((v = opt_value(argc, argv, &i, "--periods", &missing)) != NULL) {
+			if (number_opt("--periods", v, &o.params.periods) != CLI_OK)
+				goto out;
+		} else if ((v = opt_value(argc, argv, &i, "--risk-free", &missing)) != NULL) {
+			if (number_opt("--risk-free", v, &o.params.risk_free) != CLI_OK)
+				goto out;
+		} else if ((v = opt_value(argc, argv, &i, "--required-return", &missing)) != NULL) {
+			if (number_opt("--required-return", v, &o.params.required_return) != CLI_OK)
+				goto out;
 		} else if (missing) {
 			cli_error(CMD, CLI_USAGE, "%s needs a value", argv[i]);
 			goto out;
@@ -285,7 +485,9 @@ cli_analyze(int argc, char **argv)
 		fputs(usage_text, stderr);
 		goto out;
 	}
-	rc = run(l, path, table);
+	if (check_opts(&o, has_capital, path) != CLI_OK)
+		goto out;
+	rc = run(l, &o, path, table);
 out:
 	ledger_free(l);
 	return rc;

@@ -2,48 +2,24 @@
  * perfagg stats: the statistics of core/stats.h over a return series read
  * from a file, printed as one JSON object (core/stats_json.h).
  *
- * Input format, decided here: one simple return per line, or CSV
- * "date,return" lines (the date as time_parse_iso() accepts it, strictly
- * increasing). Blank lines, surrounding blanks and CR before LF are ignored.
- * The first non-blank line is a header, and skipped, when it starts with a
- * letter and its last field is not a number ("date,return", "return").
- * A file is either all dated or all undated. Anything else is an error naming
- * the line; nothing is printed on stdout then.
- *
- * Benchmark pairing, decided here: when both files are dated, beta and alpha
- * use the dates present in both (the inner join: what empyrical computes on
- * date-indexed pandas Series, whose NaN-skipping drops unmatched dates);
- * otherwise the benchmark must have exactly as many returns as the series and
- * pairs by position. The other statistics always use the whole series.
+ * Input format and benchmark pairing: core/series.h (by position for
+ * undated files, on dates present in both when both are dated). The other
+ * statistics always use the whole series. Anything malformed is an error
+ * naming the line; nothing is printed on stdout then.
  */
-#include <ctype.h>
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <jansson.h>
 
 #include "client/cli.h"
+#include "core/series.h"
 #include "core/stats.h"
 #include "core/stats_json.h"
-#include "util/file.h"
-#include "util/timeutil.h"
-#include "util/xalloc.h"
 
 #define CMD		"stats"
-#define INPUT_MAX	(256u << 20)
-#define NUMBER_MAX	64	/* longest numeric field accepted */
-
-struct series {
-	double	*v;
-	int64_t	*ms;		/* dates when dated, else NULL */
-	size_t	 n;
-	size_t	 cap;
-	int	 dated;		/* -1 not yet known, 0 no, 1 yes */
-};
 
 static void
 usage(FILE *f)
@@ -69,228 +45,12 @@ usage(FILE *f)
 	    "Exit status: 0 success, 2 usage or input error.\n");
 }
 
-/* A finite decimal number, nothing else: no hex, inf, nan or trailing text. */
-static int
-parse_number(const char *s, size_t len, double *out)
-{
-	char buf[NUMBER_MAX + 1], *end;
-	double v;
-
-	if (len == 0 || len > NUMBER_MAX)
-		return -1;
-	for (size_t i = 0; i < len; i++)
-		if (!isdigit((unsigned char)s[i]) && strchr("+-.eE", s[i]) == NULL)
-			return -1;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	v = strtod(buf, &end);
-	if (end != buf + len || !isfinite(v))
-		return -1;
-	*out = v;
-	return 0;
-}
-
-/* "nan", "-inf", "Infinity"...: a bad number, never a header. */
-static int
-nonfinite_word(const char *s, size_t len)
-{
-	static const char *const words[] = { "nan", "inf", "infinity" };
-
-	if (len > 0 && (s[0] == '+' || s[0] == '-')) {
-		s++;
-		len--;
-	}
-	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (strlen(words[i]) == len && strncasecmp(s, words[i], len) == 0)
-			return 1;
-	return 0;
-}
-
-static void
-trim(const char **s, size_t *len)
-{
-	while (*len > 0 && ((*s)[0] == ' ' || (*s)[0] == '\t')) {
-		(*s)++;
-		(*len)--;
-	}
-	while (*len > 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t' || (*s)[*len - 1] == '\r'))
-		(*len)--;
-}
-
-static void
-series_push(struct series *s, double v, int64_t ms)
-{
-	if (s->n == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 256;
-		s->v = xreallocarray(s->v, s->cap, sizeof(*s->v));
-		s->ms = xreallocarray(s->ms, s->cap, sizeof(*s->ms));
-	}
-	s->v[s->n] = v;
-	s->ms[s->n] = ms;
-	s->n++;
-}
-
-static void
-series_clear(struct series *s)
-{
-	free(s->v);
-	free(s->ms);
-	memset(s, 0, sizeof(*s));
-}
-
-/*
- * Parses one non-blank line (already trimmed). Returns 0, 1 for a header
- * line to skip (only when first), or -1 with *errstr set.
- */
-static int
-parse_line(struct series *s, const char *p, size_t len, int first, const char **errstr)
-{
-	const char *comma = memchr(p, ',', len), *f1 = p, *f2;
-	size_t l1 = len, l2;
-	int64_t ms = 0;
-	double v;
-
-	if (comma != NULL) {
-		l1 = (size_t)(comma - p);
-		f2 = comma + 1;
-		l2 = len - l1 - 1;
-		if (memchr(f2, ',', l2) != NULL) {
-			*errstr = "too many fields (expected 'return' or 'date,return')";
-			return -1;
-		}
-		trim(&f1, &l1);
-		trim(&f2, &l2);
-	} else {
-		f2 = p;
-		l2 = len;
-	}
-	if (parse_number(f2, l2, &v) == -1) {
-		if (first && isalpha((unsigned char)p[0]) && !nonfinite_word(f2, l2))
-			return 1;
-		*errstr = l2 == 0 ? "missing return" : "malformed return (expected a finite decimal number)";
-		return -1;
-	}
-	if (s->dated == -1)
-		s->dated = comma != NULL;
-	if (s->dated != (comma != NULL)) {
-		*errstr = s->dated ? "missing date (earlier lines are 'date,return')" :
-		    "unexpected date (earlier lines are bare returns)";
-		return -1;
-	}
-	if (s->dated) {
-		if (time_parse_iso(f1, l1, &ms) == -1) {
-			*errstr = "malformed date (expected YYYY-MM-DD or ISO 8601 UTC)";
-			return -1;
-		}
-		if (s->n > 0 && ms <= s->ms[s->n - 1]) {
-			*errstr = "date not after the previous line's date";
-			return -1;
-		}
-	}
-	series_push(s, v, ms);
-	return 0;
-}
-
-/* Parses (buf, len). Returns 0, or -1 with *lineno and *errstr set. */
-static int
-series_parse(struct series *s, const char *buf, size_t len, size_t *lineno, const char **errstr)
-{
-	const char *p = buf, *end = buf + len, *nl;
-	size_t l;
-	int first = 1, rc;
-
-	memset(s, 0, sizeof(*s));
-	s->dated = -1;
-	*lineno = 0;
-	while (p < end) {
-		(*lineno)++;
-		nl = memchr(p, '\n', (size_t)(end - p));
-		l = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
-		if (memchr(p, '\0', l) != NULL) {
-			*errstr = "NUL byte";
-			goto fail;
-		}
-		{
-			const char *q = p;
-
-			trim(&q, &l);
-			if (l > 0) {
-				if ((rc = parse_line(s, q, l, first, errstr)) == -1)
-					goto fail;
-				first = 0;
-			}
-		}
-		p = nl != NULL ? nl + 1 : end;
-	}
-	return 0;
- fail:
-	series_clear(s);
-	return -1;
-}
-
-static int
-read_series(const char *path, struct series *s)
-{
-	const char *errstr = NULL, *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
-	uint8_t *buf;
-	size_t len, lineno;
-
-	if ((buf = file_read_all(path, INPUT_MAX, &len, &errstr)) == NULL)
-		return cli_error(CMD, CLI_USAGE, "%s: %s", name, errstr);
-	if (series_parse(s, (const char *)buf, len, &lineno, &errstr) == -1) {
-		free(buf);
-		return cli_error(CMD, CLI_USAGE, "%s:%zu: %s", name, lineno, errstr);
-	}
-	free(buf);
-	return CLI_OK;
-}
-
-/* Pairs r and b for beta/alpha into fresh arrays (see the header comment). */
-static int
-pair_benchmark(const struct series *r, const struct series *b, double **pr, double **pb, size_t *np)
-{
-	size_t i = 0, j = 0, k = 0, cap;
-
-	if (!(r->dated == 1 && b->dated == 1)) {
-		if (r->n != b->n)
-			return cli_error(CMD, CLI_USAGE,
-			    "benchmark has %zu returns, the series %zu (undated files pair by position)",
-			    b->n, r->n);
-		cap = r->n;
-	} else
-		cap = r->n < b->n ? r->n : b->n;
-	*pr = xcalloc(cap + 1, sizeof(**pr));
-	*pb = xcalloc(cap + 1, sizeof(**pb));
-	if (!(r->dated == 1 && b->dated == 1)) {
-		if (cap > 0) {
-			memcpy(*pr, r->v, cap * sizeof(**pr));
-			memcpy(*pb, b->v, cap * sizeof(**pb));
-		}
-		*np = cap;
-		return CLI_OK;
-	}
-	/* Both sorted by date: a merge join. */
-	while (i < r->n && j < b->n) {
-		if (r->ms[i] < b->ms[j])
-			i++;
-		else if (r->ms[i] > b->ms[j])
-			j++;
-		else {
-			(*pr)[k] = r->v[i++];
-			(*pb)[k] = b->v[j++];
-			k++;
-		}
-	}
-	*np = k;
-	return CLI_OK;
-}
-
 static int
 option_number(const char *opt, const char *arg, double *out)
 {
 	if (arg == NULL)
 		return cli_error(CMD, CLI_USAGE, "%s needs a value (perfagg stats --help)", opt);
-	if (parse_number(arg, strlen(arg), out) == -1)
+	if (series_parse_number(arg, strlen(arg), out) == -1)
 		return cli_error(CMD, CLI_USAGE, "%s: '%s' is not a finite number", opt, arg);
 	return CLI_OK;
 }
@@ -298,7 +58,7 @@ option_number(const char *opt, const char *arg, double *out)
 int
 cli_stats(int argc, char **argv)
 {
-	struct series r = { 0 }, b = { 0 };
+	struct series r, b;
 	struct stats_params p;
 	struct stats st;
 	const char *path = NULL, *bench = NULL, *errstr = NULL;
@@ -308,6 +68,8 @@ cli_stats(int argc, char **argv)
 	char *text = NULL;
 	int rc = CLI_USAGE, i;
 
+	series_init(&r);
+	series_init(&b);
 	stats_params_default(&p);
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -353,13 +115,17 @@ cli_stats(int argc, char **argv)
 	if (bench != NULL && strcmp(bench, "-") == 0 && strcmp(path, "-") == 0)
 		return cli_error(CMD, CLI_USAGE, "the series and the benchmark cannot both be stdin");
 
-	if ((rc = read_series(path, &r)) != CLI_OK)
+	if ((rc = cli_read_series(CMD, path, &r)) != CLI_OK)
 		goto done;
 	if (bench != NULL) {
-		if ((rc = read_series(bench, &b)) != CLI_OK)
+		if ((rc = cli_read_series(CMD, bench, &b)) != CLI_OK)
 			goto done;
-		if ((rc = pair_benchmark(&r, &b, &pr, &pb, &np)) != CLI_OK)
+		if (series_pair(&r, &b, &pr, &pb, &np, &errstr) == -1) {
+			rc = cli_error(CMD, CLI_USAGE,
+			    "benchmark has %zu returns, the series %zu (undated files pair by position)",
+			    b.n, r.n);
 			goto done;
+		}
 	}
 	rc = CLI_USAGE;
 	if (stats_compute(r.v, r.n, &p, &st, &errstr) == -1) {

@@ -165,6 +165,8 @@ equity_close_day(struct equity *e, const struct ledger *l, int64_t day,
 			goto range;
 		if (day_return(base, end, &e->rets[e->ndays + k], errstr) == -1)
 			return -1;
+		if (dec_sub(&d->pnl, end, base) == -1)
+			goto range;
 		d->day = dd;
 		d->flow = flow;
 		d->equity = end;

@@ -38,6 +38,7 @@ struct equity_day {
 	int64_t day;			/* days since the epoch */
 	struct dec flow;		/* external flows dated that day */
 	struct dec equity;		/* at the end of the day */
+	struct dec pnl;			/* equity - (previous equity + flow) */
 	double ret;			/* r_d above */
 };
 

@@ -9,7 +9,7 @@
 
 enum key {
 	K_ID, K_ORDER, K_TIMESTAMP, K_DATETIME, K_SYMBOL, K_SIDE, K_PRICE, K_AMOUNT,
-	K_COST, K_ROLE, K_MARKET, K_FEE_COST, K_FEE_CURRENCY, K_NONE
+	K_COST, K_ROLE, K_MARKET, K_FEE_COST, K_FEE_CURRENCY, K_FEES, K_NONE
 };
 
 static const struct {
@@ -22,6 +22,7 @@ static const struct {
 	{ "takerOrMaker", K_ROLE }, { "marketType", K_MARKET },
 	{ "fee.cost", K_FEE_COST }, { "fee_cost", K_FEE_COST },
 	{ "fee.currency", K_FEE_CURRENCY }, { "fee_currency", K_FEE_CURRENCY },
+	{ "fees", K_FEES },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -35,6 +36,8 @@ struct build {
 	char fee_currency[FILL_CUR_MAX];
 	bool fees_array;		/* a non-empty fees[] was given */
 };
+
+static int json_fees(struct build *b, const json_t *arr, const char **errstr);
 
 static enum key
 key_of(const char *name, size_t len, const char **canon)
@@ -172,6 +175,22 @@ fill_cost(const struct fill *f, struct dec *out)
 }
 
 /* Applies one field given as text (v, len); len == 0 means absent. */
+/* A CSV fees cell: ccxt's fees[] as JSON text, numbers kept exact. */
+static int
+csv_fees(struct build *b, const char *v, size_t len, const char **errstr)
+{
+	json_t *arr;
+	int line, rc;
+
+	if (len == 0)
+		return 0;
+	if ((arr = fill_json_loads(v, len, &line, errstr)) == NULL)
+		return -1;
+	rc = json_fees(b, arr, errstr);
+	json_decref(arr);
+	return rc;
+}
+
 static int
 set_field(struct build *b, enum key k, const char *v, size_t len, const char **errstr)
 {
@@ -227,6 +246,8 @@ set_field(struct build *b, enum key k, const char *v, size_t len, const char **e
 			return -1;
 		}
 		return 0;
+	case K_FEES:
+		return csv_fees(b, v, len, errstr);
 	case K_FEE_CURRENCY:
 		if (currency_ok(v, len, errstr) == -1)
 			return -1;
@@ -487,7 +508,7 @@ fill_from_json(struct fill *f, const json_t *o, const char **field, const char *
 		return -1;
 	}
 	for (size_t i = 0; i < NKEYS; i++) {
-		if (keys[i].key == K_FEE_COST || keys[i].key == K_FEE_CURRENCY)
+		if (keys[i].key == K_FEE_COST || keys[i].key == K_FEE_CURRENCY || keys[i].key == K_FEES)
 			continue;
 		if (json_field(&b, keys[i].key, json_object_get(o, keys[i].name), errstr) == -1) {
 			*field = keys[i].name;

@@ -27,9 +27,12 @@
  *   with json_real() has already lost its exact value).
  * - CSV: RFC 4180 (comma separator, "..." quoting with "" for a quote,
  *   quoted fields may span lines, CRLF or LF), a header row of the field
- *   names above; the fee is given as fee_cost and fee_currency (or
- *   fee.cost and fee.currency); fees[] has no CSV form. An empty cell is
- *   absent. Blank lines are skipped.
+ *   names above; one fee is given as fee_cost and fee_currency (or
+ *   fee.cost and fee.currency), several as a "fees" column holding ccxt's
+ *   fees[] as JSON text (CSV-quoted: "[{""cost"":""0.1"",""currency"":
+ *   ""BNB""}]"), whose numbers are read exactly like those of a JSON
+ *   input; a non-empty fees cell wins over fee_cost as fees[] does in
+ *   JSON. An empty cell is absent. Blank lines are skipped.
  */
 #ifndef PERFAGG_CORE_FILL_H
 #define PERFAGG_CORE_FILL_H

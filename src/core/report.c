@@ -1,11 +1,11 @@
 #include "core/report.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/timeutil.h"
+#include "util/textbuf.h"
 #include "util/xalloc.h"
 
 static json_t *
@@ -120,22 +120,30 @@ cmp_name(const void *a, const void *b)
 	return strcmp(((const struct ledger_stats *)a)->name, ((const struct ledger_stats *)b)->name);
 }
 
-/* All symbol stats (which == 0) or quote totals (which == 1), sorted by name. */
+/*
+ * All symbol stats (which == 0) or quote totals (which == 1) with at least
+ * one applied fill, sorted by name. A symbol whose only fills failed inside
+ * the ledger has no trade (and so no duplicate or stale fill either): it is
+ * left out rather than listed empty.
+ */
 static struct ledger_stats *
 collect(const struct ledger *l, int which, size_t *n, const char **errstr)
 {
 	struct ledger_stats *v;
+	size_t all = which == 0 ? ledger_nsymbols(l) : ledger_nquotes(l);
 
-	*n = which == 0 ? ledger_nsymbols(l) : ledger_nquotes(l);
-	v = xreallocarray(NULL, *n + 1, sizeof(*v));
-	for (size_t i = 0; i < *n; i++) {
+	v = xreallocarray(NULL, all + 1, sizeof(*v));
+	*n = 0;
+	for (size_t i = 0; i < all; i++) {
 		if (which == 0)
-			ledger_symbol_stats(l, i, &v[i]);
-		else if (ledger_quote_stats(l, i, &v[i]) == -1) {
+			ledger_symbol_stats(l, i, &v[*n]);
+		else if (ledger_quote_stats(l, i, &v[*n]) == -1) {
 			*errstr = "total out of range";
 			free(v);
 			return NULL;
 		}
+		if (v[*n].trades > 0)
+			(*n)++;
 	}
 	qsort(v, *n, sizeof(*v), cmp_name);
 	return v;
@@ -200,29 +208,6 @@ fail:
 
 /* ---- table ---- */
 
-struct text {
-	char *buf;
-	size_t len, cap;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-tprintf(struct text *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-		va_end(ap);
-		if (n >= 0 && (size_t)n < t->cap - t->len)
-			break;
-		t->cap = 2 * t->cap + (size_t)(n > 0 ? n : 0);
-		t->buf = xrealloc(t->buf, t->cap);
-	}
-	t->len += (size_t)n;
-}
-
 /* Display text of a value rounded to 4 places ("-" for undefined). */
 static const char *
 show(char buf[DEC_STR_MAX], struct dec num, struct dec den, struct dec scale)
@@ -236,7 +221,7 @@ show(char buf[DEC_STR_MAX], struct dec num, struct dec den, struct dec scale)
 }
 
 static void
-table_row(struct text *t, const struct ledger_stats *st)
+table_row(struct textbuf *t, const struct ledger_stats *st)
 {
 	char a[DEC_STR_MAX], b[DEC_STR_MAX], c[DEC_STR_MAX], d[DEC_STR_MAX], e[DEC_STR_MAX];
 	char f[DEC_STR_MAX], g[DEC_STR_MAX], h[DEC_STR_MAX];
@@ -250,7 +235,7 @@ table_row(struct text *t, const struct ledger_stats *st)
 	dec_format(e, sizeof(e), st->open_long_qty);
 	dec_format(f, sizeof(f), st->open_short_qty);
 	dec_format(g, sizeof(g), st->unmatched_sell_qty);
-	tprintf(t, "%-16s %7llu %16s %10s %16s %12s %12s %12s %12s %7s\n", st->name,
+	textbuf_printf(t, "%-16s %7llu %16s %10s %16s %12s %12s %12s %12s %7s\n", st->name,
 	    (unsigned long long)st->trades, a,
 	    show(b, st->realized_pnl, st->closed_basis, dec_from_int(100)), c, d, e, f, g,
 	    show(h, dec_from_int((int64_t)st->wins), dv.rounds, dec_from_int(100)));
@@ -259,22 +244,22 @@ table_row(struct text *t, const struct ledger_stats *st)
 char *
 report_table(const struct ledger *l, const char **errstr)
 {
-	struct text t = { xmalloc(256), 0, 256 };
+	struct textbuf t;
 	struct ledger_stats *v;
 	size_t n;
 
-	t.buf[0] = '\0';
+	textbuf_init(&t);
 	for (int which = 0; which < 2; which++) {
 		if ((v = collect(l, which, &n, errstr)) == NULL) {
 			free(t.buf);
 			return NULL;
 		}
-		tprintf(&t, "%s%-16s %7s %16s %10s %16s %12s %12s %12s %12s %7s\n", which ? "\n" : "",
+		textbuf_printf(&t, "%s%-16s %7s %16s %10s %16s %12s %12s %12s %12s %7s\n", which ? "\n" : "",
 		    which == 0 ? "SYMBOL" : "TOTAL (QUOTE)", "TRADES", "REALIZED_PNL", "RETURN%",
 		    "VOLUME_QUOTE", "FEES_QUOTE", "OPEN_LONG", "OPEN_SHORT", "UNMATCHED", "WIN%");
 		for (size_t i = 0; i < n; i++)
 			table_row(&t, &v[i]);
 		free(v);
 	}
-	return t.buf;
+	return textbuf_take(&t);
 }

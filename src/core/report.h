@@ -15,6 +15,8 @@
  * H = {t, quote, trades, volume_base, volume_quote, fees_quote,
  *	realized_pnl, closed_basis, return_pct}
  *
+ * Symbols and quote currencies without any applied fill (every fill of
+ * theirs failed inside the ledger) are left out.
  * Money and quantities are JSON strings of exact decimals (dec_format).
  * Counts are JSON integers; times are ISO 8601 UTC strings ("...000Z").
  * Derived values are decimal strings rounded once, half to even, to 18

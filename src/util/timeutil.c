@@ -168,3 +168,30 @@ time_parse_iso(const char *s, size_t len, int64_t *ms)
 	    (int64_t)sec * 1000 + frac;
 	return 0;
 }
+
+int
+time_parse_date(const char *s, size_t len, int64_t *day)
+{
+	int64_t ms;
+
+	if (len != 10 || time_parse_iso(s, len, &ms) == -1)
+		return -1;
+	*day = floordiv(ms, TIME_DAY_MS);
+	return 0;
+}
+
+void
+time_format_date(char out[TIME_DATE_LEN], int64_t day)
+{
+	char iso[TIME_ISO_LEN];
+
+	time_format_iso_ms(iso, day * TIME_DAY_MS);
+	memcpy(out, iso, 10);
+	out[10] = '\0';
+}
+
+int64_t
+time_day_of_ms(int64_t ms)
+{
+	return floordiv(ms, TIME_DAY_MS);
+}

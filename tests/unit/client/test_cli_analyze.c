@@ -164,6 +164,52 @@ test_csv_and_options(void **state)
 	result_free(&r);
 }
 
+/* Several fees in CSV: a fees column holding ccxt's fees[] as JSON text. */
+static void
+test_csv_fees(void **state)
+{
+	static const char csv[] =
+	    "id,timestamp,symbol,side,price,amount,fee_cost,fee_currency,fees\n"
+	    "1,1000,BTC/USDT,buy,100,1,9,USDT,\"[{\"\"cost\"\":\"\"0.5\"\",\"\"currency\"\":\"\"USDT\"\"},"
+	    "{\"\"cost\"\":0.001000000000000000001,\"\"currency\"\":\"\"BNB\"\"}]\"\n"
+	    "2,2000,BTC/USDT,sell,110,1,0.25,USDT,\n";
+	struct result r;
+	json_t *j, *s;
+
+	(void)state;
+	/* fees[] wins over fee_cost on the first row (as in JSON): cost
+	 * 100.5; the second row's single fee: proceeds 109.75; PnL 9.25; BNB
+	 * kept exact (19 digits would be refused, 18 are not: see below) */
+	r = run("", csv);
+	assert_int_equal(r.status, 2);
+	assert_string_equal(r.err, "perfagg analyze: line 2: fees: more than 18 fractional digits\n");
+	assert_string_equal(r.out, "");
+	result_free(&r);
+	{
+		char *fixed = strdup(csv), *p = strstr(fixed, "0.001000000000000000001");
+
+		memmove(p + 5, p + 23, strlen(p + 23) + 1);	/* -> 0.001 */
+		r = run("", fixed);
+		free(fixed);
+	}
+	assert_int_equal(r.status, 0);
+	j = parse_out(&r);
+	s = json_object_get(json_object_get(j, "symbols"), "BTC/USDT");
+	assert_string_equal(field(j, "symbols", "BTC/USDT", "realized_pnl"), "9.25");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(s, "fees"), "USDT")), "0.75");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(s, "fees"), "BNB")), "0.001");
+	json_decref(j);
+	result_free(&r);
+	r = run("", "timestamp,symbol,side,price,amount,fees\n1,A/B,buy,1,1,[{]\n");
+	assert_int_equal(r.status, 2);
+	assert_string_equal(r.err, "perfagg analyze: line 2: fees: malformed JSON\n");
+	result_free(&r);
+	r = run("", "timestamp,symbol,side,price,amount,fees\n1,A/B,buy,1,1,{}\n");
+	assert_int_equal(r.status, 2);
+	assert_string_equal(r.err, "perfagg analyze: line 2: fees: not an array\n");
+	result_free(&r);
+}
+
 static void
 test_errors(void **state)
 {
@@ -233,6 +279,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_unsorted_and_duplicates),
 		cmocka_unit_test(test_csv_and_options),
+		cmocka_unit_test(test_csv_fees),
 		cmocka_unit_test(test_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

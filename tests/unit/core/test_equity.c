@@ -73,6 +73,14 @@ test_daily_twr(void **state)
 	assert_int_equal(equity_ndays(e), 5);
 	assert_equity(e, 3, 19726, "2005", 0.0);
 	assert_equity(e, 4, 19727, "2000", 0.0);
+	/* day PnL = equity - (previous equity + flow): 10, -11, 6, 0, 0 */
+	assert_dec_str(equity_day(e, 0)->pnl, "10");
+	assert_dec_str(equity_day(e, 1)->pnl, "-11");
+	assert_dec_str(equity_day(e, 2)->pnl, "6");
+	assert_dec_str(equity_day(e, 2)->flow, "1000");
+	assert_dec_str(equity_day(e, 3)->pnl, "0");
+	assert_dec_str(equity_day(e, 4)->pnl, "0");
+	assert_dec_str(equity_day(e, 4)->flow, "-5");
 	/* TWR = 1.01 * 999/1010 * 2005/1999 - 1 = 0.0019984992496248124... */
 	assert_true(fabs(equity_twr(e) - 0.0019984992496248124) < 1e-15);
 	assert_true(equity_returns(e)[2] == equity_day(e, 2)->ret);

@@ -151,12 +151,53 @@ test_return_pct_rounding(void **state)
 	ledger_free(l);
 }
 
+/* A symbol (and quote currency) whose only fill failed inside the ledger is
+ * not listed with 0 trades. */
+static void
+test_failed_symbol_dropped(void **state)
+{
+	static const char bad[] = "{\"timestamp\":2,\"symbol\":\"ETH/EUR\",\"side\":\"buy\",\"price\":1,"
+	    "\"amount\":1,\"fee\":{\"cost\":1,\"currency\":\"ETH\"}}";
+	struct ledger *l = ledger_new();
+	const char *err = NULL, *field = NULL;
+	json_t *arr, *r;
+	struct fill f;
+	enum ledger_outcome out;
+	int line;
+	char *table;
+
+	(void)state;
+	apply_json(l, "[{\"timestamp\":1,\"symbol\":\"BTC/USDT\",\"side\":\"buy\",\"price\":100,\"amount\":1}]");
+	/* a base fee equal to the amount leaves nothing: refused */
+	arr = fill_json_loads(bad, strlen(bad), &line, &err);
+	assert_non_null(arr);
+	assert_int_equal(fill_from_json(&f, arr, &field, &err), 0);
+	assert_int_equal(ledger_apply(l, &f, &out, &err), -1);
+	assert_string_equal(err, "base fee leaves no quantity");
+	json_decref(arr);
+	assert_int_equal(ledger_nsymbols(l), 2);	/* the ledger knows it */
+	r = report_json(l, &err);
+	assert_non_null(r);
+	assert_int_equal(json_object_size(json_object_get(r, "symbols")), 1);
+	assert_null(json_object_get(json_object_get(r, "symbols"), "ETH/EUR"));
+	assert_int_equal(json_object_size(json_object_get(r, "totals")), 1);
+	assert_null(json_object_get(json_object_get(r, "totals"), "EUR"));
+	json_decref(r);
+	table = report_table(l, &err);
+	assert_non_null(table);
+	assert_null(strstr(table, "ETH/EUR"));
+	assert_null(strstr(table, "EUR "));
+	free(table);
+	ledger_free(l);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_report_json),
 		cmocka_unit_test(test_return_pct_rounding),
+		cmocka_unit_test(test_failed_symbol_dropped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,6 +48,27 @@ test_parse(void **state)
 }
 
 static void
+test_dates(void **state)
+{
+	int64_t day;
+	char out[TIME_DATE_LEN];
+
+	(void)state;
+	assert_int_equal(time_parse_date("2024-01-01", 10, &day), 0);
+	assert_int_equal(day, 19723);
+	assert_int_equal(time_parse_date("1969-12-31", 10, &day), 0);
+	assert_int_equal(day, -1);
+	assert_int_equal(time_parse_date("2024-01-01T00:00:00Z", 20, &day), -1);
+	assert_int_equal(time_parse_date("2024-1-01", 9, &day), -1);
+	assert_int_equal(time_parse_date("2024-02-30", 10, &day), -1);
+	time_format_date(out, 19723 + 59);
+	assert_string_equal(out, "2024-02-29");
+	assert_int_equal(time_day_of_ms(1704067200000 - 1), 19722);
+	assert_int_equal(time_day_of_ms(1704067200000), 19723);
+	assert_int_equal(time_day_of_ms(-1), -1);
+}
+
+static void
 test_civil_roundtrip(void **state)
 {
 	(void)state;
@@ -66,6 +87,7 @@ main(void)
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_civil_roundtrip),
+		cmocka_unit_test(test_dates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
