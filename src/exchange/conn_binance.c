@@ -710,7 +710,7 @@ on_income(struct xconn *c, const json_t *j, const struct xsink *sink, struct xou
 {
 	struct bpriv *p = c->priv;
 	const json_t *row;
-	int64_t t, last = p->income_from;
+	int64_t t = 0, last = p->income_from;
 	size_t i;
 
 	if (!json_is_array(j)) {

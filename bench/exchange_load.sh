@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Issue #4's numbers against the exchange simulator, on this machine:
+#  1. backfill of a 1,000,000-fill Binance spot account, end to end
+#     (perfagg register -> perfaggd polls perfagg-exsim -> ledger), target <= 30 s;
+#  2. 10,000 sessions polled every 60 s: poll lag p99 (target < 2 s), resident
+#     memory of perfaggd (target <= 1 GiB), errors (target 0).
+# The simulator runs with its per-IP limits off and the daemon with
+# POLL_IP_BUDGETS=0: against real Binance the per-IP weight limit alone would
+# stretch a 1M-fill backfill to minutes (1000 pages x weight 20 / 6000 per min).
+# Usage: bash bench/exchange_load.sh [backfill|sessions|all] [observe_seconds=180]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+observe=${2:-180}
+PERFAGG_BENCH_DEPS=1 bash scripts/deps.sh
+cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build-bench -j "$(nproc)" >/dev/null
+B=build-bench
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+start_sim() {  # args...
+  local out; out=$(mktemp)
+  "$B/perfagg-exsim" --port 0 "$@" >"$out" 2>/dev/null &
+  pids+=($!)
+  for _ in $(seq 1 600); do grep -q listening "$out" && break; sleep 0.1; done
+  sim="http://127.0.0.1:$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$out" | head -1)"
+}
+start_daemon() {  # extra env...
+  port=$(freeport); url="http://127.0.0.1:$port"
+  env ENCLAVE_HOST=127.0.0.1 ENCLAVE_PORT=$port LOG_LEVEL=warn RATE_LIMIT_MAX=1000000000 MAX_SESSIONS=1000000 \
+    POLL_IP_BUDGETS=0 EXCHANGE_BASE_URLS="binance=$sim,coinbase=$sim,kraken=$sim,krakenfutures=$sim" "$@" \
+    "$B/perfaggd" 2>/tmp/perfaggd-exchange-bench.log &
+  dpid=$!; pids+=($dpid)
+  for _ in $(seq 1 100); do curl -sf "$url/health" >/dev/null && break; sleep 0.1; done
+}
+rss() { awk '/VmRSS/{printf "%.1f MiB", $2/1024}' "/proc/$1/status"; }
+
+if [ "$what" = backfill ] || [ "$what" = all ]; then
+  echo "== 1. backfill of a 1,000,000-fill Binance spot account"
+  start_sim --seed 5 --accounts 1 --fills 1000000 --threads 2
+  start_daemon
+  acct=$(curl -s "$sim/exsim/accounts" | python3 -c 'import json,sys; a=[x for x in json.load(sys.stdin) if x["exchange"]=="binance" and x["market"]=="spot"][0]; print(json.dumps({"apiKey":a["api_key"],"secret":a["secret"]})); print(a["nfills"], file=sys.stderr)' 2>/tmp/nfills)
+  creds=$(mktemp); echo "$acct" >"$creds"
+  echo "   account: $(cat /tmp/nfills) fills"
+  t0=$(date +%s.%N)
+  sid=$("$B/perfagg" register --url "$url" --exchange binance --account-type spot --allow-dev --credentials-file "$creds" 2>/dev/null)
+  rm -f "$creds"
+  while :; do
+    st=$(curl -s -H "Authorization: Bearer $sid" "$url/enclave/session")
+    echo "$st" | grep -q '"backfill_done":true' && echo "$st" | grep -q '"last_success":"' && break
+    sleep 0.2
+  done
+  t1=$(date +%s.%N)
+  fills=$(echo "$st" | python3 -c 'import json,sys; print(json.load(sys.stdin)["collection"]["fills"])')
+  echo "   backfill: $fills fills applied in $(python3 -c "print(round($t1-$t0,2))") s (registration to backfill done)"
+  echo "   perfaggd RSS after: $(rss $dpid)"
+  cleanup; pids=()
+fi
+
+if [ "$what" = sessions ] || [ "$what" = all ]; then
+  echo "== 2. 10,000 sessions polled every 60 s"
+  start_sim --seed 6 --accounts 10000 --fills 60 --live-spacing-ms 600000 --threads 2
+  start_daemon API_INTERVAL=60000 POLL_MAX_TRANSFERS=256
+  "$B/bench_register" "$url" 10000 64 "$sim" binance spot | sed 's/^/   /'
+  echo "   observing for ${observe}s (poller counters from /health)..."
+  for i in $(seq 1 $((observe / 15))); do
+    sleep 15
+    curl -s "$url/health" | python3 -c 'import json,sys; h=json.load(sys.stdin); p=h["poller"]; print("   t=%4ds sessions=%d requests=%d failures=%d cycles=%d lag_p99=%dms lag_max=%dms" % ('"$i"'*15, p["sessions"], p["requests"], p["failures"], p["cycles"], p["lag_p99_ms"], p["lag_max_ms"]))'
+    echo "           perfaggd RSS $(rss $dpid)"
+  done
+fi
