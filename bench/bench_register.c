@@ -94,7 +94,8 @@ main(int argc, char **argv)
 		char *aurl = xasprintf("%s/exsim/accounts", argv[4]);
 		json_t *all;
 		hr.url = aurl;
-		hr.timeout_s = 120;
+		hr.timeout_s = 300;
+		hr.max_bytes = (size_t)1 << 30;
 		if (httpc_do(&hr, &resp, err, sizeof(err)) != 0 || resp.status != 200 || !json_is_array(resp.json)) {
 			fprintf(stderr, "bench_register: cannot list the simulator's accounts: %s\n", err);
 			return 1;

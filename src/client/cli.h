@@ -24,6 +24,9 @@ int cli_session(int argc, char **argv);
 int cli_revoke(int argc, char **argv);
 int cli_analyze(int argc, char **argv);
 int cli_stats(int argc, char **argv);
+int cli_metrics(int argc, char **argv);
+int cli_summary(int argc, char **argv);
+int cli_verify(int argc, char **argv);
 
 struct series;
 

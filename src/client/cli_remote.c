@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "client/cli.h"
+#include "client/cli_remote.h"
 #include "client/httpc.h"
 #include "core/attest_binding.h"
 #include "core/attest_verify.h"
@@ -29,24 +30,8 @@
 #include "util/xalloc.h"
 
 #define CRED_FIELD_MAX 2048
-#define SESSION_ARG_MAX 80
 
 /* Options shared by every remote command. */
-struct remote {
-	const char *cmd;
-	const char *url;
-	const char *cacert;
-	bool json;
-	/* attestation policy */
-	bool allow_dev;
-	bool allow_debug;
-	bool have_measurement;
-	uint8_t measurement[32];
-	bool have_nonce;
-	uint8_t nonce[ATTEST_NONCE_MAX];
-	size_t nonce_len;
-	bool tls_bound;		/* set by fetch_attestation: the TLS binding was checked */
-};
 
 enum { OPT_URL = 256, OPT_CACERT, OPT_JSON, OPT_ALLOW_DEV, OPT_ALLOW_DEBUG, OPT_EXPECT, OPT_NONCE, OPT_EXCHANGE,
 	OPT_ACCOUNT, OPT_SANDBOX, OPT_LABEL, OPT_TTL, OPT_USER, OPT_CREDS, OPT_HELP };
@@ -54,7 +39,7 @@ enum { OPT_URL = 256, OPT_CACERT, OPT_JSON, OPT_ALLOW_DEV, OPT_ALLOW_DEBUG, OPT_
 /* Handles an option common to the remote commands. Returns 1 if handled, 0
  * if not, -1 on a bad value (message printed). */
 static int
-common_opt(struct remote *r, int c, const char *arg)
+common_opt(struct cli_remote *r, int c, const char *arg)
 {
 	switch (c) {
 	case OPT_URL:
@@ -90,8 +75,8 @@ common_opt(struct remote *r, int c, const char *arg)
 	return 0;
 }
 
-static char *
-url_join(const struct remote *r, const char *path)
+char *
+cli_url_join(const struct cli_remote *r, const char *path)
 {
 	size_t n = strlen(r->url);
 
@@ -108,7 +93,7 @@ url_join(const struct remote *r, const char *path)
  * the check is skipped, saying so. Returns 0 or a CLI exit code.
  */
 static int
-check_tls_binding(struct remote *r, const struct httpc_response *resp)
+check_tls_binding(struct cli_remote *r, const struct httpc_response *resp)
 {
 	const json_t *v = json_object_get(resp->json, "tls_spki_sha256");
 	uint8_t bound[32];
@@ -135,8 +120,8 @@ check_tls_binding(struct remote *r, const struct httpc_response *resp)
 /* Fetches GET /attestation/quote with a fresh nonce and verifies it under the
  * command's policy. Returns 0 and fills claims (and *doc_out if non-NULL), or
  * a CLI exit code with the error printed. */
-static int
-fetch_attestation(struct remote *r, struct attest_claims *claims, json_t **doc_out)
+int
+cli_fetch_attestation(struct cli_remote *r, struct attest_claims *claims, json_t **doc_out)
 {
 	struct httpc_request req = { .method = "GET", .cacert = r->cacert };
 	struct httpc_response resp;
@@ -152,7 +137,7 @@ fetch_attestation(struct remote *r, struct attest_claims *claims, json_t **doc_o
 	}
 	hex_encode(nonce_hex, r->nonce, r->nonce_len);
 	path = xasprintf("/attestation/quote?nonce=%s", nonce_hex);
-	url = url_join(r, path);
+	url = cli_url_join(r, path);
 	req.url = url;
 	rc = httpc_do(&req, &resp, err, sizeof(err));
 	free(path);
@@ -204,7 +189,7 @@ cli_attest(int argc, char **argv)
 {
 	static const struct option opts[] = { COMMON_LONGOPTS, { "nonce", required_argument, NULL, OPT_NONCE },
 		{ NULL, 0, NULL, 0 } };
-	struct remote r = { .cmd = "attest" };
+	struct cli_remote r = { .cmd = "attest" };
 	struct attest_claims cl;
 	json_t *doc = NULL;
 	char hex[129];
@@ -225,7 +210,7 @@ cli_attest(int argc, char **argv)
 		return cli_error(r.cmd, CLI_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
 	if (r.url == NULL)
 		return cli_error(r.cmd, CLI_USAGE, "--url is required");
-	if ((rc = fetch_attestation(&r, &cl, &doc)) != 0)
+	if ((rc = cli_fetch_attestation(&r, &cl, &doc)) != 0)
 		return rc;
 	if (r.json) {
 		json_object_set_new(doc, "verified", json_true());
@@ -428,7 +413,7 @@ cli_register(int argc, char **argv)
 		{ "user-id", required_argument, NULL, OPT_USER },
 		{ "credentials-file", required_argument, NULL, OPT_CREDS },
 		{ NULL, 0, NULL, 0 } };
-	struct remote r = { .cmd = "register" };
+	struct cli_remote r = { .cmd = "register" };
 	const char *exchange = NULL, *account = "spot", *label = NULL, *user = NULL, *creds_file = NULL;
 	struct httpc_request req = { .method = "POST" };
 	struct httpc_response resp = { 0 };
@@ -493,7 +478,7 @@ cli_register(int argc, char **argv)
 	if ((rc = read_creds(r.cmd, creds_file, strcmp(exchange, "coinbase") == 0 ||
 	    strcmp(exchange, "kraken") == 0, &creds)) != 0)
 		return rc;
-	if ((rc = fetch_attestation(&r, &cl, NULL)) != 0)
+	if ((rc = cli_fetch_attestation(&r, &cl, NULL)) != 0)
 		goto out;
 
 	md = json_pack("{s:s}", "exchange", exchange);
@@ -510,7 +495,7 @@ cli_register(int argc, char **argv)
 	}
 	body = envelope_to_json(&env);
 	body_s = json_dumps(body, JSON_COMPACT);
-	url = url_join(&r, "/enclave/submit_key");
+	url = cli_url_join(&r, "/enclave/submit_key");
 	req.url = url;
 	req.body = body_s;
 	req.body_len = strlen(body_s);
@@ -546,8 +531,8 @@ out:
 }
 
 /* Reads the session id argument ("-" = first line of standard input). */
-static int
-session_arg(const char *cmd, const char *arg, char id[SESSION_ARG_MAX])
+int
+cli_session_arg(const char *cmd, const char *arg, char id[SESSION_ARG_MAX])
 {
 	size_t n;
 
@@ -569,7 +554,7 @@ session_request(const char *cmd, const char *method, int argc, char **argv)
 	static const struct option opts[] = { { "url", required_argument, NULL, OPT_URL },
 		{ "cacert", required_argument, NULL, OPT_CACERT }, { "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, OPT_HELP }, { NULL, 0, NULL, 0 } };
-	struct remote r = { .cmd = cmd };
+	struct cli_remote r = { .cmd = cmd };
 	struct httpc_request req = { .method = method };
 	struct httpc_response resp = { 0 };
 	char id[SESSION_ARG_MAX], herr[512], *url;
@@ -588,10 +573,10 @@ session_request(const char *cmd, const char *method, int argc, char **argv)
 	}
 	if (r.url == NULL || optind != argc - 1)
 		return cli_error(cmd, CLI_USAGE, "usage: perfagg %s --url URL ID|-", cmd);
-	if ((rc = session_arg(cmd, argv[optind], id)) != 0)
+	if ((rc = cli_session_arg(cmd, argv[optind], id)) != 0)
 		return rc;
 	/* The id travels in the Authorization header, not the URL. */
-	url = url_join(&r, "/enclave/session");
+	url = cli_url_join(&r, "/enclave/session");
 	req.url = url;
 	req.bearer = id;
 	req.cacert = r.cacert;

@@ -12,6 +12,7 @@
 struct sink {
 	char *buf;
 	size_t len;
+	size_t max;
 	int overflow;
 };
 
@@ -21,7 +22,7 @@ on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 	struct sink *s = arg;
 	size_t n = size * nmemb;
 
-	if (s->len + n > MAX_RESPONSE) {
+	if (s->len + n > s->max) {
 		s->overflow = 1;
 		return 0;
 	}
@@ -55,7 +56,7 @@ httpc_do(const struct httpc_request *req, struct httpc_response *resp, char *err
 	CURL *c = curl_easy_init();
 	struct curl_slist *hdrs = NULL;
 	char *ctype = NULL;
-	struct sink sink = { 0 };
+	struct sink sink = { .max = req->max_bytes > 0 ? req->max_bytes : MAX_RESPONSE };
 	char *auth = NULL, cerr[CURL_ERROR_SIZE] = "";
 	CURLcode cc;
 	int rc = -1;

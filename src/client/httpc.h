@@ -28,6 +28,7 @@ struct httpc_request {
 	size_t body_len;
 	const char *cacert;	/* CA bundle path or NULL for the system's */
 	long timeout_s;		/* 0: 30 s */
+	size_t max_bytes;	/* largest response accepted; 0: 4 MiB */
 };
 
 /* Performs the request. Returns 0 when an HTTP response arrived (any status),

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "core/report.h"
+#include "core/signed.h"
+#include "enclave/keys.h"
 #include "core/stats.h"
 #include "core/stats_json.h"
 #include "enclave/session.h"
@@ -203,7 +205,7 @@ results(struct server *srv, const struct http_request *req, struct http_response
 	struct view_arg a = { .summary = summary, .periods = 365 };
 	struct session_info info;
 	uint8_t id[SESSION_ID_BYTES];
-	char expires[TIME_ISO_LEN];
+	char expires[TIME_ISO_LEN], generated[TIME_ISO_LEN];
 
 	if (server_session_id(req, summary ? "/enclave/summary" : "/enclave/metrics", id, resp) != 0)
 		return;
@@ -219,9 +221,20 @@ results(struct server *srv, const struct http_request *req, struct http_response
 		return;
 	}
 	time_format_iso_ms(expires, info.expires_ms);
+	time_format_iso_ms(generated, time_now_ms());
+	json_object_set_new(a.out, "kind", json_string(summary ? "summary" : "metrics"));
 	json_object_set_new(a.out, "exchange", json_string(info.exchange));
 	json_object_set_new(a.out, "account_type", json_string(info.account_type));
+	json_object_set_new(a.out, "session", json_string(info.id_hash));
 	json_object_set_new(a.out, "session_expires", json_string(expires));
+	json_object_set_new(a.out, "generated_at", json_string(generated));
+	/* Every result is signed with the attested key: a third party checks it
+	 * offline with `perfagg verify` and the attestation document. */
+	if (signed_sign(a.out, keys_sign, srv->keys, keys_id(srv->keys), &a.err) != 0) {
+		json_decref(a.out);
+		http_error(resp, 500, "signing_failed", "%s", a.err);
+		return;
+	}
 	http_json(resp, 200, a.out);
 }
 

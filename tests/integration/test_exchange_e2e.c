@@ -178,6 +178,69 @@ compare(const struct daemon *d, const struct exsim_run *s, json_t *acct, const c
 	free(err);
 }
 
+/* The signed metrics, saved with the attestation, verify offline; one changed
+ * byte does not. */
+static void
+check_signed(const struct daemon *d, const char *sid)
+{
+	char *mfile = xasprintf("/tmp/perfagg-m-%d.json", (int)getpid()), *afile = xasprintf("/tmp/perfagg-a-%d.json",
+	    (int)getpid()), *out, *err, *text, line[80];
+	const char *fetch[] = { "perfagg", "metrics", "--url", d->url, "--allow-dev", "--out", mfile,
+		"--save-attestation", afile, "-", NULL };
+	const char *verify[] = { "perfagg", "verify", mfile, "--attestation", afile, "--allow-dev", NULL };
+	const char *strict[] = { "perfagg", "verify", mfile, "--attestation", afile, NULL };
+	size_t len, changed = 0;
+	FILE *f;
+	int rc;
+
+	snprintf(line, sizeof(line), "%s\n", sid);
+	rc = harness_run(fetch, NULL, line, &out, &err);
+	if (rc != 0)
+		fail_msg("perfagg metrics: %s", err);
+	assert_non_null(strstr(err, "signature verified"));
+	free(out);
+	free(err);
+	rc = harness_run(verify, NULL, NULL, &out, &err);
+	if (rc != 0)
+		fail_msg("perfagg verify: %s", err);
+	assert_non_null(strstr(out, "verified"));
+	free(out);
+	free(err);
+	/* Development evidence is refused unless allowed. */
+	assert_int_equal(harness_run(strict, NULL, NULL, &out, &err), 1);
+	free(out);
+	free(err);
+	/* Change one digit of a money value: verification fails. */
+	f = fopen(mfile, "r");
+	assert_non_null(f);
+	text = xmalloc(1 << 24);
+	len = fread(text, 1, (1 << 24) - 1, f);
+	fclose(f);
+	text[len] = '\0';
+	for (char *p = strstr(text, "\"realized_pnl\": \""); p != NULL && changed == 0; p = strstr(p + 1, "\"realized_pnl\": \"")) {
+		char *digit = p + strlen("\"realized_pnl\": \"");
+		while (*digit != '\0' && (*digit < '0' || *digit > '9'))
+			digit++;
+		if (*digit != '\0') {
+			*digit = *digit == '9' ? '8' : (char)(*digit + 1);
+			changed++;
+		}
+	}
+	assert_int_equal(changed, 1);
+	f = fopen(mfile, "w");
+	fwrite(text, 1, len, f);
+	fclose(f);
+	assert_int_equal(harness_run(verify, NULL, NULL, &out, &err), 1);
+	assert_non_null(strstr(err, "NOT verified"));
+	free(out);
+	free(err);
+	free(text);
+	unlink(mfile);
+	unlink(afile);
+	free(mfile);
+	free(afile);
+}
+
 static void
 run_world(const char *const *sim_args, const char *label)
 {
@@ -205,6 +268,8 @@ run_world(const char *const *sim_args, const char *label)
 		sid = register_account(&d, a);
 		wait_backfilled(&d, sid, what);
 		compare(&d, &s, a, sid, what);
+		if (tested == 0)
+			check_signed(&d, sid);
 		free(sid);
 		tested++;
 	}
