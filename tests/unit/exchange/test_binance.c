@@ -425,13 +425,26 @@ test_spot_cycle(void **state)
 		fail_msg("unexpected request %s", h.req.url);
 	assert_true(h.c.backfill_done);
 
-	/* Incremental: the same cursors, no clock or exchangeInfo refetch. */
+	/* Incremental a minute later: the same cursors, trades only (no clock,
+	 * exchangeInfo, balances, restrictions or flows: they are fresh). */
 	h.c.ops->begin(&h.c, 1700000060000LL);
+	expect(&h, "/api/v3/myTrades?symbol=BNBBTC&fromId=28458&limit=1000");
+	/* Eleven minutes on: balances again (new symbols come from them), not
+	 * the hourly restrictions. */
+	xreq_clear(&h.req);
+	h.c.ops->begin(&h.c, 1700000660000LL);
+	ok(&h, "/api/v3/account", "{\"canTrade\":true,\"balances\":[{\"asset\":\"BTC\",\"free\":\"1\","
+	    "\"locked\":\"0\"}]}");
+	expect(&h, "/api/v3/myTrades?symbol=BNBBTC&fromId=28458&limit=1000");
+	/* An hour on: balances, restrictions, and later the flows. */
+	xreq_clear(&h.req);
+	h.c.ops->begin(&h.c, 1700003700000LL);
 	ok(&h, "/api/v3/account", "{\"canTrade\":true,\"balances\":[{\"asset\":\"BTC\",\"free\":\"1\","
 	    "\"locked\":\"0\"}]}");
 	ok(&h, "/sapi/v1/account/apiRestrictions", "{\"enableWithdrawals\":true,\"enableSpotAndMarginTrading\":true}");
 	assert_int_equal(h.rec.perms, 3);
 	expect(&h, "/api/v3/myTrades?symbol=BNBBTC&fromId=28458&limit=1000");
+	xreq_clear(&h.req);
 	h_close(&h);
 }
 
