@@ -34,6 +34,7 @@
 
 #include "core/dec.h"
 #include "core/fill.h"
+#include "util/bmap.h"
 
 enum exsim_exchange { EXSIM_BINANCE, EXSIM_COINBASE, EXSIM_KRAKEN, EXSIM_KRAKENFUTURES, EXSIM_NEXCHANGES };
 
@@ -44,10 +45,33 @@ struct exsim_symbol {
 	char base[FILL_CUR_MAX], quote[FILL_CUR_MAX];
 	char native_base[16], native_quote[16];	/* Kraken "XXBT"/"ZUSD"; else as unified */
 	int64_t first_ms;		/* time of fill 0 */
-	int64_t spacing_ms;		/* mean spacing between fills */
+	int64_t spacing_ms;		/* spacing of historical fills (fill i is in [first + i*s, first + (i+1)*s)) */
 	uint64_t nfills;		/* total fills over the account's life (visible or not) */
 	uint64_t first_id;		/* exchange trade id of fill 0 (Binance ids are per symbol) */
+	/* Historical fills are 0..nhist-1, all before the world's start; live
+	 * fills nhist.. follow at live_spacing_ms from live_first_ms (the
+	 * world's start), each in [live_first + j*ls, live_first + (j+1)*ls). */
+	uint64_t nhist;
+	int64_t live_first_ms, live_spacing_ms;
+	unsigned price_decimals;	/* tick = 10^-price_decimals */
+	unsigned lot_decimals;		/* amount step = 10^-lot_decimals */
+	/* generator parameters (exsim_gen.c) */
+	uint64_t first_order_id;	/* Binance numeric order ids */
+	double price0;			/* centre of the price path */
+	uint64_t amount_lo, amount_hi;	/* amount range in lots */
+	unsigned cycle;			/* fills per half round trip (1..6) */
+	uint64_t salt;			/* per-symbol hash salt */
 };
+
+/* A deposit (amount > 0) or withdrawal (amount < 0) of an account. */
+struct exsim_flow {
+	char id[40];
+	int64_t ts_ms;
+	char currency[FILL_CUR_MAX];	/* unified code */
+	struct dec amount;
+};
+
+struct exsim_bcache;
 
 struct exsim_account {
 	size_t index;
@@ -60,6 +84,11 @@ struct exsim_account {
 	uint64_t seed;
 	struct exsim_symbol *symbols;
 	size_t nsymbols;
+	struct exsim_flow *flows;	/* sorted by ts_ms; all before the world's start */
+	size_t nflows;
+	char currencies[8][FILL_CUR_MAX];	/* every currency the account holds (balances) */
+	size_t ncurrencies;
+	struct exsim_bcache *bcache;	/* exsim_balances() running sums (own lock) */
 	/* mutable state, under the world lock */
 	uint64_t last_nonce;		/* Kraken: strictly increasing */
 	double rate_counter;		/* Kraken decaying counter / budget use */
@@ -84,6 +113,7 @@ struct exsim_config {
 	size_t accounts_per_exchange;	/* per exchange and market */
 	uint64_t fills_per_account;	/* approximate total over all symbols */
 	int64_t history_ms;		/* how far back histories start (default 90 days) */
+	int64_t start_ms;		/* history anchor ("now" at start); 0 = wall clock */
 	int64_t live_spacing_ms;	/* > 0: accounts keep trading, about one fill per this per account */
 	bool strict_limits;		/* enforce the real per-IP weight limits (off for load tests) */
 	struct exsim_faults faults;
@@ -102,6 +132,12 @@ struct exsim {
 	unsigned weight_used[EXSIM_NEXCHANGES];
 	int64_t banned_until_ms;
 	uint64_t stats_requests, stats_faults;
+	uint64_t stats_by_fault[6];	/* 5xx, 429, timeout, truncate, malformed, overlap */
+	struct bmap *by_key;		/* SHA-256(exchange byte || api_key) -> account */
+};
+
+struct exsim_param {
+	const char *name, *value;	/* decoded */
 };
 
 /* A request as handlers see it. */
@@ -116,6 +152,14 @@ struct exsim_request {
 	const char *(*param)(const struct exsim_request *r, const char *name);
 	const void *ctx;
 	int64_t now_ms;
+	/* Every query parameter, then every form parameter of an
+	 * application/x-www-form-urlencoded body, in order, decoded (repeated
+	 * names such as Coinbase's product_ids appear repeatedly). */
+	const struct exsim_param *params;
+	size_t nparams;
+	/* Set by exsim_dispatch (p_overlap fault): a pageable endpoint repeats
+	 * some rows of the previous page at the start of this one. */
+	bool overlap;
 };
 
 #define EXSIM_MAX_RESP_HEADERS 6
@@ -132,30 +176,66 @@ struct exsim_response {
 	bool pageable;			/* the handler allows the overlap fault on this body */
 };
 
-/* Handlers: each returns true if it owns the path (and filled resp). */
+/* Handlers: each returns true if it owns the path (and filled resp). They
+ * run concurrently on the server's threads: mutable account and world state
+ * only under w->mu. Register one in the table in exsim.c. */
+typedef bool (*exsim_handler_fn)(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs);
 bool sim_binance_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs);
 bool sim_coinbase_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs);
 bool sim_kraken_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs);
 bool sim_krakenfutures_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs);
 
-/* World. */
+/* Names: "binance", "coinbase", "kraken", "krakenfutures"; "spot", "margin", "futures". */
+const char *exsim_exchange_name(enum exsim_exchange ex);
+const char *exsim_market_name(enum fill_market m);
+
+/* Defaults for every field (port 0, seed 1, 2 accounts, 2000 fills, 90 days,
+ * no live trading, no faults, timeout 35000 ms, 4 threads). */
+void exsim_config_default(struct exsim_config *cfg);
+
+/* World. Builds every account of cfg (copied); aborts only on OOM. Returns
+ * 0, or -1 with *errstr on a bad configuration. */
 int exsim_init(struct exsim *w, const struct exsim_config *cfg, const char **errstr);
 void exsim_free(struct exsim *w);
 /* Finds the account with this API key and exchange, NULL if none. */
 struct exsim_account *exsim_account_by_key(struct exsim *w, enum exsim_exchange ex, const char *api_key);
-/* Runs one request through faults and the handlers. */
+/* Finds an account by API key on any exchange, NULL if none. */
+struct exsim_account *exsim_account_any(struct exsim *w, const char *api_key);
+/* Runs one request through the admin routes, faults and the handlers; rs
+ * must be zeroed; the caller frees rs->body. */
 void exsim_dispatch(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs);
+/* The default param() of a request: first params[] entry named name. */
+const char *exsim_request_param(const struct exsim_request *r, const char *name);
+
+/* Admin bodies (also used by --export-accounts): fresh strings. */
+char *exsim_accounts_json(struct exsim *w, int64_t now_ms);
+char *exsim_truth_json(const struct exsim_account *a, int64_t now_ms);
+
+/* Generator (exsim_gen.c). Fills a (zeroed) with account number index,
+ * ordinal-th of count accounts of its exchange (permissions depend on it). */
+void exsim_account_generate(struct exsim_account *a, const struct exsim_config *cfg, int64_t start_ms, size_t index,
+    enum exsim_exchange ex, enum fill_market market, size_t ordinal, size_t count);
+void exsim_account_clear(struct exsim_account *a);
+/* The balance cache of an account (exsim_balance.c); free(NULL) no-op. */
+struct exsim_bcache *exsim_bcache_new(const struct exsim_account *a);
+void exsim_bcache_free(struct exsim_bcache *c);
 
 /* Histories. */
 /* Fill i (0-based, i < sym->nfills) of symbol k of account a, in unified
  * form, with its exchange trade id in out->id; deterministic. */
 void exsim_fill(const struct exsim_account *a, size_t k, uint64_t i, struct fill *out);
+/* Timestamp of fill i of symbol k alone (cheaper than exsim_fill). */
+int64_t exsim_fill_ts(const struct exsim_account *a, size_t k, uint64_t i);
 /* Number of fills of symbol k visible at now_ms (timestamp <= now_ms). */
 uint64_t exsim_visible(const struct exsim_account *a, size_t k, int64_t now_ms);
 /* Index of the first fill of symbol k with timestamp >= ts_ms (may be nfills). */
 uint64_t exsim_index_at(const struct exsim_account *a, size_t k, int64_t ts_ms);
 /* Balances (currency, total) derived from the visible history; writes up to
- * cap entries, returns the count. */
+ * cap entries, returns the count. Spot and margin: flows, plus base and
+ * minus cost on buys (the reverse on sells), minus fees in their currency.
+ * Futures (cash view of the settle currency): flows, plus cost on sells,
+ * minus cost on buys, minus fees; equal to realized PnL at the end of each
+ * round trip. Thread-safe. */
 size_t exsim_balances(const struct exsim_account *a, int64_t now_ms, char (*cur)[FILL_CUR_MAX], struct dec *total,
     size_t cap);
 
@@ -163,5 +243,12 @@ size_t exsim_balances(const struct exsim_account *a, int64_t now_ms, char (*cur)
 void exsim_json(struct exsim_response *rs, unsigned status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void exsim_body(struct exsim_response *rs, unsigned status, char *body, size_t len);	/* takes body */
 void exsim_header(struct exsim_response *rs, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* HTTP server (exsim_http.c): libmicrohttpd, thread pool, epoll, on
+ * 127.0.0.1:port (0 = ephemeral). NULL with *errstr on failure. */
+struct exsim_http;
+struct exsim_http *exsim_http_start(struct exsim *w, uint16_t port, unsigned threads, const char **errstr);
+uint16_t exsim_http_port(const struct exsim_http *h);
+void exsim_http_stop(struct exsim_http *h);
 
 #endif
