@@ -7,11 +7,13 @@
  * of the BTC/USD benchmark (public, at most hourly per pair).
  *
  * Kraken returns 50 rows a page, newest first, with the total in count.
- * A walk advances ofs by the rows returned (never more than 50) until ofs
+ * A walk advances ofs by the rows of a page that were new to it until ofs
  * reaches count. Rows arriving during a walk push older rows to higher
- * offsets, so a walk may see a row twice but never misses one; rows are
- * deduplicated by their time: anything newer than the oldest row emitted in
- * this walk was emitted already (and rows at exactly that time by id). The
+ * offsets, so a walk may see a row twice; advancing by the new rows only
+ * (not by 50) means a page that starts early, for whatever reason, costs a
+ * few repeated rows and never skips one. Rows are deduplicated by their
+ * time: anything newer than the oldest row emitted in this walk was
+ * emitted already (and rows at exactly that time by id). The
  * next cycle starts after the newest row of the completed walk (start = its
  * id, exclusive), which picks up whatever arrived meanwhile.
  */
@@ -198,8 +200,10 @@ kraken_next(struct xconn *c, const struct credential *cred, int64_t now_ms, stru
 			req->tag = ST_PAIRS;
 			return 1;
 		case ST_BALANCE:
+			if (private_req(c, cred, now_ms, req, "/0/private/BalanceEx", "", 1, errstr) == -1)
+				return -1;
 			req->tag = ST_BALANCE;
-			return private_req(c, cred, now_ms, req, "/0/private/BalanceEx", "", 1, errstr) == 0 ? 1 : -1;
+			return 1;
 		case ST_TRADES:
 			walk_params(c, &k->trades, NULL, params, sizeof(params));
 			if (private_req(c, cred, now_ms, req, "/0/private/TradesHistory", params, 2, errstr) == -1)
@@ -317,9 +321,11 @@ walk_seen(struct walk *w, const char *id, struct dec t)
 /* After a page of nrows rows out of count: true when the walk is complete
  * (and the cursor moves to its newest row). */
 static bool
-walk_page(struct walk *w, size_t nrows, uint64_t count)
+walk_page(struct walk *w, size_t nrows, size_t nnew, uint64_t count)
 {
-	w->ofs += nrows < PAGE ? nrows : PAGE;
+	/* A page of nothing but repeats: the account traded a page's worth
+	 * since the last call; the offsets moved by at least that much. */
+	w->ofs += nnew > 0 ? nnew : nrows;
 	if (nrows > 0 && w->ofs < count)
 		return false;
 	if (w->top[0] != '\0')
@@ -387,7 +393,7 @@ on_trades(struct xconn *c, json_t *res, const struct xsink *sink, struct xoutcom
 	json_t *trades = json_object_get(res, "trades"), *t;
 	const char *txid, *why = NULL;
 	uint64_t count;
-	size_t n = 0;
+	size_t n = 0, nnew = 0;
 	struct fill f;
 	struct dec sec;
 
@@ -401,7 +407,10 @@ on_trades(struct xconn *c, json_t *res, const struct xsink *sink, struct xoutcom
 			xoutcome_error(out, XR_FATAL, "kraken TradesHistory %s: %s", txid, why);
 			return;
 		}
-		if (walk_seen(&k->trades, txid, sec) || f.timestamp < c->conf.backfill_from_ms)
+		if (walk_seen(&k->trades, txid, sec))
+			continue;
+		nnew++;
+		if (f.timestamp < c->conf.backfill_from_ms)
 			continue;
 		if (sink->fill(sink->arg, &f) == -1) {
 			xoutcome_error(out, XR_FATAL, "sink refused a fill");
@@ -409,7 +418,7 @@ on_trades(struct xconn *c, json_t *res, const struct xsink *sink, struct xoutcom
 		}
 		k->nfills++;
 	}
-	if (walk_page(&k->trades, n, count)) {
+	if (walk_page(&k->trades, n, nnew, count)) {
 		k->step = ST_DEPOSITS;
 		c->backfill_done = true;
 	}
@@ -425,7 +434,7 @@ on_ledgers(struct xconn *c, json_t *res, const struct xsink *sink, struct xoutco
 	json_t *ledger = json_object_get(res, "ledger"), *e;
 	const char *id;
 	uint64_t count;
-	size_t n = 0;
+	size_t n = 0, nnew = 0;
 
 	if (!json_is_object(ledger) || parse_count(json_object_get(res, "count"), &count) == -1) {
 		xoutcome_error(out, XR_RETRY, "kraken Ledgers: malformed result");
@@ -445,7 +454,10 @@ on_ledgers(struct xconn *c, json_t *res, const struct xsink *sink, struct xoutco
 			xoutcome_error(out, XR_FATAL, "kraken Ledgers %s: bad field", id);
 			return;
 		}
-		if (walk_seen(w, id, sec) || ms < c->conf.backfill_from_ms || dec_is_zero(net))
+		if (walk_seen(w, id, sec))
+			continue;
+		nnew++;
+		if (ms < c->conf.backfill_from_ms || dec_is_zero(net))
 			continue;
 		/* the balance change: a withdrawal's amount is negative and
 		 * its fee leaves the account too */
@@ -454,7 +466,7 @@ on_ledgers(struct xconn *c, json_t *res, const struct xsink *sink, struct xoutco
 			return;
 		}
 	}
-	if (walk_page(w, n, count))
+	if (walk_page(w, n, nnew, count))
 		k->step = k->step == ST_DEPOSITS ? ST_WITHDRAWALS : ST_OHLC;
 }
 
