@@ -388,6 +388,16 @@ bad:
 	xoutcome_error(out, XR_FATAL, "krakenfutures accounts: bad balance");
 }
 
+/* The budget refills over its window: wait at least this call's share,
+ * and not less than a second (the history pool's refill is undocumented). */
+static int64_t
+rate_wait(const struct xreq *req)
+{
+	int64_t ms = (int64_t)req->weight * BUDGET_WINDOW_MS / BUDGET;
+
+	return ms < 1000 ? 1000 : ms;
+}
+
 static void
 kf_handle(struct xconn *c, const struct xreq *req, const struct xresp *resp, const struct xsink *sink,
     struct xoutcome *out)
@@ -405,8 +415,12 @@ kf_handle(struct xconn *c, const struct xreq *req, const struct xresp *resp, con
 	}
 	j = fill_json_loads(resp->body, resp->body_len, &line, &err);
 	if (j == NULL || !json_is_object(j)) {
-		xoutcome_error(out, resp->status == 429 ? XR_RATE_LIMITED : resp->status == 200 ? XR_RETRY : XR_FATAL,
-		    "krakenfutures: HTTP %ld, malformed body", resp->status);
+		if (resp->status == 429) {
+			out->retry_after_ms = rate_wait(req);
+			xoutcome_error(out, XR_RATE_LIMITED, "krakenfutures: HTTP 429");
+		} else
+			xoutcome_error(out, resp->status == 200 ? XR_RETRY : XR_FATAL,
+			    "krakenfutures: HTTP %ld, malformed body", resp->status);
 		goto done;
 	}
 	/* {"result":"error","error":"code"} or {"errors":[{"code":..,"message":..}]} */
@@ -427,10 +441,7 @@ kf_handle(struct xconn *c, const struct xreq *req, const struct xresp *resp, con
 		if (e == NULL)
 			e = "HTTP 429";
 		if (strcmp(e, "apiLimitExceeded") == 0 || resp->status == 429) {
-			/* the budget refills over its window: wait this call's share */
-			out->retry_after_ms = (int64_t)req->weight * BUDGET_WINDOW_MS / BUDGET;
-			if (out->retry_after_ms < 1000)
-				out->retry_after_ms = 1000;
+			out->retry_after_ms = rate_wait(req);
 			xoutcome_error(out, XR_RATE_LIMITED, "krakenfutures: %s", e);
 		} else if (strcmp(e, "authenticationError") == 0 || strcmp(e, "Unauthorized") == 0) {
 			xoutcome_error(out, XR_AUTH, "krakenfutures: %s", e);

@@ -28,7 +28,7 @@ static const exsim_handler_fn handlers[] = {
 	/* Kraken spot */
 	sim_kraken_handle,
 	/* Kraken Futures */
-	/* sim_krakenfutures_handle, */
+	sim_krakenfutures_handle,
 	/* end of table */
 	NULL
 };

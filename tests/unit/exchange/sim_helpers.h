@@ -17,6 +17,8 @@
 
 #include "core/fill.h"
 #include "exchange/exchange.h"
+#include "exchange/xsync.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 struct simproc {
@@ -288,6 +290,67 @@ sim_check_truth(const struct simproc *s, const char *key, struct collected *c, i
 	free(body);
 	free(path);
 	free(ek);
+}
+
+/* Backfill then incremental cycles of ops on the first account of
+ * exchange/market, every cycle completing; the fills then equal the truth.
+ * Spot sessions also fetch daily prices. */
+static inline void
+sim_run(const struct exchange_ops *ops, const char *exchange, enum fill_market market, const char *const *args,
+    unsigned cycles, bool expect_rate_limit)
+{
+	struct simproc s;
+	char key[160], secret[512];
+	struct credential cred = { 0 };
+	struct collected col = { 0 };
+	struct xsink sink = col_sink(&col);
+	struct xconf conf = { .market = market };
+	struct xconn c;
+	struct xsync_stats st;
+	const char *err = NULL;
+	int64_t complete = 0;
+	unsigned limited = 0;
+
+	sim_start(&s, args);
+	sim_account(&s, exchange, market == FILL_SPOT ? "spot" : market == FILL_MARGIN ? "margin" : "futures", key, sizeof(key), secret, sizeof(secret));
+	cred.api_key = key;
+	cred.api_key_len = strlen(key);
+	cred.secret = secret;
+	cred.secret_len = strlen(secret);
+	conf.base_url = s.base;
+	assert_int_equal(xconn_open(&c, ops, &conf, &err), 0);
+	for (unsigned i = 0; i < cycles; i++) {
+		int64_t begin = time_now_ms();
+		if (xsync_cycle(&c, &cred, &sink, 60, &st) != 0)
+			fail_msg("cycle %u: %s", i, st.error);
+		limited += st.rate_limited;
+		complete = begin;
+		assert_true(c.validated);
+		assert_true(c.backfill_done);
+		if (i + 1 < cycles)
+			usleep(300000);
+	}
+	assert_true(col.nperms >= 1);
+	assert_true(col.nbalances > 0);
+	if (market == FILL_SPOT)
+		assert_true(col.nprices > 0);
+	sim_check_truth(&s, key, &col, complete);
+	if (expect_rate_limit)
+		assert_true(limited > 0);
+	/* a run with faults configured must have met some */
+	for (size_t i = 0; args[i] != NULL; i++)
+		if (strncmp(args[i], "--fault-", 8) == 0) {
+			char *stats = sim_get(&s, "/exsim/stats");
+			json_t *sj = json_loads(stats, 0, NULL);
+			assert_true(json_integer_value(json_object_get(sj, "faults")) > 0);
+			if (strcmp(args[i], "--fault-overlap") == 0)
+				assert_true(json_integer_value(json_object_get(json_object_get(sj, "by_fault"), "overlap")) > 0);
+			json_decref(sj);
+			free(stats);
+		}
+	xconn_close(&c);
+	sim_stop(&s);
+	free(col.fills);
 }
 
 #endif

@@ -6,55 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "exchange/xsync.h"
-#include "util/timeutil.h"
 
 #include "sim_helpers.h"
-
-static void
-run(const char *const *args, unsigned cycles, bool expect_rate_limit)
-{
-	struct simproc s;
-	char key[160], secret[512];
-	struct credential cred = { 0 };
-	struct collected col = { 0 };
-	struct xsink sink = col_sink(&col);
-	struct xconf conf = { .market = FILL_SPOT };
-	struct xconn c;
-	struct xsync_stats st;
-	const char *err = NULL;
-	int64_t complete = 0;
-	unsigned limited = 0;
-
-	sim_start(&s, args);
-	sim_account(&s, "kraken", "spot", key, sizeof(key), secret, sizeof(secret));
-	cred.api_key = key;
-	cred.api_key_len = strlen(key);
-	cred.secret = secret;
-	cred.secret_len = strlen(secret);
-	conf.base_url = s.base;
-	assert_int_equal(xconn_open(&c, &exchange_kraken, &conf, &err), 0);
-	for (unsigned i = 0; i < cycles; i++) {
-		int64_t begin = time_now_ms();
-		if (xsync_cycle(&c, &cred, &sink, 60, &st) != 0)
-			fail_msg("cycle %u: %s", i, st.error);
-		limited += st.rate_limited;
-		complete = begin;
-		assert_true(c.validated);
-		assert_true(c.backfill_done);
-		if (i + 1 < cycles)
-			usleep(300000);
-	}
-	assert_true(col.nperms >= 1);
-	assert_true(col.nbalances > 0);
-	assert_true(col.nprices > 0);
-	sim_check_truth(&s, key, &col, complete);
-	if (expect_rate_limit)
-		assert_true(limited > 0);
-	xconn_close(&c);
-	sim_stop(&s);
-	free(col.fills);
-}
 
 static void
 test_backfill_10000_live(void **state)
@@ -64,7 +17,7 @@ test_backfill_10000_live(void **state)
 	static const char *const args[] = { "--seed", "11", "--accounts", "1", "--fills", "10000", "--live-spacing-ms",
 		"20", NULL };
 	(void)state;
-	run(args, 3, false);
+	sim_run(&exchange_kraken, "kraken", FILL_SPOT, args, 3, false);
 }
 
 static void
@@ -74,7 +27,7 @@ test_faults(void **state)
 		"50", "--fault-5xx", "0.05", "--fault-429", "0.05", "--fault-truncate", "0.05", "--fault-malformed", "0.05",
 		"--fault-overlap", "0.3", NULL };
 	(void)state;
-	run(args, 3, false);
+	sim_run(&exchange_kraken, "kraken", FILL_SPOT, args, 3, false);
 }
 
 static void
@@ -84,7 +37,7 @@ test_strict_counter(void **state)
 	static const char *const args[] = { "--seed", "13", "--accounts", "1", "--fills", "400", "--strict-limits",
 		NULL };
 	(void)state;
-	run(args, 1, true);
+	sim_run(&exchange_kraken, "kraken", FILL_SPOT, args, 1, true);
 }
 
 static void
