@@ -7,6 +7,8 @@
 static const struct exchange_ops *const registry[] = {
 	&exchange_binance,
 	&exchange_coinbase,
+	&exchange_kraken,
+	&exchange_krakenfutures,
 };
 
 const struct exchange_ops *

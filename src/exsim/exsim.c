@@ -26,9 +26,9 @@ static const exsim_handler_fn handlers[] = {
 	/* Coinbase Advanced Trade */
 	sim_coinbase_handle,
 	/* Kraken spot */
-	/* sim_kraken_handle, */
+	sim_kraken_handle,
 	/* Kraken Futures */
-	/* sim_krakenfutures_handle, */
+	sim_krakenfutures_handle,
 	/* end of table */
 	NULL
 };

@@ -1,0 +1,342 @@
+/*
+ * Kraken Futures endpoints of the simulator (exchanges.md section 7):
+ * GET /derivatives/api/v3/accounts, GET /derivatives/api/v3/fills and
+ * GET /api/history/v3/executions, with APIKey/Authent/Nonce checks and,
+ * with strict limits, the /derivatives budget (500 per 10 s) and the
+ * history pool (100 tokens), both as one leaky counter per key: costs are
+ * in /derivatives units, a history call costs 5 (100 calls per 10 s).
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/dec.h"
+#include "exchange/sign_kraken.h"
+#include "exsim/exsim.h"
+#include "exsim/sim_kraken_page.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+#define BUDGET 500.0
+#define LEAK_PER_S 50.0
+#define HISTORY_COST 5
+#define COUNT_DEFAULT 100
+#define COUNT_MAX 1000
+#define FILLS_PAGE 100
+#define OVERLAP_ROWS 3
+
+struct sbuf {
+	char *p;
+	size_t n, cap;
+};
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			fatalx("sim_krakenfutures: vsnprintf");
+		if ((size_t)n < b->cap - b->n) {
+			b->n += (size_t)n;
+			return;
+		}
+		b->cap = b->cap * 2 + (size_t)n + 256;
+		b->p = xrealloc(b->p, b->cap);
+	}
+}
+
+static void
+ferr(struct exsim_response *rs, unsigned status, const char *code, int64_t now_ms)
+{
+	char t[TIME_ISO_LEN];
+
+	time_format_iso_ms(t, now_ms);
+	exsim_json(rs, status, "{\"result\":\"error\",\"serverTime\":\"%s\",\"error\":\"%s\"}", t, code);
+}
+
+static const char *
+dstr(char buf[DEC_STR_MAX], struct dec d)
+{
+	dec_format(buf, DEC_STR_MAX, d);
+	return buf;
+}
+
+static void
+account_uid(char out[40], const struct exsim_account *a)
+{
+	snprintf(out, 40, "%08zx-0000-4000-8000-%012" PRIx64, a->index, (uint64_t)(a->seed & 0xffffffffffffULL));
+}
+
+static struct exsim_account *
+auth(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs, unsigned cost, unsigned status)
+{
+	const char *key = rq->header(rq, "APIKey"), *sig = rq->header(rq, "Authent"), *nonce = rq->header(rq, "Nonce");
+	const char *post = strcmp(rq->method, "GET") == 0 ? rq->query : rq->body, *err;
+	size_t plen = strcmp(rq->method, "GET") == 0 ? strlen(rq->query) : rq->body_len;
+	char want[SIGN_KRAKEN_LEN];
+	struct exsim_account *a;
+	double counter;
+
+	if (key == NULL || sig == NULL || (a = exsim_account_by_key(w, EXSIM_KRAKENFUTURES, key)) == NULL ||
+	    sign_kraken_futures(want, a->secret, strlen(a->secret), SIGN_KRAKEN_STRICT, rq->path, post, plen, nonce,
+	    &err) == -1 || strcmp(want, sig) != 0) {
+		ferr(rs, status, "authenticationError", rq->now_ms);
+		return NULL;
+	}
+	pthread_mutex_lock(&w->mu);
+	if (nonce != NULL) {
+		uint64_t n = strtoull(nonce, NULL, 10);
+		if (n == a->last_nonce || n < a->last_nonce) {
+			pthread_mutex_unlock(&w->mu);
+			ferr(rs, status, n == a->last_nonce ? "nonceDuplicate" : "nonceBelowThreshold", rq->now_ms);
+			return NULL;
+		}
+		a->last_nonce = n;
+	}
+	if (w->cfg.strict_limits) {
+		counter = a->rate_counter;
+		if (a->rate_at_ms != 0 && rq->now_ms > a->rate_at_ms)
+			counter -= (double)(rq->now_ms - a->rate_at_ms) / 1000.0 * LEAK_PER_S;
+		if (counter < 0)
+			counter = 0;
+		a->rate_counter = counter;
+		a->rate_at_ms = rq->now_ms;
+		if (counter + cost > BUDGET) {
+			pthread_mutex_unlock(&w->mu);
+			ferr(rs, status, "apiLimitExceeded", rq->now_ms);
+			return NULL;
+		}
+		a->rate_counter += cost;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return a;
+}
+
+static void
+accounts(const struct exsim_account *a, const struct exsim_request *rq, struct exsim_response *rs)
+{
+	char cur[8][FILL_CUR_MAX], db[DEC_STR_MAX], t[TIME_ISO_LEN];
+	struct dec tot[8];
+	size_t n = exsim_balances(a, rq->now_ms, cur, tot, 8);
+	struct sbuf b = { 0 };
+
+	sb_printf(&b, "{\"result\":\"success\",\"accounts\":{\"flex\":{\"type\":\"multiCollateralMarginAccount\","
+	    "\"currencies\":{");
+	for (size_t j = 0; j < n; j++)
+		sb_printf(&b, "%s\"%s\":{\"quantity\":%s,\"value\":%s,\"collateral\":%s,\"available\":%s}",
+		    j > 0 ? "," : "", cur[j], dstr(db, tot[j]), db, db, db);
+	time_format_iso_ms(t, rq->now_ms);
+	sb_printf(&b, "},\"initialMargin\":0,\"maintenanceMargin\":0,\"balanceValue\":0,\"portfolioValue\":0}},"
+	    "\"serverTime\":\"%s\"}", t);
+	exsim_body(rs, 200, b.p, b.n);
+}
+
+static void
+render_order(struct sbuf *b, const char *uid, const char *acct, const char *tradeable, bool buy, const struct fill *f,
+    bool maker)
+{
+	char qb[DEC_STR_MAX], pb[DEC_STR_MAX];
+
+	sb_printf(b, "{\"uid\":\"%s\",\"accountUid\":\"%s\",\"tradeable\":\"%s\",\"direction\":\"%s\","
+	    "\"quantity\":\"%s\",\"filled\":\"%s\",\"timestamp\":%" PRId64 ",\"limitPrice\":\"%s\",\"orderType\":\"%s\","
+	    "\"clientId\":\"\",\"reduceOnly\":false,\"lastUpdateTimestamp\":%" PRId64 "}", uid, acct, tradeable,
+	    buy ? "Buy" : "Sell", dstr(qb, f->amount), qb, f->timestamp, dstr(pb, f->price), maker ? "Limit" : "IoC",
+	    f->timestamp);
+}
+
+static void
+render_execution(struct sbuf *b, const struct exsim_account *a, const struct skp_pos *p, const char *acct)
+{
+	struct fill f;
+	char other[FILL_ID_MAX + 4], qb[DEC_STR_MAX], pb[DEC_STR_MAX], cb[DEC_STR_MAX], fb[DEC_STR_MAX];
+	const char *native = a->symbols[p->k].native;
+	bool maker;
+
+	exsim_fill(a, p->k, p->i, &f);
+	maker = f.role == FILL_MAKER;
+	snprintf(other, sizeof(other), "cp%.90s", f.id + 2);
+	sb_printf(b, "{\"uid\":\"e%s\",\"timestamp\":%" PRId64 ",\"event\":{\"Execution\":{\"execution\":{\"uid\":\"%s\","
+	    "\"makerOrder\":", f.id + 1, f.timestamp, f.id);
+	if (maker)
+		render_order(b, f.order, acct, native, f.side == FILL_BUY, &f, true);
+	else
+		render_order(b, other, "00000000-0000-4000-8000-000000000000", native, f.side != FILL_BUY, &f, true);
+	sb_printf(b, ",\"takerOrder\":");
+	if (maker)
+		render_order(b, other, "00000000-0000-4000-8000-000000000000", native, f.side != FILL_BUY, &f, false);
+	else
+		render_order(b, f.order, acct, native, f.side == FILL_BUY, &f, false);
+	sb_printf(b, ",\"timestamp\":%" PRId64 ",\"quantity\":\"%s\",\"price\":\"%s\",\"markPrice\":\"%s\","
+	    "\"limitFilled\":false,\"usdValue\":\"%s\",\"orderData\":{\"fee\":\"%s\",\"positionSize\":\"0\"}},"
+	    "\"takerReducedQuantity\":\"\"}}}", f.timestamp, dstr(qb, f.amount), dstr(pb, f.price), pb,
+	    dstr(cb, f.cost), dstr(fb, f.nfees > 0 ? f.fees[0].cost : DEC_ZERO));
+}
+
+static bool
+parse_i64(const char *s, int64_t *out)
+{
+	char *end;
+
+	if (s == NULL || *s == '\0')
+		return false;
+	*out = strtoll(s, &end, 10);
+	return *end == '\0';
+}
+
+static void
+base_view(struct skp_view *v, const struct exsim_account *a, int64_t now_ms, bool has_since, int64_t since,
+    bool has_before, int64_t before)
+{
+	skp_view_init(v, a, now_ms);
+	if (has_since)
+		skp_from_ts(v, since);
+	if (has_before)
+		skp_before_ts(v, before);
+}
+
+static void
+executions(struct exsim *w, const struct exsim_account *a, const struct exsim_request *rq, struct exsim_response *rs)
+{
+	const char *sort = rq->param(rq, "sort"), *tok = rq->param(rq, "continuation_token"), *cnt = rq->param(rq, "count");
+	int64_t since = 0, before = 0, count = COUNT_DEFAULT;
+	bool has_since = rq->param(rq, "since") != NULL, has_before = rq->param(rq, "before") != NULL, desc;
+	struct skp_view v, nv;
+	struct skp_pos *page, last;
+	uint64_t rank = 0, total;
+	size_t n;
+	char acct[40], t[TIME_ISO_LEN];
+	struct sbuf b = { 0 };
+
+	if ((has_since && !parse_i64(rq->param(rq, "since"), &since)) ||
+	    (has_before && !parse_i64(rq->param(rq, "before"), &before)) ||
+	    (cnt != NULL && (!parse_i64(cnt, &count) || count < 1 || count > COUNT_MAX)) ||
+	    (sort != NULL && strcmp(sort, "asc") != 0 && strcmp(sort, "desc") != 0)) {
+		ferr(rs, 400, "invalidArgument", rq->now_ms);
+		return;
+	}
+	desc = sort == NULL || strcmp(sort, "desc") == 0;
+	base_view(&v, a, rq->now_ms, has_since, since, has_before, before);
+	if (tok != NULL) {
+		unsigned long long ts, k, i;
+		if (sscanf(tok, "%llx.%llx.%llx", &ts, &k, &i) != 3 || k >= a->nsymbols) {
+			skp_view_free(&v);
+			ferr(rs, 400, "invalidArgument", rq->now_ms);
+			return;
+		}
+		last.ts = (int64_t)ts;
+		last.k = (size_t)k;
+		last.i = i;
+		/* the next page starts after the last row served, in the
+		 * sort's direction (stable while new executions arrive) */
+		base_view(&nv, a, rq->now_ms, has_since, since, has_before, before);
+		if (desc) {
+			skp_after(&nv, &last);
+			rank = skp_count(&nv) + 1;
+		} else {
+			skp_upto(&nv, &last);
+			rank = skp_count(&nv);
+		}
+		skp_view_free(&nv);
+		if (rq->overlap)
+			rank -= rank < OVERLAP_ROWS ? rank : OVERLAP_ROWS;
+	}
+	total = skp_count(&v);
+	page = xcalloc((size_t)count, sizeof(*page));
+	n = skp_page(&v, rank, desc, page, (size_t)count);
+	account_uid(acct, a);
+	time_format_iso_ms(t, rq->now_ms);
+	sb_printf(&b, "{\"accountUid\":\"%s\",\"len\":%zu,\"serverTime\":\"%s\",\"elements\":[", acct, n, t);
+	for (size_t j = 0; j < n; j++) {
+		if (j > 0)
+			sb_printf(&b, ",");
+		render_execution(&b, a, &page[j], acct);
+	}
+	sb_printf(&b, "]");
+	if (n > 0 && rank + n < total) {
+		char tk[80];
+		snprintf(tk, sizeof(tk), "%llx.%llx.%llx", (unsigned long long)page[n - 1].ts,
+		    (unsigned long long)page[n - 1].k, (unsigned long long)page[n - 1].i);
+		sb_printf(&b, ",\"continuationToken\":\"%s\"", tk);
+		exsim_header(rs, "Next-Continuation-Token", "%s", tk);
+	}
+	sb_printf(&b, "}");
+	exsim_body(rs, 200, b.p, b.n);
+	rs->pageable = true;
+	free(page);
+	skp_view_free(&v);
+}
+
+static void
+fills(const struct exsim_account *a, const struct exsim_request *rq, struct exsim_response *rs)
+{
+	const char *lft = rq->param(rq, "lastFillTime");
+	struct skp_view v;
+	struct skp_pos page[FILLS_PAGE];
+	int64_t before;
+	size_t n;
+	char t[TIME_ISO_LEN];
+	struct sbuf b = { 0 };
+
+	skp_view_init(&v, a, rq->now_ms);
+	if (lft != NULL) {
+		if (time_parse_iso(lft, strlen(lft), &before) == -1) {
+			skp_view_free(&v);
+			ferr(rs, 200, "invalidArgument", rq->now_ms);
+			return;
+		}
+		skp_before_ts(&v, before);
+	}
+	n = skp_page(&v, 0, true, page, FILLS_PAGE);
+	sb_printf(&b, "{\"result\":\"success\",\"fills\":[");
+	for (size_t j = 0; j < n; j++) {
+		struct fill f;
+		char qb[DEC_STR_MAX], pb[DEC_STR_MAX], ft[TIME_ISO_LEN];
+		exsim_fill(a, page[j].k, page[j].i, &f);
+		time_format_iso_ms(ft, f.timestamp);
+		sb_printf(&b, "%s{\"fill_id\":\"%s\",\"symbol\":\"%s\",\"side\":\"%s\",\"order_id\":\"%s\",\"size\":%s,"
+		    "\"price\":%s,\"fillTime\":\"%s\",\"fillType\":\"%s\"}", j > 0 ? "," : "", f.id,
+		    a->symbols[page[j].k].native, f.side == FILL_BUY ? "buy" : "sell", f.order, dstr(qb, f.amount),
+		    dstr(pb, f.price), ft, f.role == FILL_MAKER ? "maker" : "taker");
+	}
+	time_format_iso_ms(t, rq->now_ms);
+	sb_printf(&b, "],\"serverTime\":\"%s\"}", t);
+	exsim_body(rs, 200, b.p, b.n);
+	skp_view_free(&v);
+}
+
+bool
+sim_krakenfutures_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs)
+{
+	struct exsim_account *a;
+	bool history = strcmp(rq->path, "/api/history/v3/executions") == 0;
+
+	if (!history && strcmp(rq->path, "/derivatives/api/v3/accounts") != 0 &&
+	    strcmp(rq->path, "/derivatives/api/v3/fills") != 0)
+		return false;
+	if (strcmp(rq->method, "GET") != 0) {
+		ferr(rs, 405, "invalidArgument", rq->now_ms);
+		return true;
+	}
+	if ((a = auth(w, rq, rs, history ? HISTORY_COST :
+	    strcmp(rq->path, "/derivatives/api/v3/fills") == 0 && rq->param(rq, "lastFillTime") != NULL ? 25 : 2,
+	    history ? 401 : 200)) == NULL)
+		return true;
+	if (history)
+		executions(w, a, rq, rs);
+	else if (strcmp(rq->path, "/derivatives/api/v3/accounts") == 0)
+		accounts(a, rq, rs);
+	else
+		fills(a, rq, rs);
+	return true;
+}

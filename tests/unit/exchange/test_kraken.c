@@ -1,0 +1,352 @@
+/* Kraken spot connector on canned responses: pair normalization, exact
+ * float-second times, the documented TradesHistory example, nonces, error
+ * mapping, a walk while the account trades. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "exchange/exchange.h"
+#include "exchange/kraken_pairs.h"
+
+static const char pairs_body[] =
+    "{\"error\":[],\"result\":{"
+    "\"XXBTZUSD\":{\"altname\":\"XBTUSD\",\"wsname\":\"XBT/USD\",\"base\":\"XXBT\",\"quote\":\"ZUSD\"},"
+    "\"XETHXXBT\":{\"altname\":\"ETHXBT\",\"wsname\":\"ETH/XBT\",\"base\":\"XETH\",\"quote\":\"XXBT\"},"
+    "\"XXDGZEUR\":{\"altname\":\"XDGEUR\",\"wsname\":\"XDG/EUR\",\"base\":\"XXDG\",\"quote\":\"ZEUR\"},"
+    "\"LTCUSDT\":{\"altname\":\"LTCUSDT\",\"wsname\":\"LTC/USDT\",\"base\":\"XLTC\",\"quote\":\"USDT\"},"
+    "\"ADAETH\":{\"altname\":\"ADAETH\",\"wsname\":\"ADA/ETH\",\"base\":\"ADA\",\"quote\":\"XETH\"},"
+    "\"XBT.MUSD\":{\"altname\":\"XBT.MUSD\",\"wsname\":\"XBT.M/USD\",\"base\":\"XBT.M\",\"quote\":\"ZUSD\"},"
+    "\"XXBTZUSD.d\":{\"altname\":\"XBTUSD.d\",\"wsname\":\"XBT/USD\",\"base\":\"XXBT\",\"quote\":\"ZUSD\"}}}";
+
+/* docs.kraken.com get-trade-history example (first trade; count 2). */
+static const char trades_body[] =
+    "{\"error\":[],\"result\":{\"trades\":{\"THVRQM-33VKH-UCI7BS\":{\"ordertxid\":\"OQCLML-BW3P3-BUCMWZ\","
+    "\"postxid\":\"TKH2SE-M7IF5-CFI7LT\",\"pair\":\"XXBTZUSD\",\"time\":1688667796.8802,\"type\":\"buy\","
+    "\"ordertype\":\"limit\",\"price\":\"30010.00000\",\"cost\":\"600.20000\",\"fee\":\"0.00000\","
+    "\"vol\":\"0.02000000\",\"margin\":\"0.00000\",\"misc\":\"\",\"trade_id\":40274859,\"maker\":true},"
+    "\"TCWJEG-FL4SZ-3FKGH6\":{\"ordertxid\":\"OQCLML-BW3P3-BUCMWZ\",\"postxid\":\"TKH2SE-M7IF5-CFI7LT\","
+    "\"pair\":\"XBTUSD\",\"time\":1688667769.6396,\"type\":\"sell\",\"ordertype\":\"limit\","
+    "\"price\":\"30010.00000\",\"cost\":\"300.10000\",\"fee\":\"0.78026\",\"vol\":\"0.01000000\","
+    "\"margin\":\"0.00000\",\"misc\":\"\",\"trade_id\":39482674,\"maker\":false}},\"count\":2}}";
+
+struct got {
+	struct fill f[16];
+	size_t n;
+	int flows, balances, perms;
+};
+
+static int
+on_fill(void *arg, const struct fill *f)
+{
+	struct got *g = arg;
+
+	assert_true(g->n < 16);
+	g->f[g->n++] = *f;
+	return 0;
+}
+
+static int
+on_balance(void *arg, const char *cur, struct dec total)
+{
+	((struct got *)arg)->balances++;
+	return 0;
+}
+
+static int
+on_perms(void *arg, bool t, bool w)
+{
+	assert_false(t);
+	assert_false(w);
+	((struct got *)arg)->perms++;
+	return 0;
+}
+
+static const char *
+no_header(const struct xresp *r, const char *name)
+{
+	return NULL;
+}
+
+static const struct credential cred = { "key", 3,
+	"kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg==", 88, "", 0 };
+
+/* next() then handle() with a canned body; returns the outcome. */
+static enum xresult
+step(struct xconn *c, struct got *g, long status, const char *body, int64_t now, struct xoutcome *o, char *url,
+    size_t ucap)
+{
+	struct xreq q = { 0 };
+	struct xresp r = { 0 };
+	struct xsink s = { g, on_fill, on_balance, NULL, NULL, on_perms };
+	const char *err = NULL;
+
+	assert_int_equal(c->ops->next(c, &cred, now, &q, &err), 1);
+	if (url != NULL)
+		snprintf(url, ucap, "%s %s", q.url, q.body != NULL ? q.body : "");
+	r.status = status;
+	r.body = body;
+	r.body_len = strlen(body);
+	r.now_ms = now;
+	r.header = no_header;
+	c->ops->handle(c, &q, &r, &s, o);
+	xreq_clear(&q);
+	return o->result;
+}
+
+static void
+test_pairs(void **state)
+{
+	static const struct {
+		const char *name, *symbol, *quote;
+	} want[] = {
+		{ "XXBTZUSD", "BTC/USD", "USD" }, { "XBTUSD", "BTC/USD", "USD" }, { "XETHXXBT", "ETH/BTC", "BTC" },
+		{ "XXDGZEUR", "DOGE/EUR", "EUR" }, { "LTCUSDT", "LTC/USDT", "USDT" }, { "ADAETH", "ADA/ETH", "ETH" },
+		{ "XBT.MUSD", "BTC.M/USD", "USD" }, { "XXBTZUSD.d", "XBTUSD.d", "USD" },
+		/* delisted, split by length: 8 = 4+4, 7 = 4+3, else 3+3 */
+		{ "XXLMZEUR", "XLM/EUR", "EUR" }, { "XXRPUSD", "XRP/USD", "USD" }, { "DOTUSD", "DOT/USD", "USD" },
+	};
+	struct kraken_pairs *p = kraken_pairs_new();
+	struct kraken_pair kp;
+	const char *err;
+	int line;
+	json_t *j = fill_json_loads(pairs_body, strlen(pairs_body), &line, &err);
+	char code[FILL_CUR_MAX];
+
+	(void)state;
+	assert_int_equal(kraken_pairs_load(p, json_object_get(j, "result"), &err), 0);
+	assert_int_equal(kraken_pairs_count(p), 7);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		assert_int_equal(kraken_pairs_resolve(p, want[i].name, &kp, &err), 0);
+		assert_string_equal(kp.symbol, want[i].symbol);
+		assert_string_equal(kp.quote, want[i].quote);
+	}
+	assert_int_equal(kraken_pairs_resolve(p, "XBT", &kp, &err), -1);
+	assert_non_null(kraken_pairs_by_symbol(p, "ETH/BTC"));
+	assert_null(kraken_pairs_by_symbol(p, "ETH/EUR"));
+	/* assets */
+	assert_int_equal(kraken_asset_code("ZUSD", 4, code), 0);
+	assert_string_equal(code, "USD");
+	assert_int_equal(kraken_asset_code("XXDG", 4, code), 0);
+	assert_string_equal(code, "DOGE");
+	assert_int_equal(kraken_asset_code("ZEUS", 4, code), 0);	/* as ccxt: Z stripped */
+	assert_string_equal(code, "EUS");
+	assert_int_equal(kraken_asset_code("USDT", 4, code), 0);
+	assert_string_equal(code, "USDT");
+	assert_int_equal(kraken_asset_code("LUNA", 4, code), 0);
+	assert_string_equal(code, "LUNC");
+	assert_int_equal(kraken_asset_code("", 0, code), -1);
+	/* malformed tables are refused and leave the old one */
+	json_decref(j);
+	j = json_loads("{\"X\":{\"altname\":\"X\"}}", 0, NULL);
+	assert_int_equal(kraken_pairs_load(p, j, &err), -1);
+	assert_int_equal(kraken_pairs_count(p), 7);
+	json_decref(j);
+	kraken_pairs_free(p);
+	kraken_pairs_free(NULL);
+}
+
+static void
+open_conn(struct xconn *c)
+{
+	struct xconf conf = { .market = FILL_SPOT, .base_url = "https://k.test" };
+	const char *err;
+
+	assert_int_equal(xconn_open(c, &exchange_kraken, &conf, &err), 0);
+}
+
+static void
+test_open_refusals(void **state)
+{
+	struct xconn c;
+	struct xconf conf = { .market = FILL_FUTURES };
+	const char *err = NULL;
+
+	(void)state;
+	assert_int_equal(xconn_open(&c, &exchange_kraken, &conf, &err), -1);
+	conf.market = FILL_MARGIN;
+	assert_int_equal(xconn_open(&c, &exchange_kraken, &conf, &err), -1);
+	conf.market = FILL_SPOT;
+	conf.sandbox = true;
+	assert_int_equal(xconn_open(&c, &exchange_kraken, &conf, &err), -1);
+	assert_string_equal(err, "the exchange has no sandbox for this account type");
+	assert_ptr_equal(exchange_find("kraken"), &exchange_kraken);
+	assert_ptr_equal(exchange_find("krakenfutures"), &exchange_krakenfutures);
+	assert_null(exchange_find("ftx"));
+}
+
+static void
+test_trades_example(void **state)
+{
+	struct xconn c;
+	struct got g = { 0 };
+	struct xoutcome o;
+	char url[512], b[DEC_STR_MAX];
+	int64_t now = 1700000000000;
+
+	(void)state;
+	open_conn(&c);
+	c.ops->begin(&c, now);
+	assert_int_equal(step(&c, &g, 200, pairs_body, now, &o, url, sizeof(url)), XR_OK);
+	assert_non_null(strstr(url, "https://k.test/0/public/AssetPairs"));
+	assert_int_equal(step(&c, &g, 200, "{\"error\":[],\"result\":{\"XXBT\":{\"balance\":\"1.5\",\"hold_trade\":\"0\"},"
+	    "\"ZUSD\":\"10\"}}", now, &o, url, sizeof(url)), XR_OK);
+	assert_non_null(strstr(url, "/0/private/BalanceEx nonce=1700000000000000"));
+	assert_true(c.validated);
+	assert_int_equal(g.balances, 2);
+	assert_int_equal(g.perms, 1);
+	assert_non_null(strstr(c.progress, "permissions unknown"));
+	/* the clock did not move: the nonce still increases */
+	assert_int_equal(step(&c, &g, 200, trades_body, now, &o, url, sizeof(url)), XR_OK);
+	assert_non_null(strstr(url, "/0/private/TradesHistory nonce=1700000000000001"));
+	assert_int_equal(g.n, 2);
+	assert_string_equal(g.f[0].id, "THVRQM-33VKH-UCI7BS");
+	assert_string_equal(g.f[0].order, "OQCLML-BW3P3-BUCMWZ");
+	assert_int_equal(g.f[0].timestamp, 1688667796880);	/* trunc(1688667796.8802 * 1000) */
+	assert_int_equal(g.f[1].timestamp, 1688667769639);	/* not ...640: no binary float */
+	assert_string_equal(g.f[0].symbol, "BTC/USD");
+	assert_string_equal(g.f[1].symbol, "BTC/USD");		/* altname resolves too */
+	assert_int_equal(g.f[0].side, FILL_BUY);
+	assert_int_equal(g.f[1].side, FILL_SELL);
+	assert_int_equal(g.f[0].role, FILL_MAKER);
+	assert_int_equal(g.f[1].role, FILL_TAKER);
+	dec_format(b, sizeof(b), g.f[0].amount);
+	assert_string_equal(b, "0.02");
+	dec_format(b, sizeof(b), g.f[0].cost);
+	assert_string_equal(b, "600.2");
+	assert_int_equal(g.f[1].nfees, 1);
+	assert_string_equal(g.f[1].fees[0].currency, "USD");
+	dec_format(b, sizeof(b), g.f[1].fees[0].cost);
+	assert_string_equal(b, "0.78026");
+	assert_int_equal(g.f[0].market, FILL_SPOT);
+	assert_true(c.backfill_done);
+	/* the next cycle starts after the newest trade */
+	c.ops->begin(&c, now + 1000);
+	assert_int_equal(step(&c, &g, 200, "{\"error\":[],\"result\":{}}", now + 1000, &o, NULL, 0), XR_OK);
+	assert_int_equal(step(&c, &g, 200, "{\"error\":[],\"result\":{\"trades\":{},\"count\":0}}", now + 1000, &o, url,
+	    sizeof(url)), XR_OK);
+	assert_non_null(strstr(url, "start=THVRQM-33VKH-UCI7BS"));
+	xconn_close(&c);
+}
+
+static void
+test_errors(void **state)
+{
+	static const struct {
+		long status;
+		const char *body;
+		enum xresult want;
+	} cases[] = {
+		{ 0, "", XR_RETRY },
+		{ 502, "{\"error\":[\"EService:Unavailable\"]}", XR_RETRY },
+		{ 520, "", XR_RETRY },
+		{ 200, "{\"error\":[],\"res", XR_RETRY },			/* truncated */
+		{ 200, "<html>", XR_RETRY },					/* malformed */
+		{ 200, "{\"error\":[\"EService:Busy\"]}", XR_RETRY },
+		{ 200, "{\"error\":[\"EDatabase:Internal error\"]}", XR_RETRY },
+		{ 200, "{\"error\":[\"EAPI:Invalid key\"]}", XR_AUTH },
+		{ 200, "{\"error\":[\"EAPI:Invalid signature\"]}", XR_AUTH },
+		{ 200, "{\"error\":[\"EGeneral:Permission denied\"]}", XR_AUTH },
+		{ 200, "{\"error\":[\"EAPI:Invalid nonce\"]}", XR_CLOCK },
+		{ 200, "{\"error\":[\"EAPI:Rate limit exceeded\"]}", XR_RATE_LIMITED },
+		{ 200, "{\"error\":[\"EGeneral:Temporary lockout\"]}", XR_RATE_LIMITED },
+		{ 429, "", XR_RATE_LIMITED },
+		{ 200, "{\"error\":[\"EGeneral:Invalid arguments\"]}", XR_FATAL },
+		{ 200, "{\"error\":[],\"result\":{\"trades\":{\"T\":{\"pair\":\"XXBTZUSD\"}},\"count\":1}}", XR_FATAL },
+	};
+	struct xconn c;
+	struct got g = { 0 };
+	struct xoutcome o;
+	int64_t now = 1700000000000;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		open_conn(&c);
+		c.ops->begin(&c, now);
+		assert_int_equal(step(&c, &g, 200, pairs_body, now, &o, NULL, 0), XR_OK);
+		assert_int_equal(step(&c, &g, 200, "{\"error\":[],\"result\":{}}", now, &o, NULL, 0), XR_OK);
+		if (step(&c, &g, cases[i].status, cases[i].body, now, &o, NULL, 0) != cases[i].want)
+			fail_msg("case %zu: got %d", i, (int)o.result);
+		if (cases[i].want != XR_OK)
+			assert_true(o.error[0] != '\0');
+		xconn_close(&c);
+	}
+	/* rate limit: wait for a history call's 2 units to decay at 0.33/s */
+	open_conn(&c);
+	c.ops->begin(&c, now);
+	step(&c, &g, 200, pairs_body, now, &o, NULL, 0);
+	step(&c, &g, 200, "{\"error\":[],\"result\":{}}", now, &o, NULL, 0);
+	assert_int_equal(step(&c, &g, 200, "{\"error\":[\"EAPI:Rate limit exceeded\"]}", now, &o, NULL, 0),
+	    XR_RATE_LIMITED);
+	assert_int_equal(o.retry_after_ms, 6061);
+	assert_int_equal(step(&c, &g, 200, "{\"error\":[\"EService: Throttled: 1700000030\"]}", now, &o, NULL, 0),
+	    XR_RATE_LIMITED);
+	assert_int_equal(o.retry_after_ms, 30000);
+	/* invalid nonce: the next nonce jumps ahead */
+	{
+		uint64_t before = c.nonce;
+		assert_int_equal(step(&c, &g, 200, "{\"error\":[\"EAPI:Invalid nonce\"]}", now, &o, NULL, 0), XR_CLOCK);
+		assert_true(c.nonce >= before + 1000000);
+	}
+	xconn_close(&c);
+}
+
+static void
+test_walk_while_trading(void **state)
+{
+	/* page 1 at ofs 0 holds T9..T5 (newest first); before page 2 two new
+	 * trades arrive, so ofs 5 returns T6..T2: T6 and T5 repeat, T4..T2 are
+	 * new; ofs advances by the new rows to 8, which returns T1. */
+	static const char *const ids[] = { "T9", "T8", "T7", "T6", "T5", "T4", "T3", "T2", "T1" };
+	struct xconn c;
+	struct got g = { 0 };
+	struct xoutcome o;
+	char body[4096], url[512];
+	int64_t now = 1700000000000;
+	size_t n;
+
+	(void)state;
+	open_conn(&c);
+	c.ops->begin(&c, now);
+	step(&c, &g, 200, pairs_body, now, &o, NULL, 0);
+	step(&c, &g, 200, "{\"error\":[],\"result\":{}}", now, &o, NULL, 0);
+#define ROW(id, t) "\"" id "\":{\"ordertxid\":\"O\",\"pair\":\"XXBTZUSD\",\"time\":" t ",\"type\":\"buy\"," \
+	"\"price\":\"1\",\"cost\":\"1\",\"fee\":\"0\",\"vol\":\"1\",\"maker\":false}"
+	snprintf(body, sizeof(body), "{\"error\":[],\"result\":{\"trades\":{" ROW("T9", "1690000009.0") ","
+	    ROW("T8", "1690000008.0") "," ROW("T7", "1690000007.0") "," ROW("T6", "1690000006.0") ","
+	    ROW("T5", "1690000005.0") "},\"count\":9}}");
+	assert_int_equal(step(&c, &g, 200, body, now, &o, NULL, 0), XR_OK);
+	snprintf(body, sizeof(body), "{\"error\":[],\"result\":{\"trades\":{" ROW("T6", "1690000006.0") ","
+	    ROW("T5", "1690000005.0") "," ROW("T4", "1690000004.0") "," ROW("T3", "1690000003.0") ","
+	    ROW("T2", "1690000002.0") "},\"count\":11}}");
+	assert_int_equal(step(&c, &g, 200, body, now, &o, url, sizeof(url)), XR_OK);
+	assert_non_null(strstr(url, "ofs=5"));
+	snprintf(body, sizeof(body), "{\"error\":[],\"result\":{\"trades\":{" ROW("T1", "1690000001.0") "},\"count\":11}}");
+	assert_int_equal(step(&c, &g, 200, body, now, &o, url, sizeof(url)), XR_OK);
+	assert_non_null(strstr(url, "ofs=8"));
+	assert_false(c.backfill_done);	/* ofs 9 < count 11: one more page */
+	assert_int_equal(step(&c, &g, 200, "{\"error\":[],\"result\":{\"trades\":{},\"count\":11}}", now, &o, url,
+	    sizeof(url)), XR_OK);
+	assert_non_null(strstr(url, "ofs=9"));
+#undef ROW
+	assert_int_equal(g.n, 9);
+	for (n = 0; n < 9; n++)
+		assert_string_equal(g.f[n].id, ids[n]);
+	assert_true(c.backfill_done);
+	xconn_close(&c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pairs),
+		cmocka_unit_test(test_open_refusals),
+		cmocka_unit_test(test_trades_example),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_walk_while_trading),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

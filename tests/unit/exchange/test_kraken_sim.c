@@ -1,0 +1,105 @@
+/* The Kraken spot connector against the simulator: backfill, incremental
+ * cycles while the account keeps trading, faults, the call counter. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+
+#include "sim_helpers.h"
+
+static void
+test_backfill_10000_live(void **state)
+{
+	/* ~10,000 fills, and the account keeps trading (one fill per 20 ms)
+	 * while the backfill pages: nothing lost, nothing twice */
+	static const char *const args[] = { "--seed", "11", "--accounts", "1", "--fills", "10000", "--live-spacing-ms",
+		"20", NULL };
+	(void)state;
+	sim_run(&exchange_kraken, "kraken", FILL_SPOT, args, 3, false);
+}
+
+static void
+test_faults(void **state)
+{
+	static const char *const args[] = { "--seed", "12", "--accounts", "1", "--fills", "3000", "--live-spacing-ms",
+		"50", "--fault-5xx", "0.05", "--fault-429", "0.05", "--fault-truncate", "0.05", "--fault-malformed", "0.05",
+		"--fault-overlap", "0.3", NULL };
+	(void)state;
+	sim_run(&exchange_kraken, "kraken", FILL_SPOT, args, 3, false);
+}
+
+static void
+test_strict_counter(void **state)
+{
+	/* Starter tier: 15, -0.33/s; 8 pages of history + ledgers exceed it */
+	static const char *const args[] = { "--seed", "13", "--accounts", "1", "--fills", "400", "--strict-limits",
+		NULL };
+	(void)state;
+	sim_run(&exchange_kraken, "kraken", FILL_SPOT, args, 1, true);
+}
+
+static void
+test_bad_key(void **state)
+{
+	static const char *const args[] = { "--seed", "14", "--accounts", "1", "--fills", "100", NULL };
+	struct simproc s;
+	char key[160], secret[512];
+	struct credential cred = { 0 };
+	struct collected col = { 0 };
+	struct xsink sink = col_sink(&col);
+	struct xconf conf = { .market = FILL_SPOT };
+	struct xconn c;
+	struct xsync_stats st;
+	const char *err = NULL;
+	char orig;
+
+	(void)state;
+	sim_start(&s, args);
+	sim_account(&s, "kraken", "spot", key, sizeof(key), secret, sizeof(secret));
+	conf.base_url = s.base;
+	/* a wrong secret (valid base64): invalid signature -> XR_AUTH */
+	orig = secret[0];
+	secret[0] = orig == 'A' ? 'B' : 'A';
+	cred.api_key = key;
+	cred.api_key_len = strlen(key);
+	cred.secret = secret;
+	cred.secret_len = strlen(secret);
+	assert_int_equal(xconn_open(&c, &exchange_kraken, &conf, &err), 0);
+	if (xsync_cycle(&c, &cred, &sink, 3, &st) != -1)
+		fail_msg("wrong secret accepted: %u requests, %s, secret %s", st.requests, st.error, secret);
+	assert_int_equal(st.last, XR_AUTH);
+	assert_non_null(strstr(st.error, "EAPI:Invalid signature"));
+	assert_false(c.validated);
+	/* an unknown key */
+	cred.api_key = "nope";
+	cred.api_key_len = 4;
+	assert_int_equal(xsync_cycle(&c, &cred, &sink, 3, &st), -1);
+	assert_int_equal(st.last, XR_AUTH);
+	assert_non_null(strstr(st.error, "EAPI:Invalid key"));
+	/* a nonce below the last one used: XR_CLOCK, then the bumped nonce works */
+	secret[0] = orig;
+	cred.api_key = key;
+	cred.api_key_len = strlen(key);
+	c.nonce = (uint64_t)time_now_ms() * 1000 + 5000000000ULL;	/* a fresh client's nonce... */
+	assert_int_equal(xsync_cycle(&c, &cred, &sink, 3, &st), 0);
+	c.nonce = 1;	/* ...then one that went backwards (a restarted client with a lower scale) */
+	assert_int_equal(xsync_cycle(&c, &cred, &sink, 30, &st), 0);
+	assert_true(st.retries > 0);
+	xconn_close(&c);
+	sim_stop(&s);
+	free(col.fills);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_backfill_10000_live),
+		cmocka_unit_test(test_faults),
+		cmocka_unit_test(test_strict_counter),
+		cmocka_unit_test(test_bad_key),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
