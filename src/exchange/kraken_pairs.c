@@ -1,13 +1,15 @@
 #include "exchange/kraken_pairs.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/xalloc.h"
 
 struct kraken_pairs {
-	struct kraken_pair *v;		/* sorted by id */
+	struct kraken_pair *v;
 	size_t n;
+	const struct kraken_pair **by_id;	/* into v, sorted by id */
 	const struct kraken_pair **by_alt;	/* into v, sorted by altname */
 };
 
@@ -31,6 +33,7 @@ kraken_pairs_free(struct kraken_pairs *p)
 	if (p == NULL)
 		return;
 	free(p->v);
+	free(p->by_id);
 	free(p->by_alt);
 	free(p);
 }
@@ -82,7 +85,7 @@ copy_str(char *dst, size_t cap, const json_t *v)
 static int
 cmp_id(const void *a, const void *b)
 {
-	return strcmp(((const struct kraken_pair *)a)->id, ((const struct kraken_pair *)b)->id);
+	return strcmp((*(const struct kraken_pair *const *)a)->id, (*(const struct kraken_pair *const *)b)->id);
 }
 
 static int
@@ -121,12 +124,14 @@ kraken_pairs_load(struct kraken_pairs *p, json_t *result, const char **errstr)
 		i++;
 	}
 	t.n = i;
-	qsort(t.v, t.n, sizeof(*t.v), cmp_id);
+	t.by_id = xcalloc(t.n + 1, sizeof(*t.by_id));
 	t.by_alt = xcalloc(t.n + 1, sizeof(*t.by_alt));
 	for (i = 0; i < t.n; i++)
-		t.by_alt[i] = &t.v[i];
+		t.by_id[i] = t.by_alt[i] = &t.v[i];
+	qsort(t.by_id, t.n, sizeof(*t.by_id), cmp_id);
 	qsort(t.by_alt, t.n, sizeof(*t.by_alt), cmp_alt);
 	free(p->v);
+	free(p->by_id);
 	free(p->by_alt);
 	*p = t;
 	return 0;
@@ -138,36 +143,37 @@ kraken_pairs_count(const struct kraken_pairs *p)
 	return p->n;
 }
 
-int
-kraken_pairs_resolve(const struct kraken_pairs *p, const char *name, struct kraken_pair *out, const char **errstr)
+/* Binary search of the pointer array v (sorted by the string at offset off
+ * of each pair) for name. */
+static const struct kraken_pair *
+lookup(const struct kraken_pair *const *v, size_t n, size_t off, const char *name)
 {
-	size_t lo = 0, hi = p->n, len = strlen(name), bl;
+	size_t lo = 0, hi = n;
 
-	/* altname first, as ccxt */
 	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(p->by_alt[mid]->altname, name);
-		if (c == 0) {
-			*out = *p->by_alt[mid];
-			return 0;
-		}
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp((const char *)v[mid] + off, name);
+		if (c == 0)
+			return v[mid];
 		if (c < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	lo = 0, hi = p->n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(p->v[mid].id, name);
-		if (c == 0) {
-			*out = p->v[mid];
-			return 0;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+	return NULL;
+}
+
+int
+kraken_pairs_resolve(const struct kraken_pairs *p, const char *name, struct kraken_pair *out, const char **errstr)
+{
+	const struct kraken_pair *kp;
+	size_t len = strlen(name), bl;
+
+	/* altname first, as ccxt */
+	if ((kp = lookup(p->by_alt, p->n, offsetof(struct kraken_pair, altname), name)) != NULL ||
+	    (kp = lookup(p->by_id, p->n, offsetof(struct kraken_pair, id), name)) != NULL) {
+		*out = *kp;
+		return 0;
 	}
 	/* delisted: ccxt getDelistedMarketById splits by length */
 	memset(out, 0, sizeof(*out));

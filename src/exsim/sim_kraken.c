@@ -23,40 +23,6 @@
 #define COUNTER_DECAY 0.33	/* per second, Starter tier */
 #define DAY_MS 86400000LL
 
-struct sbuf {
-	char *p;
-	size_t n, cap;
-};
-
-static void
-sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			fatalx("sim_kraken: vsnprintf");
-		if ((size_t)n < b->cap - b->n) {
-			b->n += (size_t)n;
-			return;
-		}
-		b->cap = b->cap * 2 + (size_t)n + 256;
-		b->p = xrealloc(b->p, b->cap);
-	}
-}
-
-static void
-sb_done(struct sbuf *b, struct exsim_response *rs)
-{
-	exsim_body(rs, 200, b->p, b->n);
-}
 
 static void
 kerr(struct exsim_response *rs, const char *e)
@@ -66,9 +32,9 @@ kerr(struct exsim_response *rs, const char *e)
 
 /* Kraken renders time as float seconds with 4 decimals. */
 static void
-sb_time(struct sbuf *b, int64_t ms)
+sb_time(struct skp_buf *b, int64_t ms)
 {
-	sb_printf(b, "%" PRId64 ".%03" PRId64 "0", ms / 1000, ms % 1000);
+	skp_printf(b, "%" PRId64 ".%03" PRId64 "0", ms / 1000, ms % 1000);
 }
 
 static const char *
@@ -111,16 +77,16 @@ static void
 asset_pairs(struct exsim *w, struct exsim_response *rs)
 {
 	const struct exsim_account *a = pair_source(w);
-	struct sbuf b = { 0 };
+	struct skp_buf b = { 0 };
 
-	sb_printf(&b, "{\"error\":[],\"result\":{");
+	skp_printf(&b, "{\"error\":[],\"result\":{");
 	for (size_t k = 0; a != NULL && k < a->nsymbols; k++) {
 		const struct exsim_symbol *s = &a->symbols[k];
 		char alt[40], wb[16], wq[16];
 		altname(alt, sizeof(alt), s);
 		alt_asset(wb, sizeof(wb), s->native_base);
 		alt_asset(wq, sizeof(wq), s->native_quote);
-		sb_printf(&b, "%s\"%s\":{\"altname\":\"%s\",\"wsname\":\"%s/%s\",\"aclass_base\":\"currency\","
+		skp_printf(&b, "%s\"%s\":{\"altname\":\"%s\",\"wsname\":\"%s/%s\",\"aclass_base\":\"currency\","
 		    "\"base\":\"%s\",\"aclass_quote\":\"currency\",\"quote\":\"%s\",\"lot\":\"unit\","
 		    "\"cost_decimals\":5,\"pair_decimals\":%u,\"lot_decimals\":%u,\"lot_multiplier\":1,"
 		    "\"leverage_buy\":[],\"leverage_sell\":[],\"fees\":[[0,0.26]],\"fees_maker\":[[0,0.16]],"
@@ -128,8 +94,8 @@ asset_pairs(struct exsim *w, struct exsim_response *rs)
 		    "\"status\":\"online\"}", k > 0 ? "," : "", s->native, alt, wb, wq, s->native_base, s->native_quote,
 		    s->price_decimals, s->lot_decimals);
 	}
-	sb_printf(&b, "}}");
-	sb_done(&b, rs);
+	skp_printf(&b, "}}");
+	skp_send(&b, rs);
 }
 
 static const struct exsim_symbol *
@@ -156,7 +122,7 @@ ohlc(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs)
 	const struct exsim_account *a = pair_source(w);
 	const char *pair = rq->param(rq, "pair"), *iv = rq->param(rq, "interval"), *since = rq->param(rq, "since");
 	const struct exsim_symbol *s;
-	struct sbuf b = { 0 };
+	struct skp_buf b = { 0 };
 	size_t k = 0;
 	int64_t day, last = 0, from = 0;
 	bool any = false, have = false;
@@ -172,7 +138,7 @@ ohlc(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs)
 	}
 	if (since != NULL)
 		from = strtoll(since, NULL, 10) * 1000;
-	sb_printf(&b, "{\"error\":[],\"result\":{\"%s\":[", s->native);
+	skp_printf(&b, "{\"error\":[],\"result\":{\"%s\":[", s->native);
 	for (day = s->first_ms / DAY_MS * DAY_MS; day <= rq->now_ms; day += DAY_MS) {
 		uint64_t j = exsim_index_at(a, k, day + DAY_MS);
 		char cb[DEC_STR_MAX];
@@ -187,13 +153,13 @@ ohlc(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs)
 		if (!have || day <= from)
 			continue;
 		dstr(cb, close);
-		sb_printf(&b, "%s[%" PRId64 ",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"0\",0]", any ? "," : "", day / 1000, cb,
+		skp_printf(&b, "%s[%" PRId64 ",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"0\",0]", any ? "," : "", day / 1000, cb,
 		    cb, cb, cb, cb);
 		any = true;
 		last = day / 1000;
 	}
-	sb_printf(&b, "],\"last\":%" PRId64 "}}", last);
-	sb_done(&b, rs);
+	skp_printf(&b, "],\"last\":%" PRId64 "}}", last);
+	skp_send(&b, rs);
 }
 
 /* Authenticates a private call; on failure rs is the error. */
@@ -263,18 +229,18 @@ balance(const struct exsim_account *a, const struct exsim_request *rq, struct ex
 	char cur[8][FILL_CUR_MAX], db[DEC_STR_MAX];
 	struct dec tot[8];
 	size_t n = exsim_balances(a, rq->now_ms, cur, tot, 8);
-	struct sbuf b = { 0 };
+	struct skp_buf b = { 0 };
 
-	sb_printf(&b, "{\"error\":[],\"result\":{");
+	skp_printf(&b, "{\"error\":[],\"result\":{");
 	for (size_t j = 0; j < n; j++) {
 		if (ex)
-			sb_printf(&b, "%s\"%s\":{\"balance\":\"%s\",\"hold_trade\":\"0.0000\"}", j > 0 ? "," : "",
+			skp_printf(&b, "%s\"%s\":{\"balance\":\"%s\",\"hold_trade\":\"0.0000\"}", j > 0 ? "," : "",
 			    native_asset(a, cur[j]), dstr(db, tot[j]));
 		else
-			sb_printf(&b, "%s\"%s\":\"%s\"", j > 0 ? "," : "", native_asset(a, cur[j]), dstr(db, tot[j]));
+			skp_printf(&b, "%s\"%s\":\"%s\"", j > 0 ? "," : "", native_asset(a, cur[j]), dstr(db, tot[j]));
 	}
-	sb_printf(&b, "}}");
-	sb_done(&b, rs);
+	skp_printf(&b, "}}");
+	skp_send(&b, rs);
 }
 
 /* start/end: a unix time (seconds, may be fractional) or an id (then
@@ -308,7 +274,7 @@ trades_history(struct exsim *w, struct exsim_account *a, const struct exsim_requ
 	size_t n;
 	int64_t ms;
 	bool is_time;
-	struct sbuf b = { 0 };
+	struct skp_buf b = { 0 };
 
 	skp_view_init(&v, a, rq->now_ms);
 	if (start != NULL) {
@@ -334,28 +300,38 @@ trades_history(struct exsim *w, struct exsim_account *a, const struct exsim_requ
 	 * account traded between two calls */
 	from = rq->overlap && ofs > 0 ? ofs - (ofs < OVERLAP_ROWS ? ofs : OVERLAP_ROWS) : ofs;
 	n = skp_page(&v, from, true, page, PAGE);
-	sb_printf(&b, "{\"error\":[],\"result\":{\"trades\":{");
+	skp_printf(&b, "{\"error\":[],\"result\":{\"trades\":{");
 	for (size_t j = 0; j < n; j++) {
 		struct fill f;
 		char pb[DEC_STR_MAX], cb[DEC_STR_MAX], fb[DEC_STR_MAX], vb[DEC_STR_MAX];
 		exsim_fill(a, page[j].k, page[j].i, &f);
-		sb_printf(&b, "%s\"%s\":{\"ordertxid\":\"%s\",\"postxid\":\"TKH2SE-M7IF5-CFI7LT\",\"pair\":\"%s\",\"time\":",
+		skp_printf(&b, "%s\"%s\":{\"ordertxid\":\"%s\",\"postxid\":\"TKH2SE-M7IF5-CFI7LT\",\"pair\":\"%s\",\"time\":",
 		    j > 0 ? "," : "", f.id, f.order, a->symbols[page[j].k].native);
 		sb_time(&b, f.timestamp);
-		sb_printf(&b, ",\"type\":\"%s\",\"ordertype\":\"%s\",\"price\":\"%s\",\"cost\":\"%s\",\"fee\":\"%s\","
+		skp_printf(&b, ",\"type\":\"%s\",\"ordertype\":\"%s\",\"price\":\"%s\",\"cost\":\"%s\",\"fee\":\"%s\","
 		    "\"vol\":\"%s\",\"margin\":\"0.00000\",\"leverage\":\"0\",\"misc\":\"\",\"trade_id\":%" PRIu64
 		    ",\"maker\":%s}", f.side == FILL_BUY ? "buy" : "sell", f.role == FILL_MAKER ? "limit" : "market",
 		    dstr(pb, f.price), dstr(cb, f.cost), dstr(fb, f.nfees > 0 ? f.fees[0].cost : DEC_ZERO),
 		    dstr(vb, f.amount), page[j].i + 1000000, f.role == FILL_MAKER ? "true" : "false");
 	}
-	sb_printf(&b, "},\"count\":%" PRIu64 "}}", count);
+	skp_printf(&b, "},\"count\":%" PRIu64 "}}", count);
 	skp_view_free(&v);
-	sb_done(&b, rs);
+	skp_send(&b, rs);
 	rs->pageable = true;
 	return;
 bad:
 	skp_view_free(&v);
 	kerr(rs, "EGeneral:Invalid arguments");
+}
+
+/* 1 + the index of the flow whose id is id, 0 if none. */
+static size_t
+flow_after(const struct exsim_account *a, const char *id)
+{
+	for (size_t j = 0; j < a->nflows; j++)
+		if (strcmp(a->flows[j].id, id) == 0)
+			return j + 1;
+	return 0;
 }
 
 static void
@@ -367,7 +343,7 @@ ledgers(const struct exsim_account *a, const struct exsim_request *rq, struct ex
 	int64_t lo = INT64_MIN, hi = INT64_MAX, ms;
 	size_t emitted = 0, lo_idx = 0, hi_idx = a->nflows;
 	bool is_time;
-	struct sbuf b = { 0 };
+	struct skp_buf b = { 0 };
 
 	if (type == NULL)
 		type = "all";
@@ -381,27 +357,15 @@ ledgers(const struct exsim_account *a, const struct exsim_request *rq, struct ex
 		time_bound(start, &ms, &is_time);
 		if (is_time)
 			lo = ms;
-		else {
-			size_t j;
-			for (j = 0; j < a->nflows && strcmp(a->flows[j].id, start) != 0; j++)
-				;
-			if (j == a->nflows)
-				goto bad;
-			lo_idx = j + 1;
-		}
+		else if ((lo_idx = flow_after(a, start)) == 0)
+			goto bad;
 	}
 	if (end != NULL) {
 		time_bound(end, &ms, &is_time);
 		if (is_time)
 			hi = ms;
-		else {
-			size_t j;
-			for (j = 0; j < a->nflows && strcmp(a->flows[j].id, end) != 0; j++)
-				;
-			if (j == a->nflows)
-				goto bad;
-			hi_idx = j + 1;
-		}
+		else if ((hi_idx = flow_after(a, end)) == 0)
+			goto bad;
 	}
 #define MATCH(j) ((j) >= lo_idx && (j) < hi_idx && a->flows[j].ts_ms <= rq->now_ms && a->flows[j].ts_ms >= lo && \
 	a->flows[j].ts_ms < hi && (strcmp(type, "all") == 0 || \
@@ -411,22 +375,22 @@ ledgers(const struct exsim_account *a, const struct exsim_request *rq, struct ex
 			count++;
 	if (rq->overlap && ofs > 0)
 		ofs -= ofs < 2 ? ofs : 2;
-	sb_printf(&b, "{\"error\":[],\"result\":{\"ledger\":{");
+	skp_printf(&b, "{\"error\":[],\"result\":{\"ledger\":{");
 	for (size_t j = a->nflows; j-- > 0 && emitted < PAGE;) {
 		const struct exsim_flow *fl = &a->flows[j];
 		char ab[DEC_STR_MAX];
 		if (!MATCH(j) || rank++ < ofs)
 			continue;
-		sb_printf(&b, "%s\"%s\":{\"refid\":\"R%s\",\"time\":", emitted > 0 ? "," : "", fl->id, fl->id + 1);
+		skp_printf(&b, "%s\"%s\":{\"refid\":\"R%s\",\"time\":", emitted > 0 ? "," : "", fl->id, fl->id + 1);
 		sb_time(&b, fl->ts_ms);
-		sb_printf(&b, ",\"type\":\"%s\",\"subtype\":\"\",\"aclass\":\"currency\",\"asset\":\"%s\","
+		skp_printf(&b, ",\"type\":\"%s\",\"subtype\":\"\",\"aclass\":\"currency\",\"asset\":\"%s\","
 		    "\"amount\":\"%s\",\"fee\":\"0.0000\"}", dec_sign(fl->amount) > 0 ? "deposit" : "withdrawal",
 		    native_asset(a, fl->currency), dstr(ab, fl->amount));
 		emitted++;
 	}
 #undef MATCH
-	sb_printf(&b, "},\"count\":%" PRIu64 "}}", count);
-	sb_done(&b, rs);
+	skp_printf(&b, "},\"count\":%" PRIu64 "}}", count);
+	skp_send(&b, rs);
 	rs->pageable = true;
 	return;
 bad:

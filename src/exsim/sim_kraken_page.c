@@ -1,5 +1,7 @@
 #include "exsim/sim_kraken_page.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,48 +42,50 @@ clip(struct skp_view *v, size_t k)
 		v->lo[k] = v->hi[k];
 }
 
+/* Index of the first fill of symbol k after p. */
+static uint64_t
+idx_gt(const struct exsim_account *a, size_t k, const struct skp_pos *p)
+{
+	return idx_ge(a, k, p) + (k == p->k ? 1 : 0);
+}
+
+/* Raises lo[k] (lower) or lowers hi[k] to j. */
+static void
+bound(struct skp_view *v, size_t k, uint64_t j, bool lower)
+{
+	if (lower && j > v->lo[k])
+		v->lo[k] = j;
+	if (!lower && j < v->hi[k])
+		v->hi[k] = j;
+	clip(v, k);
+}
+
 void
 skp_after(struct skp_view *v, const struct skp_pos *p)
 {
-	for (size_t k = 0; k < v->a->nsymbols; k++) {
-		uint64_t j = idx_ge(v->a, k, p) + (k == p->k ? 1 : 0);
-		if (j > v->lo[k])
-			v->lo[k] = j;
-		clip(v, k);
-	}
+	for (size_t k = 0; k < v->a->nsymbols; k++)
+		bound(v, k, idx_gt(v->a, k, p), true);
 }
 
 void
 skp_from_ts(struct skp_view *v, int64_t ts)
 {
-	for (size_t k = 0; k < v->a->nsymbols; k++) {
-		uint64_t j = exsim_index_at(v->a, k, ts);
-		if (j > v->lo[k])
-			v->lo[k] = j;
-		clip(v, k);
-	}
+	for (size_t k = 0; k < v->a->nsymbols; k++)
+		bound(v, k, exsim_index_at(v->a, k, ts), true);
 }
 
 void
 skp_upto(struct skp_view *v, const struct skp_pos *p)
 {
-	for (size_t k = 0; k < v->a->nsymbols; k++) {
-		uint64_t j = idx_ge(v->a, k, p) + (k == p->k ? 1 : 0);
-		if (j < v->hi[k])
-			v->hi[k] = j;
-		clip(v, k);
-	}
+	for (size_t k = 0; k < v->a->nsymbols; k++)
+		bound(v, k, idx_gt(v->a, k, p), false);
 }
 
 void
 skp_before_ts(struct skp_view *v, int64_t ts)
 {
-	for (size_t k = 0; k < v->a->nsymbols; k++) {
-		uint64_t j = exsim_index_at(v->a, k, ts);
-		if (j < v->hi[k])
-			v->hi[k] = j;
-		clip(v, k);
-	}
+	for (size_t k = 0; k < v->a->nsymbols; k++)
+		bound(v, k, exsim_index_at(v->a, k, ts), false);
 }
 
 uint64_t
@@ -236,4 +240,32 @@ skp_find_id(const struct exsim_account *a, int64_t now_ms, const char *id, struc
 	}
 	skp_view_free(&v);
 	return found;
+}
+
+void
+skp_printf(struct skp_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			fatalx("sim_kraken_page: vsnprintf");
+		if ((size_t)n < b->cap - b->n) {
+			b->n += (size_t)n;
+			return;
+		}
+		b->cap = b->cap * 2 + (size_t)n + 256;
+		b->p = xrealloc(b->p, b->cap);
+	}
+}
+
+void
+skp_send(struct skp_buf *b, struct exsim_response *rs)
+{
+	exsim_body(rs, 200, b->p, b->n);
+	memset(b, 0, sizeof(*b));
 }

@@ -28,33 +28,6 @@
 #define FILLS_PAGE 100
 #define OVERLAP_ROWS 3
 
-struct sbuf {
-	char *p;
-	size_t n, cap;
-};
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			fatalx("sim_krakenfutures: vsnprintf");
-		if ((size_t)n < b->cap - b->n) {
-			b->n += (size_t)n;
-			return;
-		}
-		b->cap = b->cap * 2 + (size_t)n + 256;
-		b->p = xrealloc(b->p, b->cap);
-	}
-}
 
 static void
 ferr(struct exsim_response *rs, unsigned status, const char *code, int64_t now_ms)
@@ -129,26 +102,26 @@ accounts(const struct exsim_account *a, const struct exsim_request *rq, struct e
 	char cur[8][FILL_CUR_MAX], db[DEC_STR_MAX], t[TIME_ISO_LEN];
 	struct dec tot[8];
 	size_t n = exsim_balances(a, rq->now_ms, cur, tot, 8);
-	struct sbuf b = { 0 };
+	struct skp_buf b = { 0 };
 
-	sb_printf(&b, "{\"result\":\"success\",\"accounts\":{\"flex\":{\"type\":\"multiCollateralMarginAccount\","
+	skp_printf(&b, "{\"result\":\"success\",\"accounts\":{\"flex\":{\"type\":\"multiCollateralMarginAccount\","
 	    "\"currencies\":{");
 	for (size_t j = 0; j < n; j++)
-		sb_printf(&b, "%s\"%s\":{\"quantity\":%s,\"value\":%s,\"collateral\":%s,\"available\":%s}",
+		skp_printf(&b, "%s\"%s\":{\"quantity\":%s,\"value\":%s,\"collateral\":%s,\"available\":%s}",
 		    j > 0 ? "," : "", cur[j], dstr(db, tot[j]), db, db, db);
 	time_format_iso_ms(t, rq->now_ms);
-	sb_printf(&b, "},\"initialMargin\":0,\"maintenanceMargin\":0,\"balanceValue\":0,\"portfolioValue\":0}},"
+	skp_printf(&b, "},\"initialMargin\":0,\"maintenanceMargin\":0,\"balanceValue\":0,\"portfolioValue\":0}},"
 	    "\"serverTime\":\"%s\"}", t);
-	exsim_body(rs, 200, b.p, b.n);
+	skp_send(&b, rs);
 }
 
 static void
-render_order(struct sbuf *b, const char *uid, const char *acct, const char *tradeable, bool buy, const struct fill *f,
+render_order(struct skp_buf *b, const char *uid, const char *acct, const char *tradeable, bool buy, const struct fill *f,
     bool maker)
 {
 	char qb[DEC_STR_MAX], pb[DEC_STR_MAX];
 
-	sb_printf(b, "{\"uid\":\"%s\",\"accountUid\":\"%s\",\"tradeable\":\"%s\",\"direction\":\"%s\","
+	skp_printf(b, "{\"uid\":\"%s\",\"accountUid\":\"%s\",\"tradeable\":\"%s\",\"direction\":\"%s\","
 	    "\"quantity\":\"%s\",\"filled\":\"%s\",\"timestamp\":%" PRId64 ",\"limitPrice\":\"%s\",\"orderType\":\"%s\","
 	    "\"clientId\":\"\",\"reduceOnly\":false,\"lastUpdateTimestamp\":%" PRId64 "}", uid, acct, tradeable,
 	    buy ? "Buy" : "Sell", dstr(qb, f->amount), qb, f->timestamp, dstr(pb, f->price), maker ? "Limit" : "IoC",
@@ -156,7 +129,7 @@ render_order(struct sbuf *b, const char *uid, const char *acct, const char *trad
 }
 
 static void
-render_execution(struct sbuf *b, const struct exsim_account *a, const struct skp_pos *p, const char *acct)
+render_execution(struct skp_buf *b, const struct exsim_account *a, const struct skp_pos *p, const char *acct)
 {
 	struct fill f;
 	char other[FILL_ID_MAX + 4], qb[DEC_STR_MAX], pb[DEC_STR_MAX], cb[DEC_STR_MAX], fb[DEC_STR_MAX];
@@ -166,18 +139,18 @@ render_execution(struct sbuf *b, const struct exsim_account *a, const struct skp
 	exsim_fill(a, p->k, p->i, &f);
 	maker = f.role == FILL_MAKER;
 	snprintf(other, sizeof(other), "cp%.90s", f.id + 2);
-	sb_printf(b, "{\"uid\":\"e%s\",\"timestamp\":%" PRId64 ",\"event\":{\"Execution\":{\"execution\":{\"uid\":\"%s\","
+	skp_printf(b, "{\"uid\":\"e%s\",\"timestamp\":%" PRId64 ",\"event\":{\"Execution\":{\"execution\":{\"uid\":\"%s\","
 	    "\"makerOrder\":", f.id + 1, f.timestamp, f.id);
 	if (maker)
 		render_order(b, f.order, acct, native, f.side == FILL_BUY, &f, true);
 	else
 		render_order(b, other, "00000000-0000-4000-8000-000000000000", native, f.side != FILL_BUY, &f, true);
-	sb_printf(b, ",\"takerOrder\":");
+	skp_printf(b, ",\"takerOrder\":");
 	if (maker)
 		render_order(b, other, "00000000-0000-4000-8000-000000000000", native, f.side != FILL_BUY, &f, false);
 	else
 		render_order(b, f.order, acct, native, f.side == FILL_BUY, &f, false);
-	sb_printf(b, ",\"timestamp\":%" PRId64 ",\"quantity\":\"%s\",\"price\":\"%s\",\"markPrice\":\"%s\","
+	skp_printf(b, ",\"timestamp\":%" PRId64 ",\"quantity\":\"%s\",\"price\":\"%s\",\"markPrice\":\"%s\","
 	    "\"limitFilled\":false,\"usdValue\":\"%s\",\"orderData\":{\"fee\":\"%s\",\"positionSize\":\"0\"}},"
 	    "\"takerReducedQuantity\":\"\"}}}", f.timestamp, dstr(qb, f.amount), dstr(pb, f.price), pb,
 	    dstr(cb, f.cost), dstr(fb, f.nfees > 0 ? f.fees[0].cost : DEC_ZERO));
@@ -216,7 +189,7 @@ executions(struct exsim *w, const struct exsim_account *a, const struct exsim_re
 	uint64_t rank = 0, total;
 	size_t n;
 	char acct[40], t[TIME_ISO_LEN];
-	struct sbuf b = { 0 };
+	struct skp_buf b = { 0 };
 
 	if ((has_since && !parse_i64(rq->param(rq, "since"), &since)) ||
 	    (has_before && !parse_i64(rq->param(rq, "before"), &before)) ||
@@ -256,22 +229,22 @@ executions(struct exsim *w, const struct exsim_account *a, const struct exsim_re
 	n = skp_page(&v, rank, desc, page, (size_t)count);
 	account_uid(acct, a);
 	time_format_iso_ms(t, rq->now_ms);
-	sb_printf(&b, "{\"accountUid\":\"%s\",\"len\":%zu,\"serverTime\":\"%s\",\"elements\":[", acct, n, t);
+	skp_printf(&b, "{\"accountUid\":\"%s\",\"len\":%zu,\"serverTime\":\"%s\",\"elements\":[", acct, n, t);
 	for (size_t j = 0; j < n; j++) {
 		if (j > 0)
-			sb_printf(&b, ",");
+			skp_printf(&b, ",");
 		render_execution(&b, a, &page[j], acct);
 	}
-	sb_printf(&b, "]");
+	skp_printf(&b, "]");
 	if (n > 0 && rank + n < total) {
 		char tk[80];
 		snprintf(tk, sizeof(tk), "%llx.%llx.%llx", (unsigned long long)page[n - 1].ts,
 		    (unsigned long long)page[n - 1].k, (unsigned long long)page[n - 1].i);
-		sb_printf(&b, ",\"continuationToken\":\"%s\"", tk);
+		skp_printf(&b, ",\"continuationToken\":\"%s\"", tk);
 		exsim_header(rs, "Next-Continuation-Token", "%s", tk);
 	}
-	sb_printf(&b, "}");
-	exsim_body(rs, 200, b.p, b.n);
+	skp_printf(&b, "}");
+	skp_send(&b, rs);
 	rs->pageable = true;
 	free(page);
 	skp_view_free(&v);
@@ -286,7 +259,7 @@ fills(const struct exsim_account *a, const struct exsim_request *rq, struct exsi
 	int64_t before;
 	size_t n;
 	char t[TIME_ISO_LEN];
-	struct sbuf b = { 0 };
+	struct skp_buf b = { 0 };
 
 	skp_view_init(&v, a, rq->now_ms);
 	if (lft != NULL) {
@@ -298,20 +271,20 @@ fills(const struct exsim_account *a, const struct exsim_request *rq, struct exsi
 		skp_before_ts(&v, before);
 	}
 	n = skp_page(&v, 0, true, page, FILLS_PAGE);
-	sb_printf(&b, "{\"result\":\"success\",\"fills\":[");
+	skp_printf(&b, "{\"result\":\"success\",\"fills\":[");
 	for (size_t j = 0; j < n; j++) {
 		struct fill f;
 		char qb[DEC_STR_MAX], pb[DEC_STR_MAX], ft[TIME_ISO_LEN];
 		exsim_fill(a, page[j].k, page[j].i, &f);
 		time_format_iso_ms(ft, f.timestamp);
-		sb_printf(&b, "%s{\"fill_id\":\"%s\",\"symbol\":\"%s\",\"side\":\"%s\",\"order_id\":\"%s\",\"size\":%s,"
+		skp_printf(&b, "%s{\"fill_id\":\"%s\",\"symbol\":\"%s\",\"side\":\"%s\",\"order_id\":\"%s\",\"size\":%s,"
 		    "\"price\":%s,\"fillTime\":\"%s\",\"fillType\":\"%s\"}", j > 0 ? "," : "", f.id,
 		    a->symbols[page[j].k].native, f.side == FILL_BUY ? "buy" : "sell", f.order, dstr(qb, f.amount),
 		    dstr(pb, f.price), ft, f.role == FILL_MAKER ? "maker" : "taker");
 	}
 	time_format_iso_ms(t, rq->now_ms);
-	sb_printf(&b, "],\"serverTime\":\"%s\"}", t);
-	exsim_body(rs, 200, b.p, b.n);
+	skp_printf(&b, "],\"serverTime\":\"%s\"}", t);
+	skp_send(&b, rs);
 	skp_view_free(&v);
 }
 

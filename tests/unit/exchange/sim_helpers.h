@@ -17,6 +17,8 @@
 
 #include "core/fill.h"
 #include "exchange/exchange.h"
+
+#include "collect.h"
 #include "exchange/xsync.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -130,75 +132,6 @@ sim_account(const struct simproc *s, const char *exchange, const char *market, c
 	assert_true(found);
 	json_decref(arr);
 	free(body);
-}
-
-/* What a sink collected. */
-struct collected {
-	struct fill *fills;
-	size_t nfills, cap;
-	size_t nbalances, nprices, nperms;
-	struct {
-		char id[40];
-		int64_t ts;
-		char cur[FILL_CUR_MAX];
-		struct dec amount;
-	} flows[64];
-	size_t nflows;
-};
-
-static int
-col_fill(void *arg, const struct fill *f)
-{
-	struct collected *c = arg;
-
-	if (c->nfills == c->cap) {
-		c->cap = c->cap == 0 ? 1024 : c->cap * 2;
-		c->fills = xreallocarray(c->fills, c->cap, sizeof(*c->fills));
-	}
-	c->fills[c->nfills++] = *f;
-	return 0;
-}
-
-static int
-col_balance(void *arg, const char *cur, struct dec total)
-{
-	((struct collected *)arg)->nbalances++;
-	return 0;
-}
-
-static int
-col_flow(void *arg, const char *id, int64_t ts, const char *cur, struct dec amount)
-{
-	struct collected *c = arg;
-
-	assert_true(c->nflows < 64);
-	snprintf(c->flows[c->nflows].id, sizeof(c->flows[0].id), "%s", id);
-	c->flows[c->nflows].ts = ts;
-	snprintf(c->flows[c->nflows].cur, FILL_CUR_MAX, "%s", cur);
-	c->flows[c->nflows].amount = amount;
-	c->nflows++;
-	return 0;
-}
-
-static int
-col_price(void *arg, const char *symbol, int64_t day, struct dec close)
-{
-	((struct collected *)arg)->nprices++;
-	return 0;
-}
-
-static int
-col_perms(void *arg, bool t, bool w)
-{
-	((struct collected *)arg)->nperms++;
-	return 0;
-}
-
-static inline struct xsink
-col_sink(struct collected *c)
-{
-	struct xsink s = { c, col_fill, col_balance, col_flow, col_price, col_perms };
-	return s;
 }
 
 static inline bool

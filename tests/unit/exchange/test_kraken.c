@@ -9,6 +9,8 @@
 #include <cmocka.h>
 
 #include "exchange/exchange.h"
+
+#include "collect.h"
 #include "exchange/kraken_pairs.h"
 
 static const char pairs_body[] =
@@ -32,38 +34,6 @@ static const char trades_body[] =
     "\"price\":\"30010.00000\",\"cost\":\"300.10000\",\"fee\":\"0.78026\",\"vol\":\"0.01000000\","
     "\"margin\":\"0.00000\",\"misc\":\"\",\"trade_id\":39482674,\"maker\":false}},\"count\":2}}";
 
-struct got {
-	struct fill f[16];
-	size_t n;
-	int flows, balances, perms;
-};
-
-static int
-on_fill(void *arg, const struct fill *f)
-{
-	struct got *g = arg;
-
-	assert_true(g->n < 16);
-	g->f[g->n++] = *f;
-	return 0;
-}
-
-static int
-on_balance(void *arg, const char *cur, struct dec total)
-{
-	((struct got *)arg)->balances++;
-	return 0;
-}
-
-static int
-on_perms(void *arg, bool t, bool w)
-{
-	assert_false(t);
-	assert_false(w);
-	((struct got *)arg)->perms++;
-	return 0;
-}
-
 static const char *
 no_header(const struct xresp *r, const char *name)
 {
@@ -75,12 +45,12 @@ static const struct credential cred = { "key", 3,
 
 /* next() then handle() with a canned body; returns the outcome. */
 static enum xresult
-step(struct xconn *c, struct got *g, long status, const char *body, int64_t now, struct xoutcome *o, char *url,
+step(struct xconn *c, struct collected *g, long status, const char *body, int64_t now, struct xoutcome *o, char *url,
     size_t ucap)
 {
 	struct xreq q = { 0 };
 	struct xresp r = { 0 };
-	struct xsink s = { g, on_fill, on_balance, NULL, NULL, on_perms };
+	struct xsink s = col_sink(g);
 	const char *err = NULL;
 
 	assert_int_equal(c->ops->next(c, &cred, now, &q, &err), 1);
@@ -181,7 +151,7 @@ static void
 test_trades_example(void **state)
 {
 	struct xconn c;
-	struct got g = { 0 };
+	struct collected g = { 0 };
 	struct xoutcome o;
 	char url[512], b[DEC_STR_MAX];
 	int64_t now = 1700000000000;
@@ -195,32 +165,34 @@ test_trades_example(void **state)
 	    "\"ZUSD\":\"10\"}}", now, &o, url, sizeof(url)), XR_OK);
 	assert_non_null(strstr(url, "/0/private/BalanceEx nonce=1700000000000000"));
 	assert_true(c.validated);
-	assert_int_equal(g.balances, 2);
-	assert_int_equal(g.perms, 1);
+	assert_int_equal(g.nbalances, 2);
+	assert_int_equal(g.nperms, 1);
+	assert_false(g.can_trade);	/* unknown: Kraken does not report them */
+	assert_false(g.can_withdraw);
 	assert_non_null(strstr(c.progress, "permissions unknown"));
 	/* the clock did not move: the nonce still increases */
 	assert_int_equal(step(&c, &g, 200, trades_body, now, &o, url, sizeof(url)), XR_OK);
 	assert_non_null(strstr(url, "/0/private/TradesHistory nonce=1700000000000001"));
-	assert_int_equal(g.n, 2);
-	assert_string_equal(g.f[0].id, "THVRQM-33VKH-UCI7BS");
-	assert_string_equal(g.f[0].order, "OQCLML-BW3P3-BUCMWZ");
-	assert_int_equal(g.f[0].timestamp, 1688667796880);	/* trunc(1688667796.8802 * 1000) */
-	assert_int_equal(g.f[1].timestamp, 1688667769639);	/* not ...640: no binary float */
-	assert_string_equal(g.f[0].symbol, "BTC/USD");
-	assert_string_equal(g.f[1].symbol, "BTC/USD");		/* altname resolves too */
-	assert_int_equal(g.f[0].side, FILL_BUY);
-	assert_int_equal(g.f[1].side, FILL_SELL);
-	assert_int_equal(g.f[0].role, FILL_MAKER);
-	assert_int_equal(g.f[1].role, FILL_TAKER);
-	dec_format(b, sizeof(b), g.f[0].amount);
+	assert_int_equal(g.nfills, 2);
+	assert_string_equal(g.fills[0].id, "THVRQM-33VKH-UCI7BS");
+	assert_string_equal(g.fills[0].order, "OQCLML-BW3P3-BUCMWZ");
+	assert_int_equal(g.fills[0].timestamp, 1688667796880);	/* trunc(1688667796.8802 * 1000) */
+	assert_int_equal(g.fills[1].timestamp, 1688667769639);	/* not ...640: no binary float */
+	assert_string_equal(g.fills[0].symbol, "BTC/USD");
+	assert_string_equal(g.fills[1].symbol, "BTC/USD");		/* altname resolves too */
+	assert_int_equal(g.fills[0].side, FILL_BUY);
+	assert_int_equal(g.fills[1].side, FILL_SELL);
+	assert_int_equal(g.fills[0].role, FILL_MAKER);
+	assert_int_equal(g.fills[1].role, FILL_TAKER);
+	dec_format(b, sizeof(b), g.fills[0].amount);
 	assert_string_equal(b, "0.02");
-	dec_format(b, sizeof(b), g.f[0].cost);
+	dec_format(b, sizeof(b), g.fills[0].cost);
 	assert_string_equal(b, "600.2");
-	assert_int_equal(g.f[1].nfees, 1);
-	assert_string_equal(g.f[1].fees[0].currency, "USD");
-	dec_format(b, sizeof(b), g.f[1].fees[0].cost);
+	assert_int_equal(g.fills[1].nfees, 1);
+	assert_string_equal(g.fills[1].fees[0].currency, "USD");
+	dec_format(b, sizeof(b), g.fills[1].fees[0].cost);
 	assert_string_equal(b, "0.78026");
-	assert_int_equal(g.f[0].market, FILL_SPOT);
+	assert_int_equal(g.fills[0].market, FILL_SPOT);
 	assert_true(c.backfill_done);
 	/* the next cycle starts after the newest trade */
 	c.ops->begin(&c, now + 1000);
@@ -229,6 +201,7 @@ test_trades_example(void **state)
 	    sizeof(url)), XR_OK);
 	assert_non_null(strstr(url, "start=THVRQM-33VKH-UCI7BS"));
 	xconn_close(&c);
+	free(g.fills);
 }
 
 static void
@@ -257,7 +230,7 @@ test_errors(void **state)
 		{ 200, "{\"error\":[],\"result\":{\"trades\":{\"T\":{\"pair\":\"XXBTZUSD\"}},\"count\":1}}", XR_FATAL },
 	};
 	struct xconn c;
-	struct got g = { 0 };
+	struct collected g = { 0 };
 	struct xoutcome o;
 	int64_t now = 1700000000000;
 
@@ -291,6 +264,7 @@ test_errors(void **state)
 		assert_true(c.nonce >= before + 1000000);
 	}
 	xconn_close(&c);
+	free(g.fills);
 }
 
 static void
@@ -301,7 +275,7 @@ test_walk_while_trading(void **state)
 	 * new; ofs advances by the new rows to 8, which returns T1. */
 	static const char *const ids[] = { "T9", "T8", "T7", "T6", "T5", "T4", "T3", "T2", "T1" };
 	struct xconn c;
-	struct got g = { 0 };
+	struct collected g = { 0 };
 	struct xoutcome o;
 	char body[4096], url[512];
 	int64_t now = 1700000000000;
@@ -331,11 +305,12 @@ test_walk_while_trading(void **state)
 	    sizeof(url)), XR_OK);
 	assert_non_null(strstr(url, "ofs=9"));
 #undef ROW
-	assert_int_equal(g.n, 9);
+	assert_int_equal(g.nfills, 9);
 	for (n = 0; n < 9; n++)
-		assert_string_equal(g.f[n].id, ids[n]);
+		assert_string_equal(g.fills[n].id, ids[n]);
 	assert_true(c.backfill_done);
 	xconn_close(&c);
+	free(g.fills);
 }
 
 int

@@ -9,6 +9,8 @@
 
 #include "exchange/exchange.h"
 
+#include "collect.h"
+
 #define ORDER(uid, acct, tr, dir) "{\"uid\":\"" uid "\",\"accountUid\":\"" acct "\",\"tradeable\":\"" tr "\"," \
 	"\"direction\":\"" dir "\",\"quantity\":\"0.5\",\"filled\":\"0.5\",\"timestamp\":1700000000123}"
 #define EXEC(id, ts, mo, to, qty, px, fee) "{\"uid\":\"e" id "\",\"timestamp\":" ts ",\"event\":{\"Execution\":" \
@@ -31,29 +33,6 @@ static const char page2[] = "{\"accountUid\":\"" ME "\",\"len\":2,\"elements\":[
     EXEC("x3", "1700000000400", ORDER("c3", OTHER, "PI_XBTUSD", "Sell"), ORDER("o3", ME, "PI_XBTUSD", "Buy"),
     "\"10000\"", "\"40000\"", "\"0.0000001\"") "]}";
 
-struct got {
-	struct fill f[8];
-	size_t n;
-	int balances;
-};
-
-static int
-on_fill(void *arg, const struct fill *f)
-{
-	struct got *g = arg;
-
-	assert_true(g->n < 8);
-	g->f[g->n++] = *f;
-	return 0;
-}
-
-static int
-on_balance(void *arg, const char *cur, struct dec total)
-{
-	((struct got *)arg)->balances++;
-	return 0;
-}
-
 static const char *hdr_token;
 
 static const char *
@@ -66,11 +45,11 @@ static const struct credential cred = { "key", 3,
 	"kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg==", 88, "", 0 };
 
 static enum xresult
-step(struct xconn *c, struct got *g, long status, const char *body, struct xoutcome *o, char *url, size_t ucap)
+step(struct xconn *c, struct collected *g, long status, const char *body, struct xoutcome *o, char *url, size_t ucap)
 {
 	struct xreq q = { 0 };
 	struct xresp r = { 0 };
-	struct xsink s = { g, on_fill, on_balance, NULL, NULL, NULL };
+	struct xsink s = col_sink(g);
 	const char *err = NULL;
 
 	assert_int_equal(c->ops->next(c, &cred, 1700000001000, &q, &err), 1);
@@ -104,7 +83,7 @@ static void
 test_executions(void **state)
 {
 	struct xconn c;
-	struct got g = { 0 };
+	struct collected g = { 0 };
 	struct xoutcome o;
 	char url[1024], b[DEC_STR_MAX];
 
@@ -113,36 +92,36 @@ test_executions(void **state)
 	assert_int_equal(step(&c, &g, 200, accounts_body, &o, url, sizeof(url)), XR_OK);
 	assert_string_equal(url, "https://f.test/derivatives/api/v3/accounts");
 	assert_true(c.validated);
-	assert_int_equal(g.balances, 2);
+	assert_int_equal(g.nbalances, 2);
 	hdr_token = NULL;
 	assert_int_equal(step(&c, &g, 200, page1, &o, url, sizeof(url)), XR_OK);
 	assert_string_equal(url, "https://f.test/api/history/v3/executions?sort=asc&count=100");
-	assert_int_equal(g.n, 2);
-	assert_string_equal(g.f[0].id, "x1");
-	assert_string_equal(g.f[0].order, "o1");
-	assert_int_equal(g.f[0].timestamp, 1700000000123);
-	assert_string_equal(g.f[0].symbol, "BTC/USD:USD");
-	assert_int_equal(g.f[0].side, FILL_BUY);
-	assert_int_equal(g.f[0].role, FILL_MAKER);
-	assert_int_equal(g.f[0].market, FILL_FUTURES);
-	dec_format(b, sizeof(b), g.f[0].cost);
+	assert_int_equal(g.nfills, 2);
+	assert_string_equal(g.fills[0].id, "x1");
+	assert_string_equal(g.fills[0].order, "o1");
+	assert_int_equal(g.fills[0].timestamp, 1700000000123);
+	assert_string_equal(g.fills[0].symbol, "BTC/USD:USD");
+	assert_int_equal(g.fills[0].side, FILL_BUY);
+	assert_int_equal(g.fills[0].role, FILL_MAKER);
+	assert_int_equal(g.fills[0].market, FILL_FUTURES);
+	dec_format(b, sizeof(b), g.fills[0].cost);
 	assert_string_equal(b, "18500.25");
-	assert_string_equal(g.f[0].fees[0].currency, "USD");
-	dec_format(b, sizeof(b), g.f[0].fees[0].cost);
+	assert_string_equal(g.fills[0].fees[0].currency, "USD");
+	dec_format(b, sizeof(b), g.fills[0].fees[0].cost);
 	assert_string_equal(b, "3.70005");
-	assert_string_equal(g.f[1].symbol, "ETH/USD:USD");
-	assert_int_equal(g.f[1].side, FILL_SELL);
-	assert_int_equal(g.f[1].role, FILL_TAKER);
+	assert_string_equal(g.fills[1].symbol, "ETH/USD:USD");
+	assert_int_equal(g.fills[1].side, FILL_SELL);
+	assert_int_equal(g.fills[1].role, FILL_TAKER);
 	assert_false(c.backfill_done);
 	/* the body token; page 2 repeats x2 (overlap) and has no token */
 	assert_int_equal(step(&c, &g, 200, page2, &o, url, sizeof(url)), XR_OK);
 	assert_non_null(strstr(url, "continuation_token=body-token"));
-	assert_int_equal(g.n, 3);
-	assert_string_equal(g.f[2].id, "x3");
-	assert_string_equal(g.f[2].symbol, "BTC/USD:BTC");	/* inverse: cost = size / price */
-	dec_format(b, sizeof(b), g.f[2].cost);
+	assert_int_equal(g.nfills, 3);
+	assert_string_equal(g.fills[2].id, "x3");
+	assert_string_equal(g.fills[2].symbol, "BTC/USD:BTC");	/* inverse: cost = size / price */
+	dec_format(b, sizeof(b), g.fills[2].cost);
 	assert_string_equal(b, "0.25");
-	assert_string_equal(g.f[2].fees[0].currency, "BTC");
+	assert_string_equal(g.fills[2].fees[0].currency, "BTC");
 	assert_true(c.backfill_done);
 	/* next cycle: since the newest, the header token wins over the body */
 	c.ops->begin(&c, 1700000002000);
@@ -150,13 +129,14 @@ test_executions(void **state)
 	hdr_token = "hdr/token";
 	assert_int_equal(step(&c, &g, 200, page2, &o, url, sizeof(url)), XR_OK);
 	assert_non_null(strstr(url, "since=1700000000400"));
-	assert_int_equal(g.n, 3);	/* x2 and x3 again: not emitted twice */
+	assert_int_equal(g.nfills, 3);	/* x2 and x3 again: not emitted twice */
 	hdr_token = NULL;
 	assert_int_equal(step(&c, &g, 200, "{\"accountUid\":\"" ME "\",\"len\":0,\"elements\":[]}", &o, url,
 	    sizeof(url)), XR_OK);
 	assert_non_null(strstr(url, "continuation_token=hdr%2Ftoken"));
 	assert_int_equal(c.ops->next(&c, &cred, 1700000003000, &(struct xreq){ 0 }, &(const char *){ NULL }), 0);
 	xconn_close(&c);
+	free(g.fills);
 }
 
 static void
@@ -181,7 +161,7 @@ test_errors(void **state)
 		{ 200, "{\"result\":\"success\"}", XR_RETRY },
 	};
 	struct xconn c;
-	struct got g = { 0 };
+	struct collected g = { 0 };
 	struct xoutcome o;
 	const char *err = NULL;
 	struct xconf conf = { .market = FILL_SPOT };
@@ -213,6 +193,7 @@ test_errors(void **state)
 		xreq_clear(&q);
 		xconn_close(&c);
 	}
+	free(g.fills);
 }
 
 int
