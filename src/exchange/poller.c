@@ -660,7 +660,7 @@ bind_budgets(struct poller *p, struct job *j, const uint8_t key[32])
 	j->budget_bound = true;
 	if (r == NULL)
 		return;
-	if (r->key_cap > 0) {
+	if (r->key_cap > 0 && p->cfg.key_budgets) {
 		b = bmap_get(p->budgets, key);
 		if (b == NULL) {
 			b = xcalloc(1, sizeof(*b));

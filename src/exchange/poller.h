@@ -36,6 +36,7 @@ struct poller_config {
 	const char *ca_bundle;		/* NULL: the system's */
 	bool require_read_only;		/* PERFAGG_REQUIRE_READ_ONLY: refuse keys that can trade or withdraw */
 	bool ip_budgets;		/* honour per-IP limits (Binance weights); off only for load tests */
+	bool key_budgets;		/* honour per-key limits (Kraken counter, Coinbase, Kraken Futures); off only against a simulator */
 	/* Base URL overrides: "binance", "binance:futures", ... -> URL. */
 	struct {
 		char key[32];

@@ -70,6 +70,8 @@ static const struct item items[] = {
 	  "refuse API keys that can trade or withdraw (1/0)" },
 	{ "POLL_IP_BUDGETS", "poll-ip-budgets", K_BOOL, "1", 0, 0, OFF(poll_ip_budgets),
 	  "honour per-IP exchange limits (Binance weights); 0 only against a simulator" },
+	{ "POLL_KEY_BUDGETS", "poll-key-budgets", K_BOOL, "1", 0, 0, OFF(poll_key_budgets),
+	  "honour per-key exchange limits (Kraken's counter, Coinbase 30/s); 0 only against a simulator" },
 	{ "POLL_MAX_TRANSFERS", "poll-max-transfers", K_INT, "512", 1, 65536, OFF(poll_max_transfers),
 	  "exchange requests in flight at once" },
 };

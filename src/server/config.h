@@ -39,6 +39,7 @@ struct config {
 	char *exchange_ca_bundle;
 	bool require_read_only;
 	bool poll_ip_budgets;
+	bool poll_key_budgets;
 	int64_t poll_max_transfers;
 };
 

@@ -150,7 +150,8 @@ server_start(struct server *srv, const struct config *cfg, char *err, size_t err
 		struct poller_config pc = { .interval_ms = cfg->api_interval_ms, .min_interval_ms = 30000,
 			.max_interval_ms = 300000, .max_retries = (unsigned)cfg->max_retries, .timeout_ms = 30000,
 			.max_transfers = (unsigned)cfg->poll_max_transfers, .ca_bundle = cfg->exchange_ca_bundle,
-			.require_read_only = cfg->require_read_only, .ip_budgets = cfg->poll_ip_budgets };
+			.require_read_only = cfg->require_read_only, .ip_budgets = cfg->poll_ip_budgets,
+			.key_budgets = cfg->poll_key_budgets };
 		if (pc.min_interval_ms > pc.interval_ms)
 			pc.min_interval_ms = pc.interval_ms;
 		if (cfg->exchange_base_urls != NULL && poller_parse_urls(&pc, cfg->exchange_base_urls, &e) != 0) {

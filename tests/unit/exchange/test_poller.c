@@ -177,7 +177,7 @@ static void
 world_start(struct world *w, const char *key)
 {
 	struct poller_config pc = { .interval_ms = 100000, .min_interval_ms = 100000, .max_interval_ms = 100000,
-		.max_retries = 3, .timeout_ms = 5000, .max_transfers = 8 };
+		.max_retries = 3, .timeout_ms = 5000, .max_transfers = 8, .key_budgets = true };
 	struct credential cred = { .api_key = key, .api_key_len = strlen(key), .secret = "s", .secret_len = 1 };
 	struct session_params sp = { .exchange = "fake", .account_type = "spot", .user_id = "u", .ttl_s = 600 };
 	const char *err = NULL;
