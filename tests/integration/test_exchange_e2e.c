@@ -135,7 +135,11 @@ compare(const struct daemon *d, const struct exsim_run *s, json_t *acct, const c
 	    json_string_length(json_object_get(acct, "api_key")));
 	path = xasprintf("/exsim/truth?api_key=%s", enc);
 	truth = sim_get(s, path);
-	text = json_dumps(json_pack("{s:O}", "fills", json_object_get(truth, "fills")), 0);
+	{
+		json_t *wrap = json_pack("{s:O}", "fills", json_object_get(truth, "fills"));
+		text = json_dumps(wrap, 0);
+		json_decref(wrap);
+	}
 	file = write_tmp("perfagg-truth", text);
 	{
 		const char *argv[] = { "perfagg", "analyze", file, NULL };

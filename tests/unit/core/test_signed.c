@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -32,7 +33,9 @@ test_round_trip_and_tamper(void **state)
 	assert_int_equal(signed_verify(doc, pub, &err), 0);
 
 	/* Member order does not matter (JCS), a changed value does. */
-	json_t *reordered = json_loads(json_dumps(doc, JSON_SORT_KEYS), 0, NULL);
+	char *sorted = json_dumps(doc, JSON_SORT_KEYS);
+	json_t *reordered = json_loads(sorted, 0, NULL);
+	free(sorted);
 	assert_int_equal(signed_verify(reordered, pub, &err), 0);
 	json_object_set_new(json_object_get(reordered, "a"), "pnl", json_string("12.6"));
 	assert_int_equal(signed_verify(reordered, pub, &err), -1);
