@@ -24,6 +24,7 @@ int cli_session(int argc, char **argv);
 int cli_revoke(int argc, char **argv);
 int cli_analyze(int argc, char **argv);
 int cli_stats(int argc, char **argv);
+int cli_audit(int argc, char **argv);
 
 struct series;
 

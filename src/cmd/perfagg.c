@@ -14,6 +14,7 @@ static const struct cli_command commands[] = {
 	{ "revoke", "revoke a session (its credentials are wiped)", cli_revoke },
 	{ "analyze", "FIFO PnL and volumes from a file of fills", cli_analyze },
 	{ "stats", "risk and performance statistics of a return series", cli_stats },
+	{ "audit", "verify a perfaggd audit log (perfagg audit verify FILE ...)", cli_audit },
 	{ NULL, NULL, NULL },
 };
 

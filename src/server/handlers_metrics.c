@@ -11,6 +11,7 @@
 #include "core/stats_json.h"
 #include "enclave/session.h"
 #include "exchange/poller.h"
+#include "out/audit.h"
 #include "server/server.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -223,6 +224,8 @@ results(struct server *srv, const struct http_request *req, struct http_response
 	json_object_set_new(a.out, "account_type", json_string(info.account_type));
 	json_object_set_new(a.out, "session_expires", json_string(expires));
 	http_json(resp, 200, a.out);
+	audit_event(srv->audit, "metrics_served", AUDIT_HASH("sid", info.id_hash),
+	    AUDIT_NAME("endpoint", summary ? "summary" : "metrics"), AUDIT_NAME("exchange", info.exchange));
 }
 
 void
