@@ -58,7 +58,7 @@ server_poll_status_json(const struct poll_status *st)
 static void
 add_seed_names(json_t *o, const struct ledger_stats *st)
 {
-	json_object_set(o, "symbol", json_string(st->name));
+	json_object_set_new(o, "symbol", json_string(st->name));
 	json_object_set(o, "volume", json_object_get(o, "volume_quote"));
 	json_object_set_new(o, "trades_count", json_integer((json_int_t)st->trades));
 	json_object_set(o, "returnPct", json_object_get(o, "return_pct"));
