@@ -364,11 +364,40 @@ test_audit_trail(void **state)
 	}
 }
 
+/* Without OPERATOR_TOKEN the administrative routes are closed; a short token is refused. */
+static void
+test_operator_token_policy(void **state)
+{
+	const char *unset[] = { "OPERATOR_TOKEN=", NULL }, *shorter[] = { "OPERATOR_TOKEN=short", NULL };
+	struct daemon d;
+	json_t *j;
+	char *log;
+
+	(void)state;
+	harness_start(&d, unset);
+	assert_int_equal(harness_http(&d, "POST", "/enclave/cleanup", NULL, 0, NULL, HARNESS_OPERATOR_TOKEN, &j), 403);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "error"), "code")),
+	    "operator_token_unset");
+	json_decref(j);
+	assert_int_equal(harness_http(&d, "GET", "/enclave/audit", NULL, 0, NULL, NULL, &j), 403);
+	json_decref(j);
+	assert_int_equal(harness_stop(&d), 0);
+	log = slurp(d.audit_path, NULL);
+	assert_int_equal(count(log, "\"reason\":\"no_token_set\""), 2);
+	assert_non_null(strstr(log, "\"OPERATOR_TOKEN\":null"));
+	free(log);
+	unlink(d.audit_path);
+	assert_int_equal(harness_start_fails(shorter, &log), 2);
+	assert_non_null(strstr(log, "OPERATOR_TOKEN"));
+	free(log);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_audit_trail),
+		cmocka_unit_test(test_operator_token_policy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
