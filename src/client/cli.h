@@ -27,6 +27,7 @@ int cli_stats(int argc, char **argv);
 int cli_metrics(int argc, char **argv);
 int cli_summary(int argc, char **argv);
 int cli_verify(int argc, char **argv);
+int cli_audit(int argc, char **argv);
 
 struct series;
 

@@ -17,6 +17,7 @@ static const struct cli_command commands[] = {
 	{ "verify", "verify a saved signed result offline against an attestation document", cli_verify },
 	{ "analyze", "FIFO PnL and volumes from a file of fills", cli_analyze },
 	{ "stats", "risk and performance statistics of a return series", cli_stats },
+	{ "audit", "verify a perfaggd audit log (perfagg audit verify FILE ...)", cli_audit },
 	{ NULL, NULL, NULL },
 };
 

@@ -744,6 +744,13 @@ job_step(struct poller *p, struct job *j, int64_t mono)
 	start_transfer(p, j);
 }
 
+static void
+credential_hook(struct poller *p, const struct job *j, const char *result)
+{
+	if (p->cfg.on_credential != NULL)
+		p->cfg.on_credential(p->cfg.on_credential_arg, j->sid_hash, j->conn.ops->name, result);
+}
+
 /* A transfer finished: hand the response to the connector and act on its verdict. */
 static void
 job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
@@ -771,12 +778,14 @@ job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
 		session_revoke_credential(p->sessions, j->sid);
 		log_event(LOG_WARN, "key_refused", "{s:s, s:s, s:b, s:b}", "sid", j->sid_hash, "exchange",
 		    j->conn.ops->name, "can_trade", j->st.can_trade, "can_withdraw", j->st.can_withdraw);
+		credential_hook(p, j, "refused_permissions");
 		j->done = true;
 		return;
 	}
 	if (!was_validated && j->conn.validated) {
 		set_state(j, POLL_ACTIVE, NULL);
 		log_event(LOG_INFO, "credential_validated", "{s:s, s:s}", "sid", j->sid_hash, "exchange", j->conn.ops->name);
+		credential_hook(p, j, "validated");
 	}
 	switch (o.result) {
 	case XR_OK:
@@ -793,6 +802,7 @@ job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
 		session_revoke_credential(p->sessions, j->sid);
 		log_event(LOG_WARN, "credential_refused", "{s:s, s:s, s:s}", "sid", j->sid_hash, "exchange",
 		    j->conn.ops->name, "error", o.error);
+		credential_hook(p, j, "invalid_credentials");
 		j->done = true;
 		return;
 	case XR_FATAL:

@@ -37,6 +37,12 @@ struct poller_config {
 	bool require_read_only;		/* PERFAGG_REQUIRE_READ_ONLY: refuse keys that can trade or withdraw */
 	bool ip_budgets;		/* honour per-IP limits (Binance weights); off only for load tests */
 	bool key_budgets;		/* honour per-key limits (Kraken counter, Coinbase, Kraken Futures); off only against a simulator */
+	/* Called on the poller thread with the outcome of a credential's use:
+	 * "validated" (its first authenticated answer), "invalid_credentials",
+	 * "refused_permissions". sid_hash is log_short_hash of the session id.
+	 * NULL: not called. */
+	void (*on_credential)(void *arg, const char *sid_hash, const char *exchange, const char *result);
+	void *on_credential_arg;
 	/* Base URL overrides: "binance", "binance:futures", ... -> URL. */
 	struct {
 		char key[32];

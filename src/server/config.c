@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +75,18 @@ static const struct item items[] = {
 	  "honour per-key exchange limits (Kraken's counter, Coinbase 30/s); 0 only against a simulator" },
 	{ "POLL_MAX_TRANSFERS", "poll-max-transfers", K_INT, "512", 1, 65536, OFF(poll_max_transfers),
 	  "exchange requests in flight at once" },
+	{ "AUDIT_LOG_PATH", "audit-log-path", K_STR, "perfagg-data/audit.jsonl", 0, 0, OFF(audit_log_path),
+	  "append-only, hash-chained audit log (its directory is created if missing)" },
+	{ "AUDIT_CHECKPOINT_EVERY", "audit-checkpoint-every", K_INT, "100", 1, 1000000, OFF(audit_checkpoint_every),
+	  "entries between signed audit checkpoints (one is also written at shutdown)" },
+	{ "OPERATOR_TOKEN", "operator-token", K_STR, NULL, 0, 0, OFF(operator_token),
+	  "secret for the administrative routes, as Authorization: Bearer (>= 16 characters; unset: refused)" },
 };
+
+/* Settings whose value is a secret: never written anywhere. */
+static const char *const secret_settings[] = { "OPERATOR_TOKEN" };
+
+#define OPERATOR_TOKEN_MIN 16
 
 #define NITEMS (sizeof(items) / sizeof(items[0]))
 
@@ -179,6 +191,10 @@ check(struct config *cfg, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	if (cfg->operator_token != NULL && strlen(cfg->operator_token) < OPERATOR_TOKEN_MIN) {
+		snprintf(err, errlen, "invalid OPERATOR_TOKEN: shorter than %d characters", OPERATOR_TOKEN_MIN);
+		return -1;
+	}
 	if (cfg->public_key_path != NULL && cfg->private_key_path == NULL) {
 		snprintf(err, errlen, "invalid ENCLAVE_PUBLIC_KEY_PATH: given without ENCLAVE_PRIVATE_KEY_PATH");
 		return -1;
@@ -236,12 +252,50 @@ config_load(struct config *cfg, int argc, char **argv, FILE *out, char *err, siz
 	return check(cfg, err, errlen);
 }
 
+json_t *
+config_public_json(const struct config *cfg)
+{
+	static const char *const levels[] = { "debug", "info", "warn", "error" };
+	const char *base = (const char *)cfg;
+	json_t *o = json_object();
+
+	for (size_t i = 0; i < NITEMS; i++) {
+		const struct item *it = &items[i];
+		const void *f = base + it->off;
+		json_t *v = NULL;
+		bool secret = false;
+
+		for (size_t k = 0; k < sizeof(secret_settings) / sizeof(secret_settings[0]); k++)
+			secret |= strcmp(it->env, secret_settings[k]) == 0;
+		switch (it->kind) {
+		case K_STR:
+			if (*(char *const *)f != NULL)
+				v = json_string(secret ? "set" : *(char *const *)f);
+			break;
+		case K_INT:
+			v = json_integer(*(const int64_t *)f);
+			break;
+		case K_BOOL:
+			v = json_boolean(*(const bool *)f);
+			break;
+		case K_LEVEL:
+			v = json_string(levels[*(const enum log_level *)f]);
+			break;
+		}
+		json_object_set_new(o, it->env, v != NULL ? v : json_null());
+	}
+	return o;
+}
+
 void
 config_clear(struct config *cfg)
 {
 	for (size_t i = 0; i < NITEMS; i++)
 		if (items[i].kind == K_STR) {
 			char **p = (char **)((char *)cfg + items[i].off);
+			for (size_t k = 0; *p != NULL && k < sizeof(secret_settings) / sizeof(secret_settings[0]); k++)
+				if (strcmp(items[i].env, secret_settings[k]) == 0)
+					OPENSSL_cleanse(*p, strlen(*p));
 			free(*p);
 			*p = NULL;
 		}

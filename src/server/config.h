@@ -6,6 +6,7 @@
 #ifndef PERFAGG_SERVER_CONFIG_H
 #define PERFAGG_SERVER_CONFIG_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +42,10 @@ struct config {
 	bool poll_ip_budgets;
 	bool poll_key_budgets;
 	int64_t poll_max_transfers;
+	/* audit trail and administration (issue #5) */
+	char *audit_log_path;		/* AUDIT_LOG_PATH */
+	int64_t audit_checkpoint_every;	/* AUDIT_CHECKPOINT_EVERY */
+	char *operator_token;		/* OPERATOR_TOKEN, NULL = administrative routes refused */
 };
 
 /*
@@ -51,6 +56,10 @@ struct config {
  */
 int config_load(struct config *cfg, int argc, char **argv, FILE *out, char *err, size_t errlen);
 void config_clear(struct config *cfg);
+
+/* Every setting as {ENV_NAME: value} (null when unset) for the audit log;
+ * secrets (OPERATOR_TOKEN) appear only as "set" or null. New reference. */
+json_t *config_public_json(const struct config *cfg);
 
 /* Prints the settings table (--help). */
 void config_usage(FILE *out);

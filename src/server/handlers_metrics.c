@@ -13,6 +13,7 @@
 #include "core/stats_json.h"
 #include "enclave/session.h"
 #include "exchange/poller.h"
+#include "out/audit.h"
 #include "server/server.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -236,6 +237,8 @@ results(struct server *srv, const struct http_request *req, struct http_response
 		return;
 	}
 	http_json(resp, 200, a.out);
+	audit_event(srv->audit, "metrics_served", AUDIT_HASH("sid", info.id_hash),
+	    AUDIT_NAME("endpoint", summary ? "summary" : "metrics"), AUDIT_NAME("exchange", info.exchange));
 }
 
 void

@@ -114,7 +114,8 @@ send_response(struct MHD_Connection *c, struct http_response *resp)
 		return MHD_NO;
 	}
 	if (len > 0)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type != NULL ?
+		    resp->content_type : "application/json");
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	if (resp->retry_after_s > 0) {

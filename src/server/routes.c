@@ -24,6 +24,7 @@ static const struct route routes[] = {
 	{ "POST", "/enclave/cleanup", false, true, handle_cleanup },
 	{ "GET", "/enclave/metrics", true, true, handle_metrics },
 	{ "GET", "/enclave/summary", true, true, handle_summary },
+	{ "GET", "/enclave/audit", false, true, handle_audit_export },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -14,6 +14,7 @@
 #include "enclave/session.h"
 #include "enclave/vault.h"
 #include "exchange/poller.h"
+#include "out/audit.h"
 #include "server/ratelimit.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -42,14 +43,49 @@ cleaner_main(void *arg)
 			size_t n;
 			pthread_mutex_unlock(&srv->stop_mu);
 			n = session_cleanup(srv->sessions, time_now_ms());
-			if (n > 0)
+			if (n > 0) {
 				log_event(LOG_INFO, "sessions_cleaned", "{s:I, s:s}", "count", (json_int_t)n,
 				    "trigger", "interval");
+				audit_event(srv->audit, "sessions_expired", AUDIT_INT("count", n),
+				    AUDIT_NAME("trigger", "interval"));
+			}
 			pthread_mutex_lock(&srv->stop_mu);
 		}
 	}
 	pthread_mutex_unlock(&srv->stop_mu);
 	return NULL;
+}
+
+/* The poller's credential hook (poller.h): on the poller thread. */
+static void
+audit_credential(void *arg, const char *sid_hash, const char *exchange, const char *result)
+{
+	struct server *srv = arg;
+
+	audit_event(srv->audit, "credential_used", AUDIT_HASH("sid", sid_hash), AUDIT_NAME("exchange", exchange),
+	    AUDIT_NAME("result", result));
+}
+
+/* Opens the audit log and records the configuration. Returns 0 or -1 with err. */
+static int
+audit_start(struct server *srv, char *err, size_t errlen)
+{
+	struct audit_options ao = { .path = srv->cfg->audit_log_path,
+		.checkpoint_every = (unsigned)srv->cfg->audit_checkpoint_every, .sign = keys_sign,
+		.sign_arg = srv->keys, .key_id = keys_id(srv->keys) };
+	const char *e = NULL;
+	json_t *settings;
+
+	if ((srv->audit = audit_open(&ao, &e)) == NULL) {
+		snprintf(err, errlen, "invalid AUDIT_LOG_PATH '%s': %s", srv->cfg->audit_log_path, e);
+		return -1;
+	}
+	settings = config_public_json(srv->cfg);
+	audit_event(srv->audit, "config", AUDIT_JSON("settings", settings), AUDIT_NAME("version", PERFAGG_VERSION),
+	    AUDIT_NAME("key_id", keys_id(srv->keys)), AUDIT_NAME("attestation", srv->attest->name),
+	    AUDIT_BOOL("hardware_backed", srv->attest->hardware_backed));
+	json_decref(settings);
+	return 0;
 }
 
 static bool
@@ -117,6 +153,8 @@ server_start(struct server *srv, const struct config *cfg, char *err, size_t err
 	srv->attest_ctx.sign = keys_sign;
 	srv->attest_ctx.sign_arg = srv->keys;
 	memcpy(srv->attest_ctx.signing_pub, keys_ed25519_public(srv->keys), 32);
+	if (audit_start(srv, err, errlen) != 0)
+		goto fail;
 	if (measure_file(srv->attest_ctx.measurement, NULL, &e) != 0) {
 		snprintf(err, errlen, "cannot measure the executable: %s", e);
 		goto fail;
@@ -151,7 +189,9 @@ server_start(struct server *srv, const struct config *cfg, char *err, size_t err
 			.max_interval_ms = 300000, .max_retries = (unsigned)cfg->max_retries, .timeout_ms = 30000,
 			.max_transfers = (unsigned)cfg->poll_max_transfers, .ca_bundle = cfg->exchange_ca_bundle,
 			.require_read_only = cfg->require_read_only, .ip_budgets = cfg->poll_ip_budgets,
-			.key_budgets = cfg->poll_key_budgets };
+			.key_budgets = cfg->poll_key_budgets,
+
+			.on_credential = audit_credential, .on_credential_arg = srv };
 		if (pc.min_interval_ms > pc.interval_ms)
 			pc.min_interval_ms = pc.interval_ms;
 		if (cfg->exchange_base_urls != NULL && poller_parse_urls(&pc, cfg->exchange_base_urls, &e) != 0) {
@@ -225,6 +265,8 @@ server_stop(struct server *srv)
 	srv->http = NULL;
 	poller_stop(srv->poller);
 	srv->poller = NULL;
+	audit_close(srv->audit);	/* its last checkpoint is signed: before the keys go */
+	srv->audit = NULL;
 	session_table_free(srv->sessions);
 	vault_free(srv->vault);
 	replay_free(srv->replay);

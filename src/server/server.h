@@ -29,6 +29,7 @@ struct server {
 	char *quote_cached;		/* the nonce-less attestation document, serialized */
 	size_t quote_cached_len;
 	struct http_server *http;
+	struct audit *audit;		/* out/audit.h */
 	/* expired-session sweeper */
 	pthread_t cleaner;
 	pthread_mutex_t stop_mu;
@@ -55,6 +56,13 @@ void handle_session_delete(struct server *srv, const struct http_request *req, s
 void handle_cleanup(struct server *srv, const struct http_request *req, struct http_response *resp);
 void handle_metrics(struct server *srv, const struct http_request *req, struct http_response *resp);
 void handle_summary(struct server *srv, const struct http_request *req, struct http_response *resp);
+void handle_audit_export(struct server *srv, const struct http_request *req, struct http_response *resp);
+
+/* Checks the operator token of an administrative route (action names it in
+ * the audit log). Returns 0, or -1 with resp set (403 when OPERATOR_TOKEN is
+ * unset, 401 when the token is missing or wrong). */
+int server_operator_auth(struct server *srv, const struct http_request *req, const char *action,
+    struct http_response *resp);
 
 struct poll_status;
 /* The collection status of a session as JSON (new reference). */

@@ -87,8 +87,9 @@ spawn(struct daemon *d, const char *const *env)
 	 * otherwise: a test never reaches the internet. */
 	const char *base[] = { "ENCLAVE_HOST=127.0.0.1", "LOG_LEVEL=debug",
 	    "EXCHANGE_BASE_URLS=binance=http://127.0.0.1:9,coinbase=http://127.0.0.1:9,"
-	    "kraken=http://127.0.0.1:9,krakenfutures=http://127.0.0.1:9", NULL };
-	char port_env[32], path[512];
+	    "kraken=http://127.0.0.1:9,krakenfutures=http://127.0.0.1:9",
+	    "OPERATOR_TOKEN=" HARNESS_OPERATOR_TOKEN, NULL, NULL };
+	char port_env[32], path[512], audit_env[300];
 	const char *all[64];
 	char **envp;
 	size_t n = 0;
@@ -98,6 +99,12 @@ spawn(struct daemon *d, const char *const *env)
 	d->port = free_port();
 	snprintf(d->log_path, sizeof(d->log_path), "/tmp/perfaggd-test-%d-%d.log", (int)getpid(), d->port);
 	snprintf(port_env, sizeof(port_env), "ENCLAVE_PORT=%d", d->port);
+	snprintf(d->audit_path, sizeof(d->audit_path), "/tmp/perfaggd-test-%d-%d.audit.jsonl", (int)getpid(), d->port);
+	for (size_t i = 0; env != NULL && env[i] != NULL; i++)
+		if (strncmp(env[i], "AUDIT_LOG_PATH=", 15) == 0)
+			snprintf(d->audit_path, sizeof(d->audit_path), "%s", env[i] + 15);
+	snprintf(audit_env, sizeof(audit_env), "AUDIT_LOG_PATH=%s", d->audit_path);
+	base[sizeof(base) / sizeof(base[0]) - 2] = audit_env;
 	/* The test's own settings first: the first of two equal names wins. */
 	for (size_t i = 0; env != NULL && env[i] != NULL && n < 60; i++)
 		all[n++] = env[i];

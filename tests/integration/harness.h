@@ -15,7 +15,11 @@ struct daemon {
 	int port;
 	char url[64];
 	char log_path[256];
+	char audit_path[256];	/* AUDIT_LOG_PATH: a fresh file per daemon unless the test sets one */
 };
+
+/* The operator token every daemon gets unless the test sets OPERATOR_TOKEN. */
+#define HARNESS_OPERATOR_TOKEN "harness-operator-token-0123456789"
 
 /* Starts perfaggd on a free loopback port with extra "NAME=value" settings
  * (NULL-terminated list, may be NULL) and waits until /health answers.

@@ -300,10 +300,10 @@ test_expiry_and_cleanup(void **state)
 	usleep(1300 * 1000);
 	assert_int_equal(harness_http(&d, "GET", path, NULL, 0, NULL, NULL, &j), 404);
 	json_decref(j);
-	assert_int_equal(harness_http(&d, "POST", "/enclave/cleanup", NULL, 0, NULL, NULL, &j), 200);
+	assert_int_equal(harness_http(&d, "POST", "/enclave/cleanup", NULL, 0, NULL, HARNESS_OPERATOR_TOKEN, &j), 200);
 	assert_int_equal(json_integer_value(json_object_get(j, "cleaned_sessions")), 1);
 	json_decref(j);
-	assert_int_equal(harness_http(&d, "POST", "/enclave/cleanup", NULL, 0, NULL, NULL, &j), 200);
+	assert_int_equal(harness_http(&d, "POST", "/enclave/cleanup", NULL, 0, NULL, HARNESS_OPERATOR_TOKEN, &j), 200);
 	assert_int_equal(json_integer_value(json_object_get(j, "cleaned_sessions")), 0);
 	json_decref(j);
 	assert_int_equal(harness_stop(&d), 0);
@@ -316,7 +316,7 @@ test_expiry_and_cleanup(void **state)
 	json_decref(j);
 	free(body);
 	usleep(1600 * 1000);
-	assert_int_equal(harness_http(&d, "POST", "/enclave/cleanup", NULL, 0, NULL, NULL, &j), 200);
+	assert_int_equal(harness_http(&d, "POST", "/enclave/cleanup", NULL, 0, NULL, HARNESS_OPERATOR_TOKEN, &j), 200);
 	assert_int_equal(json_integer_value(json_object_get(j, "cleaned_sessions")), 0);
 	json_decref(j);
 	char *log = harness_log(&d);

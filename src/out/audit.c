@@ -1,0 +1,486 @@
+#include "out/audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/audit_chain.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+static const char zeros[AUDIT_HEX_LEN + 1] =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+/* The closed set of fields an entry may carry, each with its one type. */
+static const struct {
+	const char *name;
+	enum audit_kind kind;
+} schema[] = {
+	{ "sid", AUDIT_K_HASH }, { "user", AUDIT_K_HASH },
+	{ "exchange", AUDIT_K_NAME }, { "account_type", AUDIT_K_NAME }, { "reason", AUDIT_K_NAME },
+	{ "result", AUDIT_K_NAME }, { "trigger", AUDIT_K_NAME }, { "action", AUDIT_K_NAME },
+	{ "endpoint", AUDIT_K_NAME }, { "key_id", AUDIT_K_NAME }, { "attestation", AUDIT_K_NAME },
+	{ "version", AUDIT_K_NAME },
+	{ "count", AUDIT_K_INT }, { "ttl_s", AUDIT_K_INT }, { "ciphertext_len", AUDIT_K_INT },
+	{ "api_key_len", AUDIT_K_INT }, { "secret_len", AUDIT_K_INT }, { "passphrase_len", AUDIT_K_INT },
+	{ "status", AUDIT_K_INT },
+	{ "sandbox", AUDIT_K_BOOL }, { "hardware_backed", AUDIT_K_BOOL },
+	{ "settings", AUDIT_K_JSON },
+};
+
+struct audit {
+	pthread_mutex_t mu;
+	int fd;
+	char *path;
+	unsigned every;
+	signed_sign_fn sign;
+	void *sign_arg;
+	char *key_id;
+	int64_t seq;			/* the next entry's */
+	char prev[AUDIT_HEX_LEN + 1];	/* hash of the last line's bytes */
+	char head[AUDIT_HEX_LEN + 1];	/* hash member of the last good entry */
+	size_t lines;			/* lines in the file, a partial one included */
+	size_t since_checkpoint;
+	bool pending_newline;		/* the file ends in a line without its newline */
+	/* A broken last line to bridge with a chain_restart before the next entry. */
+	bool broken;
+	const char *broken_reason;
+	char broken_hash[AUDIT_HEX_LEN + 1];
+};
+
+static bool
+name_ok(const char *s, const char *extra)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 48)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '_' || strchr(extra, s[i]) != NULL))
+			return false;
+	return true;
+}
+
+static bool
+short_hash_ok(const char *s)
+{
+	if (strlen(s) != 12)
+		return false;
+	for (size_t i = 0; i < 12; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* Adds the field to entry; a field outside the schema is a bug. */
+static void
+add_field(json_t *entry, const struct audit_field *f)
+{
+	size_t k;
+
+	for (k = 0; k < sizeof(schema) / sizeof(schema[0]); k++)
+		if (strcmp(schema[k].name, f->name) == 0)
+			break;
+	if (k == sizeof(schema) / sizeof(schema[0]) || schema[k].kind != f->kind)
+		fatalx("audit: field '%s' is not in the schema with this type", f->name);
+	switch (f->kind) {
+	case AUDIT_K_HASH:
+		if (f->s == NULL || !short_hash_ok(f->s))
+			fatalx("audit: field '%s' is not a short hash", f->name);
+		json_object_set_new(entry, f->name, json_string(f->s));
+		break;
+	case AUDIT_K_NAME:
+		if (f->s == NULL || !name_ok(f->s, "0123456789.:/-"))
+			fatalx("audit: field '%s' is not a name", f->name);
+		json_object_set_new(entry, f->name, json_string(f->s));
+		break;
+	case AUDIT_K_INT:
+		json_object_set_new(entry, f->name, json_integer(f->i));
+		break;
+	case AUDIT_K_BOOL:
+		json_object_set_new(entry, f->name, json_boolean(f->i != 0));
+		break;
+	case AUDIT_K_JSON:
+		if (!json_is_object(f->j))
+			fatalx("audit: field '%s' is not an object", f->name);
+		json_object_set_new(entry, f->name, json_deep_copy(f->j));
+		break;
+	}
+}
+
+static json_t *
+new_entry(struct audit *a, const char *event)
+{
+	char ts[TIME_ISO_LEN];
+
+	time_format_iso_ms(ts, time_now_ms());
+	return json_pack("{s:I, s:s, s:s}", "seq", (json_int_t)a->seq, "ts", ts, "event", event);
+}
+
+/*
+ * Seals entry and writes it (after a newline when the file ends in a partial
+ * line), then fsyncs. Consumes entry. On success advances the chain; on a
+ * partial write records the damage for the next entry to bridge. Called
+ * with a->mu held. Returns 0 or -1.
+ */
+static int
+append(struct audit *a, json_t *entry)
+{
+	const char *e = NULL;
+	char *line, *buf;
+	size_t len, off = 0, total;
+	ssize_t w = 0;
+	int rc = -1;
+
+	line = audit_chain_seal(entry, a->broken ? a->broken_hash : a->prev, &len, &e);
+	if (line == NULL) {
+		json_decref(entry);
+		log_event(LOG_ERROR, "audit_write_failed", "{s:s}", "error", e);
+		return -1;
+	}
+	off = a->pending_newline ? 1 : 0;
+	total = off + len + 1;
+	buf = xmalloc(total);
+	buf[0] = '\n';
+	memcpy(buf + off, line, len);
+	buf[off + len] = '\n';
+	do
+		w = write(a->fd, buf, total);
+	while (w < 0 && errno == EINTR);
+	if (w < (ssize_t)total)
+		log_event(LOG_ERROR, "audit_write_failed", "{s:s, s:I}", "error", w < 0 ? strerror(errno) :
+		    "short write", "written", (json_int_t)(w < 0 ? 0 : w));
+	if (w > 0 && (size_t)w >= off)
+		a->pending_newline = false;
+	if (w >= (ssize_t)(off + len)) {
+		/* The whole line is in the file (its newline perhaps not yet):
+		 * the chain moves on. */
+		if (w == (ssize_t)total && fsync(a->fd) == 0)
+			rc = 0;
+		else if (w == (ssize_t)total)
+			log_event(LOG_ERROR, "audit_write_failed", "{s:s}", "error", strerror(errno));
+		a->pending_newline = w < (ssize_t)total;
+		audit_chain_line_hash(a->prev, line, len);
+		memcpy(a->head, json_string_value(json_object_get(entry, "hash")), sizeof(a->head));
+		a->lines += 1;
+		a->seq++;
+		a->broken = false;
+	} else if (w > (ssize_t)off) {
+		/* Part of the line is in the file: the next entry terminates
+		 * it and restarts the chain after it. A second failure while
+		 * bridging leaves two broken lines, which verification reports. */
+		if (!a->broken) {
+			a->broken = true;
+			a->broken_reason = "write_failed";
+			a->lines += 1;
+		}
+		a->pending_newline = true;
+		audit_chain_line_hash(a->broken_hash, line, (size_t)w - off);
+	}
+	free(buf);
+	free(line);
+	json_decref(entry);
+	return rc;
+}
+
+/* Writes the chain_restart for a broken last line. Called with a->mu held. */
+static int
+restart(struct audit *a)
+{
+	json_t *entry = new_entry(a, "chain_restart");
+	size_t broken_line = a->lines;
+
+	json_object_set_new(entry, "broken_line", json_integer((json_int_t)broken_line));
+	json_object_set_new(entry, "after_hash", json_string(a->prev));
+	json_object_set_new(entry, "reason", json_string(a->broken_reason));
+	log_event(LOG_WARN, "audit_chain_restart", "{s:I, s:s}", "broken_line", (json_int_t)broken_line,
+	    "reason", a->broken_reason);
+	if (append(a, entry) != 0)
+		return -1;
+	a->since_checkpoint++;
+	return 0;
+}
+
+static int
+checkpoint_locked(struct audit *a, const char *trigger)
+{
+	json_t *entry;
+	const char *e = NULL;
+
+	if (a->sign == NULL)
+		return 0;
+	if (a->broken && restart(a) != 0)
+		return -1;
+	entry = new_entry(a, "checkpoint");
+	json_object_set_new(entry, "trigger", json_string(trigger));
+	json_object_set_new(entry, "head_seq", json_integer((json_int_t)(a->seq - 1)));
+	json_object_set_new(entry, "head_hash", json_string(a->head));
+	/* prev is inside the signed bytes: set it before signing (seal sets
+	 * the same value again). */
+	json_object_set_new(entry, "prev", json_string(a->prev));
+	if (signed_sign(entry, a->sign, a->sign_arg, a->key_id, &e) != 0) {
+		log_event(LOG_ERROR, "audit_write_failed", "{s:s}", "error", e);
+		json_decref(entry);
+		return -1;
+	}
+	if (append(a, entry) != 0)
+		return -1;
+	a->since_checkpoint = 0;
+	return 0;
+}
+
+int
+audit_log(struct audit *a, const char *event, const struct audit_field *f, size_t n)
+{
+	json_t *entry;
+	int rc;
+
+	if (a == NULL)
+		return 0;
+	if (!name_ok(event, "") || strcmp(event, "checkpoint") == 0 || strcmp(event, "chain_restart") == 0)
+		fatalx("audit: bad event name '%s'", event);
+	pthread_mutex_lock(&a->mu);
+	if (a->broken && restart(a) != 0) {
+		pthread_mutex_unlock(&a->mu);
+		return -1;
+	}
+	entry = new_entry(a, event);
+	for (size_t i = 0; i < n; i++)
+		add_field(entry, &f[i]);
+	rc = append(a, entry);
+	if (rc == 0) {
+		a->since_checkpoint++;
+		if (a->every > 0 && a->since_checkpoint >= a->every)
+			rc = checkpoint_locked(a, "interval");
+	}
+	pthread_mutex_unlock(&a->mu);
+	return rc;
+}
+
+int
+audit_checkpoint(struct audit *a)
+{
+	int rc;
+
+	pthread_mutex_lock(&a->mu);
+	rc = checkpoint_locked(a, "request");
+	pthread_mutex_unlock(&a->mu);
+	return rc;
+}
+
+/* Reads [off, off + len) of the file into a fresh buffer. Returns it or NULL. */
+static char *
+read_range(int fd, off_t off, size_t len)
+{
+	char *buf = xmalloc(len + 1);
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t r = pread(fd, buf + got, len - got, off + (off_t)got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			free(buf);
+			return NULL;
+		}
+		got += (size_t)r;
+	}
+	return buf;
+}
+
+/* Parses the line [start, end) of the file; NULL if it does not check. */
+static json_t *
+parse_at(int fd, off_t start, off_t end, char hash[AUDIT_HEX_LEN + 1])
+{
+	size_t len = (size_t)(end - start);
+	const char *e = NULL;
+	json_t *entry = NULL;
+	char *line;
+
+	if (len > AUDIT_LINE_MAX)
+		return NULL;
+	if ((line = read_range(fd, start, len)) == NULL)
+		return NULL;
+	audit_chain_line_hash(hash, line, len);
+	entry = audit_chain_parse(line, len, &e);
+	free(line);
+	return entry;
+}
+
+/* Takes over the chain's state from the last line (or two) of the file. */
+static int
+resume(struct audit *a, const char **errstr)
+{
+	off_t nls[3] = { -1, -1, -1 }, size = 0, last_start, prev_start;
+	char buf[65536], h[AUDIT_HEX_LEN + 1];
+	bool partial;
+	json_t *e;
+	ssize_t r;
+
+	for (;;) {
+		r = read(a->fd, buf, sizeof(buf));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			*errstr = "cannot read the audit log";
+			return -1;
+		}
+		if (r == 0)
+			break;
+		for (ssize_t i = 0; i < r; i++)
+			if (buf[i] == '\n') {
+				nls[0] = nls[1];
+				nls[1] = nls[2];
+				nls[2] = size + i;
+				a->lines++;
+			}
+		size += r;
+	}
+	a->seq = 1;
+	memcpy(a->prev, zeros, sizeof(zeros));
+	memcpy(a->head, zeros, sizeof(zeros));
+	if (size == 0)
+		return 0;
+	/* A last line without its newline is terminated by the next write;
+	 * if its content checks, the crash only cost the newline. */
+	partial = nls[2] != size - 1;
+	a->pending_newline = partial;
+	if (partial)
+		a->lines++;
+	last_start = partial ? nls[2] + 1 : nls[1] + 1;
+	prev_start = partial ? nls[1] + 1 : nls[0] + 1;
+	e = parse_at(a->fd, last_start, partial ? size : nls[2], h);
+	if (e != NULL) {
+		a->seq = json_integer_value(json_object_get(e, "seq")) + 1;
+		memcpy(a->prev, h, sizeof(a->prev));
+		memcpy(a->head, json_string_value(json_object_get(e, "hash")), sizeof(a->head));
+		json_decref(e);
+		return 0;
+	}
+	/* The last line is broken: continue after the line before it (if that
+	 * one checks; otherwise the chain visibly restarts from nothing). */
+	a->broken = true;
+	a->broken_reason = partial ? "partial_line" : "invalid_line";
+	memcpy(a->broken_hash, h, sizeof(h));
+	if (last_start > 0) {
+		char ph[AUDIT_HEX_LEN + 1];
+		e = parse_at(a->fd, prev_start, last_start - 1, ph);
+		if (e != NULL) {
+			a->seq = json_integer_value(json_object_get(e, "seq")) + 1;
+			memcpy(a->prev, ph, sizeof(a->prev));
+			memcpy(a->head, json_string_value(json_object_get(e, "hash")), sizeof(a->head));
+			json_decref(e);
+		}
+	}
+	log_event(LOG_WARN, "audit_broken_tail", "{s:s, s:I, s:s}", "path", a->path, "line", (json_int_t)a->lines,
+	    "reason", a->broken_reason);
+	return 0;
+}
+
+/* Creates the log's directory (one level) when it is missing. */
+static void
+make_dir(const char *path)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+			log_event(LOG_WARN, "audit_mkdir_failed", "{s:s, s:s}", "dir", dir, "error", strerror(errno));
+	}
+	free(dir);
+}
+
+struct audit *
+audit_open(const struct audit_options *o, const char **errstr)
+{
+	struct audit *a = xcalloc(1, sizeof(*a));
+
+	pthread_mutex_init(&a->mu, NULL);
+	a->path = xstrdup(o->path);
+	a->every = o->checkpoint_every;
+	a->sign = o->sign;
+	a->sign_arg = o->sign_arg;
+	a->key_id = xstrdup(o->key_id != NULL ? o->key_id : "");
+	make_dir(o->path);
+	a->fd = open(o->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (a->fd < 0) {
+		*errstr = "cannot open or create the audit log";
+		goto fail;
+	}
+	if (flock(a->fd, LOCK_EX | LOCK_NB) != 0) {
+		*errstr = errno == EWOULDBLOCK ? "the audit log is in use by another process" :
+		    "cannot lock the audit log";
+		goto fail;
+	}
+	if (resume(a, errstr) != 0)
+		goto fail;
+	return a;
+fail:
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = -1;
+	free(a->path);
+	free(a->key_id);
+	pthread_mutex_destroy(&a->mu);
+	free(a);
+	return NULL;
+}
+
+void
+audit_close(struct audit *a)
+{
+	if (a == NULL)
+		return;
+	pthread_mutex_lock(&a->mu);
+	if (a->since_checkpoint > 0 || a->broken)
+		checkpoint_locked(a, "shutdown");
+	pthread_mutex_unlock(&a->mu);
+	close(a->fd);
+	free(a->path);
+	free(a->key_id);
+	pthread_mutex_destroy(&a->mu);
+	free(a);
+}
+
+char *
+audit_read(struct audit *a, size_t max, size_t *len, const char **errstr)
+{
+	struct stat st;
+	char *buf = NULL;
+
+	pthread_mutex_lock(&a->mu);
+	if (fstat(a->fd, &st) != 0) {
+		*errstr = "cannot stat the audit log";
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		*errstr = "the audit log is too large to export at once";
+		goto out;
+	}
+	*len = (size_t)st.st_size;
+	if ((buf = read_range(a->fd, 0, *len)) == NULL)
+		*errstr = "cannot read the audit log";
+	else
+		buf[*len] = '\0';
+out:
+	pthread_mutex_unlock(&a->mu);
+	return buf;
+}
+
+int64_t
+audit_next_seq(struct audit *a)
+{
+	int64_t s;
+
+	pthread_mutex_lock(&a->mu);
+	s = a->seq;
+	pthread_mutex_unlock(&a->mu);
+	return s;
+}
