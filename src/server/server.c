@@ -190,7 +190,6 @@ server_start(struct server *srv, const struct config *cfg, char *err, size_t err
 			.max_transfers = (unsigned)cfg->poll_max_transfers, .ca_bundle = cfg->exchange_ca_bundle,
 			.require_read_only = cfg->require_read_only, .ip_budgets = cfg->poll_ip_budgets,
 			.key_budgets = cfg->poll_key_budgets,
-
 			.on_credential = audit_credential, .on_credential_arg = srv };
 		if (pc.min_interval_ms > pc.interval_ms)
 			pc.min_interval_ms = pc.interval_ms;
