@@ -40,6 +40,11 @@ struct config {
 	bool require_read_only;
 	bool poll_ip_budgets;
 	int64_t poll_max_transfers;
+	/* backend ingest (issue #5) */
+	char *backend_url;		/* AGGREGATOR_BACKEND_URL, NULL = ingest off */
+	char *data_dir;			/* DATA_DIR */
+	int64_t ingest_interval_ms;	/* INGEST_INTERVAL */
+	char *connector_version;	/* CONNECTOR_VERSION */
 };
 
 /*
