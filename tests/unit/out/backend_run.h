@@ -37,6 +37,7 @@ struct backend_run {
 	pthread_mutex_t mu;
 	unsigned status;		/* answer for new keys: 200 by default */
 	bool hold;			/* hold every request until released */
+	bool drop;			/* release held requests without an answer */
 	bool stopping;
 	unsigned held_now;		/* requests waiting in a hold */
 	struct backend_req reqs[BACKEND_MAX];
@@ -118,7 +119,7 @@ backend_handler(void *cls, struct MHD_Connection *c, const char *url, const char
 			}
 		}
 	}
-	if (b->stopping) {
+	if (b->stopping || b->drop) {
 		pthread_mutex_unlock(&b->mu);
 		return MHD_NO;
 	}
@@ -193,6 +194,24 @@ backend_set(struct backend_run *b, unsigned status, bool hold)
 	pthread_mutex_lock(&b->mu);
 	b->status = status;
 	b->hold = hold;
+	pthread_mutex_unlock(&b->mu);
+}
+
+/* Releases every held request without an answer (its status stays 0), as a
+ * client that died would see, then answers status from now on. */
+static inline void
+backend_drop_held(struct backend_run *b, unsigned status)
+{
+	pthread_mutex_lock(&b->mu);
+	b->drop = true;
+	b->hold = false;
+	while (b->held_now > 0) {
+		pthread_mutex_unlock(&b->mu);
+		usleep(10000);
+		pthread_mutex_lock(&b->mu);
+	}
+	b->drop = false;
+	b->status = status;
 	pthread_mutex_unlock(&b->mu);
 }
 
