@@ -68,7 +68,8 @@ int outbox_put(struct outbox *ob, const char *key, const char *body, size_t len,
 
 /* Rows not yet delivered nor failed (for /metrics); -1 on a database error. */
 int64_t outbox_depth(struct outbox *ob);
-/* Rows by state. Returns 0, or -1 on a database error. */
+/* Rows by state (scans the table: for tests and tools, not per request).
+ * Returns 0, or -1 on a database error. */
 int outbox_counts(struct outbox *ob, struct outbox_counts *out);
 
 #endif
