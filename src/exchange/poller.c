@@ -75,6 +75,7 @@ struct job {
 	size_t heap_idx;
 	int64_t due_ms;			/* monotonic */
 	bool in_cycle, in_flight, cycle_due_recorded, removed, done;
+	int64_t cycle_begin_ms;		/* wall clock */
 	unsigned step_failures;
 	uint64_t cycle_fills;
 	struct fill *buf;		/* a cycle's fills, for non-ascending connectors */
@@ -515,6 +516,7 @@ job_finish_cycle(struct poller *p, struct job *j, int64_t mono)
 	pthread_mutex_lock(&j->mu);
 	j->st.interval_ms = iv;
 	j->st.last_success_ms = time_now_ms();
+	j->st.complete_until_ms = j->cycle_begin_ms;
 	j->st.consecutive_failures = 0;
 	j->st.last_error[0] = '\0';
 	j->st.backfill_done = j->conn.backfill_done;
@@ -699,6 +701,7 @@ job_step(struct poller *p, struct job *j, int64_t mono)
 			p->counters.lag_max_ms = lag;
 		pthread_mutex_unlock(&p->mu);
 		j->conn.ops->begin(&j->conn, a.now_ms);
+		j->cycle_begin_ms = a.now_ms;
 		j->in_cycle = true;
 		j->cycle_fills = 0;
 	}
@@ -1152,6 +1155,33 @@ poller_view(struct poller *p, const uint8_t sid[SESSION_ID_BYTES],
 	}
 	pthread_mutex_unlock(&p->mu);
 	return rc;
+}
+
+struct collect_arg {
+	uint8_t (*sids)[SESSION_ID_BYTES];
+	size_t n;
+};
+
+static bool
+collect_sid(void *arg, const uint8_t *key, void *val)
+{
+	struct collect_arg *a = arg;
+
+	memcpy(a->sids[a->n++], key, SESSION_ID_BYTES);
+	return false;
+}
+
+size_t
+poller_sessions(struct poller *p, uint8_t (**sids)[SESSION_ID_BYTES])
+{
+	struct collect_arg a = { 0 };
+
+	pthread_mutex_lock(&p->mu);
+	a.sids = xcalloc(bmap_count(p->jobs) + 1, SESSION_ID_BYTES);
+	bmap_sweep(p->jobs, collect_sid, &a);
+	pthread_mutex_unlock(&p->mu);
+	*sids = a.sids;
+	return a.n;
 }
 
 void

@@ -67,6 +67,8 @@ struct poll_status {
 	char last_error[160];		/* "" when the last step succeeded */
 	unsigned consecutive_failures;
 	int64_t last_success_ms;	/* wall clock of the last successful cycle, 0 = none yet */
+	int64_t complete_until_ms;	/* wall clock at which the last successful cycle began: the
+					 * fills the exchange had executed before it are applied; 0 = none */
 	int64_t last_poll_ms;		/* wall clock of the last request */
 	int64_t next_poll_ms;
 	int64_t interval_ms;
@@ -101,6 +103,10 @@ void poller_remove(struct poller *p, const uint8_t sid[SESSION_ID_BYTES]);
  * for the duration of the call. Returns fn's result, or -1 if unknown. */
 int poller_view(struct poller *p, const uint8_t sid[SESSION_ID_BYTES],
     int (*fn)(void *arg, const struct ledger *l, const struct poll_status *st), void *arg);
+
+/* A copy of the ids of every session collected now, in no particular order
+ * (caller frees *sids). Returns how many. */
+size_t poller_sessions(struct poller *p, uint8_t (**sids)[SESSION_ID_BYTES]);
 
 /* Counters for /metrics and tests. */
 struct poller_counters {

@@ -81,6 +81,14 @@ static const struct item items[] = {
 	  "entries between signed audit checkpoints (one is also written at shutdown)" },
 	{ "OPERATOR_TOKEN", "operator-token", K_STR, NULL, 0, 0, OFF(operator_token),
 	  "secret for the administrative routes, as Authorization: Bearer (>= 16 characters; unset: refused)" },
+	{ "AGGREGATOR_BACKEND_URL", "aggregator-backend-url", K_STR, NULL, 0, 0, OFF(backend_url),
+	  "backend base URL: signed hourly aggregates are POSTed to URL/api/ingest (unset: ingest off)" },
+	{ "DATA_DIR", "data-dir", K_STR, "./perfagg-data", 0, 0, OFF(data_dir),
+	  "directory of the durable ingest outbox (outbox.sqlite3)" },
+	{ "INGEST_INTERVAL", "ingest-interval", K_INT, "3600000", 1000, 7 * DAY * 1000LL, OFF(ingest_interval_ms),
+	  "ingest period, ms (3600000: each UTC hour); a backfill is sent once it completes" },
+	{ "CONNECTOR_VERSION", "connector-version", K_STR, PERFAGG_VERSION, 0, 0, OFF(connector_version),
+	  "connector_version reported in ingest payloads" },
 };
 
 /* Settings whose value is a secret: never written anywhere. */

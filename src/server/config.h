@@ -46,6 +46,11 @@ struct config {
 	char *audit_log_path;		/* AUDIT_LOG_PATH */
 	int64_t audit_checkpoint_every;	/* AUDIT_CHECKPOINT_EVERY */
 	char *operator_token;		/* OPERATOR_TOKEN, NULL = administrative routes refused */
+	/* backend ingest (issue #5) */
+	char *backend_url;		/* AGGREGATOR_BACKEND_URL, NULL = ingest off */
+	char *data_dir;			/* DATA_DIR */
+	int64_t ingest_interval_ms;	/* INGEST_INTERVAL */
+	char *connector_version;	/* CONNECTOR_VERSION */
 };
 
 /*

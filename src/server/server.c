@@ -15,6 +15,8 @@
 #include "enclave/vault.h"
 #include "exchange/poller.h"
 #include "out/audit.h"
+#include "out/outbox.h"
+#include "out/publisher.h"
 #include "server/ratelimit.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -32,13 +34,7 @@ cleaner_main(void *arg)
 
 	pthread_mutex_lock(&srv->stop_mu);
 	while (!srv->stopping) {
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += interval / 1000;
-		until.tv_nsec += (interval % 1000) * 1000000;
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
+		time_deadline(&until, interval);
 		if (pthread_cond_timedwait(&srv->stop_cv, &srv->stop_mu, &until) == ETIMEDOUT && !srv->stopping) {
 			size_t n;
 			pthread_mutex_unlock(&srv->stop_mu);
@@ -204,6 +200,21 @@ server_start(struct server *srv, const struct config *cfg, char *err, size_t err
 		}
 	}
 
+	if (cfg->backend_url != NULL) {
+		struct outbox_config oc = { .data_dir = cfg->data_dir, .backend_url = cfg->backend_url };
+		struct publisher_config pbc = { .interval_ms = cfg->ingest_interval_ms,
+			.connector_version = cfg->connector_version };
+		if ((srv->outbox = outbox_open(&oc, &e)) == NULL) {
+			snprintf(err, errlen, "invalid DATA_DIR '%s': %s", cfg->data_dir, e);
+			goto fail;
+		}
+		if ((srv->publisher = publisher_start(&pbc, srv->poller, srv->sessions, srv->keys, srv->outbox,
+		    &e)) == NULL) {
+			snprintf(err, errlen, "cannot start ingest: %s", e);
+			goto fail;
+		}
+	}
+
 	doc = server_attestation_document(srv, NULL, 0, &e);
 	if (doc == NULL) {
 		snprintf(err, errlen, "attestation provider '%s' failed: %s", srv->attest->name, e);
@@ -262,6 +273,10 @@ server_stop(struct server *srv)
 	}
 	http_server_stop(srv->http);
 	srv->http = NULL;
+	publisher_stop(srv->publisher);
+	srv->publisher = NULL;
+	outbox_free(srv->outbox);
+	srv->outbox = NULL;
 	poller_stop(srv->poller);
 	srv->poller = NULL;
 	audit_close(srv->audit);	/* its last checkpoint is signed: before the keys go */

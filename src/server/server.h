@@ -21,6 +21,8 @@ struct server {
 	struct replay *replay;
 	struct ratelimit *ratelimit;
 	struct poller *poller;
+	struct outbox *outbox;		/* NULL when ingest is off */
+	struct publisher *publisher;
 	const struct attest_provider *attest;
 	struct attest_ctx attest_ctx;
 	uint8_t tls_spki_sha256[32];	/* zero when serving plain HTTP */

@@ -12,7 +12,10 @@
 #define TIME_ISO_LEN 25
 
 int64_t time_now_ms(void);		/* CLOCK_REALTIME */
-int64_t time_mono_ms(void);		/* CLOCK_MONOTONIC: for intervals and timeouts */
+int64_t time_mono_ms(void);
+struct timespec;
+/* The CLOCK_REALTIME instant ms from now, for pthread_cond_timedwait(). */
+void time_deadline(struct timespec *out, int64_t ms);		/* CLOCK_MONOTONIC: for intervals and timeouts */
 
 /* Formats ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" into out (always NUL-terminated). */
 void time_format_iso_ms(char out[TIME_ISO_LEN], int64_t ms);
