@@ -75,6 +75,7 @@ struct job {
 	size_t heap_idx;
 	int64_t due_ms;			/* monotonic */
 	bool in_cycle, in_flight, cycle_due_recorded, removed, done;
+	bool history_done;		/* a cycle completed with the backfill done */
 	int64_t cycle_begin_ms;		/* wall clock */
 	unsigned step_failures;
 	uint64_t cycle_fills;
@@ -501,11 +502,18 @@ static void
 job_finish_cycle(struct poller *p, struct job *j, int64_t mono)
 {
 	int64_t iv;
+	bool backfill_cycle;
 
 	flush_buffer(j);
-	/* Adaptive interval: busier accounts are polled sooner. */
+	/* Adaptive interval: busier accounts are polled sooner. The cycle that
+	 * completes the backfill finds a history, not activity: it keeps the
+	 * interval (halving it would send every new session back at once). */
 	iv = j->st.interval_ms;
-	if (j->cycle_fills > 0)
+	backfill_cycle = !j->history_done;
+	j->history_done = j->conn.backfill_done;
+	if (backfill_cycle)
+		;
+	else if (j->cycle_fills > 0)
 		iv /= 2;
 	else
 		iv += iv / 2;
