@@ -3,6 +3,7 @@
 
 #include "exchange/poller.h"
 #include "out/metrics.h"
+#include "out/outbox.h"
 #include "server/openapi.h"
 #include "server/server.h"
 #include "util/timeutil.h"
@@ -12,8 +13,12 @@ void
 handle_prometheus(struct server *srv, const struct http_request *req, struct http_response *resp)
 {
 	uint64_t counts[POLL_NSTATES];
+	int64_t depth;
 
-	/* Sessions by state are read now; everything else is counted as it happens. */
+	/* Sessions by state and the outbox depth are read now; everything else
+	 * is counted as it happens. */
+	if (srv->outbox != NULL && (depth = outbox_depth(srv->outbox)) >= 0)
+		metrics_outbox_depth_set((uint64_t)depth);
 	poller_state_counts(srv->poller, counts);
 	for (int s = 0; s < POLL_NSTATES; s++)
 		metrics_sessions_set(poll_state_name((enum poll_state)s), counts[s]);
