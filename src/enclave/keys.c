@@ -10,6 +10,7 @@
 #include "core/hex.h"
 #include "core/prim.h"
 #include "enclave/secret.h"
+#include "out/metrics.h"
 #include "util/file.h"
 #include "util/xalloc.h"
 
@@ -245,17 +246,21 @@ int
 keys_sign(void *arg, uint8_t sig[64], const uint8_t *msg, size_t len)
 {
 	struct keys *k = arg;
+	int64_t t0 = metrics_now_ns();
 	int rc = prim_ed25519_sign(sig, msg, len, secret_acquire(k->priv) + 32);
 
 	secret_release(k->priv);
+	metrics_crypto_observe(METRICS_CRYPTO_SIGN, metrics_now_ns() - t0);
 	return rc;
 }
 
 int
 keys_open_envelope(struct keys *k, uint8_t *pt, const struct envelope *env)
 {
+	int64_t t0 = metrics_now_ns();
 	int rc = envelope_open(pt, env, secret_acquire(k->priv), k->x_pub);
 
 	secret_release(k->priv);
+	metrics_crypto_observe(METRICS_CRYPTO_ENVELOPE_OPEN, metrics_now_ns() - t0);
 	return rc;
 }

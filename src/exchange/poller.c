@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "core/prim.h"
+#include "out/metrics.h"
 #include "util/bmap.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -762,6 +763,45 @@ credential_hook(struct poller *p, const struct job *j, const char *result)
 		p->cfg.on_credential(p->cfg.on_credential_arg, j->sid_hash, j->conn.ops->name, result);
 }
 
+static const char *
+xresult_name(enum xresult r)
+{
+	switch (r) {
+	case XR_OK:
+		return "ok";
+	case XR_RETRY:
+		return "retry";
+	case XR_RATE_LIMITED:
+		return "rate_limited";
+	case XR_CLOCK:
+		return "clock";
+	case XR_AUTH:
+		return "auth";
+	case XR_FATAL:
+		return "fatal";
+	}
+	return "unknown";
+}
+
+/* /metrics: the request, and on failure its HTTP status or transport class
+ * (never the exchange's message, which is unbounded text). */
+static void
+observe_poll(const struct job *j, CURLcode cc, long status, enum xresult result, int64_t ns)
+{
+	char code[16];
+
+	metrics_poll_observe(j->conn.ops->name, xresult_name(result), ns);
+	if (result == XR_OK)
+		return;
+	if (cc == CURLE_OPERATION_TIMEDOUT)
+		snprintf(code, sizeof(code), "timeout");
+	else if (cc != CURLE_OK || status < 100 || status > 599)
+		snprintf(code, sizeof(code), "transport");
+	else
+		snprintf(code, sizeof(code), "%ld", status);
+	metrics_exchange_error(j->conn.ops->name, code);
+}
+
 /* A transfer finished: hand the response to the connector and act on its verdict. */
 static void
 job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
@@ -771,6 +811,7 @@ job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
 	struct xsink sink = { .arg = j, .fill = sink_fill, .balance = sink_balance, .flow = sink_flow,
 		.price = sink_price, .permissions = sink_permissions };
 	bool was_validated = j->conn.validated;
+	curl_off_t us = 0;
 
 	r.status = 0;
 	if (cc == CURLE_OK)
@@ -781,7 +822,9 @@ job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
 	r.header = resp_header;
 	r.hdr_arg = j;
 	j->conn.ops->handle(&j->conn, &j->req, &r, &sink, &o);
+	curl_easy_getinfo(j->easy, CURLINFO_TOTAL_TIME_T, &us);
 	end_transfer(p, j);
+	observe_poll(j, cc, r.status, o.result, (int64_t)us * 1000);
 
 	if (p->cfg.require_read_only && j->st.permissions_known && (j->st.can_trade || j->st.can_withdraw)) {
 		set_state(j, POLL_REFUSED_PERMISSIONS, "the key can trade or withdraw, and read-only keys are required "
@@ -1190,6 +1233,28 @@ poller_sessions(struct poller *p, uint8_t (**sids)[SESSION_ID_BYTES])
 	pthread_mutex_unlock(&p->mu);
 	*sids = a.sids;
 	return a.n;
+}
+
+static bool
+count_state(void *arg, const uint8_t *key, void *val)
+{
+	uint64_t *counts = arg;
+	struct job *j = val;
+
+	pthread_mutex_lock(&j->mu);
+	if ((unsigned)j->st.state < POLL_NSTATES)
+		counts[j->st.state]++;
+	pthread_mutex_unlock(&j->mu);
+	return false;
+}
+
+void
+poller_state_counts(struct poller *p, uint64_t counts[POLL_NSTATES])
+{
+	memset(counts, 0, POLL_NSTATES * sizeof(counts[0]));
+	pthread_mutex_lock(&p->mu);
+	bmap_sweep(p->jobs, count_state, counts);
+	pthread_mutex_unlock(&p->mu);
 }
 
 void

@@ -59,6 +59,7 @@ enum poll_state {
 	POLL_REFUSED_PERMISSIONS,	/* the key can trade or withdraw and read-only keys are required */
 	POLL_FAILED,			/* the connector cannot serve this account (error says why) */
 };
+#define POLL_NSTATES (POLL_FAILED + 1)
 
 struct poll_status {
 	enum poll_state state;
@@ -116,5 +117,8 @@ struct poller_counters {
 	int64_t lag_p99_ms;		/* over the last 4096 cycle starts */
 };
 void poller_counters(struct poller *p, struct poller_counters *out);
+
+/* The number of sessions in each poll_state (for /metrics). */
+void poller_state_counts(struct poller *p, uint64_t counts[POLL_NSTATES]);
 
 #endif

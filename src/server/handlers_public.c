@@ -6,6 +6,7 @@
 #include "enclave/keys.h"
 #include "enclave/session.h"
 #include "exchange/poller.h"
+#include "out/metrics.h"
 #include "server/server.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -38,11 +39,16 @@ server_attestation_document(struct server *srv, const uint8_t *nonce, size_t non
 	char tls_hex[65], ts[TIME_ISO_LEN], xb64[B64_ENCODED_LEN(32) + 1], edb64[B64_ENCODED_LEN(32) + 1];
 	char *quote;
 	json_t *doc;
+	int64_t t0;
+	int rc;
 
 	ctx.now_ms = time_now_ms();
 	attest_binding(binding, keys_x25519_public(srv->keys), keys_ed25519_public(srv->keys),
 	    srv->tls_spki_sha256, nonce, nonce_len);
-	if (srv->attest->get_evidence(&ctx, binding, &ev, errstr) != 0)
+	t0 = metrics_now_ns();
+	rc = srv->attest->get_evidence(&ctx, binding, &ev, errstr);
+	metrics_crypto_observe(METRICS_CRYPTO_QUOTE, metrics_now_ns() - t0);
+	if (rc != 0)
 		return NULL;
 	hex_encode(rd_hex, binding, sizeof(binding));
 	hex_encode(meas_hex, ctx.measurement, sizeof(ctx.measurement));

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "out/metrics.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -25,6 +26,7 @@ struct reqctx {
 	size_t len;
 	bool too_large;
 	int64_t start_ms;
+	int64_t start_ns;		/* for the latency histogram */
 };
 
 const char *
@@ -160,6 +162,7 @@ respond(struct http_server *s, struct MHD_Connection *c, const char *url, const 
 		s->dispatch(s->arg, &req, &resp);
 	}
 	access_log(&req, &resp, rc->start_ms);
+	metrics_http_observe(resp.route, method, resp.status, metrics_now_ns() - rc->start_ns);
 	ret = send_response(c, &resp);
 	json_decref(resp.body);
 	free(resp.raw);
@@ -177,6 +180,7 @@ on_access(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		rc = xcalloc(1, sizeof(*rc));
 		rc->start_ms = time_mono_ms();
+		rc->start_ns = metrics_now_ns();
 		*con_cls = rc;
 		/* Refuse a declared oversize body before reading any of it. */
 		if (cl != NULL && strtoull(cl, NULL, 10) > HTTP_MAX_BODY) {

@@ -35,6 +35,7 @@ struct http_response {
 	int64_t retry_after_s;		/* > 0: a Retry-After header */
 	char allow[64];			/* non-empty: an Allow header (405) */
 	const char *code;		/* error code, for the access log */
+	const char *route;		/* route pattern for metrics (static, from the route table); NULL: none */
 	const char *content_type;	/* static; NULL: application/json */
 };
 

@@ -1,8 +1,11 @@
 /* The route table: every path the daemon serves, in one place. */
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "server/ratelimit.h"
 #include "server/server.h"
+#include "util/log.h"
 #include "util/timeutil.h"
 
 typedef void (*handler_fn)(struct server *, const struct http_request *, struct http_response *);
@@ -25,9 +28,44 @@ static const struct route routes[] = {
 	{ "GET", "/enclave/metrics", true, true, handle_metrics },
 	{ "GET", "/enclave/summary", true, true, handle_summary },
 	{ "GET", "/enclave/audit", false, true, handle_audit_export },
+	{ "GET", "/metrics", false, true, handle_prometheus },
+	{ "GET", "/openapi.json", false, true, handle_openapi },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* The read-only view of the table, and each with_id route's "{id}" pattern
+ * (metrics label it so: a label never carries the id itself). */
+static struct server_route public_routes[NROUTES];
+static char id_patterns[NROUTES][64];
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
+static void
+tables_init(void)
+{
+	for (size_t i = 0; i < NROUTES; i++) {
+		public_routes[i] = (struct server_route){ routes[i].method, routes[i].path, routes[i].with_id };
+		if (snprintf(id_patterns[i], sizeof(id_patterns[i]), "%s/{id}", routes[i].path) >=
+		    (int)sizeof(id_patterns[i]))
+			fatalx("route path too long: %s", routes[i].path);
+	}
+}
+
+const struct server_route *
+server_routes(size_t *n)
+{
+	pthread_once(&tables_once, tables_init);
+	*n = NROUTES;
+	return public_routes;
+}
+
+/* The pattern of the route a request matched: a static string. */
+static const char *
+route_pattern(const struct route *r, const char *path)
+{
+	pthread_once(&tables_once, tables_init);
+	return path[strlen(r->path)] == '/' ? id_patterns[r - routes] : r->path;
+}
 
 static bool
 path_matches(const struct route *r, const char *path)
@@ -54,6 +92,7 @@ server_dispatch(void *arg, const struct http_request *req, struct http_response 
 		if (!path_matches(&routes[i], req->path))
 			continue;
 		path_known = true;
+		resp->route = route_pattern(&routes[i], req->path);
 		if (strcmp(routes[i].method, req->method) == 0) {
 			found = &routes[i];
 			break;

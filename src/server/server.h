@@ -66,6 +66,18 @@ void handle_audit_export(struct server *srv, const struct http_request *req, str
 int server_operator_auth(struct server *srv, const struct http_request *req, const char *action,
     struct http_response *resp);
 
+void handle_prometheus(struct server *srv, const struct http_request *req, struct http_response *resp);
+void handle_openapi(struct server *srv, const struct http_request *req, struct http_response *resp);
+
+/* The route table, read-only: method, path, and whether the path also takes
+ * "/{id}" (one segment). Static storage; sets *n. */
+struct server_route {
+	const char *method;
+	const char *path;
+	bool with_id;
+};
+const struct server_route *server_routes(size_t *n);
+
 struct poll_status;
 /* The collection status of a session as JSON (new reference). */
 json_t *server_poll_status_json(const struct poll_status *st);
