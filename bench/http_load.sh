@@ -15,10 +15,21 @@ cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build-bench -j "$(nproc)" >/dev/null
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 url="http://127.0.0.1:$port"
+# Registered sessions start polling at once: they poll a local simulator,
+# which refuses the benchmark's made-up keys (one authenticated request
+# each, as a real exchange would), rather than the unreachable internet.
+simout=$(mktemp)
+build-bench/perfagg-exsim --port 0 --accounts 1 --fills 10 >"$simout" 2>/dev/null &
+simpid=$!
+for _ in $(seq 1 100); do grep -q listening "$simout" && break; sleep 0.1; done
+sim="http://127.0.0.1:$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$simout" | head -1)"
+data=$(mktemp -d)
 ENCLAVE_HOST=127.0.0.1 ENCLAVE_PORT=$port RATE_LIMIT_MAX=1000000000 LOG_LEVEL=warn HTTP_THREADS=${HTTP_THREADS:-2} \
-  MAX_SESSIONS=1000000 build-bench/perfaggd 2>/tmp/perfaggd-bench.log &
+  MAX_SESSIONS=1000000 DATA_DIR="$data" AUDIT_LOG_PATH="$data/audit.jsonl" POLL_IP_BUDGETS=0 POLL_KEY_BUDGETS=0 \
+  EXCHANGE_BASE_URLS="binance=$sim,coinbase=$sim,kraken=$sim,krakenfutures=$sim" \
+  build-bench/perfaggd 2>/tmp/perfaggd-bench.log &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
+trap 'kill $pid $simpid 2>/dev/null; wait $pid $simpid 2>/dev/null || true; rm -rf "$data" "$simout"' EXIT
 for _ in $(seq 1 100); do curl -sf "$url/health" >/dev/null && break; sleep 0.1; done
 echo "== $(nproc) cores; perfaggd pid $pid, HTTP_THREADS=${HTTP_THREADS:-2}"
 for path in /health /attestation/quote "/attestation/quote?nonce=00112233445566778899aabbccddeeff"; do

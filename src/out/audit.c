@@ -52,6 +52,14 @@ struct audit {
 	bool broken;
 	const char *broken_reason;
 	char broken_hash[AUDIT_HEX_LEN + 1];
+	/* Group commit: writers append under mu and return only once an fsync
+	 * that began after their write has finished; one fsync covers every
+	 * entry written meanwhile, so concurrent requests share it instead of
+	 * queueing one fsync each behind mu. */
+	pthread_mutex_t sync_mu;
+	pthread_cond_t sync_cv;
+	bool syncing;
+	int64_t synced_seq;		/* entries up to this seq are on disk */
 };
 
 static bool
@@ -125,7 +133,7 @@ new_entry(struct audit *a, const char *event)
 
 /*
  * Seals entry and writes it (after a newline when the file ends in a partial
- * line), then fsyncs. Consumes entry. On success advances the chain; on a
+ * line); the caller then waits for it with sync_upto(). Consumes entry. On success advances the chain; on a
  * partial write records the damage for the next entry to bridge. Called
  * with a->mu held. Returns 0 or -1.
  */
@@ -161,10 +169,8 @@ append(struct audit *a, json_t *entry)
 	if (w >= (ssize_t)(off + len)) {
 		/* The whole line is in the file (its newline perhaps not yet):
 		 * the chain moves on. */
-		if (w == (ssize_t)total && fsync(a->fd) == 0)
-			rc = 0;
-		else if (w == (ssize_t)total)
-			log_event(LOG_ERROR, "audit_write_failed", "{s:s}", "error", strerror(errno));
+		if (w == (ssize_t)total)
+			rc = 0;	/* on disk once sync_upto() returns */
 		a->pending_newline = w < (ssize_t)total;
 		audit_chain_line_hash(a->prev, line, len);
 		memcpy(a->head, json_string_value(json_object_get(entry, "hash")), sizeof(a->head));
@@ -186,6 +192,41 @@ append(struct audit *a, json_t *entry)
 	free(buf);
 	free(line);
 	json_decref(entry);
+	return rc;
+}
+
+/* Waits until every entry up to seq is on disk, running the fsync itself
+ * when no one else is. Called without a->mu. Returns 0 or -1. */
+static int
+sync_upto(struct audit *a, int64_t seq)
+{
+	int64_t target;
+	int rc = 0, r;
+
+	pthread_mutex_lock(&a->sync_mu);
+	while (a->synced_seq < seq) {
+		if (a->syncing) {
+			pthread_cond_wait(&a->sync_cv, &a->sync_mu);
+			continue;
+		}
+		a->syncing = true;
+		pthread_mutex_unlock(&a->sync_mu);
+		pthread_mutex_lock(&a->mu);
+		target = a->seq - 1;	/* everything written so far */
+		pthread_mutex_unlock(&a->mu);
+		r = fsync(a->fd);
+		pthread_mutex_lock(&a->sync_mu);
+		a->syncing = false;
+		pthread_cond_broadcast(&a->sync_cv);
+		if (r != 0) {
+			log_event(LOG_ERROR, "audit_write_failed", "{s:s}", "error", strerror(errno));
+			rc = -1;
+			break;
+		}
+		if (target > a->synced_seq)
+			a->synced_seq = target;
+	}
+	pthread_mutex_unlock(&a->sync_mu);
 	return rc;
 }
 
@@ -239,6 +280,7 @@ int
 audit_log(struct audit *a, const char *event, const struct audit_field *f, size_t n)
 {
 	json_t *entry;
+	int64_t mine;
 	int rc;
 
 	if (a == NULL)
@@ -259,7 +301,10 @@ audit_log(struct audit *a, const char *event, const struct audit_field *f, size_
 		if (a->every > 0 && a->since_checkpoint >= a->every)
 			rc = checkpoint_locked(a, "interval");
 	}
+	mine = a->seq - 1;
 	pthread_mutex_unlock(&a->mu);
+	if (rc == 0)
+		rc = sync_upto(a, mine);
 	return rc;
 }
 
@@ -268,10 +313,13 @@ audit_checkpoint(struct audit *a)
 {
 	int rc;
 
+	int64_t mine;
+
 	pthread_mutex_lock(&a->mu);
 	rc = checkpoint_locked(a, "request");
+	mine = a->seq - 1;
 	pthread_mutex_unlock(&a->mu);
-	return rc;
+	return rc == 0 ? sync_upto(a, mine) : rc;
 }
 
 /* Reads [off, off + len) of the file into a fresh buffer. Returns it or NULL. */
@@ -403,6 +451,8 @@ audit_open(const struct audit_options *o, const char **errstr)
 	struct audit *a = xcalloc(1, sizeof(*a));
 
 	pthread_mutex_init(&a->mu, NULL);
+	pthread_mutex_init(&a->sync_mu, NULL);
+	pthread_cond_init(&a->sync_cv, NULL);
 	a->path = xstrdup(o->path);
 	a->every = o->checkpoint_every;
 	a->sign = o->sign;
@@ -421,6 +471,11 @@ audit_open(const struct audit_options *o, const char **errstr)
 	}
 	if (resume(a, errstr) != 0)
 		goto fail;
+	if (fsync(a->fd) != 0) {
+		*errstr = "cannot sync the audit log";
+		goto fail;
+	}
+	a->synced_seq = a->seq - 1;	/* what resume() found, or wrote, is on disk */
 	return a;
 fail:
 	if (a->fd >= 0)
@@ -429,6 +484,8 @@ fail:
 	free(a->path);
 	free(a->key_id);
 	pthread_mutex_destroy(&a->mu);
+	pthread_mutex_destroy(&a->sync_mu);
+	pthread_cond_destroy(&a->sync_cv);
 	free(a);
 	return NULL;
 }
@@ -442,10 +499,14 @@ audit_close(struct audit *a)
 	if (a->since_checkpoint > 0 || a->broken)
 		checkpoint_locked(a, "shutdown");
 	pthread_mutex_unlock(&a->mu);
+	if (fsync(a->fd) != 0)
+		log_event(LOG_ERROR, "audit_write_failed", "{s:s}", "error", strerror(errno));
 	close(a->fd);
 	free(a->path);
 	free(a->key_id);
 	pthread_mutex_destroy(&a->mu);
+	pthread_mutex_destroy(&a->sync_mu);
+	pthread_cond_destroy(&a->sync_cv);
 	free(a);
 }
 
