@@ -175,6 +175,10 @@ void xconn_close(struct xconn *c);
 /* Helpers connectors share (exchange_util.c). */
 /* Percent-encodes (s, len) per RFC 3986 unreserved set into a fresh string. */
 char *xurl_encode(const char *s, size_t len);
+/* Looks up header name (case-insensitive) in raw response header lines
+ * ("Name: value\r\n" ...), copying its trimmed value into out (cap bytes).
+ * Returns out, or NULL if absent. For the poller and the synchronous runner. */
+const char *xheaders_find(const char *raw, const char *name, char *out, size_t cap);
 /* Formats "%s" outcome error text: snprintf into out->error. */
 void xoutcome_error(struct xoutcome *out, enum xresult r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "exchange/exchange.h"
 #include "util/log.h"
@@ -83,6 +84,30 @@ xurl_encode(const char *s, size_t len)
 	}
 	*p = '\0';
 	return out;
+}
+
+const char *
+xheaders_find(const char *raw, const char *name, char *out, size_t cap)
+{
+	size_t nl = strlen(name);
+	const char *p = raw;
+
+	while (p != NULL && *p != '\0') {
+		const char *eol = strchr(p, '\n');
+		size_t ll = eol != NULL ? (size_t)(eol - p) : strlen(p);
+		if (ll > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+			const char *v = p + nl + 1;
+			size_t vl = ll - nl - 1;
+			while (vl > 0 && (*v == ' ' || *v == '\t'))
+				v++, vl--;
+			while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == ' '))
+				vl--;
+			snprintf(out, cap, "%.*s", (int)vl, v);
+			return out;
+		}
+		p = eol != NULL ? eol + 1 : NULL;
+	}
+	return NULL;
 }
 
 void

@@ -576,26 +576,8 @@ static const char *
 resp_header(const struct xresp *r, const char *name)
 {
 	static __thread char val[256];
-	const struct job *j = r->hdr_arg;
-	size_t nl = strlen(name);
-	const char *p = j->rhdrs;
 
-	while (p != NULL && *p != '\0') {
-		const char *eol = strchr(p, '\n');
-		size_t ll = eol != NULL ? (size_t)(eol - p) : strlen(p);
-		if (ll > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
-			const char *v = p + nl + 1;
-			size_t vl = ll - nl - 1;
-			while (vl > 0 && (*v == ' ' || *v == '\t'))
-				v++, vl--;
-			while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == ' '))
-				vl--;
-			snprintf(val, sizeof(val), "%.*s", (int)vl, v);
-			return val;
-		}
-		p = eol != NULL ? eol + 1 : NULL;
-	}
-	return NULL;
+	return xheaders_find(((const struct job *)r->hdr_arg)->rhdrs, name, val, sizeof(val));
 }
 
 static void
