@@ -8,8 +8,8 @@
 #include "util/textbuf.h"
 #include "util/xalloc.h"
 
-static json_t *
-jdec(struct dec d)
+json_t *
+report_dec_json(struct dec d)
 {
 	char buf[DEC_STR_MAX];
 
@@ -29,7 +29,7 @@ jratio(struct dec num, struct dec den, struct dec scale, int *bad)
 		*bad = 1;
 		return json_null();
 	}
-	return jdec(r);
+	return report_dec_json(r);
 }
 
 static json_t *
@@ -49,7 +49,7 @@ jamounts(const struct ledger_amount *v, size_t n)
 	json_t *o = json_object();
 
 	for (size_t i = 0; i < n; i++)
-		json_object_set_new(o, v[i].currency, jdec(v[i].amount));
+		json_object_set_new(o, v[i].currency, report_dec_json(v[i].amount));
 	return o;
 }
 
@@ -79,13 +79,13 @@ report_stats_json(const struct ledger_stats *st, const char **errstr)
 	}
 	o = json_object();
 	json_object_set_new(o, "quote", json_string(st->quote));
-	json_object_set_new(o, "realized_pnl", jdec(st->realized_pnl));
-	json_object_set_new(o, "closed_basis", jdec(st->closed_basis));
+	json_object_set_new(o, "realized_pnl", report_dec_json(st->realized_pnl));
+	json_object_set_new(o, "closed_basis", report_dec_json(st->closed_basis));
 	json_object_set_new(o, "return_pct", jratio(st->realized_pnl, st->closed_basis, hundred, &bad));
-	json_object_set_new(o, "volume_base", jdec(st->volume_base));
-	json_object_set_new(o, "volume_quote", jdec(st->volume_quote));
+	json_object_set_new(o, "volume_base", report_dec_json(st->volume_base));
+	json_object_set_new(o, "volume_quote", report_dec_json(st->volume_quote));
 	json_object_set_new(o, "fees", jamounts(st->fees, st->nfees));
-	json_object_set_new(o, "fees_quote", jdec(st->fees_quote));
+	json_object_set_new(o, "fees_quote", report_dec_json(st->fees_quote));
 	json_object_set_new(o, "fees_unconverted", jamounts(st->fees_unconverted, st->nfees_unconverted));
 	json_object_set_new(o, "trades", json_integer((json_int_t)st->trades));
 	json_object_set_new(o, "wins", json_integer((json_int_t)st->wins));
@@ -94,14 +94,14 @@ report_stats_json(const struct ledger_stats *st, const char **errstr)
 	json_object_set_new(o, "avg_win", jratio(st->gross_win, dec_from_int((int64_t)st->wins), one, &bad));
 	json_object_set_new(o, "avg_loss", jratio(st->gross_loss, dec_from_int((int64_t)st->losses), one, &bad));
 	json_object_set_new(o, "profit_factor", jratio(st->gross_win, d.loss_abs, one, &bad));
-	json_object_set_new(o, "open_long_qty", jdec(st->open_long_qty));
-	json_object_set_new(o, "open_long_cost", jdec(st->open_long_cost));
+	json_object_set_new(o, "open_long_qty", report_dec_json(st->open_long_qty));
+	json_object_set_new(o, "open_long_cost", report_dec_json(st->open_long_cost));
 	json_object_set_new(o, "open_long_avg_price", jratio(st->open_long_cost, st->open_long_qty, one, &bad));
-	json_object_set_new(o, "open_short_qty", jdec(st->open_short_qty));
-	json_object_set_new(o, "open_short_proceeds", jdec(st->open_short_proceeds));
+	json_object_set_new(o, "open_short_qty", report_dec_json(st->open_short_qty));
+	json_object_set_new(o, "open_short_proceeds", report_dec_json(st->open_short_proceeds));
 	json_object_set_new(o, "open_short_avg_price",
 	    jratio(st->open_short_proceeds, st->open_short_qty, one, &bad));
-	json_object_set_new(o, "unmatched_sell_qty", jdec(st->unmatched_sell_qty));
+	json_object_set_new(o, "unmatched_sell_qty", report_dec_json(st->unmatched_sell_qty));
 	json_object_set_new(o, "first_fill", jtime(st->first_fill, st->trades));
 	json_object_set_new(o, "last_fill", jtime(st->last_fill, st->trades));
 	json_object_set_new(o, "duplicates", json_integer((json_int_t)st->duplicates));
@@ -159,11 +159,11 @@ bucket_json(const struct ledger_bucket *b, int *bad)
 	json_object_set_new(o, "t", json_string(t));
 	json_object_set_new(o, "quote", json_string(b->quote));
 	json_object_set_new(o, "trades", json_integer((json_int_t)b->trades));
-	json_object_set_new(o, "volume_base", jdec(b->volume_base));
-	json_object_set_new(o, "volume_quote", jdec(b->volume_quote));
-	json_object_set_new(o, "fees_quote", jdec(b->fees_quote));
-	json_object_set_new(o, "realized_pnl", jdec(b->realized_pnl));
-	json_object_set_new(o, "closed_basis", jdec(b->closed_basis));
+	json_object_set_new(o, "volume_base", report_dec_json(b->volume_base));
+	json_object_set_new(o, "volume_quote", report_dec_json(b->volume_quote));
+	json_object_set_new(o, "fees_quote", report_dec_json(b->fees_quote));
+	json_object_set_new(o, "realized_pnl", report_dec_json(b->realized_pnl));
+	json_object_set_new(o, "closed_basis", report_dec_json(b->closed_basis));
 	json_object_set_new(o, "return_pct", jratio(b->realized_pnl, b->closed_basis, dec_from_int(100), bad));
 	return o;
 }

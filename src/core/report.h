@@ -37,6 +37,9 @@
 
 /* The JSON object for one symbol or total (shape S above). Returns a new
  * reference, or NULL with *errstr set when a derived value overflows. */
+/* The exact text of d as a JSON string (a new reference). */
+json_t *report_dec_json(struct dec d);
+
 json_t *report_stats_json(const struct ledger_stats *st, const char **errstr);
 
 /* The whole report (shape above). New reference, or NULL with *errstr. */

@@ -10,7 +10,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/holdings.h"
 #include "core/prim.h"
+#include "exchange/pricebook.h"
 #include "out/metrics.h"
 #include "util/bmap.h"
 #include "util/log.h"
@@ -68,8 +70,10 @@ struct job {
 	struct breaker *breaker;
 	bool budget_bound;
 
-	pthread_mutex_t mu;		/* ledger and status, against readers */
+	pthread_mutex_t mu;		/* ledger, holdings and status, against readers */
 	struct ledger *ledger;
+	struct holdings *holdings;
+	struct pricebook *book;		/* the poller's, shared */
 	struct poll_status st;
 
 	/* poller thread only */
@@ -77,6 +81,7 @@ struct job {
 	int64_t due_ms;			/* monotonic */
 	bool in_cycle, in_flight, cycle_due_recorded, removed, done;
 	bool history_done;		/* a cycle completed with the backfill done */
+	bool staging;			/* the response being handled delivered balances */
 	int64_t cycle_begin_ms;		/* wall clock */
 	unsigned step_failures;
 	uint64_t cycle_fills;
@@ -106,6 +111,7 @@ struct poller {
 	size_t noutgoing;
 	bool stopping;
 	struct poller_counters counters;
+	struct pricebook *book;		/* daily closes, shared by every session (own lock) */
 	int64_t lag_ring[LAG_RING];
 	size_t lag_n;
 	int64_t p99_at_ms;		/* /health asks often: the percentile is recomputed once a second */
@@ -383,6 +389,10 @@ apply_fill(struct job *j, const struct fill *f)
 	if (oc == LEDGER_APPLIED) {
 		j->st.fills_applied++;
 		j->cycle_fills++;
+		/* Once per fill, as the ledger deduplicates: the daily holdings. */
+		if (holdings_fill(j->holdings, f, &err) != 0)
+			snprintf(j->st.last_error, sizeof(j->st.last_error), "fill %.40s not in the holdings: %s", f->id,
+			    err);
 	} else if (oc == LEDGER_DUPLICATE)
 		j->st.duplicates++;
 	else
@@ -437,21 +447,51 @@ flush_buffer(struct job *j)
 	}
 }
 
+/* Balances are staged per response: job_done commits them when the
+ * response that delivered them was consumed whole (XR_OK), else drops them,
+ * so a snapshot is always one complete answer. */
 static int
 sink_balance(void *arg, const char *currency, struct dec total)
 {
+	struct job *j = arg;
+	const char *err;
+
+	pthread_mutex_lock(&j->mu);
+	if (!j->staging) {
+		holdings_balances_begin(j->holdings);
+		j->staging = true;
+	}
+	if (holdings_balance(j->holdings, currency, total, &err) != 0)
+		snprintf(j->st.last_error, sizeof(j->st.last_error), "balance %.20s: %s", currency, err);
+	pthread_mutex_unlock(&j->mu);
 	return 0;
 }
 
 static int
 sink_flow(void *arg, const char *id, int64_t ts_ms, const char *currency, struct dec amount)
 {
+	struct job *j = arg;
+	const char *err;
+	int rc;
+
+	pthread_mutex_lock(&j->mu);
+	rc = holdings_flow(j->holdings, id, ts_ms, currency, amount, &err);
+	if (rc < 0)
+		snprintf(j->st.last_error, sizeof(j->st.last_error), "flow %.40s: %s", id != NULL ? id : "", err);
+	pthread_mutex_unlock(&j->mu);
 	return 0;
 }
 
 static int
 sink_price(void *arg, const char *symbol, int64_t day_ms, struct dec close)
 {
+	struct job *j = arg;
+	const char *err;
+
+	/* A bad close is the exchange's: not a reason to stop collecting fills. */
+	if (pricebook_put(j->book, j->conn.ops->name, symbol, day_ms, close, &err) != 0)
+		log_event(LOG_DEBUG, "price_refused", "{s:s, s:s, s:s}", "exchange", j->conn.ops->name, "symbol",
+		    symbol, "error", err);
 	return 0;
 }
 
@@ -804,6 +844,15 @@ job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
 	r.header = resp_header;
 	r.hdr_arg = j;
 	j->conn.ops->handle(&j->conn, &j->req, &r, &sink, &o);
+	if (j->staging) {
+		pthread_mutex_lock(&j->mu);
+		if (o.result == XR_OK)
+			holdings_balances_commit(j->holdings, r.now_ms);
+		else
+			holdings_balances_abort(j->holdings);
+		j->staging = false;
+		pthread_mutex_unlock(&j->mu);
+	}
 	curl_easy_getinfo(j->easy, CURLINFO_TOTAL_TIME_T, &us);
 	end_transfer(p, j);
 	observe_poll(j, cc, r.status, o.result, (int64_t)us * 1000);
@@ -895,6 +944,7 @@ job_free(struct poller *p, struct job *j)
 	xreq_clear(&j->req);
 	xconn_close(&j->conn);
 	ledger_free(j->ledger);
+	holdings_free(j->holdings);
 	free(j->buf);
 	pthread_mutex_destroy(&j->mu);
 	OPENSSL_cleanse(j->sid, sizeof(j->sid));
@@ -1028,6 +1078,7 @@ poller_start(const struct poller_config *cfg, struct session_table *sessions, co
 	pthread_mutex_init(&p->mu, NULL);
 	p->jobs = bmap_new();
 	p->budgets = bmap_new();
+	p->book = pricebook_new();
 	prim_random(&p->rng, sizeof(p->rng));
 	p->rng |= 1;
 	p->multi = curl_multi_init();
@@ -1084,6 +1135,7 @@ poller_stop(struct poller *p)
 	bmap_sweep(p->budgets, drop_budget, NULL);
 	bmap_free(p->budgets);
 	free(p->heap);
+	pricebook_free(p->book);
 	if (p->multi != NULL)
 		curl_multi_cleanup(p->multi);
 	pthread_mutex_destroy(&p->mu);
@@ -1126,6 +1178,8 @@ poller_add_ops(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const stru
 	memcpy(j->sid, sid, SESSION_ID_BYTES);
 	memcpy(j->sid_hash, info->id_hash, sizeof(j->sid_hash));
 	j->ledger = ledger_new();
+	j->holdings = holdings_new();
+	j->book = p->book;
 	pthread_mutex_init(&j->mu, NULL);
 	j->st.state = POLL_VALIDATING;
 	j->st.interval_ms = p->cfg.interval_ms;
@@ -1135,6 +1189,7 @@ poller_add_ops(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const stru
 		pthread_mutex_unlock(&p->mu);
 		xconn_close(&j->conn);
 		ledger_free(j->ledger);
+		holdings_free(j->holdings);
 		free(j);
 		*errstr = "session already polled";
 		return -1;
@@ -1172,10 +1227,33 @@ poller_remove(struct poller *p, const uint8_t sid[SESSION_ID_BYTES])
 		curl_multi_wakeup(p->multi);
 }
 
+struct view_adapter {
+	int (*fn)(void *arg, const struct ledger *l, const struct poll_status *st);
+	void *arg;
+};
+
+static int
+view_adapt(void *arg, const struct poller_account *a)
+{
+	const struct view_adapter *v = arg;
+
+	return v->fn(v->arg, a->ledger, a->status);
+}
+
 int
 poller_view(struct poller *p, const uint8_t sid[SESSION_ID_BYTES],
     int (*fn)(void *arg, const struct ledger *l, const struct poll_status *st), void *arg)
 {
+	struct view_adapter v = { fn, arg };
+
+	return poller_view_account(p, sid, view_adapt, &v);
+}
+
+int
+poller_view_account(struct poller *p, const uint8_t sid[SESSION_ID_BYTES],
+    int (*fn)(void *arg, const struct poller_account *a), void *arg)
+{
+	struct poller_account a;
 	struct job *j;
 	int rc = -1;
 
@@ -1183,7 +1261,9 @@ poller_view(struct poller *p, const uint8_t sid[SESSION_ID_BYTES],
 	j = bmap_get(p->jobs, sid);
 	if (j != NULL) {
 		pthread_mutex_lock(&j->mu);
-		rc = fn(arg, j->ledger, &j->st);
+		a = (struct poller_account){ .ledger = j->ledger, .holdings = j->holdings, .status = &j->st,
+			.prices = p->book, .exchange = j->conn.ops->name, .market = j->conn.conf.market };
+		rc = fn(arg, &a);
 		pthread_mutex_unlock(&j->mu);
 	}
 	pthread_mutex_unlock(&p->mu);

@@ -20,9 +20,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/holdings.h"
 #include "core/ledger.h"
 #include "enclave/session.h"
 #include "exchange/exchange.h"
+#include "exchange/pricebook.h"
 
 #define POLLER_MAX_URLS 16
 
@@ -104,6 +106,21 @@ void poller_remove(struct poller *p, const uint8_t sid[SESSION_ID_BYTES]);
  * for the duration of the call. Returns fn's result, or -1 if unknown. */
 int poller_view(struct poller *p, const uint8_t sid[SESSION_ID_BYTES],
     int (*fn)(void *arg, const struct ledger *l, const struct poll_status *st), void *arg);
+
+/* Everything a session's results are computed from, valid during the
+ * callback of poller_view_account() only. */
+struct poller_account {
+	const struct ledger *ledger;
+	const struct holdings *holdings;	/* daily holdings and balances (core/holdings.h) */
+	const struct poll_status *status;
+	struct pricebook *prices;		/* daily closes of every exchange, shared (own lock) */
+	const char *exchange;			/* the connector's name: the key of its closes */
+	enum fill_market market;
+};
+
+/* As poller_view, with the holdings and the shared closes too. */
+int poller_view_account(struct poller *p, const uint8_t sid[SESSION_ID_BYTES],
+    int (*fn)(void *arg, const struct poller_account *a), void *arg);
 
 /* A copy of the ids of every session collected now, in no particular order
  * (caller frees *sids). Returns how many. */

@@ -7,12 +7,14 @@
 #include <string.h>
 
 #include "core/report.h"
+#include "core/valuation.h"
 #include "core/signed.h"
 #include "enclave/keys.h"
 #include "core/stats.h"
 #include "core/stats_json.h"
 #include "enclave/session.h"
 #include "exchange/poller.h"
+#include "exchange/pricebook.h"
 #include "out/audit.h"
 #include "server/server.h"
 #include "util/timeutil.h"
@@ -132,7 +134,8 @@ statistics_json(const struct ledger *l, const char *quote, double periods, int64
 		goto out;
 	}
 	o = stats_json_render(&s);
-	json_object_set_new(o, "series", json_string("daily realized PnL / closed basis"));
+	json_object_set_new(o, "series", json_string("daily realized PnL / closed basis (no balance snapshot yet, "
+	    "or none from this connector: not an account equity curve)"));
 	json_object_set_new(o, "quote", json_string(quote));
 	json_object_set_new(o, "first_day", jtime(first_day * 86400000));
 out:
@@ -142,10 +145,151 @@ out:
 	return o;
 }
 
+#define DAILY_SHOWN 366
+
+/* What each connector cannot supply for the account equity, said in the answer. */
+static const struct {
+	const char *exchange, *note;
+} equity_notes[] = {
+	{ "krakenfutures", "Kraken Futures: no daily closes and no deposits or withdrawals are fetched, so open "
+	    "positions are not valued (only the margin account's balances are) and transfers count as returns" },
+	{ "coinbase", "Coinbase Advanced Trade reports no deposits or withdrawals: transfers count as returns" },
+};
+
+struct book_arg {
+	struct pricebook *book;
+	const char *exchange;
+};
+
 static int
-build(void *arg, const struct ledger *l, const struct poll_status *st)
+book_close(void *arg, const char *symbol, int64_t day, struct dec *close)
+{
+	const struct book_arg *b = arg;
+
+	return pricebook_close(b->book, b->exchange, symbol, day, close);
+}
+
+static json_t *
+jdate(int64_t day)
+{
+	char buf[TIME_DATE_LEN];
+
+	time_format_date(buf, day);
+	return json_string(buf);
+}
+
+/* The BTC series of the exchange in the connector's naming, the first the
+ * book has: the futures contract, then spot in Q, USDT and USD. */
+static const char *
+benchmark_symbol(const struct poller_account *acct, const char *quote, char *buf, size_t cap)
+{
+	struct dec c;
+	char cand[4][FILL_SYMBOL_MAX];
+
+	snprintf(cand[0], sizeof(cand[0]), "BTC/%s:%s", quote, quote);
+	snprintf(cand[1], sizeof(cand[1]), "BTC/%s", quote);
+	snprintf(cand[2], sizeof(cand[2]), "BTC/USDT");
+	snprintf(cand[3], sizeof(cand[3]), "BTC/USD");
+	for (size_t i = acct->market == FILL_FUTURES ? 0 : 1; i < 4; i++)
+		if (pricebook_close(acct->prices, acct->exchange, cand[i], INT32_MAX, &c) == 0) {
+			snprintf(buf, cap, "%s", cand[i]);
+			return buf;
+		}
+	return NULL;
+}
+
+/*
+ * The account equity part of the summary (docs/ANALYTICS.md section 8):
+ * sets "account", "daily", "twr", "statistics" and "benchmark" on out.
+ * Returns 1 when done, 0 when there is no balance snapshot (the caller falls
+ * back to the realized-PnL series), -1 with *err.
+ */
+static int
+account_json(json_t *out, const struct poller_account *acct, const char *quote, double periods, int64_t now_ms,
+    const char **err)
+{
+	struct book_arg ba = { acct->prices, acct->exchange };
+	struct valuation v;
+	struct stats_params sp;
+	struct stats s;
+	json_t *acc, *daily, *unpriced, *notes, *stats, *bench = json_null();
+	int64_t at_ms = 0;
+	char bsym[FILL_SYMBOL_MAX];
+	const char *bs;
+	size_t from;
+
+	if (!holdings_has_balances(acct->holdings, &at_ms))
+		return 0;
+	if (valuation_compute(&v, acct->holdings, quote, time_day_of_ms(now_ms), book_close, &ba, err) != 0)
+		return -1;
+	unpriced = json_array();
+	for (size_t i = 0; i < v.nunpriced; i++)
+		json_array_append_new(unpriced, json_string(v.unpriced[i]));
+	notes = json_array();
+	for (size_t i = 0; i < sizeof(equity_notes) / sizeof(equity_notes[0]); i++)
+		if (strcmp(equity_notes[i].exchange, acct->exchange) == 0)
+			json_array_append_new(notes, json_string(equity_notes[i].note));
+	if (v.nunpriced > 0)
+		json_array_append_new(notes, json_string("the equity excludes the currencies listed in unpriced: "
+		    "no daily close was found for them in the account currency"));
+	acc = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "quote", quote,
+	    "equity", v.ndays > 0 ? report_dec_json(v.days[v.ndays - 1].equity) : json_null(),
+	    "first_day", v.ndays > 0 ? jdate(v.days[0].day) : json_null(),
+	    "balances_at", jtime(at_ms), "unpriced", unpriced, "notes", notes);
+	daily = json_array();
+	from = v.ndays > DAILY_SHOWN ? v.ndays - DAILY_SHOWN : 0;
+	for (size_t i = from; i < v.ndays; i++) {
+		const struct valuation_day *d = &v.days[i];
+		json_array_append_new(daily, json_pack("{s:o, s:o, s:o, s:o, s:o}", "date", jdate(d->day),
+		    "equity", report_dec_json(d->equity), "flow", report_dec_json(d->flow), "pnl", d->has_return ? report_dec_json(d->pnl) : json_null(),
+		    "return", d->has_return ? json_real(d->ret) : json_null()));
+	}
+	stats_params_default(&sp);
+	sp.periods = periods;
+	if (v.nreturns == 0) {
+		stats = json_null();
+		if (v.why_empty != NULL)
+			json_object_set_new(acc, "why_no_statistics", json_string(v.why_empty));
+		else
+			json_object_set_new(acc, "why_no_statistics", json_string("fewer than two valued days"));
+	} else if (stats_compute(v.returns, v.nreturns, &sp, &s, err) != 0) {
+		valuation_clear(&v);
+		json_decref(acc);
+		json_decref(daily);
+		return -1;
+	} else {
+		if ((bs = benchmark_symbol(acct, quote, bsym, sizeof(bsym))) != NULL) {
+			double *r = xcalloc(v.nreturns, sizeof(double)), *b = xcalloc(v.nreturns, sizeof(double)), btwr;
+			size_t n;
+			if (valuation_benchmark(&v, bs, book_close, &ba, r, b, &n, &btwr, err) == 0 && n > 0 &&
+			    stats_compute_benchmark(r, b, n, &sp, &s, err) == 0)
+				bench = json_pack("{s:s, s:o, s:I}", "symbol", bs, "twr", json_real(btwr), "days",
+				    (json_int_t)n);
+			free(r);
+			free(b);
+			*err = NULL;
+		}
+		stats = stats_json_render(&s);
+		json_object_set_new(stats, "series", json_string("daily account equity (time-weighted)"));
+		json_object_set_new(stats, "quote", json_string(quote));
+		json_object_set_new(stats, "first_day", jtime(v.days[0].day * 86400000));
+	}
+	json_object_set_new(out, "account", acc);
+	json_object_set_new(out, "daily", daily);
+	json_object_set_new(out, "twr", v.nreturns > 0 ? json_real(v.twr) : json_null());
+	json_object_set_new(out, "statistics", stats);
+	json_object_set_new(out, "benchmark", bench);
+	valuation_clear(&v);
+	return 1;
+}
+
+static int
+build(void *arg, const struct poller_account *acct)
 {
 	struct view_arg *a = arg;
+	const struct ledger *l = acct->ledger;
+	const struct poll_status *st = acct->status;
+	int rc = 0;
 	json_t *symbols = json_array(), *totals = json_object(), *o, *stats = json_null();
 	const char *top_quote = NULL;
 	struct dec top_volume = { 0 };
@@ -172,19 +316,26 @@ build(void *arg, const struct ledger *l, const struct poll_status *st)
 			top_volume = s.volume_quote;
 		}
 	}
-	if (a->summary && top_quote != NULL) {
+	a->out = json_object();
+	if (a->summary && top_quote != NULL &&
+	    (rc = account_json(a->out, acct, top_quote, a->periods, time_now_ms(), &a->err)) < 0)
+		goto fail;
+	if (a->summary && top_quote != NULL && rc == 0) {
+		/* No balances: the realized series, and "series" says so. */
 		json_decref(stats);
 		stats = statistics_json(l, top_quote, a->periods, time_now_ms(), &a->err);
 		if (stats == NULL)
 			goto fail;
+		json_object_set_new(a->out, "account", json_null());
+		json_object_set_new(a->out, "twr", json_null());
+		json_object_set_new(a->out, "benchmark", json_null());
 	}
-	a->out = json_object();
 	if (!a->summary)
 		json_object_set_new(a->out, "metrics", symbols);
 	else
 		json_decref(symbols);
 	json_object_set_new(a->out, "totals", totals);
-	if (a->summary)
+	if (a->summary && json_object_get(a->out, "statistics") == NULL)
 		json_object_set_new(a->out, "statistics", stats);
 	else
 		json_decref(stats);
@@ -194,6 +345,8 @@ build(void *arg, const struct ledger *l, const struct poll_status *st)
 	    "last_error", st->last_error[0] != '\0' ? json_string(st->last_error) : json_null()));
 	return 0;
 fail:
+	json_decref(a->out);
+	a->out = NULL;
 	json_decref(symbols);
 	json_decref(totals);
 	json_decref(stats);
@@ -214,7 +367,7 @@ results(struct server *srv, const struct http_request *req, struct http_response
 		http_error(resp, 404, "session_not_found", "no such session, or it has expired or been revoked");
 		return;
 	}
-	if (poller_view(srv->poller, id, build, &a) != 0) {
+	if (poller_view_account(srv->poller, id, build, &a) != 0) {
 		if (a.err != NULL)
 			http_error(resp, 500, "calculation_failed", "%s", a.err);
 		else
