@@ -19,7 +19,16 @@
  *   deposit   GET /sapi/v1/capital/deposit/hisrec, 90-day windows (spot, margin)
  *   withdraw  GET /sapi/v1/capital/withdraw/history, 90-day windows (spot, margin)
  *   klines    GET /api/v3/klines | /fapi/v1/klines interval=1d for traded
- *             symbols and BTCUSDT (public, unsigned)
+ *             symbols, for every <asset>USDT pair of an asset held or
+ *             moved (fees in BNB, assets never traded) and BTCUSDT (public,
+ *             unsigned), each from the account's first day of activity, so
+ *             that every balance can be valued (docs/ANALYTICS.md section 8)
+ *
+ * Futures balances are reported in the cash view the daemon's equity uses
+ * (equity = cash + sum(position qty x close)): per margin asset, cash =
+ * walletBalance + unrealizedProfit - the notional of the open positions
+ * settled in it, and each open position as a balance of its unified symbol
+ * (positionAmt).
  *
  * Symbol discovery. Binance has no all-symbols fills endpoint, so the
  * candidates are the exchangeInfo symbols whose base or quote asset the
@@ -102,6 +111,7 @@ struct bpriv {
 	int64_t flow_from[2];		/* deposit, withdrawal: start of the next window */
 	int64_t flow_to;		/* end of the window asked for */
 	int64_t now;			/* cycle start */
+	int64_t first_day_ms;		/* earliest fill or flow day seen, 0 = none */
 	bool has_sapi;
 	char sapi[XCONN_URL_MAX];	/* base URL of /sapi */
 };
@@ -231,6 +241,36 @@ hold(struct bpriv *p, const char *asset)
 		return;
 	p->held = xreallocarray(p->held, p->nheld + 1, sizeof(*p->held));
 	snprintf(p->held[p->nheld++], FILL_CUR_MAX, "%s", asset);
+}
+
+static void
+note_day(struct bpriv *p, int64_t ts)
+{
+	int64_t day = ts - ts % DAY_MS;
+
+	if (p->first_day_ms == 0 || day < p->first_day_ms)
+		p->first_day_ms = day;
+}
+
+/* Daily closes are wanted for every traded symbol and for <asset>USDT of
+ * every asset held or moved (spot, margin), from the account's first day:
+ * a symbol never fetched yet starts there. */
+static void
+want_closes(struct xconn *c)
+{
+	struct bpriv *p = c->priv;
+
+	if (p->first_day_ms == 0)
+		return;
+	for (size_t i = 0; i < p->nsyms; i++) {
+		struct bsym *s = &p->syms[i];
+		const struct binfo *bi = info_find(p, s->native);
+		bool priced = !futures(c) && bi != NULL && strcmp(bi->quote, "USDT") == 0 && held(p, bi->base);
+		if (s->kline_at == 0 && (s->kline_from != 0 || priced))
+			s->kline_from = p->first_day_ms;
+	}
+	if (p->bench.kline_at == 0)
+		p->bench.kline_from = p->first_day_ms;
 }
 
 /* Every exchangeInfo symbol in an asset held becomes a candidate. */
@@ -387,6 +427,8 @@ b_next(struct xconn *c, const struct credential *cred, int64_t now, struct xreq 
 
 			/* Every traded symbol, then the benchmark (idx == nsyms);
 			 * each at most hourly. */
+			if (p->idx == 0)
+				want_closes(c);
 			for (;; p->idx++) {
 				s = p->idx < p->nsyms ? &p->syms[p->idx] : p->idx == p->nsyms ? &p->bench : NULL;
 				if (s == NULL || (s->kline_from != 0 && (s->kline_at == 0 || now - s->kline_at >= CLOCK_TTL_MS)))
@@ -550,6 +592,7 @@ on_trades(struct xconn *c, const json_t *j, const struct xsink *sink, struct xou
 			goto done;
 		}
 		day = fills[i].timestamp - fills[i].timestamp % DAY_MS;
+		note_day(p, fills[i].timestamp);
 		if (s->first_ms == 0 || fills[i].timestamp < s->first_ms)
 			s->first_ms = fills[i].timestamp;
 		/* Daily closes from the first traded day, for the symbol and
@@ -587,6 +630,57 @@ balance(struct bpriv *p, const struct xsink *sink, const char *asset, struct dec
 	return 0;
 }
 
+/* Futures, in the cash view (see the top of the file): every row is checked
+ * before anything is emitted. Returns 0, or -1 with out set. */
+static int
+futures_balances(struct xconn *c, const json_t *j, const struct xsink *sink, struct xoutcome *out)
+{
+	struct bpriv *p = c->priv;
+	const json_t *assets = json_object_get(j, "assets"), *pos = json_object_get(j, "positions"), *row, *prow;
+	struct dec a, u, n;
+	size_t i, k;
+
+	if (!json_is_array(assets) || (pos != NULL && !json_is_array(pos)))
+		goto bad;
+	json_array_foreach(pos, k, prow)
+		if (jstr(prow, "symbol") == NULL || jdec(prow, "positionAmt", &a) == -1 ||
+		    (!dec_is_zero(a) && jdec(prow, "notional", &n) == -1))
+			goto bad;
+	json_array_foreach(assets, i, row) {
+		const char *asset = jstr(row, "asset");
+		if (asset == NULL || jdec(row, "walletBalance", &a) == -1 || jdec(row, "unrealizedProfit", &u) == -1 ||
+		    dec_add(&a, a, u) == -1)
+			goto bad;
+		json_array_foreach(pos, k, prow) {
+			const struct binfo *bi = info_find(p, jstr(prow, "symbol"));
+			const char *settle = bi != NULL ? strchr(bi->unified, ':') : NULL;
+			struct dec amt;
+			jdec(prow, "positionAmt", &amt);
+			if (dec_is_zero(amt) || settle == NULL || strncmp(settle + 1, asset, strlen(asset)) != 0 ||
+			    (settle[1 + strlen(asset)] != '\0' && settle[1 + strlen(asset)] != '-'))
+				continue;
+			if (jdec(prow, "notional", &n) == -1 || dec_sub(&a, a, n) == -1)
+				goto bad;
+		}
+		if (balance(p, sink, asset, a, out) == -1)
+			return -1;
+	}
+	/* Open positions: a balance of their symbol, and they name it. */
+	json_array_foreach(pos, k, prow) {
+		const struct binfo *bi = info_find(p, jstr(prow, "symbol"));
+		jdec(prow, "positionAmt", &a);
+		if (dec_is_zero(a))
+			continue;
+		sym_track(p, jstr(prow, "symbol"));
+		if (bi != NULL && balance(p, sink, bi->unified, a, out) == -1)
+			return -1;
+	}
+	return 0;
+bad:
+	xoutcome_error(out, XR_RETRY, "account: unexpected response shape");
+	return -1;
+}
+
 static void
 on_account(struct xconn *c, const json_t *j, const struct xsink *sink, struct xoutcome *out)
 {
@@ -598,18 +692,8 @@ on_account(struct xconn *c, const json_t *j, const struct xsink *sink, struct xo
 	if (jbool(j, "canTrade", &p->can_trade) == -1)
 		goto bad;
 	if (futures(c)) {
-		if (!json_is_array(arr = json_object_get(j, "assets")))
-			goto bad;
-		json_array_foreach(arr, i, row) {
-			if (jstr(row, "asset") == NULL || jdec(row, "walletBalance", &a) == -1)
-				goto bad;
-			if (balance(p, sink, jstr(row, "asset"), a, out) == -1)
-				return;
-		}
-		/* Open positions name their symbols directly. */
-		json_array_foreach(json_object_get(j, "positions"), i, row)
-			if (jstr(row, "symbol") != NULL && jdec(row, "positionAmt", &a) == 0 && !dec_is_zero(a))
-				sym_track(p, jstr(row, "symbol"));
+		if (futures_balances(c, j, sink, out) != 0)
+			return;
 	} else if (c->conf.market == FILL_SPOT) {
 		if (!json_is_array(arr = json_object_get(j, "balances")))
 			goto bad;
@@ -758,8 +842,10 @@ on_income(struct xconn *c, const json_t *j, const struct xsink *sink, struct xou
 		jdec(row, "income", &amt);
 		if ((strcmp(type, "COMMISSION") == 0 || strcmp(type, "REALIZED_PNL") == 0) && sym != NULL)
 			sym_track(p, sym);
-		if (strcmp(type, "TRANSFER") == 0 && asset != NULL && tran != NULL &&
-		    sink->flow(sink->arg, tran, t, asset, amt) == -1) {
+		if (strcmp(type, "TRANSFER") != 0 || asset == NULL || tran == NULL)
+			continue;
+		note_day(p, t);
+		if (sink->flow(sink->arg, tran, t, asset, amt) == -1) {
 			xoutcome_error(out, XR_FATAL, "the flow sink refused");
 			return;
 		}
@@ -823,6 +909,8 @@ on_flows(struct xconn *c, int k, const json_t *j, const struct xsink *sink, stru
 				continue;
 			if (k == 1 && (dec_add(&amt, amt, fee) == -1 || dec_neg(&amt, amt) == -1))
 				goto bad;
+			note_day(p, t);
+			hold(p, coin);
 			if (sink->flow(sink->arg, id, t, coin, amt) == -1) {
 				xoutcome_error(out, XR_FATAL, "the flow sink refused");
 				return;

@@ -21,9 +21,12 @@
  *     leaves no gap.
  *  4. daily closes: GET /api/v3/brokerage/market/products/{id}/candles
  *     (public, unsigned) with granularity=ONE_DAY for every product seen in
- *     the fills (and BTC-USD as the benchmark), completed UTC days only, from
- *     the product's first fill day, 300 days per request (the API refuses
- *     350 or more). Each day is fetched once.
+ *     the fills, <currency>-USD of every currency held (to value the
+ *     balance) and BTC-USD as the benchmark, from the product's first fill
+ *     day (the account's first for the others), 300 days per request (the
+ *     API refuses 350 or more). A completed day is fetched once; the running
+ *     day's candle (its close so far, what today is valued at) at most
+ *     hourly.
  *
  * Parsing follows ccxt's coinbase parseTrade for v3 fills: id = trade_id,
  * order = order_id, timestamp = trade_time truncated to ms, BTC-USD ->
@@ -65,6 +68,8 @@
 #define SEQ_MAX 48
 #define PRODUCT_MAX 32
 #define BENCHMARK "BTC-USD"
+#define TODAY_EVERY_MS 3600000LL
+#define HELD_MAX 32
 
 enum step { ST_PERMS, ST_ACCOUNTS, ST_FILLS, ST_CANDLES, ST_DONE };
 
@@ -72,6 +77,7 @@ struct product {
 	char id[PRODUCT_MAX];		/* "BTC-USD" */
 	char symbol[FILL_SYMBOL_MAX];	/* "BTC/USD" */
 	int64_t next_day_ms;		/* first UTC day whose close is not fetched yet */
+	int64_t today_at_ms;		/* when the running day's candle was last fetched */
 };
 
 struct balance {
@@ -95,6 +101,10 @@ struct cb {
 	struct balance *bals;
 	size_t nbals;
 	int64_t today_ms;
+	int64_t now_ms;			/* cycle start */
+	int64_t first_day_ms;		/* the account's first fill day, 0 = none */
+	char held[HELD_MAX][FILL_CUR_MAX];	/* currencies with a balance, last read */
+	size_t nheld;
 };
 
 /* ---- small parsing helpers ---- */
@@ -232,19 +242,31 @@ page_query(const struct cb *p, const char *start)
 	return q;
 }
 
+/* The benchmark and the <currency>-USD product of every currency held, from
+ * the account's first fill day. */
 static void
-add_benchmark(struct cb *p)
+add_valuation_products(struct cb *p)
 {
-	int64_t first = INT64_MAX;
+	char id[PRODUCT_MAX];
+	bool has_bench = false;
 
 	for (size_t i = 0; i < p->nproducts; i++) {
-		if (strcmp(p->products[i].id, BENCHMARK) == 0)
-			return;
-		if (p->products[i].next_day_ms < first)
-			first = p->products[i].next_day_ms;
+		has_bench = has_bench || strcmp(p->products[i].id, BENCHMARK) == 0;
+		if (p->first_day_ms == 0 || p->products[i].next_day_ms < p->first_day_ms)
+			p->first_day_ms = p->products[i].next_day_ms;
 	}
-	if (p->nproducts > 0)
-		product_get(p, BENCHMARK, first);
+	if (p->nproducts == 0)
+		return;
+	if (!has_bench)
+		product_get(p, BENCHMARK, p->first_day_ms);
+	for (size_t i = 0; i < p->nheld; i++) {
+		bool known = false;
+		snprintf(id, sizeof(id), "%s-USD", p->held[i]);
+		for (size_t j = 0; j < p->nproducts && !known; j++)
+			known = strcmp(p->products[j].id, id) == 0;
+		if (!known && strcmp(p->held[i], "USD") != 0)
+			product_get(p, id, p->first_day_ms);
+	}
 }
 
 static int
@@ -274,7 +296,9 @@ cb_next(struct xconn *c, const struct credential *cred, int64_t now_ms, struct x
 		free(q);
 		return rc;
 	case ST_CANDLES:
-		while (p->candle_i < p->nproducts && p->products[p->candle_i].next_day_ms >= p->today_ms)
+		while (p->candle_i < p->nproducts && (p->products[p->candle_i].next_day_ms > p->today_ms ||
+		    (p->products[p->candle_i].next_day_ms == p->today_ms &&
+		    p->now_ms - p->products[p->candle_i].today_at_ms < TODAY_EVERY_MS)))
 			p->candle_i++;
 		if (p->candle_i == p->nproducts) {
 			p->step = ST_DONE;
@@ -284,9 +308,9 @@ cb_next(struct xconn *c, const struct credential *cred, int64_t now_ms, struct x
 			int64_t end = pr->next_day_ms + CANDLE_DAYS * DAY_MS;
 			char *path = xasprintf(API "/market/products/%s/candles", pr->id);
 
-			if (end > p->today_ms)
-				end = p->today_ms;
-			/* end is the last second of the last completed day: no partial candle */
+			if (end > p->today_ms + DAY_MS)
+				end = p->today_ms + DAY_MS;
+			/* end is the last second of the last day asked: today's candle is the running one */
 			q = xasprintf("start=%lld&end=%lld&granularity=ONE_DAY", (long long)(pr->next_day_ms / 1000),
 			    (long long)(end / 1000 - 1));
 			xreq_set(req, "GET", c->base_url, path, q);
@@ -404,6 +428,11 @@ handle_accounts(struct xconn *c, const json_t *o, const struct xsink *sink, stru
 		set_cursor(p, cursor);
 		return 0;
 	}
+	p->nheld = 0;
+	for (i = 0; i < p->nbals; i++)
+		if (!dec_is_zero(p->bals[i].total) && p->nheld < HELD_MAX &&
+		    strlen(p->bals[i].currency) + 5 <= PRODUCT_MAX)
+			snprintf(p->held[p->nheld++], FILL_CUR_MAX, "%s", p->bals[i].currency);
 	for (i = 0; i < p->nbals; i++)
 		if (sink->balance != NULL && sink->balance(sink->arg, p->bals[i].currency, p->bals[i].total) != 0) {
 			xoutcome_error(out, XR_FATAL, "coinbase: sink refused a balance");
@@ -545,7 +574,7 @@ handle_fills(struct xconn *c, const json_t *o, const struct xsink *sink, struct 
 	snprintf(c->progress, sizeof(c->progress), "fills: %llu this cycle; %llu non-spot skipped",
 	    (unsigned long long)p->walk_fills, (unsigned long long)p->skipped);
 	set_cursor(p, NULL);
-	add_benchmark(p);
+	add_valuation_products(p);
 	p->step = ST_CANDLES;
 	return 0;
 }
@@ -560,8 +589,8 @@ handle_candles(struct xconn *c, const json_t *o, const struct xsink *sink, struc
 	struct dec close;
 	size_t i;
 
-	if (end > p->today_ms)
-		end = p->today_ms;
+	if (end > p->today_ms + DAY_MS)
+		end = p->today_ms + DAY_MS;
 	if (!json_is_array(candles))
 		return -1;
 	json_array_foreach(candles, i, x) {
@@ -578,6 +607,11 @@ handle_candles(struct xconn *c, const json_t *o, const struct xsink *sink, struc
 			xoutcome_error(out, XR_FATAL, "coinbase: sink refused a price");
 			return 0;
 		}
+	}
+	/* Completed days are done; the running day is asked again later. */
+	if (end > p->today_ms) {
+		end = p->today_ms;
+		pr->today_at_ms = p->now_ms;
 	}
 	pr->next_day_ms = end;
 	return 0;
@@ -665,6 +699,7 @@ cb_begin(struct xconn *c, int64_t now_ms)
 	p->walk_fills = 0;
 	p->candle_i = 0;
 	p->today_ms = day_of(now_ms);
+	p->now_ms = now_ms;
 }
 
 static int

@@ -3,8 +3,9 @@
  *
  * A cycle: AssetPairs (public, cached for a day), BalanceEx (validates the
  * key, balances), TradesHistory walked by ofs, Ledgers of type deposit and
- * withdrawal walked the same way, then daily OHLC of the pairs traded and
- * of the BTC/USD benchmark (public, at most hourly per pair).
+ * withdrawal walked the same way, then daily OHLC of the pairs traded, of
+ * the <currency>/USD pair of every currency held (to value the balance)
+ * and of the BTC/USD benchmark (public, at most hourly per pair).
  *
  * Kraken returns 50 rows a page, newest first, with the total in count.
  * A walk advances ofs by the rows of a page that were new to it until ofs
@@ -345,6 +346,17 @@ note_pair(struct kraken *k, const char *name)
 	}
 }
 
+static void
+note_value_pair(struct kraken *k, const char *cur)
+{
+	char sym[FILL_SYMBOL_MAX];
+	const struct kraken_pair *kp;
+
+	snprintf(sym, sizeof(sym), "%s/USD", cur);
+	if (strcmp(cur, "USD") != 0 && (kp = kraken_pairs_by_symbol(k->pairs, sym)) != NULL)
+		note_pair(k, kp->id);
+}
+
 /* One TradesHistory row -> unified fill (ccxt kraken parseTrade). */
 static int
 parse_trade(struct kraken *k, const char *txid, const json_t *t, struct fill *f, struct dec *sec, const char **why)
@@ -491,6 +503,9 @@ on_balance(struct xconn *c, json_t *res, const struct xsink *sink, struct xoutco
 			xoutcome_error(out, XR_FATAL, "kraken BalanceEx %s: bad field", asset);
 			return;
 		}
+		/* A held currency is valued with its <cur>/USD daily closes. */
+		if (!dec_is_zero(total))
+			note_value_pair(k, cur);
 		if (sink->balance != NULL && sink->balance(sink->arg, cur, total) == -1) {
 			xoutcome_error(out, XR_FATAL, "sink refused a balance");
 			return;

@@ -566,7 +566,13 @@ futures_account(struct ctx *x)
 		    "walletBalance", jdec(tot[i], 8), "unrealizedProfit", "0.00000000", "marginBalance", jdec(tot[i], 8),
 		    "availableBalance", jdec(tot[i], 8), "updateTime", (json_int_t)x->rq->now_ms));
 	}
-	/* An account of another market has no futures positions. */
+	/* CONVENTION. walletBalance here is the cash view (flows + proceeds of
+	 * sells - cost of buys - fees: exsim_balances), and every position
+	 * reports unrealizedProfit "0" and notional "0". The real exchange
+	 * reports walletBalance = flows + realized PnL - fees, the position's
+	 * unrealizedProfit and notional = positionAmt x markPrice; the
+	 * connector's cash = walletBalance + unrealizedProfit - notional is
+	 * the same cash view for both. */
 	for (size_t k = 0; a->market == FILL_FUTURES && k < a->nsymbols; k++) {
 		uint64_t vis = exsim_visible(a, k, x->rq->now_ms), c2 = 2 * (uint64_t)a->symbols[k].cycle;
 		struct dec amt = DEC_ZERO;
@@ -579,8 +585,9 @@ futures_account(struct ctx *x)
 			else
 				(void)dec_sub(&amt, amt, f.amount);
 		}
-		json_array_append_new(pos, json_pack("{s:s, s:o, s:s, s:s, s:s}", "symbol", a->symbols[k].native,
-		    "positionAmt", jdec(amt, 0), "entryPrice", "0.0", "positionSide", "BOTH", "unrealizedProfit", "0"));
+		json_array_append_new(pos, json_pack("{s:s, s:o, s:s, s:s, s:s, s:s}", "symbol", a->symbols[k].native,
+		    "positionAmt", jdec(amt, 0), "entryPrice", "0.0", "positionSide", "BOTH", "unrealizedProfit", "0",
+		    "notional", "0"));
 	}
 	send_json(x, json_pack("{s:i, s:b, s:b, s:b, s:I, s:b, s:o, s:o, s:o}", "feeTier", 0,
 	    "canTrade", a->can_trade, "canDeposit", 1, "canWithdraw", 1, "updateTime", (json_int_t)0,

@@ -419,7 +419,8 @@ test_spot_cycle(void **state)
 	    NULL, &o), XR_OK);
 	assert_string_equal(h.rec.price_sym[0], "BNB/BTC");
 	assert_dec(h.rec.price[0], "0.015771");
-	ok(&h, "/api/v3/klines?symbol=LTCUSDT&interval=1d&startTime=1689984000000", "[]");
+	/* every symbol's closes from the account's first day (a deposit) */
+	ok(&h, "/api/v3/klines?symbol=LTCUSDT&interval=1d&startTime=1499817600000", "[]");
 	ok(&h, "/api/v3/klines?symbol=BTCUSDT&interval=1d&startTime=1499817600000", "[]");
 	if (h.c.ops->next(&h.c, &h.cred, 1700000000000LL, &h.req, &err) != 0)
 		fail_msg("unexpected request %s", h.req.url);
@@ -505,8 +506,24 @@ test_futures_and_margin_rows(void **state)
 	    "\"baseAsset\":\"LTC\",\"quoteAsset\":\"BUSD\",\"marginAsset\":\"BUSD\"}]}");
 	expect(&h, "/fapi/v2/account?recvWindow=5000&timestamp=");
 	assert_int_equal(h.req.weight, 5);
+	/* The real shape (/fapi/v2/account): cash = walletBalance +
+	 * unrealizedProfit - notional of the positions settled in the asset. */
 	assert_int_equal(answer(&h, 200, "{\"canTrade\":true,\"assets\":[{\"asset\":\"USDT\",\"walletBalance\":"
-	    "\"23.72469206\"}],\"positions\":[{\"symbol\":\"LTCBUSD\",\"positionAmt\":\"-1.5\"}]}", NULL, &o), XR_OK);
+	    "\"23.72469206\",\"unrealizedProfit\":\"0.00000000\",\"marginBalance\":\"23.72469206\"},{\"asset\":"
+	    "\"BUSD\",\"walletBalance\":\"103.12345678\",\"unrealizedProfit\":\"-1.50000000\",\"marginBalance\":"
+	    "\"101.62345678\"}],\"positions\":[{\"symbol\":\"LTCBUSD\",\"initialMargin\":\"0\",\"unrealizedProfit\":"
+	    "\"-1.50000000\",\"leverage\":\"10\",\"isolated\":false,\"entryPrice\":\"70.0\",\"positionSide\":"
+	    "\"BOTH\",\"positionAmt\":\"-1.5\",\"notional\":\"-106.5\",\"updateTime\":0},{\"symbol\":\"BTCUSDT\","
+	    "\"unrealizedProfit\":\"0.00000000\",\"positionAmt\":\"0.000\",\"notional\":\"0\",\"positionSide\":"
+	    "\"BOTH\"}]}", NULL, &o), XR_OK);
+	/* USDT as is; BUSD: 103.12345678 - 1.5 + 106.5; the short as -1.5 of its symbol */
+	assert_int_equal(h.rec.nbal, 3);
+	assert_string_equal(h.rec.bal[0], "USDT");
+	assert_dec(h.rec.baltot[0], "23.72469206");
+	assert_string_equal(h.rec.bal[1], "BUSD");
+	assert_dec(h.rec.baltot[1], "208.12345678");
+	assert_string_equal(h.rec.bal[2], "LTC/BUSD:BUSD");
+	assert_dec(h.rec.baltot[2], "-1.5");
 	ok(&h, "/sapi/v1/account/apiRestrictions", "{\"enableWithdrawals\":true,\"enableFutures\":true,"
 	    "\"enableSpotAndMarginTrading\":false}");
 	assert_int_equal(h.rec.perms, 3);

@@ -272,20 +272,27 @@ test_cycle(void **state)
 	assert_dec(f->fees[0].cost, "0.12");
 	assert_string_equal(f->fees[0].currency, "USD");
 
-	/* Candles: products in order of appearance, then the BTC benchmark,
-	 * from the product's first fill day to the last completed day. ADA's
-	 * only fill is today: nothing completed to fetch. */
-	expect_req(&c, &q, BASE "/api/v3/brokerage/market/products/ETH-USD/candles?start=1700870400&end=1700956799"
+	/* Candles: products in order of appearance, then the BTC benchmark
+	 * (and <currency>-USD of the currencies held: BTC-USD already), from
+	 * the product's first fill day to today included (the running day's
+	 * candle values today). ADA's only fill is today. */
+	expect_req(&c, &q, BASE "/api/v3/brokerage/market/products/ADA-USDT/candles?start=1700956800&end=1701043199"
+	    "&granularity=ONE_DAY", false, NULL);
+	o = reply(&c, &q, 200, "{\"candles\":[]}");
+	assert_int_equal(o.result, XR_OK);
+	expect_req(&c, &q, BASE "/api/v3/brokerage/market/products/ETH-USD/candles?start=1700870400&end=1701043199"
 	    "&granularity=ONE_DAY", false, NULL);
 	o = reply(&c, &q, 200, "{\"candles\":[{\"start\":\"1700956800\",\"low\":\"1\",\"high\":\"1\",\"open\":\"1\","
 	    "\"close\":\"9\",\"volume\":\"1\"},{\"start\":\"1700870400\",\"low\":\"1990\",\"high\":\"2010\",\"open\":"
 	    "\"2000\",\"close\":\"2000.50\",\"volume\":\"12.5\"},{\"start\":\"1700784000\",\"close\":\"7\"}]}");
 	assert_int_equal(o.result, XR_OK);
-	assert_int_equal(rec.nprices, 1);
+	assert_int_equal(rec.nprices, 2);	/* not the day before the window */
 	assert_string_equal(rec.price_sym[0], "ETH/USD");
-	assert_int_equal(rec.price_day[0], 1700870400000LL);
-	assert_string_equal(rec.price_val[0], "2000.5");
-	expect_req(&c, &q, BASE "/api/v3/brokerage/market/products/BTC-USD/candles?start=1700870400&end=1700956799"
+	assert_int_equal(rec.price_day[0], 1700956800000LL);
+	assert_string_equal(rec.price_val[0], "9");
+	assert_int_equal(rec.price_day[1], 1700870400000LL);
+	assert_string_equal(rec.price_val[1], "2000.5");
+	expect_req(&c, &q, BASE "/api/v3/brokerage/market/products/BTC-USD/candles?start=1700870400&end=1701043199"
 	    "&granularity=ONE_DAY", false, NULL);
 	o = reply(&c, &q, 200, "{\"candles\":[]}");
 	assert_int_equal(o.result, XR_OK);

@@ -302,6 +302,16 @@ test_backfill_exact(void **state)
 				want += !seen;
 				btc |= !seen && strcmp(g.fills[i].symbol, "BTC/USD") == 0;
 			}
+			/* and <currency>/USD of every other currency held */
+			json_object_foreach(t.balances, cur, v) {
+				char sym[FILL_SYMBOL_MAX];
+				bool seen = strcmp(cur, "USD") == 0 || strcmp(cur, "BTC") == 0 ||
+				    strcmp(json_string_value(v), "0") == 0;
+				snprintf(sym, sizeof(sym), "%s/USD", cur);
+				for (size_t m = 0; m < g.n && !seen; m++)
+					seen = strcmp(g.fills[m].symbol, sym) == 0;
+				want += !seen;
+			}
 			assert_int_equal(g.nprice_syms, want - btc);
 			assert_true(g.nprices > g.nprice_syms * 80);
 		}
