@@ -199,7 +199,7 @@ benchmark_symbol(const struct poller_account *acct, const char *quote, char *buf
 }
 
 /*
- * The account equity part of the summary (docs/ANALYTICS.md section 8):
+ * The account equity part of the summary (docs/ANALYTICS.md section 6):
  * sets "account", "daily", "twr", "statistics" and "benchmark" on out.
  * Returns 1 when done, 0 when there is no balance snapshot (the caller falls
  * back to the realized-PnL series), -1 with *err.

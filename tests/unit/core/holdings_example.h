@@ -1,5 +1,5 @@
 /*
- * The hand-computed account of docs/ANALYTICS.md section 8, shared by
+ * The hand-computed account of the hand-computed example of test_holdings, shared by
  * test_holdings and test_valuation (include after cmocka.h).
  */
 #ifndef PERFAGG_TESTS_HOLDINGS_EXAMPLE_H
@@ -47,7 +47,7 @@ cur(const struct holdings *h, const char *name)
 	return 0;
 }
 
-/* The example of docs/ANALYTICS.md section 8: deposit, buy, top-up, sell
+/* The example of the hand-computed example of test_holdings: deposit, buy, top-up, sell
  * with the fee in base; closes 500, 550, 600. */
 static inline void
 example(struct holdings *h, bool reversed)
