@@ -22,7 +22,7 @@
  *             symbols, for every <asset>USDT pair of an asset held or
  *             moved (fees in BNB, assets never traded) and BTCUSDT (public,
  *             unsigned), each from the account's first day of activity, so
- *             that every balance can be valued (docs/ANALYTICS.md section 8)
+ *             that every balance can be valued (docs/ANALYTICS.md section 6)
  *
  * Futures balances are reported in the cash view the daemon's equity uses
  * (equity = cash + sum(position qty x close)): per margin asset, cash =
