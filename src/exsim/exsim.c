@@ -412,6 +412,17 @@ admin(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs
 			return true;
 		}
 		s = exsim_truth_json(a, rq->now_ms);
+		{
+			/* the truth's last "}" makes room for the daily equity */
+			json_t *de = exsim_daily_equity_json(w, a, rq->now_ms);
+			char *des = json_dumps(de, JSON_COMPACT), *full;
+			json_decref(de);
+			s[strlen(s) - 1] = '\0';
+			full = xasprintf("%s,\"daily_equity\":%s}", s, des);
+			free(s);
+			free(des);
+			s = full;
+		}
 		exsim_body(rs, 200, s, strlen(s));
 	} else if (strcmp(rq->path, "/exsim/stats") == 0) {
 		json_t *o, *by = json_object();

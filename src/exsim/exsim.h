@@ -47,6 +47,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "core/dec.h"
 #include "core/fill.h"
 #include "util/bmap.h"
@@ -253,6 +255,19 @@ uint64_t exsim_index_at(const struct exsim_account *a, size_t k, int64_t ts_ms);
  * round trip. Thread-safe. */
 size_t exsim_balances(const struct exsim_account *a, int64_t now_ms, char (*cur)[FILL_CUR_MAX], struct dec *total,
     size_t cap);
+
+/* Daily closes and equity (exsim_equity.c). The close of unified symbol on
+ * day (days since the epoch) exactly as the exchange family's public candle
+ * endpoint (klines, OHLC, candles) serves it at now_ms: 0, or -1 when it
+ * serves none for that day. */
+int exsim_close(const struct exsim *w, enum exsim_exchange ex, enum fill_market m, const char *unified, int64_t day,
+    int64_t now_ms, struct dec *close);
+int sim_coinbase_close(const struct exsim *w, const char *unified, int64_t day, int64_t now_ms, struct dec *close);
+/* The truth's "daily_equity" of account a at now_ms (a new reference), computed
+ * forward and independently of the daemon: the balances at the end of each day
+ * from the account's own fills and flows, times that day's close from
+ * exsim_close() (docs/ANALYTICS.md section 6 for the conventions). */
+json_t *exsim_daily_equity_json(const struct exsim *w, const struct exsim_account *a, int64_t now_ms);
 
 /* Response helpers. */
 void exsim_json(struct exsim_response *rs, unsigned status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -630,6 +630,22 @@ candle_json(const struct exsim_symbol *s, int64_t t, int64_t g)
 	    "close", b[3], "volume", "12.5");
 }
 
+int
+sim_coinbase_close(const struct exsim *w, const char *unified, int64_t day, int64_t now_ms, struct dec *close)
+{
+	for (size_t i = 0; i < w->naccounts; i++)
+		if (w->accounts[i].exchange == EXSIM_COINBASE)
+			for (size_t k = 0; k < w->accounts[i].nsymbols; k++)
+				if (strcmp(w->accounts[i].symbols[k].unified, unified) == 0) {
+					/* the ONE_DAY bucket that began on day, once it has begun */
+					if (day * DAY_S > now_ms / 1000)
+						return -1;
+					*close = price_at(&w->accounts[i].symbols[k], day * DAY_S, DAY_S, 1);
+					return 0;
+				}
+	return -1;
+}
+
 static void
 candles(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs, const char *product)
 {

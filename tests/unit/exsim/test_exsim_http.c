@@ -241,9 +241,14 @@ test_accounts_truth(void **state)
 		assert_true(json_is_boolean(json_object_get(a, "can_withdraw")));
 		get(&s, path, &r);
 		assert_int_equal(r.status, 200);
-		/* byte for byte what the generator exports */
+		/* byte for byte what the generator exports, then the daily equity */
 		want = exsim_truth_json(&w.accounts[i], INT64_MAX);
-		assert_string_equal(r.body, want);
+		{
+			const char *de = strstr(r.body, ",\"daily_equity\":{");
+			assert_non_null(de);
+			assert_int_equal((size_t)(de - r.body), strlen(want) - 1);
+			assert_memory_equal(r.body, want, strlen(want) - 1);
+		}
 		free(want);
 		t = fill_json_loads(r.body, r.len, &line, &err);
 		assert_non_null(t);
