@@ -9,7 +9,7 @@
  *   info      GET exchangeInfo, cached for a day: native symbol -> base/quote
  *   account   GET /api/v3/account (spot, margin) | /fapi/v2/account (futures):
  *             canTrade, balances (spot), wallet balances and open positions (futures)
- *   mbalance  GET /sapi/v1/margin/account (margin): balances
+ *   mbalance  GET /sapi/v1/margin/account (margin): balances, net of debt (netAsset)
  *   restrict  GET /sapi/v1/account/apiRestrictions: the key's own permissions
  *             (skipped where /sapi is not reachable: the spot testnet)
  *   income    GET /fapi/v1/income (futures): symbols with COMMISSION or
@@ -728,6 +728,12 @@ on_mbalance(struct xconn *c, const json_t *j, const struct xsink *sink, struct x
 	json_array_foreach(arr, i, row) {
 		if (jstr(row, "asset") == NULL || jdec(row, "free", &a) == -1 || jdec(row, "locked", &b) == -1 ||
 		    dec_add(&a, a, b) == -1 || jdec(row, "borrowed", &borrowed) == -1)
+			goto bad;
+		/* The account's equity counts what it owns net of its debt:
+		 * netAsset = free + locked - borrowed - interest. Borrowing and
+		 * repaying leave it unchanged; interest lowers it (a cost). */
+		if (json_object_get(row, "netAsset") != NULL ? jdec(row, "netAsset", &a) == -1 :
+		    dec_sub(&a, a, borrowed) == -1 || (jdec(row, "interest", &b) == 0 && dec_sub(&a, a, b) == -1))
 			goto bad;
 		/* A borrowed asset is traded even with nothing left. */
 		if (!dec_is_zero(borrowed))

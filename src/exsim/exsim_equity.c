@@ -10,7 +10,7 @@
  * quote Q = the quote with the most quote volume; price_Q = 1, else the
  * close of "c/Q" (a futures position: of its symbol), carried from the
  * latest day with one; a currency with no close at all is excluded and
- * listed as unpriced; a day on which a held currency has no close yet is
+ * listed as unpriced when it held a balance on some day; a day on which a held currency has no close yet is
  * not valued and the series starts after the last such day, at the first
  * positive equity; flows at the start of their day, valued at its close.
  */
@@ -71,6 +71,7 @@ struct tcur {
 	char sym[FILL_SYMBOL_MAX + FILL_CUR_MAX];	/* "" for Q */
 	struct dec bal;
 	bool excluded;
+	bool held;			/* a non-zero balance on some day */
 };
 
 static void
@@ -159,6 +160,8 @@ exsim_daily_equity_json(const struct exsim *w, const struct exsim_account *a, in
 			}
 			cur[a->ncurrencies + k].bal = pos[k];
 		}
+		for (size_t c = 0; c < nc; c++)
+			cur[c].held = cur[c].held || !dec_is_zero(cur[c].bal);
 		for (size_t c = 0; c < nc && valued; c++) {
 			struct dec f = DEC_ZERO, p = dec_one();
 			if (cur[c].excluded)
@@ -210,7 +213,7 @@ exsim_daily_equity_json(const struct exsim *w, const struct exsim_account *a, in
 		eq_prev = eq;
 	}
 	for (size_t c = 0; c < nc; c++)
-		if (cur[c].excluded)
+		if (cur[c].excluded && cur[c].held)
 			json_array_append_new(unpriced, json_string(cur[c].name));
 	free(pi);
 	free(pos);

@@ -67,6 +67,20 @@ compare_equity(const struct daemon *d, json_t *truth, const char *ex, const char
 	    json_string_value(json_object_get(de, "quote")));
 	assert_string_equal(json_string_value(json_object_get(json_object_get(sum, "statistics"), "series")),
 	    "daily account equity (time-weighted)");
+	/* the same currencies left out, never valued at 0 */
+	{
+		json_t *su = json_object_get(acc, "unpriced"), *tu = json_object_get(de, "unpriced"), *x, *y;
+		size_t k, m;
+		bool found;
+		assert_int_equal(json_array_size(su), json_array_size(tu));
+		json_array_foreach(su, k, x) {
+			found = false;
+			json_array_foreach(tu, m, y)
+				found = found || json_equal(x, y);
+			if (!found)
+				fail_msg("%s: %s unpriced in the summary, not in the truth", what, json_string_value(x));
+		}
+	}
 	tdays = json_object_get(de, "days");
 	sdays = json_object_get(sum, "daily");
 	assert_true(json_array_size(tdays) > 30);

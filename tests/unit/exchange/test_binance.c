@@ -557,7 +557,10 @@ test_futures_and_margin_rows(void **state)
 	ok(&h, "/sapi/v1/margin/account", "{\"userAssets\":[{\"asset\":\"BNB\",\"borrowed\":\"0\",\"free\":\"1\","
 	    "\"interest\":\"0\",\"locked\":\"0\",\"netAsset\":\"1\"},{\"asset\":\"USDT\",\"borrowed\":\"5\",\"free\":"
 	    "\"0\",\"interest\":\"0\",\"locked\":\"0\",\"netAsset\":\"-5\"}]}");
-	assert_int_equal(h.rec.nbal, 1);
+	/* net of debt: the borrowed USDT is a negative balance */
+	assert_int_equal(h.rec.nbal, 2);
+	assert_string_equal(h.rec.bal[1], "USDT");
+	assert_dec(h.rec.baltot[1], "-5");
 	ok(&h, "/sapi/v1/account/apiRestrictions", "{\"enableWithdrawals\":false,\"enableSpotAndMarginTrading\":true}");
 	assert_int_equal(h.rec.perms, 1);
 	expect(&h, "/sapi/v1/margin/myTrades?symbol=BNBBTC&fromId=0&limit=1000");
