@@ -126,10 +126,26 @@ fake_handle(struct xconn *c, const struct xreq *req, const struct xresp *r, cons
 		return;
 	}
 	if (r->status != 200) {
+		/* a balance reported before the failure: never committed */
+		sink->balance(sink->arg, "JUNK", dec_one());
 		xoutcome_error(out, XR_RETRY, "HTTP %ld", r->status);
 		return;
 	}
 	c->validated = true;
+	{
+		/* the first page: a complete balance answer; each page: a
+		 * flow (read twice, its amount growing) and a close */
+		const char *e;
+		struct dec bal, hundred;
+		dec_parse("1000", 4, &bal, &e);
+		dec_parse("100", 3, &hundred, &e);
+		dec_add(&bal, bal, dec_from_int(f->next_from));
+		if (f->next_from == 0)
+			sink->balance(sink->arg, "USDT", bal);
+		sink->flow(sink->arg, "F1", 1699999000000, "USDT", bal);
+		sink->flow(sink->arg, "F1", 1699999000000, "USDT", bal);
+		sink->price(sink->arg, "BTC/USDT", 1699920000000, hundred);
+	}
 	for (p = r->body + 1; *p != ']' && *p != '\0';) {
 		struct fill fl = { 0 };
 		const char *e = NULL;
@@ -285,6 +301,65 @@ test_transient_failures_lose_nothing(void **state)
 	world_stop(&w);
 }
 
+struct acct_snap {
+	bool has;
+	size_t ncur;
+	bool junk;
+	char usdt[DEC_STR_MAX], flow[DEC_STR_MAX], close[DEC_STR_MAX];
+};
+
+static int
+take_account(void *arg, const struct poller_account *a)
+{
+	struct acct_snap *s = arg;
+	struct dec d;
+	const char *err;
+	int64_t at;
+
+	memset(s, 0, sizeof(*s));
+	s->has = holdings_has_balances(a->holdings, &at);
+	s->ncur = holdings_ncurrencies(a->holdings);
+	for (size_t i = 0; i < s->ncur; i++) {
+		const char *name = holdings_currency(a->holdings, i);
+		if (strcmp(name, "JUNK") == 0 && holdings_daily_balances(a->holdings, i, time_day_of_ms(at), 1, &d,
+		    &err) == 0)
+			s->junk = !dec_is_zero(d);
+		if (strcmp(name, "USDT") != 0)
+			continue;
+		if (holdings_daily_balances(a->holdings, i, time_day_of_ms(at), 1, &d, &err) == 0)
+			dec_format(s->usdt, sizeof(s->usdt), d);
+		if (holdings_flows_on(a->holdings, i, time_day_of_ms(1699999000000), &d) == 0)
+			dec_format(s->flow, sizeof(s->flow), d);
+	}
+	if (pricebook_close(a->prices, a->exchange, "BTC/USDT", time_day_of_ms(at), &d) == 0)
+		dec_format(s->close, sizeof(s->close), d);
+	return 0;
+}
+
+/* Balances, flows and closes reach the session's holdings and the shared
+ * book; a balance of a failed response is dropped. */
+static void
+test_account_sinks(void **state)
+{
+	struct world w;
+	struct snap s;
+	struct acct_snap a;
+
+	(void)state;
+	memset(fail_plan, 0, sizeof(fail_plan));
+	fail_plan[1] = 500;
+	world_start(&w, "good-key");
+	wait_for(&w, &s, backfilled);
+	assert_int_equal(poller_view_account(w.poller, w.sid, take_account, &a), 0);
+	assert_true(a.has);
+	assert_false(a.junk);
+	/* the second page failed after reporting JUNK: the first answer stays */
+	assert_string_equal(a.usdt, "1000");
+	assert_string_equal(a.flow, "1000");	/* F1 once, at its first value */
+	assert_string_equal(a.close, "100");
+	world_stop(&w);
+}
+
 static bool
 refused(const struct snap *s)
 {
@@ -330,6 +405,7 @@ main(void)
 		cmocka_unit_test(test_transient_failures_lose_nothing),
 		cmocka_unit_test(test_auth_refusal_wipes_credential),
 		cmocka_unit_test(test_revoke_stops_polling),
+		cmocka_unit_test(test_account_sinks),
 	};
 	secret_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
