@@ -247,7 +247,7 @@ page_query(const struct cb *p, const char *start)
 static void
 add_valuation_products(struct cb *p)
 {
-	char id[PRODUCT_MAX];
+	char id[PRODUCT_MAX], sym[FILL_SYMBOL_MAX];
 	bool has_bench = false;
 
 	for (size_t i = 0; i < p->nproducts; i++) {
@@ -264,7 +264,8 @@ add_valuation_products(struct cb *p)
 		snprintf(id, sizeof(id), "%s-USD", p->held[i]);
 		for (size_t j = 0; j < p->nproducts && !known; j++)
 			known = strcmp(p->products[j].id, id) == 0;
-		if (!known && strcmp(p->held[i], "USD") != 0)
+		/* a currency code with a dash names no spot product */
+		if (!known && strcmp(p->held[i], "USD") != 0 && spot_symbol(id, sym) == 0)
 			product_get(p, id, p->first_day_ms);
 	}
 }

@@ -353,8 +353,16 @@ note_value_pair(struct kraken *k, const char *cur)
 	const struct kraken_pair *kp;
 
 	snprintf(sym, sizeof(sym), "%s/USD", cur);
-	if (strcmp(cur, "USD") != 0 && (kp = kraken_pairs_by_symbol(k->pairs, sym)) != NULL)
-		note_pair(k, kp->id);
+	if (strcmp(cur, "USD") == 0 || (kp = kraken_pairs_by_symbol(k->pairs, sym)) == NULL)
+		return;
+	/* one request per pair, whichever of its names noted it first */
+	for (size_t i = 0; i < k->nohlc; i++) {
+		struct kraken_pair o;
+		const char *why;
+		if (kraken_pairs_resolve(k->pairs, k->ohlc[i].name, &o, &why) == 0 && strcmp(o.id, kp->id) == 0)
+			return;
+	}
+	note_pair(k, kp->id);
 }
 
 /* One TradesHistory row -> unified fill (ccxt kraken parseTrade). */

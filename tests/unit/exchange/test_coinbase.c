@@ -227,9 +227,12 @@ test_cycle(void **state)
 	expect_req(&c, &q, ACCTS "&cursor=a%2Bb%2Fc", true, "api.coinbase.com");
 	o = reply(&c, &q, 200, "{\"accounts\":[{\"currency\":\"USD\",\"available_balance\":{\"value\":\"100.00\"},"
 	    "\"hold\":{\"value\":\"0\"}},{\"currency\":\"BTC\",\"available_balance\":{\"value\":\"0.00000001\"},"
-	    "\"hold\":{\"value\":\"0\"}}],\"has_next\":false,\"cursor\":\"\",\"size\":2}");
+	    "\"hold\":{\"value\":\"0\"}},{\"currency\":\"SOL\",\"available_balance\":{\"value\":\"2\"},\"hold\":"
+	    "{\"value\":\"0\"}},{\"currency\":\"X-Y\",\"available_balance\":{\"value\":\"1\"},\"hold\":{\"value\":"
+	    "\"0\"}},{\"currency\":\"DOGE\",\"available_balance\":{\"value\":\"0\"},\"hold\":{\"value\":\"0\"}}],"
+	    "\"has_next\":false,\"cursor\":\"\",\"size\":5}");
 	assert_int_equal(o.result, XR_OK);
-	assert_int_equal(rec.nbals, 2);
+	assert_int_equal(rec.nbals, 5);
 	assert_string_equal(rec.bal_cur[0], "BTC");
 	assert_string_equal(rec.bal_val[0], "1.75000001");
 	assert_string_equal(rec.bal_cur[1], "USD");
@@ -293,6 +296,12 @@ test_cycle(void **state)
 	assert_int_equal(rec.price_day[1], 1700870400000LL);
 	assert_string_equal(rec.price_val[1], "2000.5");
 	expect_req(&c, &q, BASE "/api/v3/brokerage/market/products/BTC-USD/candles?start=1700870400&end=1701043199"
+	    "&granularity=ONE_DAY", false, NULL);
+	o = reply(&c, &q, 200, "{\"candles\":[]}");
+	assert_int_equal(o.result, XR_OK);
+	/* SOL is held and never traded: its closes value it (not DOGE at 0,
+	 * not "X-Y", which names no product) */
+	expect_req(&c, &q, BASE "/api/v3/brokerage/market/products/SOL-USD/candles?start=1700870400&end=1701043199"
 	    "&granularity=ONE_DAY", false, NULL);
 	o = reply(&c, &q, 200, "{\"candles\":[]}");
 	assert_int_equal(o.result, XR_OK);

@@ -204,6 +204,48 @@ test_trades_example(void **state)
 	free(g.fills);
 }
 
+/* A held currency is valued with its <cur>/USD closes: one OHLC request per
+ * pair (BTC/USD is the benchmark already), none for a currency without one
+ * (DOGE) or with a zero balance (LTC). */
+static void
+test_held_currency_closes(void **state)
+{
+	struct xconn c;
+	struct collected g = { 0 };
+	struct xoutcome o;
+	char url[512];
+	int64_t now = 1700000000000;
+
+	(void)state;
+	open_conn(&c);
+	c.ops->begin(&c, now);
+	assert_int_equal(step(&c, &g, 200, pairs_body, now, &o, url, sizeof(url)), XR_OK);
+	/* BTC/USD exists (XXBTZUSD), BTC.M/USD too, DOGE/USD does not (only XXDGZEUR) */
+	assert_int_equal(step(&c, &g, 200, "{\"error\":[],\"result\":{\"XXBT\":{\"balance\":\"1.5\",\"hold_trade\":"
+	    "\"0\"},\"XXDG\":\"10\",\"XLTC\":\"0\",\"XBT.M\":\"2\"}}", now, &o, url, sizeof(url)), XR_OK);
+	assert_int_equal(step(&c, &g, 200, "{\"error\":[],\"result\":{\"trades\":{},\"count\":0}}", now, &o, url,
+	    sizeof(url)), XR_OK);
+	assert_int_equal(step(&c, &g, 200, "{\"error\":[],\"result\":{\"ledger\":{},\"count\":0}}", now, &o, url,
+	    sizeof(url)), XR_OK);
+	assert_int_equal(step(&c, &g, 200, "{\"error\":[],\"result\":{\"ledger\":{},\"count\":0}}", now, &o, url,
+	    sizeof(url)), XR_OK);
+	assert_int_equal(step(&c, &g, 200, "{\"error\":[],\"result\":{\"XXBTZUSD\":[[1699920000,\"1\",\"1\",\"1\","
+	    "\"37000.5\",\"1\",\"1\",1]],\"last\":1699920000}}", now, &o, url, sizeof(url)), XR_OK);
+	assert_non_null(strstr(url, "/0/public/OHLC?pair=XBTUSD&interval=1440"));
+	assert_int_equal(step(&c, &g, 200, "{\"error\":[],\"result\":{\"XBT.MUSD\":[[1699920000,\"1\",\"1\",\"1\","
+	    "\"36999\",\"1\",\"1\",1]],\"last\":1699920000}}", now, &o, url, sizeof(url)), XR_OK);
+	assert_non_null(strstr(url, "/0/public/OHLC?pair=XBT.MUSD&interval=1440"));
+	assert_int_equal(g.nprices, 2);
+	{
+		struct xreq q = { 0 };
+		const char *err = NULL;
+		assert_int_equal(c.ops->next(&c, &cred, now, &q, &err), 0);
+		xreq_clear(&q);
+	}
+	xconn_close(&c);
+	free(g.fills);
+}
+
 static void
 test_errors(void **state)
 {
@@ -320,6 +362,7 @@ main(void)
 		cmocka_unit_test(test_pairs),
 		cmocka_unit_test(test_open_refusals),
 		cmocka_unit_test(test_trades_example),
+		cmocka_unit_test(test_held_currency_closes),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_walk_while_trading),
 	};
