@@ -320,12 +320,15 @@ build(void *arg, const struct poller_account *acct)
 	if (a->summary && top_quote != NULL &&
 	    (rc = account_json(a->out, acct, top_quote, a->periods, time_now_ms(), &a->err)) < 0)
 		goto fail;
-	if (a->summary && top_quote != NULL && rc == 0) {
-		/* No balances: the realized series, and "series" says so. */
-		json_decref(stats);
-		stats = statistics_json(l, top_quote, a->periods, time_now_ms(), &a->err);
-		if (stats == NULL)
-			goto fail;
+	if (a->summary && rc == 0) {
+		/* No balances (or no fills to tell the account currency): the
+		 * realized series, and "series" says so. */
+		if (top_quote != NULL) {
+			json_decref(stats);
+			stats = statistics_json(l, top_quote, a->periods, time_now_ms(), &a->err);
+			if (stats == NULL)
+				goto fail;
+		}
 		json_object_set_new(a->out, "account", json_null());
 		json_object_set_new(a->out, "twr", json_null());
 		json_object_set_new(a->out, "benchmark", json_null());
