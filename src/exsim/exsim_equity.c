@@ -87,7 +87,8 @@ exsim_daily_equity_json(const struct exsim *w, const struct exsim_account *a, in
 	struct tcur cur[NCUR];
 	size_t nc = 0, npos = a->market == FILL_FUTURES ? a->nsymbols : 0;
 	char q[FILL_CUR_MAX] = "", bc[8][FILL_CUR_MAX];
-	struct dec vol[8], bt[8], eq_prev = DEC_ZERO, close;
+	char (*qs)[FILL_CUR_MAX] = xcalloc(a->nsymbols + 1, FILL_CUR_MAX);
+	struct dec *vol = xcalloc(a->nsymbols + 1, sizeof(*vol)), bt[8], eq_prev = DEC_ZERO, close;
 	int64_t first = -1, today = time_day_of_ms(now_ms);
 	uint64_t *pi = xcalloc(npos + 1, sizeof(*pi));
 	struct dec *pos = xcalloc(npos + 1, sizeof(*pos));
@@ -97,14 +98,13 @@ exsim_daily_equity_json(const struct exsim *w, const struct exsim_account *a, in
 	bool started = false;
 
 	/* Q: the most quote volume, as the daemon's ledger totals pick it */
-	memset(vol, 0, sizeof(vol));
 	for (size_t k = 0; k < a->nsymbols; k++) {
 		size_t j;
 		uint64_t vis = exsim_visible(a, k, now_ms);
-		for (j = 0; j < nq && strcmp(bc[j], a->symbols[k].quote) != 0; j++)
+		for (j = 0; j < nq && strcmp(qs[j], a->symbols[k].quote) != 0; j++)
 			;
 		if (j == nq)
-			snprintf(bc[nq++], FILL_CUR_MAX, "%s", a->symbols[k].quote);
+			snprintf(qs[nq++], FILL_CUR_MAX, "%s", a->symbols[k].quote);
 		for (uint64_t i = 0; i < vis; i++) {
 			struct fill f;
 			exsim_fill(a, k, i, &f);
@@ -118,7 +118,7 @@ exsim_daily_equity_json(const struct exsim *w, const struct exsim_account *a, in
 		for (size_t j = 1; j < nq; j++)
 			if (dec_cmp(vol[j], vol[best]) > 0)
 				best = j;
-		snprintf(q, sizeof(q), "%s", nq > 0 ? bc[best] : "");
+		snprintf(q, sizeof(q), "%s", nq > 0 ? qs[best] : "");
 	}
 	if (a->nflows > 0 && a->flows[0].ts_ms <= now_ms &&
 	    (first < 0 || time_day_of_ms(a->flows[0].ts_ms) < first))
@@ -147,7 +147,7 @@ exsim_daily_equity_json(const struct exsim *w, const struct exsim_account *a, in
 		nb = exsim_balances(a, end, bc, bt, 8);
 		for (size_t c = 0; c < nc; c++) {
 			cur[c].bal = DEC_ZERO;
-			for (size_t j = 0; j < nb; j++)
+			for (size_t j = 0; j < nb && j < 8; j++)
 				if (strcmp(bc[j], cur[c].name) == 0)
 					cur[c].bal = bt[j];
 		}
@@ -217,5 +217,7 @@ exsim_daily_equity_json(const struct exsim *w, const struct exsim_account *a, in
 			json_array_append_new(unpriced, json_string(cur[c].name));
 	free(pi);
 	free(pos);
+	free(qs);
+	free(vol);
 	return json_pack("{s:s, s:o, s:o, s:f}", "quote", q, "unpriced", unpriced, "days", days, "twr", twr - 1.0);
 }
