@@ -901,6 +901,9 @@ job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
 	pthread_mutex_lock(&p->mu);
 	p->counters.failures++;
 	pthread_mutex_unlock(&p->mu);
+	log_event(LOG_INFO, "poll_retry", "{s:s, s:s, s:i, s:i, s:s}", "sid", j->sid_hash, "exchange",
+	    j->conn.ops->name, "http_status", (int)r.status, "attempt", (int)j->step_failures,
+	    "error", o.error[0] != '\0' ? o.error : r.status == 0 ? curl_easy_strerror(cc) : "transient error");
 	if (o.result == XR_RETRY && ++j->breaker->failures >= BREAKER_THRESHOLD) {
 		j->breaker->open_until = mono + BREAKER_OPEN_MS;
 		j->breaker->failures = BREAKER_THRESHOLD / 2;
@@ -1067,8 +1070,14 @@ poller_start(const struct poller_config *cfg, struct session_table *sessions, co
 		*errstr = "cannot initialise libcurl";
 		goto fail;
 	}
+	/* Every transfer started gets a connection at once. A request is
+	 * signed when it is started; one left waiting in libcurl's queue for a
+	 * connection to its host can reach the exchange after its timestamp
+	 * expired (Binance -1021 under a burst). max_transfers is the cap; the
+	 * rate budgets pace what each exchange sees. Idle connections are kept
+	 * for reuse up to the same number. */
 	curl_multi_setopt(p->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)p->cfg.max_transfers);
-	curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
+	curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, (long)p->cfg.max_transfers);
 	if (pthread_create(&p->thread, NULL, poller_main, p) != 0) {
 		*errstr = "cannot start the poller thread";
 		goto fail;
