@@ -30,7 +30,7 @@ start_sim() {  # args...
 }
 start_daemon() {  # extra env...
   port=$(freeport); url="http://127.0.0.1:$port"
-  env ENCLAVE_HOST=127.0.0.1 ENCLAVE_PORT=$port LOG_LEVEL=warn RATE_LIMIT_MAX=1000000000 MAX_SESSIONS=1000000 \
+  env ENCLAVE_HOST=127.0.0.1 ENCLAVE_PORT=$port LOG_LEVEL=${LOG_LEVEL:-warn} RATE_LIMIT_MAX=1000000000 MAX_SESSIONS=1000000 \
     POLL_IP_BUDGETS=0 POLL_KEY_BUDGETS=0 EXCHANGE_BASE_URLS="binance=$sim,coinbase=$sim,kraken=$sim,krakenfutures=$sim" "$@" \
     "$B/perfaggd" 2>/tmp/perfaggd-exchange-bench.log &
   dpid=$!; pids+=($dpid)

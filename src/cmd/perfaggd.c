@@ -94,8 +94,14 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (secret_linger_start((unsigned)cfg.secret_linger_ms) != 0) {
+		fprintf(stderr, "perfaggd: cannot start the secret closer thread\n");
+		config_clear(&cfg);
+		return 1;
+	}
 	if (server_start(&srv, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "perfaggd: %s\n", err);
+		secret_linger_stop();
 		config_clear(&cfg);
 		return 2;
 	}
@@ -104,6 +110,7 @@ main(int argc, char **argv)
 	} while (sig == SIGHUP);
 	log_event(LOG_INFO, "stopping", "{s:s}", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	server_stop(&srv);
+	secret_linger_stop();
 	config_clear(&cfg);
 	log_event(LOG_INFO, "stopped", NULL);
 	return 0;

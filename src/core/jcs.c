@@ -303,8 +303,27 @@ put_integer(struct out *o, json_int_t i, const char **errstr)
 			*errstr = "integer not exactly representable as a double";
 			return -1;
 		}
+		return put_number(o, d, errstr);
 	}
-	return put_number(o, d, errstr);
+	/* Up to 2^53 the shortest round-trip form of an integer is its
+	 * decimal digits, which ECMAScript prints as they are (below 1e21):
+	 * no need to search for the digits (audit entries and signed results
+	 * carry many integers). */
+	{
+		char buf[24];
+		size_t n = 0;
+		uint64_t u = i < 0 ? (uint64_t)-i : (uint64_t)i;
+		char *e = buf + sizeof(buf), *q = e;
+
+		do
+			*--q = (char)('0' + u % 10);
+		while ((u /= 10) != 0);
+		if (i < 0)
+			*--q = '-';
+		n = (size_t)(e - q);
+		out_put(o, q, n);
+	}
+	return 0;
 }
 
 struct member {

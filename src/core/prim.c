@@ -50,16 +50,32 @@ digest(const EVP_MD *md, uint8_t *out, const void *buf, size_t len)
 		fatalx("prim: EVP_Digest failed");
 }
 
+/* EVP_sha256() is a legacy handle that OpenSSL resolves in its method store
+ * on every use (a hash-table walk under a lock); the fetched algorithms are
+ * kept for the life of the process instead. */
+static EVP_MD *sha256_md, *sha512_md;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void
+md_fetch(void)
+{
+	if ((sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL ||
+	    (sha512_md = EVP_MD_fetch(NULL, "SHA512", NULL)) == NULL)
+		fatalx("prim: cannot fetch SHA-256/SHA-512");
+}
+
 void
 prim_sha256(uint8_t out[PRIM_SHA256_BYTES], const void *buf, size_t len)
 {
-	digest(EVP_sha256(), out, buf, len);
+	pthread_once(&md_once, md_fetch);
+	digest(sha256_md, out, buf, len);
 }
 
 void
 prim_sha512(uint8_t out[PRIM_SHA512_BYTES], const void *buf, size_t len)
 {
-	digest(EVP_sha512(), out, buf, len);
+	pthread_once(&md_once, md_fetch);
+	digest(sha512_md, out, buf, len);
 }
 
 /*

@@ -26,6 +26,20 @@ int secret_init(void);
  * had: running on with secrets in ordinary memory is never right. */
 struct secret *secret_new(size_t len);
 
+/*
+ * From now on, the last release leaves a secret's pages open for up to ms
+ * more (twice that at worst) and a background thread closes them once idle:
+ * a secret in constant use (the enclave key during a burst of registrations,
+ * a vault arena during polling) is then not opened and closed, two
+ * mprotect calls and TLB shootdowns, per use. The bytes stay mlocked, guarded
+ * and out of core dumps; only the PROT_NONE while idle is delayed. ms == 0
+ * or never calling this: close at the last release. Returns 0 or -1.
+ */
+int secret_linger_start(unsigned ms);
+
+/* Stops lingering: closes every open secret no one uses. */
+void secret_linger_stop(void);
+
 /* Wipes and releases s; NULL is a no-op. */
 void secret_free(struct secret *s);
 
@@ -41,7 +55,11 @@ void secret_release(struct secret *s);
  * envelope). Made on the thread's first call, freed when the thread exits:
  * a fresh sodium_malloc per request costs more than the request's crypto.
  * The caller acquires it, WIPES what it wrote before releasing, and never
- * keeps a pointer past the release. */
+ * keeps a pointer past the release. Unlike other secrets it stays readable
+ * while idle: it holds nothing then (wiped), and opening and closing it per
+ * request cost two mprotect calls, each a TLB shootdown on every core
+ * running one of our threads. It keeps its guard pages, mlock and exclusion
+ * from core dumps. */
 #define SECRET_SCRATCH_BYTES 16384
 struct secret *secret_scratch(void);
 

@@ -66,7 +66,7 @@
 #define SLOW_TTL_MS 3600000LL		/* API restrictions, deposits, withdrawals */
 #define FUTURES_HORIZON_MS (180 * DAY_MS)
 #define FLOW_HORIZON_MS (365 * DAY_MS)
-#define RECV_WINDOW 5000
+#define RECV_WINDOW 10000		/* ccxt's; Binance allows up to 60000 */
 
 enum bstep {
 	S_TIME, S_INFO, S_ACCOUNT, S_MBALANCE, S_RESTRICT, S_INCOME, S_TRADES, S_DEPOSIT, S_WITHDRAW, S_KLINES,

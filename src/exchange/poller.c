@@ -82,6 +82,7 @@ struct job {
 	bool in_cycle, in_flight, cycle_due_recorded, removed, done;
 	bool history_done;		/* a cycle completed with the backfill done */
 	bool staging;			/* the response being handled delivered balances */
+	bool prepaid;			/* its next request's weight is already reserved */
 	int64_t cycle_begin_ms;		/* wall clock */
 	unsigned step_failures;
 	uint64_t cycle_fills;
@@ -124,6 +125,8 @@ struct poller {
 	struct bmap *budgets;		/* SHA-256(exchange, market, key) -> budget */
 	struct budget ip_budgets[sizeof(rules_table) / sizeof(rules_table[0])];
 	struct breaker breakers[8];
+	CURL **idle;			/* easy handles to reuse (curl_easy_reset) */
+	size_t nidle;
 	size_t nbreakers;
 	uint64_t rng;
 };
@@ -290,22 +293,32 @@ budget_refill(struct budget *b, int64_t now)
 	}
 }
 
-/* Returns 0 when w tokens were taken, else the ms to wait. */
+/* The pause the exchange imposed on b (429 Retry-After, 418), in ms; 0 if none. */
 static int64_t
-budget_take(struct budget *b, double w, int64_t now)
+budget_blocked(const struct budget *b, int64_t now)
+{
+	return b != NULL && b->blocked_until > now ? b->blocked_until - now : 0;
+}
+
+/*
+ * Takes w tokens. When there are not enough, takes them anyway (the bucket
+ * goes into debt) and returns the ms until the debt is repaid: the job comes
+ * back then and sends without asking again. Jobs waiting on one budget thus
+ * queue in order, each woken once, instead of all retrying (and signing a
+ * request) every time a few tokens come back.
+ */
+static int64_t
+budget_reserve(struct budget *b, double w, int64_t now)
 {
 	if (b == NULL || b->cap <= 0)
 		return 0;
-	if (b->blocked_until > now)
-		return b->blocked_until - now;
 	budget_refill(b, now);
 	if (w > b->cap)
 		w = b->cap;
-	if (b->tokens >= w) {
-		b->tokens -= w;
+	b->tokens -= w;
+	if (b->tokens >= 0)
 		return 0;
-	}
-	return (int64_t)ceil((w - b->tokens) / b->rate) + 1;
+	return (int64_t)ceil(-b->tokens / b->rate) + 1;
 }
 
 static const struct rules *
@@ -623,10 +636,15 @@ resp_header(const struct xresp *r, const char *name)
 static void
 start_transfer(struct poller *p, struct job *j)
 {
-	CURL *c = curl_easy_init();
+	CURL *c;
 	char line[1024];
 
-	if (c == NULL)
+	/* A used handle keeps its allocations and its DNS and TLS session
+	 * caches; a fresh one per request was a visible share of the poller. */
+	if (p->nidle > 0) {
+		c = p->idle[--p->nidle];
+		curl_easy_reset(c);
+	} else if ((c = curl_easy_init()) == NULL)
 		fatalx("curl_easy_init failed");
 	for (size_t i = 0; i < j->req.nheaders; i++) {
 		snprintf(line, sizeof(line), "%s: %s", j->req.headers[i].name, j->req.headers[i].value);
@@ -665,7 +683,12 @@ end_transfer(struct poller *p, struct job *j)
 {
 	if (j->easy != NULL) {
 		curl_multi_remove_handle(p->multi, j->easy);
-		curl_easy_cleanup(j->easy);
+		if (p->idle == NULL)
+			p->idle = xcalloc(p->cfg.max_transfers, sizeof(*p->idle));
+		if (p->nidle < p->cfg.max_transfers)
+			p->idle[p->nidle++] = j->easy;
+		else
+			curl_easy_cleanup(j->easy);
 		j->easy = NULL;
 		p->in_flight--;
 	}
@@ -757,17 +780,26 @@ job_step(struct poller *p, struct job *j, int64_t mono)
 		job_finish_cycle(p, j, mono);
 		return;
 	}
-	/* A request is ready: does the budget allow it now? If not, the
-	 * connector will make the same request again when we come back. */
-	wait = budget_take(j->key_budget, j->req.weight, mono);
-	if (wait == 0)
-		wait = budget_take(j->ip_budget, j->req.weight, mono);
+	/* A request is ready. Under a pause the exchange imposed, come back
+	 * after it; otherwise reserve its weight, and if the budget is in debt
+	 * come back when the reservation is due (prepaid). Either way the
+	 * connector makes the same request again then, freshly signed. */
+	wait = budget_blocked(j->key_budget, mono);
+	if (budget_blocked(j->ip_budget, mono) > wait)
+		wait = budget_blocked(j->ip_budget, mono);
+	if (wait == 0 && !j->prepaid) {
+		int64_t wk = budget_reserve(j->key_budget, j->req.weight, mono);
+		int64_t wi = budget_reserve(j->ip_budget, j->req.weight, mono);
+		wait = wk > wi ? wk : wi;
+		j->prepaid = wait > 0;
+	}
 	if (wait > 0) {
 		xreq_clear(&j->req);
 		schedule(p, j, mono + wait);
 		j->in_cycle = true;
 		return;
 	}
+	j->prepaid = false;
 	pthread_mutex_lock(&j->mu);
 	j->st.requests++;
 	j->st.last_poll_ms = a.now_ms;
@@ -918,6 +950,9 @@ job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
 	pthread_mutex_lock(&p->mu);
 	p->counters.failures++;
 	pthread_mutex_unlock(&p->mu);
+	log_event(LOG_INFO, "poll_retry", "{s:s, s:s, s:i, s:i, s:s}", "sid", j->sid_hash, "exchange",
+	    j->conn.ops->name, "http_status", (int)r.status, "attempt", (int)j->step_failures,
+	    "error", o.error[0] != '\0' ? o.error : r.status == 0 ? curl_easy_strerror(cc) : "transient error");
 	if (o.result == XR_RETRY && ++j->breaker->failures >= BREAKER_THRESHOLD) {
 		j->breaker->open_until = mono + BREAKER_OPEN_MS;
 		j->breaker->failures = BREAKER_THRESHOLD / 2;
@@ -1086,12 +1121,19 @@ poller_start(const struct poller_config *cfg, struct session_table *sessions, co
 		*errstr = "cannot initialise libcurl";
 		goto fail;
 	}
+	/* Every transfer started gets a connection at once. A request is
+	 * signed when it is started; one left waiting in libcurl's queue for a
+	 * connection to its host can reach the exchange after its timestamp
+	 * expired (Binance -1021 under a burst). max_transfers is the cap; the
+	 * rate budgets pace what each exchange sees. Idle connections are kept
+	 * for reuse up to the same number. */
 	curl_multi_setopt(p->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)p->cfg.max_transfers);
-	curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
+	curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, (long)p->cfg.max_transfers);
 	if (pthread_create(&p->thread, NULL, poller_main, p) != 0) {
 		*errstr = "cannot start the poller thread";
 		goto fail;
 	}
+	pthread_setname_np(p->thread, "poller");	/* top, perf and gdb show who is busy */
 	p->started = true;
 	return p;
 fail:
@@ -1136,6 +1178,9 @@ poller_stop(struct poller *p)
 	bmap_free(p->budgets);
 	free(p->heap);
 	pricebook_free(p->book);
+	for (size_t i = 0; i < p->nidle; i++)
+		curl_easy_cleanup(p->idle[i]);
+	free(p->idle);
 	if (p->multi != NULL)
 		curl_multi_cleanup(p->multi);
 	pthread_mutex_destroy(&p->mu);
@@ -1155,6 +1200,7 @@ poller_add_ops(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const stru
 {
 	struct xconf conf = { 0 };
 	struct job *j;
+	bool wake;
 	int m;
 
 	if (ops == NULL) {
@@ -1194,11 +1240,16 @@ poller_add_ops(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const stru
 		*errstr = "session already polled";
 		return -1;
 	}
-	p->incoming = xreallocarray(p->incoming, p->nincoming + 1, sizeof(*p->incoming));
+	/* Only the first command since the poller last took them wakes it:
+	 * it takes them all at once (a burst of registrations is one wakeup). */
+	wake = p->nincoming == 0 && p->noutgoing == 0;
+	if ((p->nincoming & (p->nincoming - 1)) == 0)	/* 0, 1, 2, 4, ...: grow */
+		p->incoming = xreallocarray(p->incoming, p->nincoming ? p->nincoming * 2 : 1, sizeof(*p->incoming));
 	p->incoming[p->nincoming++] = j;
 	p->counters.jobs++;
 	pthread_mutex_unlock(&p->mu);
-	curl_multi_wakeup(p->multi);
+	if (wake)
+		curl_multi_wakeup(p->multi);
 	return 0;
 }
 

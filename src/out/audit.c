@@ -52,14 +52,27 @@ struct audit {
 	bool broken;
 	const char *broken_reason;
 	char broken_hash[AUDIT_HEX_LEN + 1];
-	/* Group commit: writers append under mu and return only once an fsync
-	 * that began after their write has finished; one fsync covers every
-	 * entry written meanwhile, so concurrent requests share it instead of
-	 * queueing one fsync each behind mu. */
+	/* Group commit: one sync thread runs fsync whenever someone waits
+	 * for an entry that is not on disk yet; one fsync covers every entry
+	 * written before it began. Synchronous writers block on done_cv;
+	 * asynchronous ones (audit_when_durable) get a callback, so an HTTP
+	 * thread never sleeps in fsync and any number of requests share one. */
 	pthread_mutex_t sync_mu;
-	pthread_cond_t sync_cv;
-	bool syncing;
+	pthread_cond_t work_cv;		/* the sync thread waits for wanted > synced_seq */
+	pthread_cond_t done_cv;		/* waiters wait for synced_seq (or failed_seq) to move */
+	pthread_t syncer;
+	bool syncer_started, stopping;
+	int64_t wanted;			/* the highest seq someone waits for */
 	int64_t synced_seq;		/* entries up to this seq are on disk */
+	int64_t failed_seq;		/* an fsync covering up to this seq failed */
+	struct audit_waiter *waiters;
+	size_t nwaiters, capwaiters;
+};
+
+struct audit_waiter {
+	int64_t seq;
+	audit_done_fn done;
+	void *ctx;
 };
 
 static bool
@@ -195,36 +208,115 @@ append(struct audit *a, json_t *entry)
 	return rc;
 }
 
-/* Waits until every entry up to seq is on disk, running the fsync itself
- * when no one else is. Called without a->mu. Returns 0 or -1. */
-static int
-sync_upto(struct audit *a, int64_t seq)
+/*
+ * The sync thread: fsyncs while anyone waits for an entry not yet on disk,
+ * then wakes the synchronous waiters and calls the asynchronous ones (outside
+ * sync_mu: their callbacks resume HTTP connections). An entry covered by a
+ * failed fsync reports -1 to whoever waited for it; later entries try again.
+ */
+static void *
+sync_main(void *arg)
 {
-	int64_t target;
-	int rc = 0, r;
+	struct audit *a = arg;
+	struct audit_waiter *ready = NULL;
+	size_t cap = 0;
 
 	pthread_mutex_lock(&a->sync_mu);
-	while (a->synced_seq < seq) {
-		if (a->syncing) {
-			pthread_cond_wait(&a->sync_cv, &a->sync_mu);
-			continue;
-		}
-		a->syncing = true;
+	for (;;) {
+		int64_t target;
+		size_t nready = 0, keep = 0;
+		int r;
+
+		while (!a->stopping && a->wanted <= a->synced_seq)
+			pthread_cond_wait(&a->work_cv, &a->sync_mu);
+		if (a->wanted <= a->synced_seq && a->stopping)
+			break;
 		pthread_mutex_unlock(&a->sync_mu);
 		pthread_mutex_lock(&a->mu);
 		target = a->seq - 1;	/* everything written so far */
 		pthread_mutex_unlock(&a->mu);
 		r = fsync(a->fd);
-		pthread_mutex_lock(&a->sync_mu);
-		a->syncing = false;
-		pthread_cond_broadcast(&a->sync_cv);
-		if (r != 0) {
+		if (r != 0)
 			log_event(LOG_ERROR, "audit_write_failed", "{s:s}", "error", strerror(errno));
+		pthread_mutex_lock(&a->sync_mu);
+		if (r == 0 && target > a->synced_seq)
+			a->synced_seq = target;
+		if (r != 0) {
+			a->failed_seq = target;
+			if (a->wanted <= target)
+				a->wanted = a->synced_seq;	/* nobody waits any more: they all failed */
+		}
+		for (size_t i = 0; i < a->nwaiters; i++) {
+			if (a->waiters[i].seq <= target) {
+				if (nready == cap) {
+					cap = cap ? cap * 2 : 64;
+					ready = xreallocarray(ready, cap, sizeof(*ready));
+				}
+				ready[nready] = a->waiters[i];
+				ready[nready++].seq = r == 0 ? 0 : -1;	/* reused as the result */
+			} else
+				a->waiters[keep++] = a->waiters[i];
+		}
+		a->nwaiters = keep;
+		pthread_cond_broadcast(&a->done_cv);
+		pthread_mutex_unlock(&a->sync_mu);
+		for (size_t i = 0; i < nready; i++)
+			ready[i].done(ready[i].ctx, (int)ready[i].seq);
+		pthread_mutex_lock(&a->sync_mu);
+	}
+	pthread_mutex_unlock(&a->sync_mu);
+	free(ready);
+	return NULL;
+}
+
+/* Waits until every entry up to seq is on disk. Called without a->mu.
+ * Returns 0, or -1 if the fsync covering it failed. */
+static int
+sync_upto(struct audit *a, int64_t seq)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&a->sync_mu);
+	if (seq > a->wanted) {
+		a->wanted = seq;
+		pthread_cond_signal(&a->work_cv);
+	}
+	while (a->synced_seq < seq) {
+		if (a->failed_seq >= seq) {
 			rc = -1;
 			break;
 		}
-		if (target > a->synced_seq)
-			a->synced_seq = target;
+		pthread_cond_wait(&a->done_cv, &a->sync_mu);
+	}
+	pthread_mutex_unlock(&a->sync_mu);
+	return rc;
+}
+
+int
+audit_when_durable(struct audit *a, int64_t seq, audit_done_fn done, void *ctx)
+{
+	int rc = 0;
+
+	if (a == NULL || seq < 0)
+		return 1;
+	pthread_mutex_lock(&a->sync_mu);
+	if (a->synced_seq >= seq)
+		rc = 1;
+	else if (done == NULL) {
+		if (seq > a->wanted) {
+			a->wanted = seq;
+			pthread_cond_signal(&a->work_cv);
+		}
+	} else {
+		if (a->nwaiters == a->capwaiters) {
+			a->capwaiters = a->capwaiters ? a->capwaiters * 2 : 64;
+			a->waiters = xreallocarray(a->waiters, a->capwaiters, sizeof(*a->waiters));
+		}
+		a->waiters[a->nwaiters++] = (struct audit_waiter){ .seq = seq, .done = done, .ctx = ctx };
+		if (seq > a->wanted) {
+			a->wanted = seq;
+			pthread_cond_signal(&a->work_cv);
+		}
 	}
 	pthread_mutex_unlock(&a->sync_mu);
 	return rc;
@@ -277,12 +369,12 @@ checkpoint_locked(struct audit *a, const char *trigger)
 }
 
 int
-audit_log(struct audit *a, const char *event, const struct audit_field *f, size_t n)
+audit_log_nowait(struct audit *a, const char *event, const struct audit_field *f, size_t n, int64_t *seq)
 {
 	json_t *entry;
-	int64_t mine;
 	int rc;
 
+	*seq = -1;
 	if (a == NULL)
 		return 0;
 	if (!name_ok(event, "") || strcmp(event, "checkpoint") == 0 || strcmp(event, "chain_restart") == 0)
@@ -301,11 +393,19 @@ audit_log(struct audit *a, const char *event, const struct audit_field *f, size_
 		if (a->every > 0 && a->since_checkpoint >= a->every)
 			rc = checkpoint_locked(a, "interval");
 	}
-	mine = a->seq - 1;
+	*seq = a->seq - 1;
 	pthread_mutex_unlock(&a->mu);
-	if (rc == 0)
-		rc = sync_upto(a, mine);
 	return rc;
+}
+
+int
+audit_log(struct audit *a, const char *event, const struct audit_field *f, size_t n)
+{
+	int64_t mine;
+
+	if (audit_log_nowait(a, event, f, n, &mine) != 0)
+		return -1;
+	return a == NULL ? 0 : sync_upto(a, mine);
 }
 
 int
@@ -452,7 +552,8 @@ audit_open(const struct audit_options *o, const char **errstr)
 
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_mutex_init(&a->sync_mu, NULL);
-	pthread_cond_init(&a->sync_cv, NULL);
+	pthread_cond_init(&a->work_cv, NULL);
+	pthread_cond_init(&a->done_cv, NULL);
 	a->path = xstrdup(o->path);
 	a->every = o->checkpoint_every;
 	a->sign = o->sign;
@@ -476,6 +577,14 @@ audit_open(const struct audit_options *o, const char **errstr)
 		goto fail;
 	}
 	a->synced_seq = a->seq - 1;	/* what resume() found, or wrote, is on disk */
+	a->wanted = a->synced_seq;
+	a->failed_seq = -1;
+	if (pthread_create(&a->syncer, NULL, sync_main, a) != 0) {
+		*errstr = "cannot start the audit sync thread";
+		goto fail;
+	}
+	pthread_setname_np(a->syncer, "audit-sync");	/* top, perf and gdb show who is busy */
+	a->syncer_started = true;
 	return a;
 fail:
 	if (a->fd >= 0)
@@ -485,7 +594,8 @@ fail:
 	free(a->key_id);
 	pthread_mutex_destroy(&a->mu);
 	pthread_mutex_destroy(&a->sync_mu);
-	pthread_cond_destroy(&a->sync_cv);
+	pthread_cond_destroy(&a->work_cv);
+	pthread_cond_destroy(&a->done_cv);
 	free(a);
 	return NULL;
 }
@@ -499,14 +609,22 @@ audit_close(struct audit *a)
 	if (a->since_checkpoint > 0 || a->broken)
 		checkpoint_locked(a, "shutdown");
 	pthread_mutex_unlock(&a->mu);
-	if (fsync(a->fd) != 0)
-		log_event(LOG_ERROR, "audit_write_failed", "{s:s}", "error", strerror(errno));
+	/* Everything written, the shutdown checkpoint included, reaches the
+	 * disk before the sync thread ends; pending callbacks are called. */
+	pthread_mutex_lock(&a->sync_mu);
+	a->wanted = a->seq - 1;
+	a->stopping = true;
+	pthread_cond_signal(&a->work_cv);
+	pthread_mutex_unlock(&a->sync_mu);
+	pthread_join(a->syncer, NULL);
 	close(a->fd);
+	free(a->waiters);
 	free(a->path);
 	free(a->key_id);
 	pthread_mutex_destroy(&a->mu);
 	pthread_mutex_destroy(&a->sync_mu);
-	pthread_cond_destroy(&a->sync_cv);
+	pthread_cond_destroy(&a->work_cv);
+	pthread_cond_destroy(&a->done_cv);
 	free(a);
 }
 

@@ -83,6 +83,32 @@ void audit_close(struct audit *a);
  * Returns 0, or -1 if the write failed (logged). a == NULL: no-op, 0. */
 int audit_log(struct audit *a, const char *event, const struct audit_field *f, size_t n);
 
+/* Called once entries up to a seq are on disk: rc 0, or -1 if the fsync
+ * covering them failed. Runs on the audit's sync thread: do little. */
+typedef void (*audit_done_fn)(void *ctx, int rc);
+
+/*
+ * audit_log without waiting for the disk: the entry is written (and the
+ * chain advanced) when this returns, and *seq is set to the seq that must be
+ * durable for it (-1 when a == NULL). Pair with audit_when_durable() before
+ * acknowledging anything the entry records. Returns 0 or -1 (logged).
+ */
+int audit_log_nowait(struct audit *a, const char *event, const struct audit_field *f, size_t n, int64_t *seq);
+
+/* audit_log_nowait with the fields given inline. */
+#define audit_event_nowait(a, seqp, ev, ...) audit_log_nowait((a), (ev), \
+	(const struct audit_field[]){ __VA_ARGS__ }, \
+	sizeof((const struct audit_field[]){ __VA_ARGS__ }) / sizeof(struct audit_field), (seqp))
+
+/*
+ * Arranges for done(ctx, rc) to be called once every entry up to seq is on
+ * disk. Returns 1 if they already are (done is not called; also for
+ * a == NULL or seq < 0), else 0: done will be called exactly once, at the
+ * latest from audit_close(). done == NULL: only start an fsync soon, for an
+ * entry nobody waits for.
+ */
+int audit_when_durable(struct audit *a, int64_t seq, audit_done_fn done, void *ctx);
+
 /* Appends a signed checkpoint now. Returns 0 or -1. */
 int audit_checkpoint(struct audit *a);
 

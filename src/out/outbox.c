@@ -489,6 +489,7 @@ outbox_open(const struct outbox_config *cfg, const char **errstr)
 			*errstr = "cannot start the outbox sender";
 			goto fail;
 		}
+		pthread_setname_np(ob->sender, "outbox");	/* top, perf and gdb show who is busy */
 		ob->sender_started = true;
 	}
 	return ob;

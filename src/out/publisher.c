@@ -227,6 +227,7 @@ publisher_start(const struct publisher_config *cfg, struct poller *p, struct ses
 		publisher_stop(pb);
 		return NULL;
 	}
+	pthread_setname_np(pb->thread, "publisher");	/* top, perf and gdb show who is busy */
 	pb->started = true;
 	return pb;
 }

@@ -55,6 +55,8 @@ static const struct item items[] = {
 	{ "ATTESTATION_ROOT", "attestation-root", K_STR, NULL, 0, 0, OFF(attestation_root),
 	  "device root of the provider (default: /dev/attestation for gramine)" },
 	{ "HTTP_THREADS", "http-threads", K_INT, "2", 1, 256, OFF(http_threads), "HTTP worker threads" },
+	{ "SECRET_LINGER_MS", "secret-linger-ms", K_INT, "50", 0, 1000, OFF(secret_linger_ms),
+	  "keep guarded secret pages open this long after their last use (0: close at once)" },
 	{ "MAX_SESSIONS", "max-sessions", K_INT, "100000", 1, 10000000, OFF(max_sessions),
 	  "most sessions held at once" },
 	{ "MAX_CONNECTIONS", "max-connections", K_INT, "1024", 1, 100000, OFF(max_connections),

@@ -31,6 +31,7 @@ struct config {
 	char *attestation_provider;
 	char *attestation_root;		/* NULL = the provider's default */
 	int64_t http_threads;
+	int64_t secret_linger_ms;
 	int64_t max_sessions;
 	int64_t max_connections;
 	/* exchange polling (issue #4) */

@@ -212,7 +212,7 @@ handle_submit_key(struct server *srv, const struct http_request *req, struct htt
 	if (replay_seen(srv->replay, env.ephemeral_pub)) {
 		http_error(resp, 409, "replayed_envelope", "this envelope was already submitted");
 		log_event(LOG_WARN, "submit_key_replay", NULL);
-		audit_event(srv->audit, "submit_key_rejected", AUDIT_NAME("reason", "replay"));
+		server_audit(srv, resp, "submit_key_rejected", AUDIT_NAME("reason", "replay"));
 		goto out;
 	}
 
@@ -221,7 +221,7 @@ handle_submit_key(struct server *srv, const struct http_request *req, struct htt
 	if (keys_open_envelope(srv->keys, ptb, &env) != 0) {
 		reject_envelope(resp);
 		log_event(LOG_WARN, "submit_key_rejected", "{s:I}", "ciphertext_len", (json_int_t)env.ciphertext_len);
-		audit_event(srv->audit, "submit_key_rejected", AUDIT_NAME("reason", "decrypt"),
+		server_audit(srv, resp, "submit_key_rejected", AUDIT_NAME("reason", "decrypt"),
 		    AUDIT_INT("ciphertext_len", env.ciphertext_len));
 		goto out;
 	}
@@ -229,7 +229,7 @@ handle_submit_key(struct server *srv, const struct http_request *req, struct htt
 	if (doc == NULL) {
 		reject_envelope(resp);
 		log_event(LOG_WARN, "submit_key_rejected", "{s:s}", "reason", "plaintext");
-		audit_event(srv->audit, "submit_key_rejected", AUDIT_NAME("reason", "plaintext"),
+		server_audit(srv, resp, "submit_key_rejected", AUDIT_NAME("reason", "plaintext"),
 		    AUDIT_INT("ciphertext_len", env.ciphertext_len));
 		goto out;
 	}
@@ -237,7 +237,7 @@ handle_submit_key(struct server *srv, const struct http_request *req, struct htt
 	if (rc == -2) {
 		reject_envelope(resp);
 		log_event(LOG_WARN, "submit_key_rejected", "{s:s}", "reason", "binding");
-		audit_event(srv->audit, "submit_key_rejected", AUDIT_NAME("reason", "binding"),
+		server_audit(srv, resp, "submit_key_rejected", AUDIT_NAME("reason", "binding"),
 		    AUDIT_INT("ciphertext_len", env.ciphertext_len));
 		goto out;
 	}
@@ -277,10 +277,10 @@ handle_submit_key(struct server *srv, const struct http_request *req, struct htt
 	    "user", info.user_hash, "ttl_s", (json_int_t)ttl_s, "sandbox", info.sandbox,
 	    "api_key_len", (json_int_t)p.cred.api_key_len, "secret_len", (json_int_t)p.cred.secret_len,
 	    "passphrase_len", (json_int_t)p.cred.passphrase_len);
-	audit_event(srv->audit, "credential_submitted", AUDIT_NAME("exchange", info.exchange),
+	server_audit(srv, resp, "credential_submitted", AUDIT_NAME("exchange", info.exchange),
 	    AUDIT_INT("api_key_len", p.cred.api_key_len), AUDIT_INT("secret_len", p.cred.secret_len),
 	    AUDIT_INT("passphrase_len", p.cred.passphrase_len), AUDIT_INT("ciphertext_len", env.ciphertext_len));
-	audit_event(srv->audit, "session_created", AUDIT_HASH("sid", info.id_hash), AUDIT_NAME("exchange", info.exchange),
+	server_audit(srv, resp, "session_created", AUDIT_HASH("sid", info.id_hash), AUDIT_NAME("exchange", info.exchange),
 	    AUDIT_NAME("account_type", info.account_type), AUDIT_HASH("user", info.user_hash),
 	    AUDIT_INT("ttl_s", ttl_s), AUDIT_BOOL("sandbox", info.sandbox));
 	OPENSSL_cleanse(id, sizeof(id));
@@ -395,7 +395,7 @@ handle_session_delete(struct server *srv, const struct http_request *req, struct
 		return;
 	}
 	log_event(LOG_INFO, "session_revoked", "{s:s}", "sid", hash);
-	audit_event(srv->audit, "session_revoked", AUDIT_HASH("sid", hash), AUDIT_NAME("trigger", "request"));
+	server_audit(srv, resp, "session_revoked", AUDIT_HASH("sid", hash), AUDIT_NAME("trigger", "request"));
 	http_json(resp, 200, json_pack("{s:s, s:s}", "status", "revoked", "message",
 	    "session revoked; its credentials were wiped"));
 }
@@ -409,7 +409,7 @@ handle_cleanup(struct server *srv, const struct http_request *req, struct http_r
 		return;
 	n = session_cleanup(srv->sessions, time_now_ms());
 	log_event(LOG_INFO, "sessions_cleaned", "{s:I, s:s}", "count", (json_int_t)n, "trigger", "request");
-	audit_event(srv->audit, "admin_action", AUDIT_NAME("action", "cleanup"), AUDIT_INT("count", n));
+	server_audit(srv, resp, "admin_action", AUDIT_NAME("action", "cleanup"), AUDIT_INT("count", n));
 	http_json(resp, 200, json_pack("{s:I}", "cleaned_sessions", (json_int_t)n));
 }
 

@@ -393,7 +393,7 @@ results(struct server *srv, const struct http_request *req, struct http_response
 		return;
 	}
 	http_json(resp, 200, a.out);
-	audit_event(srv->audit, "metrics_served", AUDIT_HASH("sid", info.id_hash),
+	server_audit(srv, resp, "metrics_served", AUDIT_HASH("sid", info.id_hash),
 	    AUDIT_NAME("endpoint", summary ? "summary" : "metrics"), AUDIT_NAME("exchange", info.exchange));
 }
 

@@ -4,10 +4,12 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "out/metrics.h"
 #include "util/log.h"
@@ -18,6 +20,7 @@ struct http_server {
 	struct MHD_Daemon *mhd;
 	http_dispatch_fn dispatch;
 	void *arg;
+	atomic_uint suspended;		/* connections held back by http_defer() */
 };
 
 /* Per-request state across the access-handler calls of one request. */
@@ -27,6 +30,15 @@ struct reqctx {
 	bool too_large;
 	int64_t start_ms;
 	int64_t start_ns;		/* for the latency histogram */
+	/* A deferred answer: built, queued once await() says ready. */
+	struct http_server *srv;
+	struct MHD_Connection *conn;
+	struct MHD_Response *pending;
+	unsigned pending_status;
+	/* on_ready and on_completed (a connection closed while held back, or
+	 * the daemon stopping) race for a held-back request: the second to
+	 * come frees it. */
+	atomic_int settled;
 };
 
 const char *
@@ -95,11 +107,11 @@ client_address(struct MHD_Connection *c, struct http_request *req)
 	}
 }
 
-static enum MHD_Result
-send_response(struct MHD_Connection *c, struct http_response *resp)
+/* The libmicrohttpd response for resp (takes its body), or NULL. */
+static struct MHD_Response *
+build_response(struct http_response *resp)
 {
 	struct MHD_Response *r;
-	enum MHD_Result ret;
 	char *buf = resp->raw;
 	size_t len = resp->raw_len;
 	char ra[24];
@@ -126,9 +138,49 @@ send_response(struct MHD_Connection *c, struct http_response *resp)
 	}
 	if (resp->allow[0] != '\0')
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
+	return r;
+}
+
+static enum MHD_Result
+send_response(struct MHD_Connection *c, struct http_response *resp)
+{
+	struct MHD_Response *r = build_response(resp);
+	enum MHD_Result ret;
+
+	if (r == NULL)
+		return MHD_NO;
 	ret = MHD_queue_response(c, resp->status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+void
+http_defer(struct http_response *resp, http_await_fn await, void *arg, int64_t token)
+{
+	resp->await = await;
+	resp->await_arg = arg;
+	resp->await_token = token;
+}
+
+/* await()'s callback, on any thread: libmicrohttpd calls on_access again for
+ * the resumed connection, which queues the held response. */
+static void
+on_ready(void *ctx, int rc)
+{
+	struct reqctx *r = ctx;
+	struct http_server *s = r->srv;
+
+	if (rc != 0)
+		log_event(LOG_ERROR, "http_deferred_failed", "{s:i}", "status", (int)r->pending_status);
+	if (atomic_exchange(&r->settled, 1) != 0) {
+		/* The connection is gone already (and perhaps the daemon). */
+		MHD_destroy_response(r->pending);
+		free(r->body);
+		free(r);
+		return;
+	}
+	MHD_resume_connection(r->conn);
+	atomic_fetch_sub(&s->suspended, 1);
 }
 
 static void
@@ -163,7 +215,17 @@ respond(struct http_server *s, struct MHD_Connection *c, const char *url, const 
 	}
 	access_log(&req, &resp, rc->start_ms);
 	metrics_http_observe(resp.route, method, resp.status, metrics_now_ns() - rc->start_ns);
-	ret = send_response(c, &resp);
+	if (resp.await != NULL && (rc->pending = build_response(&resp)) != NULL) {
+		rc->srv = s;
+		rc->conn = c;
+		rc->pending_status = resp.status;
+		MHD_suspend_connection(c);
+		atomic_fetch_add(&s->suspended, 1);
+		if (resp.await(resp.await_arg, resp.await_token, on_ready, rc) != 0)
+			on_ready(rc, 0);
+		ret = MHD_YES;
+	} else
+		ret = send_response(c, &resp);
 	json_decref(resp.body);
 	free(resp.raw);
 	return ret;
@@ -176,6 +238,16 @@ on_access(void *cls, struct MHD_Connection *c, const char *url, const char *meth
 	struct http_server *s = cls;
 	struct reqctx *rc = *con_cls;
 
+	if (rc != NULL && rc->pending != NULL) {
+		/* Resumed after http_defer(): what was held back is now durable. */
+		struct MHD_Response *r = rc->pending;
+		enum MHD_Result ret;
+
+		rc->pending = NULL;
+		ret = MHD_queue_response(c, rc->pending_status, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
 	if (rc == NULL) {
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		rc = xcalloc(1, sizeof(*rc));
@@ -218,6 +290,11 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_Reque
 	struct reqctx *rc = *con_cls;
 
 	if (rc != NULL) {
+		*con_cls = NULL;
+		if (rc->pending != NULL && atomic_exchange(&rc->settled, 1) == 0)
+			return;	/* still held back: on_ready frees it */
+		if (rc->pending != NULL)
+			MHD_destroy_response(rc->pending);
 		free(rc->body);
 		free(rc);
 		*con_cls = NULL;
@@ -245,7 +322,8 @@ http_server_start(const struct http_options *opt, const char **errstr)
 {
 	struct http_server *s = xcalloc(1, sizeof(*s));
 	struct sockaddr_storage ss;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_TURBO |
+	    MHD_ALLOW_SUSPEND_RESUME;
 	socklen_t sl;
 
 	memset(&ss, 0, sizeof(ss));
@@ -309,6 +387,12 @@ http_server_stop(struct http_server *s)
 {
 	if (s == NULL)
 		return;
+	/* A held-back response is released by its await(), an fsync away:
+	 * waiting lets those answers go out. One still held back after that
+	 * (or suspended meanwhile) is closed by the daemon and freed by its
+	 * callback (reqctx.settled). */
+	for (int i = 0; i < 10000 && atomic_load(&s->suspended) > 0; i++)
+		usleep(1000);
 	MHD_stop_daemon(s->mhd);
 	free(s);
 }

@@ -27,6 +27,13 @@ struct http_request {
 	char addr_str[48];
 };
 
+/*
+ * Something a response must wait for: calls ready(ctx, rc) later, from any
+ * thread, and returns 0; or returns 1 if it is ready already (ready is not
+ * called). An rc != 0 is logged; the response is sent all the same.
+ */
+typedef int (*http_await_fn)(void *arg, int64_t token, void (*ready)(void *ctx, int rc), void *ctx);
+
 struct http_response {
 	unsigned status;
 	json_t *body;			/* owned; NULL for an empty body */
@@ -37,6 +44,14 @@ struct http_response {
 	const char *code;		/* error code, for the access log */
 	const char *route;		/* route pattern for metrics (static, from the route table); NULL: none */
 	const char *content_type;	/* static; NULL: application/json */
+	/*
+	 * Set by http_defer(): the response is held back, without blocking the
+	 * HTTP thread, until await() reports that what it acknowledges is
+	 * durable (the audit log entry recording it).
+	 */
+	http_await_fn await;
+	void *await_arg;
+	int64_t await_token;
 };
 
 /* A query-string argument or header value, NULL if absent. Valid for the request. */
@@ -51,6 +66,10 @@ void http_json(struct http_response *resp, unsigned status, json_t *body);
 /* Sets a {"error":{"code","message"}} response; message is printf-formatted. */
 void http_error(struct http_response *resp, unsigned status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* Holds resp back until await(arg, token, ...) says ready (see struct
+ * http_response). A later call replaces an earlier one (tokens only grow). */
+void http_defer(struct http_response *resp, http_await_fn await, void *arg, int64_t token);
 
 /* The route dispatcher the server calls for every complete request. */
 typedef void (*http_dispatch_fn)(void *arg, const struct http_request *req, struct http_response *resp);

@@ -11,6 +11,7 @@
 
 #include "enclave/attest.h"
 #include "server/config.h"
+#include "out/audit.h"
 #include "server/http.h"
 
 struct server {
@@ -47,6 +48,17 @@ int server_start(struct server *srv, const struct config *cfg, char *err, size_t
 void server_stop(struct server *srv);
 
 /* The route dispatcher (http_dispatch_fn); arg is the struct server. */
+/* Holds resp back (without blocking the thread) until audit entries up to
+ * seq are on disk: what a response acknowledges is recorded first. */
+void server_defer_audit(struct server *srv, struct http_response *resp, int64_t seq);
+
+/* Writes an audit entry (fields as for audit_event) and defers resp on it. */
+#define server_audit(srv, resp, ev, ...) do {						\
+	int64_t server_seq_;								\
+	if (audit_event_nowait((srv)->audit, &server_seq_, ev, __VA_ARGS__) == 0)	\
+		server_defer_audit((srv), (resp), server_seq_);				\
+} while (0)
+
 void server_dispatch(void *arg, const struct http_request *req, struct http_response *resp);
 
 /* Handlers, one per route (handlers_*.c). */

@@ -107,6 +107,61 @@ test_nesting_and_noaccess(void **state)
 	secret_free(s);
 }
 
+/* Lingering: the last release leaves the pages open for a while, the closer
+ * thread closes them once idle; reuse meanwhile needs no mprotect. */
+static void
+test_linger(void **state)
+{
+	struct secret *s = secret_new(32);
+	uint8_t *p;
+
+	(void)state;
+	assert_int_equal(secret_linger_start(40), 0);
+	p = secret_acquire(s);
+	p[0] = 0x22;
+	secret_release(s);
+	assert_int_equal(child_signal(read_byte, p), 0);	/* still open */
+	/* Used again before the closer ran: the same open pages. */
+	assert_ptr_equal(secret_acquire(s), p);
+	assert_int_equal(p[0], 0x22);
+	secret_release(s);
+	usleep(200 * 1000);	/* > 2 x 40 ms */
+	assert_int_equal(child_signal(read_byte, p), SIGSEGV);
+	/* Open again after being closed. */
+	p = secret_acquire(s);
+	assert_int_equal(p[0], 0x22);
+	secret_release(s);
+	/* Stopping closes whatever lingers, at once. */
+	secret_linger_stop();
+	assert_int_equal(child_signal(read_byte, p), SIGSEGV);
+	/* Without lingering, the last release closes again. */
+	p = secret_acquire(s);
+	secret_release(s);
+	assert_int_equal(child_signal(read_byte, p), SIGSEGV);
+	/* A lingering secret can be freed. */
+	assert_int_equal(secret_linger_start(1000), 0);
+	secret_acquire(s);
+	secret_release(s);
+	secret_free(s);
+	secret_linger_stop();
+}
+
+/* The per-thread scratch buffer stays readable while idle (it is wiped by
+ * its users) and is the same buffer on every call of one thread. */
+static void
+test_scratch_open(void **state)
+{
+	struct secret *s = secret_scratch();
+	uint8_t *p;
+
+	(void)state;
+	assert_ptr_equal(secret_scratch(), s);
+	assert_int_equal(secret_len(s), SECRET_SCRATCH_BYTES);
+	p = secret_acquire(s);
+	secret_release(s);
+	assert_int_equal(child_signal(read_byte, p), 0);
+}
+
 /* A release without an acquire is a bug: it aborts. */
 static void
 test_unbalanced_release_aborts(void **state)
@@ -125,6 +180,8 @@ main(void)
 		cmocka_unit_test(test_new_zeroed),
 		cmocka_unit_test(test_nesting_and_noaccess),
 		cmocka_unit_test(test_unbalanced_release_aborts),
+		cmocka_unit_test(test_linger),
+		cmocka_unit_test(test_scratch_open),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

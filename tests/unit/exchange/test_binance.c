@@ -346,7 +346,7 @@ test_spot_cycle(void **state)
 	ok(&h, "/api/v3/time", "{\"serverTime\":1700000001234}");
 	assert_int_equal(h.c.clock_offset_ms, 1234);
 	ok(&h, "/api/v3/exchangeInfo", spot_info);
-	expect(&h, "/api/v3/account?omitZeroBalances=true&recvWindow=5000&timestamp=1700000001234&signature=");
+	expect(&h, "/api/v3/account?omitZeroBalances=true&recvWindow=10000&timestamp=1700000001234&signature=");
 	assert_string_equal(h.req.headers[0].name, "X-MBX-APIKEY");
 	assert_string_equal(h.req.headers[0].value, doc_key);
 	assert_int_equal(h.req.weight, 20);
@@ -361,7 +361,7 @@ test_spot_cycle(void **state)
 	/* canTrade is the account's; the key is read-only. */
 	assert_int_equal(h.rec.perms, 0);
 	/* BTC and USDT held: BNBBTC and LTCUSDT are candidates, XRPEUR not. */
-	expect(&h, "/api/v3/myTrades?symbol=BNBBTC&fromId=0&limit=1000&recvWindow=5000&timestamp=");
+	expect(&h, "/api/v3/myTrades?symbol=BNBBTC&fromId=0&limit=1000&recvWindow=10000&timestamp=");
 	assert_int_equal(answer(&h, 200, "[{\"symbol\":\"BNBBTC\",\"id\":28457,\"orderId\":100234,\"orderListId\":-1,"
 	    "\"price\":\"4.00000100\",\"qty\":\"12.00000000\",\"quoteQty\":\"48.000012\",\"commission\":\"10.10000000\","
 	    "\"commissionAsset\":\"BNB\",\"time\":1499865549590,\"isBuyer\":true,\"isMaker\":false,\"isBestMatch\":true}]",
@@ -504,7 +504,7 @@ test_futures_and_margin_rows(void **state)
 	    "\"USDT\",\"marginAsset\":\"USDT\",\"contractType\":\"PERPETUAL\"},{\"symbol\":\"ETHUSDT_240628\","
 	    "\"baseAsset\":\"ETH\",\"quoteAsset\":\"USDT\",\"marginAsset\":\"USDT\"},{\"symbol\":\"LTCBUSD\","
 	    "\"baseAsset\":\"LTC\",\"quoteAsset\":\"BUSD\",\"marginAsset\":\"BUSD\"}]}");
-	expect(&h, "/fapi/v2/account?recvWindow=5000&timestamp=");
+	expect(&h, "/fapi/v2/account?recvWindow=10000&timestamp=");
 	assert_int_equal(h.req.weight, 5);
 	/* The real shape (/fapi/v2/account): cash = walletBalance +
 	 * unrealizedProfit - notional of the positions settled in the asset. */

@@ -596,6 +596,71 @@ test_concurrent_writers(void **state)
 	free(path);
 }
 
+struct done_rec {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int calls, rc;
+};
+
+static void
+on_durable(void *ctx, int rc)
+{
+	struct done_rec *d = ctx;
+
+	pthread_mutex_lock(&d->mu);
+	d->calls++;
+	d->rc = rc;
+	pthread_cond_signal(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
+/* Asynchronous durability: the entry is in the file at once, the callback
+ * comes (exactly once) after the fsync, and an entry already on disk needs
+ * no callback. */
+static void
+test_when_durable(void **state)
+{
+	char *path = fresh_path(), *buf;
+	struct audit *a = open_log(path, 0, 1);
+	struct done_rec d = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .rc = 7 };
+	int64_t seq = -2, seq2 = -2;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(audit_event_nowait(a, &seq, "session_revoked", AUDIT_HASH("sid", "abcdefabcdef"),
+	    AUDIT_NAME("trigger", "request")), 0);
+	assert_true(seq >= 1);
+	buf = slurp(path, &len);
+	assert_non_null(strstr(buf, "session_revoked"));	/* written before it is durable */
+	free(buf);
+	if (audit_when_durable(a, seq, on_durable, &d) == 0) {
+		pthread_mutex_lock(&d.mu);
+		while (d.calls == 0)
+			pthread_cond_wait(&d.cv, &d.mu);
+		pthread_mutex_unlock(&d.mu);
+		assert_int_equal(d.rc, 0);
+	}
+	/* Now durable: answered at once, no callback. */
+	assert_int_equal(audit_when_durable(a, seq, on_durable, &d), 1);
+	/* An entry nobody waits for still reaches the disk (done == NULL). */
+	assert_int_equal(audit_event_nowait(a, &seq2, "session_revoked", AUDIT_HASH("sid", "abcdefabcdef"),
+	    AUDIT_NAME("trigger", "request")), 0);
+	assert_int_equal(seq2, seq + 1);
+	assert_int_equal(audit_when_durable(a, seq2, NULL, NULL), 0);
+	/* A waiter left at close is called by close. */
+	assert_int_equal(audit_event_nowait(a, &seq2, "session_revoked", AUDIT_HASH("sid", "abcdefabcdef"),
+	    AUDIT_NAME("trigger", "request")), 0);
+	d.calls = 0;
+	if (audit_when_durable(a, seq2, on_durable, &d) == 0) {
+		audit_close(a);
+		assert_int_equal(d.calls, 1);
+		assert_int_equal(d.rc, 0);
+	} else
+		audit_close(a);
+	assert_int_equal(audit_when_durable(NULL, 5, on_durable, &d), 1);
+	free(path);
+}
+
 static void
 test_no_audit_is_noop(void **state)
 {
@@ -619,6 +684,7 @@ main(void)
 		cmocka_unit_test(test_lost_newline_only),
 		cmocka_unit_test(test_concurrent_writers),
 		cmocka_unit_test(test_no_audit_is_noop),
+		cmocka_unit_test(test_when_durable),
 	};
 
 	if (prim_ed25519_keygen(seed, pub) != 0 || prim_ed25519_keygen(seed2, pub2) != 0)
