@@ -9,7 +9,7 @@
 
 enum key {
 	K_ID, K_ORDER, K_TIMESTAMP, K_DATETIME, K_SYMBOL, K_SIDE, K_PRICE, K_AMOUNT,
-	K_COST, K_ROLE, K_MARKET, K_FEE_COST, K_FEE_CURRENCY, K_FEES, K_NONE
+	K_COST, K_ROLE, K_MARKET, K_FEE_COST, K_FEE_CURRENCY, K_FEES, K_FTX_MARKET, K_NONE
 };
 
 static const struct {
@@ -23,6 +23,12 @@ static const struct {
 	{ "fee.cost", K_FEE_COST }, { "fee_cost", K_FEE_COST },
 	{ "fee.currency", K_FEE_CURRENCY }, { "fee_currency", K_FEE_CURRENCY },
 	{ "fees", K_FEES },
+	/* FTX's fills export (docs/ANALYTICS.md section 5): Time is ISO 8601
+	 * with microseconds, Market an FTX market name, Total the quote
+	 * amount; Order Type and TWAP are ignored. */
+	{ "ID", K_ID }, { "Order ID", K_ORDER }, { "Time", K_DATETIME }, { "Market", K_FTX_MARKET },
+	{ "Side", K_SIDE }, { "Size", K_AMOUNT }, { "Price", K_PRICE }, { "Total", K_COST },
+	{ "Fee", K_FEE_COST }, { "Fee Currency", K_FEE_CURRENCY }, { "Liquidity", K_ROLE },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -35,6 +41,7 @@ struct build {
 	struct dec fee_cost;
 	char fee_currency[FILL_CUR_MAX];
 	bool fees_array;		/* a non-empty fees[] was given */
+	char ftx_market[FILL_SYMBOL_MAX];	/* an FTX market name, settled in build_finish */
 };
 
 static int json_fees(struct build *b, const json_t *arr, const char **errstr);
@@ -248,6 +255,8 @@ set_field(struct build *b, enum key k, const char *v, size_t len, const char **e
 		return 0;
 	case K_FEES:
 		return csv_fees(b, v, len, errstr);
+	case K_FTX_MARKET:
+		return copy_text(b->ftx_market, sizeof(b->ftx_market), v, len, errstr);
 	case K_FEE_CURRENCY:
 		if (currency_ok(v, len, errstr) == -1)
 			return -1;
@@ -300,6 +309,65 @@ build_init(struct build *b, struct fill *f)
 	b->f = f;
 }
 
+/*
+ * The unified symbol of an FTX market name, as ccxt named FTX markets:
+ * "BTC/USD" (spot) as it is; "BTC-PERP" -> "BTC/USD:USD"; a dated future
+ * "BTC-0325" -> "BTC/USD:USD-YYMMDD", its year the first on or after the
+ * fill's day (an expired contract does not trade). FTX's USD-settled
+ * futures were all linear in USD. Other contracts (MOVE, PRESIDENT, ...)
+ * are refused by name.
+ */
+static int
+ftx_symbol(struct build *b, const char **errstr)
+{
+	const char *m = b->ftx_market, *dash = strchr(m, '-');
+	char sym[FILL_SYMBOL_MAX];
+	size_t blen;
+	int n;
+
+	if (b->seen & (1u << K_SYMBOL)) {
+		*errstr = "both symbol and Market given";
+		return -1;
+	}
+	if (strchr(m, '/') != NULL)
+		return fill_set_symbol(b->f, m, strlen(m), errstr);
+	blen = dash != NULL ? (size_t)(dash - m) : 0;
+	if (blen == 0 || blen >= FILL_CUR_MAX) {
+		*errstr = "not an FTX market name";
+		return -1;
+	}
+	if (strcmp(dash + 1, "PERP") == 0)
+		n = snprintf(sym, sizeof(sym), "%.*s/USD:USD", (int)blen, m);
+	else if (strlen(dash + 1) == 4 && isdigit_c(dash[1]) && isdigit_c(dash[2]) && isdigit_c(dash[3]) &&
+	    isdigit_c(dash[4])) {
+		unsigned mo = (unsigned)((dash[1] - '0') * 10 + (dash[2] - '0'));
+		unsigned d = (unsigned)((dash[3] - '0') * 10 + (dash[4] - '0'));
+		int64_t day = time_day_of_ms(b->f->timestamp), y;
+		char ymd[TIME_DATE_LEN];
+
+		if (mo < 1 || mo > 12 || d < 1 || d > 31) {
+			*errstr = "not an FTX expiry (MMDD)";
+			return -1;
+		}
+		time_format_date(ymd, day);
+		y = (ymd[0] - '0') * 1000 + (ymd[1] - '0') * 100 + (ymd[2] - '0') * 10 + (ymd[3] - '0');
+		if (time_days_from_civil(y, mo, d) < day)
+			y++;
+		n = snprintf(sym, sizeof(sym), "%.*s/USD:USD-%02d%02u%02u", (int)blen, m, (int)(y % 100), mo, d);
+	} else {
+		*errstr = "FTX contract not supported (only spot, -PERP and dated -MMDD futures)";
+		return -1;
+	}
+	if (n < 0 || (size_t)n >= sizeof(sym)) {
+		*errstr = "FTX market name too long";
+		return -1;
+	}
+	if (fill_set_symbol(b->f, sym, (size_t)n, errstr) == -1)
+		return -1;
+	b->seen |= 1u << K_SYMBOL;
+	return 0;
+}
+
 /* Checks required fields and settles the defaults and the single fee. */
 static int
 build_finish(struct build *b, const char **field, const char **errstr)
@@ -309,7 +377,9 @@ build_finish(struct build *b, const char **field, const char **errstr)
 
 	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
 		if (!(b->seen & (1u << need[i]))) {
-			for (size_t j = 0; j < NKEYS; j++)
+			if (need[i] == K_SYMBOL && (b->seen & (1u << K_FTX_MARKET)))
+				continue;	/* settled below, once the time is known */
+			for (size_t j = 0; j < NKEYS && *field == NULL; j++)
 				if (keys[j].key == need[i])
 					*field = keys[j].name;
 			*errstr = "missing";
@@ -322,6 +392,10 @@ build_finish(struct build *b, const char **field, const char **errstr)
 			return -1;
 		}
 		f->timestamp = b->datetime;
+	}
+	if ((b->seen & (1u << K_FTX_MARKET)) && ftx_symbol(b, errstr) == -1) {
+		*field = "Market";
+		return -1;
 	}
 	if (!(b->seen & (1u << K_MARKET)))
 		f->market = strchr(f->symbol, ':') != NULL ? FILL_FUTURES : FILL_SPOT;

@@ -258,6 +258,56 @@ test_add_fee_limits(void **state)
 	assert_int_equal(fill_add_fee(&f, dec_one(), "A/B", &err), -1);
 }
 
+/* FTX's fills export: its column names, microsecond times with an offset,
+ * market names mapped to ccxt's unified symbols (docs/ANALYTICS.md). */
+static void
+test_csv_ftx(void **state)
+{
+	static const char csv[] =
+	    "\"ID\",\"Time\",\"Market\",\"Side\",\"Order Type\",\"Size\",\"Price\",\"Total\",\"Fee\",\"Fee Currency\",\"TWAP\"\n"
+	    "101,2021-03-01T10:00:00.123456+00:00,BTC/USD,buy,Limit,0.5,49000,24500,4.9,USD,false\n"
+	    "102,2021-03-02T11:00:00+00:00,ETH-PERP,sell,Market,2,1500.5,3001,-0.3001,USD,false\n"
+	    "103,2021-12-30T09:30:00.000001+00:00,BTC-0325,buy,Limit,0.01,47000,470,0.0001,FTT,false\n"
+	    "104,2021-03-20T09:30:00+00:00,BTC-0326,sell,Limit,0.01,47000,470,0,USD,false\n";
+	struct fill_csv *c;
+	struct fill f;
+	const char *field = NULL, *err = NULL;
+
+	(void)state;
+	c = fill_csv_new(csv, strlen(csv), &err);
+	assert_non_null(c);
+	assert_int_equal(fill_csv_next(c, &f, &field, &err), 1);
+	assert_string_equal(f.id, "101");
+	assert_int_equal(f.timestamp, 1614592800123LL);	/* microseconds truncated, as ccxt */
+	assert_string_equal(f.symbol, "BTC/USD");
+	assert_int_equal(f.market, FILL_SPOT);
+	assert_dec_str(f.amount, "0.5");
+	assert_dec_str(f.cost, "24500");
+	assert_string_equal(f.fees[0].currency, "USD");
+	assert_int_equal(fill_csv_next(c, &f, &field, &err), 1);
+	assert_string_equal(f.symbol, "ETH/USD:USD");
+	assert_int_equal(f.market, FILL_FUTURES);
+	assert_int_equal(f.side, FILL_SELL);
+	assert_dec_str(f.fees[0].cost, "-0.3001");	/* a maker rebate */
+	assert_int_equal(fill_csv_next(c, &f, &field, &err), 1);
+	assert_string_equal(f.symbol, "BTC/USD:USD-220325");	/* traded in December: next year's contract */
+	assert_string_equal(f.fees[0].currency, "FTT");
+	assert_int_equal(fill_csv_next(c, &f, &field, &err), 1);
+	assert_string_equal(f.symbol, "BTC/USD:USD-210326");
+	assert_int_equal(fill_csv_next(c, &f, &field, &err), 0);
+	fill_csv_free(c);
+
+	{
+		static const char move[] = "Time,Market,Side,Size,Price\n2021-03-01T10:00:00+00:00,BTC-MOVE-0301,buy,1,100\n";
+		c = fill_csv_new(move, strlen(move), &err);
+		assert_non_null(c);
+		assert_int_equal(fill_csv_next(c, &f, &field, &err), -1);
+		assert_string_equal(field, "Market");
+		assert_string_equal(err, "FTX contract not supported (only spot, -PERP and dated -MMDD futures)");
+		fill_csv_free(c);
+	}
+}
+
 int
 main(void)
 {
@@ -266,6 +316,7 @@ main(void)
 		cmocka_unit_test(test_json_fees_and_defaults),
 		cmocka_unit_test(test_json_errors),
 		cmocka_unit_test(test_csv),
+		cmocka_unit_test(test_csv_ftx),
 		cmocka_unit_test(test_add_fee_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
