@@ -12,6 +12,7 @@
 
 #include "core/holdings.h"
 #include "core/prim.h"
+#include "exchange/budget.h"
 #include "exchange/pricebook.h"
 #include "out/metrics.h"
 #include "util/bmap.h"
@@ -24,14 +25,6 @@
 #define BACKOFF_BASE_MS 1000
 #define BACKOFF_MAX_MS 60000
 #define LAG_RING 4096
-
-/* A token bucket: capacity tokens, refilled at rate per ms; blocked_until
- * holds a pause the exchange imposed (429 Retry-After, 418 ban). */
-struct budget {
-	double tokens, cap, rate;
-	int64_t at_ms;
-	int64_t blocked_until;
-};
 
 /* An exchange's rules, as the poller applies them. */
 struct rules {
@@ -277,49 +270,6 @@ schedule(struct poller *p, struct job *j, int64_t due_ms)
 }
 
 /* ---- budgets and breaker ---- */
-
-static void
-budget_refill(struct budget *b, int64_t now)
-{
-	if (b->at_ms == 0) {
-		b->tokens = b->cap;
-		b->at_ms = now;
-	}
-	if (now > b->at_ms) {
-		b->tokens += (double)(now - b->at_ms) * b->rate;
-		if (b->tokens > b->cap)
-			b->tokens = b->cap;
-		b->at_ms = now;
-	}
-}
-
-/* The pause the exchange imposed on b (429 Retry-After, 418), in ms; 0 if none. */
-static int64_t
-budget_blocked(const struct budget *b, int64_t now)
-{
-	return b != NULL && b->blocked_until > now ? b->blocked_until - now : 0;
-}
-
-/*
- * Takes w tokens. When there are not enough, takes them anyway (the bucket
- * goes into debt) and returns the ms until the debt is repaid: the job comes
- * back then and sends without asking again. Jobs waiting on one budget thus
- * queue in order, each woken once, instead of all retrying (and signing a
- * request) every time a few tokens come back.
- */
-static int64_t
-budget_reserve(struct budget *b, double w, int64_t now)
-{
-	if (b == NULL || b->cap <= 0)
-		return 0;
-	budget_refill(b, now);
-	if (w > b->cap)
-		w = b->cap;
-	b->tokens -= w;
-	if (b->tokens >= 0)
-		return 0;
-	return (int64_t)ceil(-b->tokens / b->rate) + 1;
-}
 
 static const struct rules *
 rules_for(const char *exchange, enum fill_market m, size_t *idx)
@@ -720,16 +670,14 @@ bind_budgets(struct poller *p, struct job *j, const uint8_t key[32])
 		b = bmap_get(p->budgets, key);
 		if (b == NULL) {
 			b = xcalloc(1, sizeof(*b));
-			b->cap = r->key_cap;
-			b->rate = r->key_per_s / 1000.0;
+			budget_set(b, r->key_cap, r->key_per_s);
 			bmap_put(p->budgets, key, b);
 		}
 		j->key_budget = b;
 	}
 	if (r->ip_cap > 0 && p->cfg.ip_budgets) {
 		b = &p->ip_budgets[idx];
-		b->cap = r->ip_cap;
-		b->rate = r->ip_per_s / 1000.0;
+		budget_set(b, r->ip_cap, r->ip_per_s);
 		j->ip_budget = b;
 	}
 }
