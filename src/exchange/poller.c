@@ -59,6 +59,9 @@ struct job {
 	int64_t cycle_begin_ms;		/* wall clock */
 	unsigned step_failures;
 	uint64_t cycle_fills;
+	uint64_t cycle_requests;
+	uint8_t last_req[PRIM_SHA256_BYTES];	/* hash of the last request sent (method, URL, body) */
+	bool last_consumed;		/* ... and it was answered XR_OK */
 	struct fill *buf;		/* a cycle's fills, for non-ascending connectors */
 	size_t nbuf, capbuf;
 	struct xreq req;
@@ -515,6 +518,10 @@ job_finish_cycle(struct poller *p, struct job *j, int64_t mono)
 	j->st.backfill_done = j->conn.backfill_done;
 	snprintf(j->st.progress, sizeof(j->st.progress), "%s", j->conn.progress);
 	publish_degraded(j);
+	j->st.cycles++;
+	j->st.cycle_requests = j->cycle_requests;
+	if (j->cycle_requests > j->st.max_cycle_requests)
+		j->st.max_cycle_requests = j->cycle_requests;
 	j->st.next_poll_ms = time_now_ms() + iv;
 	pthread_mutex_unlock(&j->mu);
 	j->in_cycle = false;
@@ -647,12 +654,42 @@ bind_budgets(struct poller *p, struct job *j, const uint8_t key[32])
 	pacing_bind(p->pacing, j->conn.ops->name, pools, n, key, &j->pools);
 }
 
+/* Whether the request about to go out repeats the last one verbatim after
+ * it was consumed (a connector that does not advance), and remembers it.
+ * Signed requests carry a fresh timestamp or nonce, so this sees the
+ * unsigned ones (public market data), where such loops were found. */
+static bool
+note_request(struct job *j)
+{
+	uint8_t h[PRIM_SHA256_BYTES];
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int n = 0;
+	bool repeat;
+
+	if (md == NULL)
+		fatalx("poller: out of memory");
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	EVP_DigestUpdate(md, j->req.method, strlen(j->req.method) + 1);
+	EVP_DigestUpdate(md, j->req.url, strlen(j->req.url) + 1);
+	if (j->req.body != NULL)
+		EVP_DigestUpdate(md, j->req.body, j->req.body_len);
+	EVP_DigestFinal_ex(md, h, &n);
+	EVP_MD_CTX_free(md);
+	repeat = j->last_consumed && memcmp(h, j->last_req, sizeof(h)) == 0;
+	memcpy(j->last_req, h, sizeof(h));
+	j->last_consumed = false;
+	if (repeat)
+		log_event(LOG_WARN, "poll_repeat", "{s:s, s:s}", "sid", j->sid_hash, "exchange", j->conn.ops->name);
+	return repeat;
+}
+
 /* Takes the next step of job j: a request, or the end of its cycle. */
 static void
 job_step(struct poller *p, struct job *j, int64_t mono)
 {
 	struct next_arg a = { .j = j, .now_ms = time_now_ms(), .want_key = !j->budget_bound };
 	int64_t wait, lag;
+	bool repeat;
 	int rc;
 
 	if (j->breaker != NULL && j->breaker->open_until > mono) {
@@ -674,6 +711,7 @@ job_step(struct poller *p, struct job *j, int64_t mono)
 		j->cycle_begin_ms = a.now_ms;
 		j->in_cycle = true;
 		j->cycle_fills = 0;
+		j->cycle_requests = 0;
 	}
 	rc = session_use_credential(p->sessions, j->sid, a.now_ms, call_next, &a);
 	if (rc != 0) {
@@ -722,8 +760,12 @@ job_step(struct poller *p, struct job *j, int64_t mono)
 		return;
 	}
 	j->prepaid = false;
+	repeat = note_request(j);
+	j->cycle_requests++;
 	pthread_mutex_lock(&j->mu);
 	j->st.requests++;
+	if (repeat)
+		j->st.repeats++;
 	j->st.last_poll_ms = a.now_ms;
 	pthread_mutex_unlock(&j->mu);
 	pthread_mutex_lock(&p->mu);
@@ -828,6 +870,7 @@ job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
 		log_event(LOG_INFO, "credential_validated", "{s:s, s:s}", "sid", j->sid_hash, "exchange", j->conn.ops->name);
 		credential_hook(p, j, "validated");
 	}
+	j->last_consumed = o.result == XR_OK;
 	switch (o.result) {
 	case XR_OK:
 		j->step_failures = 0;

@@ -76,6 +76,13 @@ struct poll_status {
 	int64_t next_poll_ms;
 	int64_t interval_ms;
 	uint64_t requests, fills_applied, duplicates, stale, rejected;
+	uint64_t cycles;		/* completed poll cycles */
+	uint64_t cycle_requests;	/* requests of the last completed cycle */
+	uint64_t max_cycle_requests;	/* the most any completed cycle took */
+	/* Requests that repeated the previous one verbatim (method, URL, body)
+	 * although it had been answered and consumed: a connector not
+	 * advancing (exchange.h progress contract). Must stay 0. */
+	uint64_t repeats;
 	bool can_trade, can_withdraw, permissions_known;
 	/* Why a part of the account is incomplete ("" = complete), as of the
 	 * last completed cycle, and the exchange's permanent caveats (static

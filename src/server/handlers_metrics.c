@@ -74,6 +74,10 @@ server_poll_status_json(const struct poll_status *st)
 	json_object_set_new(o, "duplicates", json_integer((json_int_t)st->duplicates));
 	json_object_set_new(o, "stale", json_integer((json_int_t)st->stale));
 	json_object_set_new(o, "rejected", json_integer((json_int_t)st->rejected));
+	json_object_set_new(o, "cycles", json_integer((json_int_t)st->cycles));
+	json_object_set_new(o, "cycle_requests", json_integer((json_int_t)st->cycle_requests));
+	json_object_set_new(o, "max_cycle_requests", json_integer((json_int_t)st->max_cycle_requests));
+	json_object_set_new(o, "repeats", json_integer((json_int_t)st->repeats));
 	json_object_set_new(o, "complete_until", jtime(st->complete_until_ms));
 	json_object_set_new(o, "degraded", server_degraded_json(st));
 	json_object_set_new(o, "caveats", server_caveats_json(st));

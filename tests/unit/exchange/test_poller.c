@@ -30,6 +30,7 @@ static int fail_plan[64];	/* per request number: 0 ok, 500, 429, 401 */
 static int nreq;
 static volatile int nside;		/* requests to the side step */
 static volatile int nresync;		/* ops->resync calls */
+static bool side_answers;		/* /side answers 200 "[]" (else 503) */
 static char seen_key[64];
 
 static enum MHD_Result
@@ -48,8 +49,8 @@ on_req(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 	if (strcmp(url, "/side") == 0) {
 		/* the side step (e.g. deposits): never answers */
 		nside++;
-		status = 503;
-		len = (size_t)snprintf(body, 8192, "down");
+		status = side_answers ? 200 : 503;
+		len = (size_t)snprintf(body, 8192, side_answers ? "[]" : "down");
 	} else if (f == 500) {
 		status = 500;
 		len = (size_t)snprintf(body, 8192, "oops");
@@ -157,7 +158,15 @@ fake_handle(struct xconn *c, const struct xreq *req, const struct xresp *r, cons
 		return;
 	}
 	if (req->part == XPART_FLOWS) {
-		xoutcome_error(out, XR_RETRY, "HTTP %ld", r->status);
+		if (r->status != 200) {
+			xoutcome_error(out, XR_RETRY, "HTTP %ld", r->status);
+			return;
+		}
+		/* a connector that does not advance: the same side request
+		 * is made three times before it counts as done */
+		if (nside >= 3)
+			f->side_done = true;
+		out->result = XR_OK;
 		return;
 	}
 	if (r->status != 200) {
@@ -339,6 +348,31 @@ test_backfill(void **state)
 	assert_int_equal(s.st.duplicates, 0);
 	assert_int_equal(s.st.requests, 4);	/* pages 0, 10, 20, 30 */
 	assert_string_equal(seen_key, "good-key");
+	assert_int_equal(s.st.cycles, 1);
+	assert_int_equal(s.st.cycle_requests, 4);
+	assert_int_equal(s.st.max_cycle_requests, 4);
+	assert_int_equal(s.st.repeats, 0);
+	world_stop(&w);
+}
+
+/* A connector that asks the same thing again after it was answered is
+ * counted (the loops of issue 9 would have shown here). */
+static void
+test_repeats_counted(void **state)
+{
+	struct world w;
+	struct snap s;
+
+	(void)state;
+	memset(fail_plan, 0, sizeof(fail_plan));
+	side_answers = true;
+	world_start_ops(&w, "good-key", &fake_side_ops, 3);
+	wait_for(&w, &s, backfilled);
+	side_answers = false;
+	assert_int_equal(s.st.fills_applied, NFILLS);
+	assert_int_equal(s.st.cycles, 1);
+	assert_int_equal(s.st.cycle_requests, 7);	/* 4 pages, /side 3 times */
+	assert_int_equal(s.st.repeats, 2);
 	world_stop(&w);
 }
 
@@ -358,6 +392,9 @@ test_transient_failures_lose_nothing(void **state)
 	assert_int_equal(s.trades, NFILLS);
 	assert_int_equal(s.st.fills_applied, NFILLS);
 	assert_int_equal(s.st.requests, 7);
+	/* a retry of a failed request is not a repeat */
+	assert_int_equal(s.st.repeats, 0);
+	assert_int_equal(s.st.cycle_requests, 7);
 	world_stop(&w);
 }
 
@@ -538,6 +575,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_backfill),
+		cmocka_unit_test(test_repeats_counted),
 		cmocka_unit_test(test_transient_failures_lose_nothing),
 		cmocka_unit_test(test_auth_refusal_wipes_credential),
 		cmocka_unit_test(test_single_refusal_is_not_proof),
