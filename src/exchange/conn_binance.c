@@ -40,6 +40,25 @@
  * Pages come oldest first by trade id, and one symbol is walked to its end
  * before the next starts, so every symbol's fills are emitted in ascending
  * order (ops.ascending) and a backfill holds one page at a time.
+ *
+ * Progress. Every step's request differs from the previous one of the step
+ * unless it is a retry: trades move fromId past the page, income moves
+ * startTime past its last row, flows move to the next 90-day window, klines
+ * move startTime past the page's last day (the set of series to fetch is
+ * decided once per cycle, before the first klines request). So the
+ * requests of one cycle, retries and clock resyncs aside, are at most
+ *     F + I + sum over candidates s of (floor(T_s / 1000) + 1)
+ *       + 2 W + sum over price series k of (floor(D_k / 1000) + 1)
+ * where F <= 5 is the fixed steps (time, exchangeInfo, account,
+ * apiRestrictions, margin balances), I = floor(R / 1000) + 1 for R futures
+ * income rows after the income cursor (0 for spot and margin), T_s the
+ * trades of candidate s after its cursor (candidates <= exchangeInfo's
+ * symbols), W the 90-day windows of deposits (as many of withdrawals) since
+ * the flows cursor, and D_k the days of closes series k still needs (the
+ * candidates with closes and the BTCUSDT benchmark). A resync adds two
+ * requests (time, then the step again). test_binance_sim.c
+ * test_requests_bounded checks this for a backfill of a 1,500-day account
+ * and for a steady-state cycle.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -102,6 +121,7 @@ struct bpriv {
 	size_t nheld;
 	bool can_trade;
 	bool discovered;		/* candidates looked for this cycle */
+	bool closes_planned;		/* want_closes() ran this cycle */
 	int64_t clock_at;		/* local time of the last sync, 0 = never */
 	int64_t account_at;		/* last balances read, 0 = never */
 	int64_t restrict_at;		/* last API restrictions read */
@@ -174,6 +194,7 @@ b_begin(struct xconn *c, int64_t now_ms)
 	p->step = S_TIME;
 	p->idx = 0;
 	p->discovered = false;
+	p->closes_planned = false;
 	p->now = now_ms;
 	p->refresh_account = p->account_at == 0 || now_ms - p->account_at >= ACCOUNT_TTL_MS;
 	p->refresh_slow = p->flows_at == 0 || now_ms - p->flows_at >= SLOW_TTL_MS;
@@ -254,7 +275,10 @@ note_day(struct bpriv *p, int64_t ts)
 
 /* Daily closes are wanted for every traded symbol and for <asset>USDT of
  * every asset held or moved (spot, margin), from the account's first day:
- * a symbol never fetched yet starts there. */
+ * a symbol never fetched yet starts there. Runs once per cycle, before the
+ * first klines request: run again after a full page it would move that
+ * symbol's start back to the first day, and the same page would be asked
+ * for forever (an account older than 1000 days never finished a cycle). */
 static void
 want_closes(struct xconn *c)
 {
@@ -427,8 +451,10 @@ b_next(struct xconn *c, const struct credential *cred, int64_t now, struct xreq 
 
 			/* Every traded symbol, then the benchmark (idx == nsyms);
 			 * each at most hourly. */
-			if (p->idx == 0)
+			if (!p->closes_planned) {
 				want_closes(c);
+				p->closes_planned = true;
+			}
 			for (;; p->idx++) {
 				s = p->idx < p->nsyms ? &p->syms[p->idx] : p->idx == p->nsyms ? &p->bench : NULL;
 				if (s == NULL || (s->kline_from != 0 && (s->kline_at == 0 || now - s->kline_at >= CLOCK_TTL_MS)))

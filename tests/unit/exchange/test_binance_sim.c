@@ -31,6 +31,8 @@
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
+#define DAY 86400000LL
+
 /* ------------------------------------------------------------------ the simulator process */
 
 struct sim {
@@ -805,11 +807,259 @@ test_sim_rules(void **state)
 	exsim_free(&w);
 }
 
+/* ------------------------------------------------------------------ requests per cycle, in process */
+
+struct iresp {
+	const struct exsim_response *rs;
+};
+
+static const char *
+iresp_header(const struct xresp *r, const char *name)
+{
+	const struct iresp *ir = r->hdr_arg;
+
+	return rheader(ir->rs, name);
+}
+
+static const char *
+ireq_header(const struct exsim_request *r, const char *name)
+{
+	const struct xreq *req = r->ctx;
+
+	for (size_t i = 0; i < req->nheaders; i++)
+		if (strcasecmp(req->headers[i].name, name) == 0)
+			return req->headers[i].value;
+	return NULL;
+}
+
+/* One cycle of c against the world w at the simulated time now, in process
+ * (no HTTP, no wall clock). Stops after cap requests. Returns 0 when the
+ * cycle completed, -1 when it did not within cap requests or a step failed
+ * (*last says how). *nreq counts the requests made. */
+static int
+icycle(struct exsim *w, struct xconn *c, const struct credential *cred, const struct xsink *sink, int64_t now,
+    unsigned cap, unsigned *nreq, enum xresult *last)
+{
+	const char *err = NULL;
+
+	*nreq = 0;
+	*last = XR_OK;
+	c->ops->begin(c, now);
+	for (;;) {
+		struct xreq req;
+		struct exsim_request rq;
+		struct exsim_param params[24];
+		struct exsim_response rs = { 0 };
+		struct xresp resp;
+		struct iresp ir;
+		struct xoutcome out;
+		char *url, *q, *p;
+		int r;
+
+		memset(&req, 0, sizeof(req));
+		if ((r = c->ops->next(c, cred, now, &req, &err)) <= 0) {
+			*last = r == 0 ? XR_OK : XR_FATAL;
+			return r == 0 ? 0 : -1;
+		}
+		if (*nreq == cap) {
+			xreq_clear(&req);
+			*last = XR_RETRY;
+			return -1;
+		}
+		(*nreq)++;
+		if (getenv("ICYCLE_TRACE") != NULL)
+			fprintf(stderr, "%u %s\n", *nreq, req.url);
+		/* base + path ? query, the query split (Binance's values need no decoding). */
+		url = xstrdup(req.url + strlen(c->base_url));
+		memset(&rq, 0, sizeof(rq));
+		if ((q = strchr(url, '?')) != NULL)
+			*q++ = '\0';
+		rq.method = req.method;
+		rq.path = url;
+		rq.query = q != NULL ? xstrdup(q) : xstrdup("");
+		rq.body = "";
+		rq.header = ireq_header;
+		rq.param = exsim_request_param;
+		rq.ctx = &req;
+		rq.now_ms = now;
+		for (p = q; p != NULL && *p != '\0' && rq.nparams < 24;) {
+			char *amp = strchr(p, '&'), *eq;
+			if (amp != NULL)
+				*amp = '\0';
+			if ((eq = strchr(p, '=')) != NULL) {
+				*eq = '\0';
+				params[rq.nparams].name = p;
+				params[rq.nparams++].value = eq + 1;
+			}
+			if (amp == NULL)
+				break;
+			p = amp + 1;
+		}
+		rq.params = params;
+		exsim_dispatch(w, &rq, &rs);
+		ir.rs = &rs;
+		resp = (struct xresp){ rs.status, rs.body != NULL ? rs.body : "", rs.body_len, now, iresp_header, &ir };
+		c->ops->handle(c, &req, &resp, sink, &out);
+		free((char *)(uintptr_t)rq.query);
+		free(url);
+		free(rs.body);
+		xreq_clear(&req);
+		if (out.result != XR_OK && out.result != XR_CLOCK) {
+			*last = out.result;
+			return -1;
+		}
+	}
+}
+
+/* The work of one cycle, in the terms of conn_binance.c's bound. */
+struct work {
+	unsigned fixed;			/* time, info, account, restrict (+ margin balances) */
+	unsigned income_rows;		/* futures: income rows after the cursor */
+	unsigned nsyms;			/* candidate symbols (at most every exchangeInfo symbol) */
+	uint64_t trades;		/* sum over them of floor(new trades / 1000) + 1 */
+	unsigned flow_windows;		/* 90-day windows of deposits (and as many of withdrawals) */
+	unsigned kline_days;		/* the longest price series asked for, in days */
+};
+
+/* conn_binance.c's bound on the requests of a cycle (retries aside). */
+static unsigned
+bound(const struct work *wk)
+{
+	unsigned kpages = wk->kline_days / 1000 + 1;
+
+	return wk->fixed + (wk->income_rows > 0 ? wk->income_rows / 1000 + 1 : 0) + (unsigned)wk->trades +
+	    2 * wk->flow_windows + (wk->nsyms + 1) * kpages;
+}
+
+/* The number of symbols exchangeInfo lists for the market of a. */
+static unsigned
+info_symbols(struct exsim *w, bool fut, int64_t now)
+{
+	struct exsim_response rs = { 0 };
+	unsigned n;
+	json_t *j;
+
+	assert_int_equal(idispatch(w, fut ? "/fapi/v1/exchangeInfo" : "/api/v3/exchangeInfo", "", NULL, 0, now, &rs),
+	    200);
+	j = json_loads(rs.body, 0, NULL);
+	n = (unsigned)json_array_size(json_object_get(j, "symbols"));
+	json_decref(j);
+	free(rs.body);
+	return n;
+}
+
+/* The work of a's cycle at now whose cursors stand at from (0: a backfill). */
+static void
+work_of(struct exsim *w, const struct exsim_account *a, int64_t from, int64_t now, struct work *wk)
+{
+	bool fut = a->market == FILL_FUTURES;
+	int64_t first = INT64_MAX, horizon = fut ? now - 180 * DAY : 0;
+
+	memset(wk, 0, sizeof(*wk));
+	wk->fixed = 4 + (a->market == FILL_MARGIN ? 1 : 0);
+	wk->nsyms = info_symbols(w, fut, now);
+	/* Untraded candidates: one empty page each. */
+	wk->trades = wk->nsyms;
+	for (size_t k = 0; k < a->nsymbols; k++) {
+		int64_t lo = from > horizon ? from : horizon;
+		uint64_t n = exsim_visible(a, k, now) - exsim_index_at(a, k, lo);
+		wk->trades += n / 1000;
+		if (fut)
+			wk->income_rows += (unsigned)n;
+		if (exsim_visible(a, k, now) > exsim_index_at(a, k, horizon) &&
+		    exsim_fill_ts(a, k, exsim_index_at(a, k, horizon)) < first)
+			first = exsim_fill_ts(a, k, exsim_index_at(a, k, horizon));
+	}
+	for (size_t i = 0; i < a->nflows; i++) {
+		if (a->flows[i].ts_ms < (fut ? horizon : now - 365 * DAY))
+			continue;
+		if (a->flows[i].ts_ms < first)
+			first = a->flows[i].ts_ms;
+		if (fut && a->flows[i].ts_ms >= from)
+			wk->income_rows++;
+	}
+	if (fut && wk->income_rows == 0)
+		wk->income_rows = 1;
+	if (from == 0)
+		wk->kline_days = first == INT64_MAX ? 0 : (unsigned)(now / DAY - first / DAY + 1);
+	else
+		wk->kline_days = (unsigned)(now / DAY - from / DAY + 1);
+	if (!fut) {
+		int64_t f0 = from == 0 ? now - 365 * DAY : from;
+		wk->flow_windows = (unsigned)((now - f0) / (90 * DAY) + 1);
+	}
+}
+
+/* An account whose first fill is 1,500 days old: every price series needs
+ * two klines pages (1000 days each). Before the fix, the first symbol's
+ * start went back to the first day after each page: the cycle never ended.
+ * Now it ends within the bound stated in conn_binance.c, for the backfill
+ * and for a steady-state cycle an hour later. */
+static void
+test_requests_bounded(void **state)
+{
+	const char *markets[] = { "spot", "margin", "futures" };
+	struct exsim_config cfg;
+	struct exsim w;
+	const char *err = NULL;
+
+	(void)state;
+	exsim_config_default(&cfg);
+	cfg.seed = 17;
+	cfg.accounts_per_exchange = 1;
+	cfg.fills_per_account = 6000;
+	cfg.history_ms = 1500 * DAY;
+	cfg.start_ms = 1767225600000LL;	/* 2026-01-01 */
+	cfg.live_spacing_ms = 600000;
+	assert_int_equal(exsim_init(&w, &cfg, &err), 0);
+	for (size_t i = 0; i < w.naccounts; i++) {
+		const struct exsim_account *a = &w.accounts[i];
+		struct xconf conf = { .base_url = "http://sim", .market = a->market };
+		struct credential cred = { a->api_key, strlen(a->api_key), a->secret, strlen(a->secret), "", 0 };
+		struct xconn c;
+		struct col col;
+		struct xsink sink;
+		struct work wk;
+		unsigned n, b;
+		enum xresult last;
+		int64_t now = w.start_ms + 1000;
+
+		if (a->exchange != EXSIM_BINANCE)
+			continue;
+		assert_int_equal(xconn_open(&c, &exchange_binance, &conf, &err), 0);
+		col_init(&col, &sink);
+		work_of(&w, a, 0, now, &wk);
+		b = bound(&wk);
+		if (a->market != FILL_FUTURES)
+			assert_true(wk.kline_days > 1000);	/* two pages per series */
+		if (icycle(&w, &c, &cred, &sink, now, b, &n, &last) != 0)
+			fail_msg("%s backfill: not complete after %u requests (bound %u), last %d", markets[a->market],
+			    n, b, last);
+		if (getenv("ICYCLE_TRACE") != NULL)
+			fprintf(stderr, "%s backfill: %u requests, bound %u\n", markets[a->market], n, b);
+		assert_true(c.backfill_done);
+		assert_true(col.nfills > 0);
+		/* Steady state: an hour later (closes and slow facts are due). */
+		work_of(&w, a, now, now + 3600001, &wk);
+		b = bound(&wk);
+		now += 3600001;
+		if (icycle(&w, &c, &cred, &sink, now, b, &n, &last) != 0)
+			fail_msg("%s steady state: not complete after %u requests (bound %u), last %d",
+			    markets[a->market], n, b, last);
+		if (getenv("ICYCLE_TRACE") != NULL)
+			fprintf(stderr, "%s steady: %u requests, bound %u\n", markets[a->market], n, b);
+		xconn_close(&c);
+		col_free(&col);
+	}
+	exsim_free(&w);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sim_rules),
+		cmocka_unit_test(test_requests_bounded),
 		cmocka_unit_test(test_backfill_all_markets),
 		cmocka_unit_test(test_permissions_and_auth),
 		cmocka_unit_test(test_clock_skew),
