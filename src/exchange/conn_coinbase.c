@@ -741,6 +741,15 @@ cb_close(struct xconn *c)
 	c->priv = NULL;
 }
 
+/* Coinbase: 30 private requests per second per key. */
+static size_t
+cb_pools(const struct xconn *c, struct xpool out[XPOOL_MAX])
+{
+	(void)c;
+	out[0] = (struct xpool){ "private", true, 30, 30 };
+	return 1;
+}
+
 const struct exchange_ops exchange_coinbase = {
 	.name = "coinbase",
 	.prod_url = { "https://api.coinbase.com", NULL, NULL },
@@ -751,4 +760,5 @@ const struct exchange_ops exchange_coinbase = {
 	.begin = cb_begin,
 	.next = cb_next,
 	.handle = cb_handle,
+	.pools = cb_pools,
 };

@@ -471,6 +471,15 @@ done:
 	json_decref(j);
 }
 
+/* Kraken Futures: 500 per 10 s on /derivatives. */
+static size_t
+kf_pools(const struct xconn *c, struct xpool out[XPOOL_MAX])
+{
+	(void)c;
+	out[0] = (struct xpool){ "derivatives", true, 500, 50 };
+	return 1;
+}
+
 const struct exchange_ops exchange_krakenfutures = {
 	.name = "krakenfutures",
 	.prod_url = { NULL, NULL, "https://futures.kraken.com" },
@@ -481,4 +490,5 @@ const struct exchange_ops exchange_krakenfutures = {
 	.begin = kf_begin,
 	.next = kf_next,
 	.handle = kf_handle,
+	.pools = kf_pools,
 };

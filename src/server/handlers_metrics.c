@@ -32,6 +32,30 @@ jtime(int64_t ms)
 }
 
 json_t *
+server_degraded_json(const struct poll_status *st)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < XPART_COUNT; i++)
+		if (st->degraded[i][0] != '\0')
+			json_array_append_new(a, json_pack("{s:s, s:s}", "part", xpart_name((enum xpart)i), "reason",
+			    st->degraded[i]));
+	return a;
+}
+
+json_t *
+server_caveats_json(const struct poll_status *st)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < XPART_COUNT; i++)
+		if (st->caveat[i] != NULL)
+			json_array_append_new(a, json_pack("{s:s, s:s}", "part", xpart_name((enum xpart)i), "caveat",
+			    st->caveat[i]));
+	return a;
+}
+
+json_t *
 server_poll_status_json(const struct poll_status *st)
 {
 	json_t *o = json_object();
@@ -50,6 +74,9 @@ server_poll_status_json(const struct poll_status *st)
 	json_object_set_new(o, "duplicates", json_integer((json_int_t)st->duplicates));
 	json_object_set_new(o, "stale", json_integer((json_int_t)st->stale));
 	json_object_set_new(o, "rejected", json_integer((json_int_t)st->rejected));
+	json_object_set_new(o, "complete_until", jtime(st->complete_until_ms));
+	json_object_set_new(o, "degraded", server_degraded_json(st));
+	json_object_set_new(o, "caveats", server_caveats_json(st));
 	if (st->permissions_known)
 		json_object_set_new(o, "permissions", json_pack("{s:b, s:b}", "can_trade", st->can_trade,
 		    "can_withdraw", st->can_withdraw));
@@ -342,10 +369,13 @@ build(void *arg, const struct poller_account *acct)
 		json_object_set_new(a->out, "statistics", stats);
 	else
 		json_decref(stats);
-	json_object_set_new(a->out, "freshness", json_pack("{s:o, s:b, s:o, s:s, s:o}",
+	/* Coverage: what the figures are computed from, and what they lack. */
+	json_object_set_new(a->out, "freshness", json_pack("{s:o, s:b, s:o, s:s, s:o, s:o, s:o, s:o}",
 	    "last_poll", jtime(st->last_poll_ms), "backfill_done", st->backfill_done,
 	    "last_success", jtime(st->last_success_ms), "state", poll_state_name(st->state),
-	    "last_error", st->last_error[0] != '\0' ? json_string(st->last_error) : json_null()));
+	    "last_error", st->last_error[0] != '\0' ? json_string(st->last_error) : json_null(),
+	    "complete_until", jtime(st->complete_until_ms), "degraded", server_degraded_json(st),
+	    "caveats", server_caveats_json(st)));
 	return 0;
 fail:
 	json_decref(a->out);
