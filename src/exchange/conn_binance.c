@@ -333,15 +333,26 @@ discover(struct xconn *c)
  * USD-M and SAPI docs): /api request weight 6000 a minute, /sapi IP weight
  * 12,000 a minute, /fapi 2400 a minute. Withdraw history is charged 18,000
  * against its own per-second IP limit of 180,000 (10 requests a second),
- * not against the /sapi minute. The indexes are req->pool. */
+ * not against the /sapi minute. The indexes are req->pool.
+ *
+ * Binance counts in fixed windows (the calendar minute on its clock); a
+ * token bucket of capacity C refilled at r lets C + r T through in any T,
+ * so C + 60 r must stay within the minute's limit L, or a burst at the end
+ * of one window and the refill in the next exceed it (a 429, then a ban).
+ * Each pool is declared with C = L / 10 and r such that C + 60 r = 0.98 L
+ * (a little room for requests that reach Binance in a later window than
+ * they were reserved in): 88 % of L a minute, sustained. */
 enum bpool { P_API, P_SAPI, P_FAPI, P_SAPI_1S, P_COUNT };
 
+#define BPOOL(name, limit, window_s) { name, false, (limit) / 10.0, (limit) * 0.88 / (window_s) }
 static const struct xpool bpools[P_COUNT] = {
-	[P_API] = { "api", false, 6000, 100 },
-	[P_SAPI] = { "sapi", false, 12000, 200 },
-	[P_FAPI] = { "fapi", false, 2400, 40 },
-	[P_SAPI_1S] = { "sapi-withdraw-1s", false, 180000, 180000 },
+	[P_API] = BPOOL("api", 6000, 60),
+	[P_SAPI] = BPOOL("sapi", 12000, 60),
+	[P_FAPI] = BPOOL("fapi", 2400, 60),
+	/* One request is 18,000: the burst must hold it. */
+	[P_SAPI_1S] = { "sapi-withdraw-1s", false, 18000, 180000 * 0.88 },
 };
+#undef BPOOL
 
 /* An endpoint as this connector calls it: its pool, its documented weight
  * for the parameters sent, and the part of the account it serves. */

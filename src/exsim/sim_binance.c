@@ -6,9 +6,11 @@
  * -2015 unknown), timestamp against recvWindow (-1021; default 5000, at
  * most 60000, -1131 above), the HMAC-SHA256 signature over the exact raw
  * query without its signature parameter, concatenated with the body
- * (-1022). Every response carries X-MBX-USED-WEIGHT-1M from a per-IP minute
- * window (spot and /sapi share one pool, USD-M has its own); with
- * cfg.strict_limits the real limits apply (6000 / 2400): the first request
+ * (-1022). Every response carries the used weight of its API family's per-IP
+ * window (X-MBX-USED-WEIGHT-1M for /api and /fapi, X-SAPI-USED-IP-WEIGHT-1M
+ * for /sapi, X-SAPI-USED-IP-WEIGHT-1S for withdraw history); with
+ * cfg.strict_limits the real limits apply (/api 6000, /sapi 12,000, /fapi
+ * 2400 a minute; 180,000 a second for withdraw history): the first request
  * over answers 429 -1003 with Retry-After until the window ends, and one more
  * request in that window earns a 418 ban of two minutes.
  *
@@ -51,17 +53,34 @@ static const struct {
 };
 #define NLISTED (sizeof(listed) / sizeof(listed[0]))
 
-/* Per-world rate state the world struct has no room for: the USD-M pool
- * (the world's Binance pool is the spot one) and whether the spot pool has
- * answered 429 in its window; under w->mu. */
-static struct fpool {
+/* Binance's per-IP limits, one per API family: /api request weight 6000 a
+ * minute, /sapi IP weight 12,000 a minute, /fapi 2400 a minute, and the
+ * per-second IP limit of 180,000 that withdraw history (weight 18,000) is
+ * charged against. Each pool answers its own header. */
+enum pool { POOL_API, POOL_SAPI, POOL_FAPI, POOL_SAPI_1S, NPOOLS };
+
+static const struct {
+	unsigned limit;
+	int64_t window_ms;
+	const char *header;
+} pool_def[NPOOLS] = {
+	[POOL_API] = { 6000, MINUTE_MS, "X-MBX-USED-WEIGHT-1M" },
+	[POOL_SAPI] = { 12000, MINUTE_MS, "X-SAPI-USED-IP-WEIGHT-1M" },
+	[POOL_FAPI] = { 2400, MINUTE_MS, "X-MBX-USED-WEIGHT-1M" },
+	[POOL_SAPI_1S] = { 180000, 1000, "X-SAPI-USED-IP-WEIGHT-1S" },
+};
+
+/* Per-world rate state (the world struct has no room for four pools);
+ * under w->mu. */
+static struct wpools {
 	const struct exsim *w;
-	int64_t window;
-	unsigned used;
-	bool warned;
-	int64_t banned_until;
-	bool spot_warned;
-} fpools[8];
+	struct {
+		int64_t window;
+		unsigned used;
+		bool warned;		/* answered 429 in this window */
+		int64_t banned_until;
+	} p[NPOOLS];
+} wpools[8];
 
 enum api { A_SPOT, A_FUT, A_SAPI };
 
@@ -70,6 +89,7 @@ struct ctx {
 	const struct exsim_request *rq;
 	struct exsim_response *rs;
 	enum api api;
+	enum pool pool;
 	struct exsim_account *a;
 	unsigned used;			/* weight in the window after this request */
 };
@@ -126,21 +146,21 @@ jdec(struct dec d, unsigned pad)
 
 /* ------------------------------------------------------------------ limits */
 
-static struct fpool *
-fpool(const struct exsim *w)
+static struct wpools *
+wpools_of(const struct exsim *w)
 {
-	for (size_t i = 0; i < sizeof(fpools) / sizeof(fpools[0]); i++)
-		if (fpools[i].w == w)
-			return &fpools[i];
-	for (size_t i = 0; i < sizeof(fpools) / sizeof(fpools[0]); i++)
-		if (fpools[i].w == NULL) {
-			fpools[i].w = w;
-			return &fpools[i];
+	for (size_t i = 0; i < sizeof(wpools) / sizeof(wpools[0]); i++)
+		if (wpools[i].w == w)
+			return &wpools[i];
+	for (size_t i = 0; i < sizeof(wpools) / sizeof(wpools[0]); i++)
+		if (wpools[i].w == NULL) {
+			wpools[i].w = w;
+			return &wpools[i];
 		}
 	/* More worlds than slots (tests): recycle the first. */
-	memset(&fpools[0], 0, sizeof(fpools[0]));
-	fpools[0].w = w;
-	return &fpools[0];
+	memset(&wpools[0], 0, sizeof(wpools[0]));
+	wpools[0].w = w;
+	return &wpools[0];
 }
 
 /* Counts weight against the request's pool. Returns false (with the 429 or
@@ -149,61 +169,41 @@ static bool
 charge(struct ctx *x, unsigned weight)
 {
 	struct exsim *w = x->w;
-	int64_t now = x->rq->now_ms, win = now - now % MINUTE_MS;
-	unsigned limit, *used;
-	bool *warned;
-	int64_t *banned;
-	struct fpool *fp;
+	int64_t now = x->rq->now_ms, span = pool_def[x->pool].window_ms, win = now - now % span;
+	unsigned limit = w->cfg.strict_limits ? pool_def[x->pool].limit : UINT32_MAX / 2;
 	bool ok = true;
+	struct wpools *wp;
 
 	pthread_mutex_lock(&w->mu);
-	fp = fpool(w);
-	if (x->api == A_FUT) {
-		if (fp->window != win) {
-			fp->window = win;
-			fp->used = 0;
-			fp->warned = false;
-		}
-		used = &fp->used;
-		warned = &fp->warned;
-		banned = &fp->banned_until;
-		limit = 2400;
-	} else {
-		if (w->weight_window_ms != win) {
-			w->weight_window_ms = win;
-			for (int i = 0; i < EXSIM_NEXCHANGES; i++)
-				w->weight_used[i] = 0;
-			fp->spot_warned = false;
-		}
-		used = &w->weight_used[EXSIM_BINANCE];
-		warned = &fp->spot_warned;
-		banned = &w->banned_until_ms;
-		limit = 6000;
+	wp = wpools_of(w);
+	if (wp->p[x->pool].window != win) {
+		wp->p[x->pool].window = win;
+		wp->p[x->pool].used = 0;
+		wp->p[x->pool].warned = false;
 	}
-	if (!w->cfg.strict_limits)
-		limit = UINT32_MAX / 2;
-	if (*banned > now) {
+	if (wp->p[x->pool].banned_until > now) {
 		error(x, 418, -1003, "Way too much request weight used; IP banned until %lld. Please use WebSocket "
-		    "Streams for live updates to avoid bans.", (long long)*banned);
-		exsim_header(x->rs, "Retry-After", "%lld", (long long)((*banned - now + 999) / 1000));
+		    "Streams for live updates to avoid bans.", (long long)wp->p[x->pool].banned_until);
+		exsim_header(x->rs, "Retry-After", "%lld", (long long)((wp->p[x->pool].banned_until - now + 999) / 1000));
 		ok = false;
-	} else if (*used + weight > limit) {
-		if (*warned) {
+	} else if (wp->p[x->pool].used + weight > limit) {
+		if (wp->p[x->pool].warned) {
 			/* Kept going after the 429: banned. */
-			*banned = now + BAN_MS;
+			wp->p[x->pool].banned_until = now + BAN_MS;
 			error(x, 418, -1003, "Way too much request weight used; IP banned until %lld. Please use "
-			    "WebSocket Streams for live updates to avoid bans.", (long long)*banned);
+			    "WebSocket Streams for live updates to avoid bans.", (long long)wp->p[x->pool].banned_until);
 			exsim_header(x->rs, "Retry-After", "%lld", (long long)(BAN_MS / 1000));
 		} else {
-			*warned = true;
-			error(x, 429, -1003, "Too much request weight used; current limit is %u request weight per 1 "
-			    "MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.", limit);
-			exsim_header(x->rs, "Retry-After", "%lld", (long long)((win + MINUTE_MS - now + 999) / 1000));
+			wp->p[x->pool].warned = true;
+			error(x, 429, -1003, "Too much request weight used; current limit is %u request weight per %s. "
+			    "Please use WebSocket Streams for live updates to avoid polling the API.", limit,
+			    span == MINUTE_MS ? "1 MINUTE" : "1 SECOND");
+			exsim_header(x->rs, "Retry-After", "%lld", (long long)((win + span - now + 999) / 1000));
 		}
 		ok = false;
 	} else
-		*used += weight;
-	x->used = *used;
+		wp->p[x->pool].used += weight;
+	x->used = wp->p[x->pool].used;
 	pthread_mutex_unlock(&w->mu);
 	return ok;
 }
@@ -773,7 +773,7 @@ klines(struct ctx *x)
 	}
 	if (!opt_int(x, "startTime", &st, &hs) || !opt_int(x, "endTime", &et, &he) || !opt_int(x, "limit", &limit, &hl))
 		return;
-	if (limit < 1 || limit > 1000) {
+	if (limit < 1 || limit > (fut ? 1500 : 1000)) {
 		error(x, 400, -1130, "Data sent for parameter 'limit' is not valid.");
 		return;
 	}
@@ -826,6 +826,16 @@ struct route {
 	bool arg;
 };
 
+/* USD-M klines weigh by limit (default 500): [1,100) 1, [100,500) 2,
+ * [500,1000] 5, above 10. A malformed limit is refused later. */
+static unsigned
+fklines_weight(const char *limit)
+{
+	long n = limit != NULL ? strtol(limit, NULL, 10) : 500;
+
+	return n < 100 ? 1 : n < 500 ? 2 : n <= 1000 ? 5 : 10;
+}
+
 static void
 server_time(struct ctx *x)
 {
@@ -838,7 +848,7 @@ static const struct route routes[] = {
 	{ "/api/v3/exchangeInfo", A_SPOT, 20, false, exchange_info, NULL, false },
 	{ "/fapi/v1/exchangeInfo", A_FUT, 1, false, exchange_info, NULL, false },
 	{ "/api/v3/klines", A_SPOT, 2, false, klines, NULL, false },
-	{ "/fapi/v1/klines", A_FUT, 2, false, klines, NULL, false },
+	{ "/fapi/v1/klines", A_FUT, 0, false, klines, NULL, false },	/* weight by limit */
 	{ "/api/v3/account", A_SPOT, 20, true, account, NULL, false },
 	{ "/fapi/v2/account", A_FUT, 5, true, futures_account, NULL, false },
 	{ "/fapi/v3/account", A_FUT, 5, true, futures_account, NULL, false },
@@ -849,7 +859,7 @@ static const struct route routes[] = {
 	{ "/sapi/v1/margin/myTrades", A_SAPI, 10, true, my_trades, NULL, false },
 	{ "/fapi/v1/income", A_FUT, 30, true, income, NULL, false },
 	{ "/sapi/v1/capital/deposit/hisrec", A_SAPI, 1, true, NULL, flows, true },
-	{ "/sapi/v1/capital/withdraw/history", A_SAPI, 18, true, NULL, flows, false },
+	{ "/sapi/v1/capital/withdraw/history", A_SAPI, 18000, true, NULL, flows, false },
 };
 
 bool
@@ -864,9 +874,11 @@ sim_binance_handle(struct exsim *w, const struct exsim_request *rq, struct exsim
 	if (r == NULL)
 		return false;
 	x.api = r->api;
+	x.pool = r->api == A_FUT ? POOL_FAPI : r->api == A_SPOT ? POOL_API :
+	    strcmp(r->path, "/sapi/v1/capital/withdraw/history") == 0 ? POOL_SAPI_1S : POOL_SAPI;
 	if (strcmp(rq->method, "GET") != 0)
 		error(&x, 405, -1000, "An unknown error occurred while processing the request.");
-	else if (!charge(&x, r->weight))
+	else if (!charge(&x, r->weight > 0 ? r->weight : fklines_weight(rq->param(rq, "limit"))))
 		;
 	else if (r->is_signed && !authenticate(&x))
 		;
@@ -875,6 +887,6 @@ sim_binance_handle(struct exsim *w, const struct exsim_request *rq, struct exsim
 	else
 		r->fn2(&x, r->arg);
 	if (rs->nheaders < EXSIM_MAX_RESP_HEADERS)
-		exsim_header(rs, x.api == A_SAPI ? "X-SAPI-USED-IP-WEIGHT-1M" : "X-MBX-USED-WEIGHT-1M", "%u", x.used);
+		exsim_header(rs, pool_def[x.pool].header, "%u", x.used);
 	return true;
 }

@@ -693,14 +693,17 @@ test_pools_and_weights(void **state)
 	h_open(&h, FILL_MARGIN);
 	n = h.c.ops->pools(&h.c, pools);
 	assert_int_equal(n, 4);
+	/* Binance's windows are fixed: what a bucket lets through in any
+	 * window (cap + window x rate) stays within the limit, and holds the
+	 * heaviest request. */
 	assert_string_equal(pools[0].name, "api");
-	assert_true(pools[0].cap == 6000 && pools[0].per_s == 100 && !pools[0].per_key);
+	assert_true(pools[0].cap + 60 * pools[0].per_s <= 6000 && pools[0].per_s >= 85 && !pools[0].per_key);
 	assert_string_equal(pools[1].name, "sapi");
-	assert_true(pools[1].cap == 12000 && pools[1].per_s == 200);
+	assert_true(pools[1].cap + 60 * pools[1].per_s <= 12000 && pools[1].per_s >= 170);
 	assert_string_equal(pools[2].name, "fapi");
-	assert_true(pools[2].cap == 2400 && pools[2].per_s == 40);
+	assert_true(pools[2].cap + 60 * pools[2].per_s <= 2400 && pools[2].per_s >= 34 && pools[2].cap >= 30);
 	/* withdraw history: 18,000 of a per-second 180,000 */
-	assert_true(pools[3].cap == 180000 && pools[3].per_s == 180000);
+	assert_true(pools[3].cap >= 18000 && pools[3].cap + pools[3].per_s <= 180000);
 	/* A margin session: its /api calls on the api pool, /sapi on sapi. */
 	expect(&h, "/api/v3/time");
 	charged(&h, 0, 1, XPART_FILLS);
