@@ -257,6 +257,39 @@ split_signature(const char *query, const char **sig, size_t *siglen)
 	return out;
 }
 
+/* recvWindow in microseconds: milliseconds with up to three decimals, at
+ * most 60000. Returns 0, -1 when malformed, -2 when too large. */
+static int
+recv_window_us(const char *s, int64_t *us)
+{
+	int64_t ms = 0, frac = 0;
+	size_t i = 0, nd = 0;
+
+	for (; s[i] >= '0' && s[i] <= '9'; i++)
+		if (++nd > 5)
+			return -1;
+		else
+			ms = ms * 10 + (s[i] - '0');
+	if (nd == 0)
+		return -1;
+	if (s[i] == '.') {
+		size_t nf = 0;
+		for (i++; s[i] >= '0' && s[i] <= '9'; i++)
+			if (++nf > 3)
+				return -1;
+			else
+				frac = frac * 10 + (s[i] - '0');
+		if (nf == 0)
+			return -1;
+		while (nf++ < 3)
+			frac *= 10;
+	}
+	if (s[i] != '\0')
+		return -1;
+	*us = ms * 1000 + frac;
+	return *us > 60000 * 1000 ? -2 : 0;
+}
+
 /* Authenticates a SIGNED request; false with the error in rs. */
 static bool
 authenticate(struct ctx *x)
@@ -264,7 +297,7 @@ authenticate(struct ctx *x)
 	const struct exsim_request *rq = x->rq;
 	const char *key = rq->header(rq, "X-MBX-APIKEY"), *sig, *rw;
 	char expect[SIGN_BINANCE_HMAC_HEX], *payload;
-	int64_t ts, window = 5000;
+	int64_t ts, window = 5000 * 1000;
 	size_t siglen;
 	bool ok;
 
@@ -276,21 +309,34 @@ authenticate(struct ctx *x)
 		error(x, 401, -2015, "Invalid API-key, IP, or permissions for action.");
 		return false;
 	}
+	/* timestamp in milliseconds, or in microseconds (16 digits); both
+	 * compared in microseconds. */
 	if (!digits(rq->param(rq, "timestamp"), &ts)) {
 		error(x, 400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.");
 		return false;
 	}
-	if ((rw = rq->param(rq, "recvWindow")) != NULL && (!digits(rw, &window) || window > 60000)) {
-		error(x, 400, -1131, "recvWindow must be less than 60000");
-		return false;
+	if (strlen(rq->param(rq, "timestamp")) < 16)
+		ts *= 1000;
+	if ((rw = rq->param(rq, "recvWindow")) != NULL) {
+		switch (recv_window_us(rw, &window)) {
+		case -1:
+			error(x, 400, -1100, "Illegal characters found in parameter 'recvWindow'; legal range is "
+			    "'^\\d{1,5}(\\.\\d{1,3})?$'.");
+			return false;
+		case -2:
+			error(x, 400, -1131, "recvWindow must be less than 60000");
+			return false;
+		default:
+			break;
+		}
 	}
 	/* Binance's rule, verbatim: timestamp < serverTime + 1000 and
 	 * serverTime - timestamp <= recvWindow. */
-	if (ts >= rq->now_ms + 1000) {
+	if (ts >= (rq->now_ms + 1000) * 1000) {
 		error(x, 400, -1021, "Timestamp for this request was 1000ms ahead of the server's time.");
 		return false;
 	}
-	if (rq->now_ms - ts > window) {
+	if (rq->now_ms * 1000 - ts > window) {
 		error(x, 400, -1021, "Timestamp for this request is outside of the recvWindow.");
 		return false;
 	}
@@ -301,6 +347,12 @@ authenticate(struct ctx *x)
 	free(payload);
 	if (!ok) {
 		error(x, 400, -1022, "Signature for this request is not valid.");
+		return false;
+	}
+	/* A key of an account without USD-M futures (no "Enable Futures") is
+	 * refused by /fapi, as Binance does: -2015 with HTTP 401, not []. */
+	if (x->api == A_FUT && x->a->market != FILL_FUTURES) {
+		error(x, 401, -2015, "Invalid API-key, IP, or permissions for action.");
 		return false;
 	}
 	return true;
@@ -824,6 +876,7 @@ struct route {
 	void (*fn)(struct ctx *x);
 	void (*fn2)(struct ctx *x, bool);
 	bool arg;
+	const char *const *params;	/* NULL-terminated; NULL: not checked */
 };
 
 /* USD-M klines weigh by limit (default 500): [1,100) 1, [100,500) 2,
@@ -842,25 +895,69 @@ server_time(struct ctx *x)
 	send_json(x, json_pack("{s:I}", "serverTime", (json_int_t)x->rq->now_ms));
 }
 
+/* The parameters each endpoint reads (Binance's docs); a signed endpoint
+ * also reads recvWindow, timestamp and signature. Anything else is answered
+ * -1104, as /api and /fapi do (a route without a list checks nothing). */
+#define PARAMS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define P_NONE ((const char *const[]){ NULL })
+
 static const struct route routes[] = {
-	{ "/api/v3/time", A_SPOT, 1, false, server_time, NULL, false },
-	{ "/fapi/v1/time", A_FUT, 1, false, server_time, NULL, false },
-	{ "/api/v3/exchangeInfo", A_SPOT, 20, false, exchange_info, NULL, false },
-	{ "/fapi/v1/exchangeInfo", A_FUT, 1, false, exchange_info, NULL, false },
-	{ "/api/v3/klines", A_SPOT, 2, false, klines, NULL, false },
-	{ "/fapi/v1/klines", A_FUT, 0, false, klines, NULL, false },	/* weight by limit */
-	{ "/api/v3/account", A_SPOT, 20, true, account, NULL, false },
-	{ "/fapi/v2/account", A_FUT, 5, true, futures_account, NULL, false },
-	{ "/fapi/v3/account", A_FUT, 5, true, futures_account, NULL, false },
-	{ "/sapi/v1/margin/account", A_SAPI, 10, true, margin_account, NULL, false },
-	{ "/sapi/v1/account/apiRestrictions", A_SAPI, 1, true, api_restrictions, NULL, false },
-	{ "/api/v3/myTrades", A_SPOT, 20, true, my_trades, NULL, false },
-	{ "/fapi/v1/userTrades", A_FUT, 5, true, my_trades, NULL, false },
-	{ "/sapi/v1/margin/myTrades", A_SAPI, 10, true, my_trades, NULL, false },
-	{ "/fapi/v1/income", A_FUT, 30, true, income, NULL, false },
-	{ "/sapi/v1/capital/deposit/hisrec", A_SAPI, 1, true, NULL, flows, true },
-	{ "/sapi/v1/capital/withdraw/history", A_SAPI, 18000, true, NULL, flows, false },
+	{ "/api/v3/time", A_SPOT, 1, false, server_time, NULL, false, P_NONE },
+	{ "/fapi/v1/time", A_FUT, 1, false, server_time, NULL, false, P_NONE },
+	{ "/api/v3/exchangeInfo", A_SPOT, 20, false, exchange_info, NULL, false,
+	    PARAMS("symbol", "symbols", "permissions", "showPermissionSets", "symbolStatus") },
+	{ "/fapi/v1/exchangeInfo", A_FUT, 1, false, exchange_info, NULL, false, P_NONE },
+	{ "/api/v3/klines", A_SPOT, 2, false, klines, NULL, false,
+	    PARAMS("symbol", "interval", "startTime", "endTime", "timeZone", "limit") },
+	{ "/fapi/v1/klines", A_FUT, 0, false, klines, NULL, false,	/* weight by limit */
+	    PARAMS("symbol", "interval", "startTime", "endTime", "limit") },
+	{ "/api/v3/account", A_SPOT, 20, true, account, NULL, false, PARAMS("omitZeroBalances") },
+	{ "/fapi/v2/account", A_FUT, 5, true, futures_account, NULL, false, P_NONE },
+	{ "/fapi/v3/account", A_FUT, 5, true, futures_account, NULL, false, P_NONE },
+	{ "/sapi/v1/margin/account", A_SAPI, 10, true, margin_account, NULL, false, NULL },
+	{ "/sapi/v1/account/apiRestrictions", A_SAPI, 1, true, api_restrictions, NULL, false, NULL },
+	{ "/api/v3/myTrades", A_SPOT, 20, true, my_trades, NULL, false,
+	    PARAMS("symbol", "orderId", "startTime", "endTime", "fromId", "limit") },
+	{ "/fapi/v1/userTrades", A_FUT, 5, true, my_trades, NULL, false,
+	    PARAMS("symbol", "orderId", "startTime", "endTime", "fromId", "limit") },
+	{ "/sapi/v1/margin/myTrades", A_SAPI, 10, true, my_trades, NULL, false, NULL },
+	{ "/fapi/v1/income", A_FUT, 30, true, income, NULL, false,
+	    PARAMS("symbol", "incomeType", "startTime", "endTime", "page", "limit") },
+	{ "/sapi/v1/capital/deposit/hisrec", A_SAPI, 1, true, NULL, flows, true, NULL },
+	{ "/sapi/v1/capital/withdraw/history", A_SAPI, 18000, true, NULL, flows, false, NULL },
 };
+
+/* -1101 for a parameter sent twice (anywhere), -1104 for one the endpoint
+ * does not read. Returns false with the answer in rs. */
+static bool
+check_params(struct ctx *x, const struct route *r)
+{
+	const struct exsim_request *rq = x->rq;
+	size_t read = 0;
+
+	for (size_t i = 0; i < rq->nparams; i++)
+		for (size_t k = i + 1; k < rq->nparams; k++)
+			if (strcmp(rq->params[i].name, rq->params[k].name) == 0) {
+				error(x, 400, -1101, "Duplicate values for a parameter detected.");
+				return false;
+			}
+	if (r->params == NULL)
+		return true;
+	for (size_t i = 0; i < rq->nparams; i++) {
+		const char *n = rq->params[i].name;
+		bool known = r->is_signed && (strcmp(n, "recvWindow") == 0 || strcmp(n, "timestamp") == 0 ||
+		    strcmp(n, "signature") == 0);
+		for (size_t k = 0; !known && r->params[k] != NULL; k++)
+			known = strcmp(r->params[k], n) == 0;
+		read += known;
+	}
+	if (read != rq->nparams) {
+		error(x, 400, -1104, "Not all sent parameters were read; read '%zu' parameter(s) but was sent '%zu'.", read,
+		    rq->nparams);
+		return false;
+	}
+	return true;
+}
 
 bool
 sim_binance_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs)
@@ -879,6 +976,8 @@ sim_binance_handle(struct exsim *w, const struct exsim_request *rq, struct exsim
 	if (strcmp(rq->method, "GET") != 0)
 		error(&x, 405, -1000, "An unknown error occurred while processing the request.");
 	else if (!charge(&x, r->weight > 0 ? r->weight : fklines_weight(rq->param(rq, "limit"))))
+		;
+	else if (!check_params(&x, r))
 		;
 	else if (r->is_signed && !authenticate(&x))
 		;

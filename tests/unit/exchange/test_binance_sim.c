@@ -643,11 +643,22 @@ ihdr(const struct exsim_request *r, const char *name)
 	return strcasecmp(name, "X-MBX-APIKEY") == 0 ? q->apikey : NULL;
 }
 
+static unsigned idispatch_unit(struct exsim *w, const char *path, const char *query, const struct exsim_account *a,
+    int64_t skew, int64_t now, int64_t unit, struct exsim_response *rs);
+
 /* Dispatches GET path?query (signed with secret when non-NULL, timestamp
  * at the simulator's clock + skew) and returns the status; body in rs. */
 static unsigned
 idispatch(struct exsim *w, const char *path, const char *query, const struct exsim_account *a, int64_t skew,
     int64_t now, struct exsim_response *rs)
+{
+	return idispatch_unit(w, path, query, a, skew, now, 1, rs);
+}
+
+/* As idispatch, the timestamp in milliseconds (unit 1) or microseconds (1000). */
+static unsigned
+idispatch_unit(struct exsim *w, const char *path, const char *query, const struct exsim_account *a, int64_t skew,
+    int64_t now, int64_t unit, struct exsim_response *rs)
 {
 	struct ireq q;
 	char *full, *p;
@@ -657,7 +668,7 @@ idispatch(struct exsim *w, const char *path, const char *query, const struct exs
 	free(rs->body);
 	memset(rs, 0, sizeof(*rs));
 	if (a != NULL) {
-		char *signedq = xasprintf("%s%stimestamp=%lld", query, *query ? "&" : "", (long long)(now + skew));
+		char *signedq = xasprintf("%s%stimestamp=%lld", query, *query ? "&" : "", (long long)((now + skew) * unit));
 		assert_int_equal(sign_binance_hmac(sig, a->secret, strlen(a->secret), signedq, strlen(signedq), NULL, 0), 0);
 		full = xasprintf("%s&signature=%s", signedq, sig);
 		free(signedq);
@@ -753,6 +764,29 @@ test_sim_rules(void **state)
 		assert_error(&rs, 401, idispatch(&w, "/api/v3/account", "", &bad, 0, now, &rs),
 		    "{\"code\":-2015,\"msg\":\"Invalid API-key, IP, or permissions for action.\"}");
 	}
+	/* Microsecond timestamps (16 digits) and recvWindow with up to three
+	 * decimals, at most 60000. */
+	assert_int_equal(idispatch_unit(&w, "/api/v3/account", "recvWindow=5000", spot, -4999, now, 1000, &rs), 200);
+	assert_error(&rs, 400, idispatch_unit(&w, "/api/v3/account", "", spot, 1000, now, 1000, &rs), "-1021");
+	assert_int_equal(idispatch(&w, "/api/v3/account", "recvWindow=5000.5", spot, -5000, now, &rs), 200);
+	assert_error(&rs, 400, idispatch(&w, "/api/v3/account", "recvWindow=5000.5", spot, -5001, now, &rs), "-1021");
+	assert_error(&rs, 400, idispatch(&w, "/api/v3/account", "recvWindow=1.2345", spot, 0, now, &rs), "-1100");
+	assert_error(&rs, 400, idispatch(&w, "/api/v3/account", "recvWindow=60000.001", spot, 0, now, &rs), "-1131");
+	assert_int_equal(idispatch(&w, "/api/v3/account", "recvWindow=60000.000", spot, 0, now, &rs), 200);
+	/* A spot key on /fapi: refused as a key without futures permission. */
+	snprintf(q, sizeof(q), "symbol=%s", fut->symbols[0].native);
+	assert_error(&rs, 401, idispatch(&w, "/fapi/v1/userTrades", q, spot, 0, now, &rs),
+	    "{\"code\":-2015,\"msg\":\"Invalid API-key, IP, or permissions for action.\"}");
+	assert_error(&rs, 401, idispatch(&w, "/fapi/v2/account", "", spot, 0, now, &rs), "-2015");
+	/* Parameters an endpoint does not read (-1104), parameters sent twice (-1101). */
+	assert_error(&rs, 400, idispatch(&w, "/api/v3/exchangeInfo", "limit=5", NULL, 0, now, &rs),
+	    "{\"code\":-1104,\"msg\":\"Not all sent parameters were read; read '0' parameter(s) but was sent '1'.\"}");
+	assert_error(&rs, 400, idispatch(&w, "/api/v3/account", "omitZeroBalances=true&fromId=1", spot, 0, now, &rs),
+	    "read '3' parameter(s) but was sent '4'");
+	assert_error(&rs, 400, idispatch(&w, "/fapi/v1/klines", "symbol=BTCUSDT&interval=1d&isIsolated=TRUE", NULL, 0,
+	    now, &rs), "-1104");
+	assert_error(&rs, 400, idispatch(&w, "/api/v3/myTrades", "symbol=BTCUSDT&symbol=ETHUSDT", spot, 0, now, &rs),
+	    "{\"code\":-1101,\"msg\":\"Duplicate values for a parameter detected.\"}");
 	/* Parameters and windows. */
 	assert_error(&rs, 400, idispatch(&w, "/api/v3/myTrades", "limit=10", spot, 0, now, &rs), "-1102");
 	assert_error(&rs, 400, idispatch(&w, "/api/v3/myTrades", "symbol=DOGEUSDT", spot, 0, now, &rs),
@@ -796,8 +830,17 @@ test_sim_rules(void **state)
 	assert_string_equal(rheader(&rs, "X-MBX-USED-WEIGHT-1M"), "6000");
 	assert_error(&rs, 429, idispatch(&w, "/api/v3/time", "", NULL, 0, now + 2, &rs), "-1003");
 	assert_string_equal(rheader(&rs, "Retry-After"), "60");
-	/* USD-M has its own pool. */
+	/* USD-M has its own pool, and so has /sapi; USD-M klines weigh 5 at
+	 * limit 1000; withdraw history counts in its per-second pool. */
 	assert_int_equal(idispatch(&w, "/fapi/v1/time", "", NULL, 0, now + 3, &rs), 200);
+	assert_string_equal(rheader(&rs, "X-MBX-USED-WEIGHT-1M"), "1");
+	assert_int_equal(idispatch(&w, "/fapi/v1/klines", "symbol=BTCUSDT&interval=1d&limit=1000", NULL, 0, now + 3, &rs),
+	    200);
+	assert_string_equal(rheader(&rs, "X-MBX-USED-WEIGHT-1M"), "6");
+	assert_int_equal(idispatch(&w, "/sapi/v1/account/apiRestrictions", "", spot, 0, now + 3, &rs), 200);
+	assert_string_equal(rheader(&rs, "X-SAPI-USED-IP-WEIGHT-1M"), "1");
+	assert_int_equal(idispatch(&w, "/sapi/v1/capital/withdraw/history", "", spot, 0, now + 3, &rs), 200);
+	assert_string_equal(rheader(&rs, "X-SAPI-USED-IP-WEIGHT-1S"), "18000");
 	assert_error(&rs, 418, idispatch(&w, "/api/v3/time", "", NULL, 0, now + 4, &rs), "IP banned until");
 	assert_string_equal(rheader(&rs, "Retry-After"), "120");
 	/* The ban outlasts the window. */
