@@ -429,17 +429,92 @@ symbol_of(const struct exsim_account *a, const char *native)
 	return -1;
 }
 
-static json_t *
-trade_row(const struct ctx *x, const struct exsim_symbol *s, const struct fill *f)
+/* ------------------------------------------------------------------ futures positions */
+
+/* A USD-M position in its round trip (exsim_gen.c: a trip opens over cycle
+ * fills and closes over as many with the same amounts). For the fills
+ * [start, upto) of the trip holding fill upto - 1: the opening half's signed
+ * amount and signed cost (buys positive), and the position left. */
+struct trip {
+	uint64_t start;
+	struct dec open_amt, open_cost, amt;
+};
+
+static void
+trip_of(const struct exsim_account *a, size_t k, uint64_t upto, struct trip *t)
 {
+	const struct exsim_symbol *s = &a->symbols[k];
+	uint64_t c2 = 2 * (uint64_t)s->cycle;
+	struct fill f;
+
+	memset(t, 0, sizeof(*t));
+	if (upto == 0)
+		return;
+	t->start = (upto - 1) - (upto - 1) % c2;
+	for (uint64_t i = t->start; i < upto; i++) {
+		exsim_fill(a, k, i, &f);
+		bool buy = f.side == FILL_BUY;
+		if (buy ? dec_add(&t->amt, t->amt, f.amount) : dec_sub(&t->amt, t->amt, f.amount))
+			fatalx("sim_binance: position overflow");
+		if (i - t->start < s->cycle &&
+		    ((buy ? dec_add(&t->open_amt, t->open_amt, f.amount) : dec_sub(&t->open_amt, t->open_amt, f.amount)) ||
+		    (buy ? dec_add(&t->open_cost, t->open_cost, f.cost) : dec_sub(&t->open_cost, t->open_cost, f.cost))))
+			fatalx("sim_binance: position overflow");
+	}
+}
+
+/* The cost basis (signed) of what is left of the position: the opening cost,
+ * in proportion once part of it is closed, to Binance's 8 decimals. */
+static struct dec
+trip_basis(const struct trip *t)
+{
+	struct dec b = DEC_ZERO;
+
+	if (dec_is_zero(t->amt))
+		return DEC_ZERO;
+	if (dec_cmp(t->amt, t->open_amt) == 0)
+		return t->open_cost;
+	if (dec_muldiv(&b, t->open_cost, t->amt, t->open_amt) == -1 || dec_round(&b, b, 8) == -1)
+		fatalx("sim_binance: basis overflow");
+	return b;
+}
+
+/* realizedPnl of fill i (USD-M): 0 on an opening fill; on a closing one,
+ * its proceeds against the average entry, to 8 decimals. */
+static struct dec
+realized_pnl(const struct exsim_account *a, size_t k, uint64_t i, const struct fill *f)
+{
+	const struct exsim_symbol *s = &a->symbols[k];
+	struct trip t;
+	struct dec basis, pnl;
+
+	if (i % (2 * (uint64_t)s->cycle) < s->cycle)
+		return DEC_ZERO;
+	trip_of(a, k, i - i % (2 * (uint64_t)s->cycle) + s->cycle, &t);
+	/* basis of the closed amount: open cost x amount / open amount */
+	if (dec_muldiv(&basis, t.open_cost, f->amount, t.open_amt) == -1)
+		fatalx("sim_binance: pnl overflow");
+	/* closing a long sells: proceeds - basis; closing a short buys back:
+	 * basis (what the short sold for, per amount) - cost */
+	if ((f->side == FILL_SELL ? dec_sub(&pnl, f->cost, basis) : dec_sub(&pnl, basis, f->cost)) == -1 ||
+	    dec_round(&pnl, pnl, 8) == -1)
+		fatalx("sim_binance: pnl overflow");
+	return pnl;
+}
+
+static json_t *
+trade_row(const struct ctx *x, size_t k, uint64_t i, const struct fill *f)
+{
+	const struct exsim_symbol *s = &x->a->symbols[k];
 	int64_t id = strtoll(f->id, NULL, 10), oid = strtoll(f->order, NULL, 10);
 	bool buy = f->side == FILL_BUY, maker = f->role == FILL_MAKER;
 
 	if (x->api == A_FUT)
-		return json_pack("{s:b, s:o, s:s, s:I, s:b, s:I, s:o, s:o, s:o, s:s, s:s, s:s, s:s, s:s, s:I}",
+		return json_pack("{s:b, s:o, s:s, s:I, s:b, s:I, s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:s, s:I}",
 		    "buyer", buy, "commission", jdec(f->fees[0].cost, 0), "commissionAsset", f->fees[0].currency,
 		    "id", (json_int_t)id, "maker", maker, "orderId", (json_int_t)oid, "price", jdec(f->price, 0),
-		    "qty", jdec(f->amount, 0), "quoteQty", jdec(f->cost, 0), "realizedPnl", "0",
+		    "qty", jdec(f->amount, 0), "quoteQty", jdec(f->cost, 0), "realizedPnl",
+		    jdec(realized_pnl(x->a, k, i, f), 8),
 		    "marginAsset", s->quote, "side", buy ? "BUY" : "SELL", "positionSide", "BOTH",
 		    "symbol", s->native, "time", (json_int_t)f->timestamp);
 	if (x->api == A_SAPI)
@@ -549,7 +624,7 @@ my_trades(struct ctx *x)
 	for (uint64_t i = lo; i < hi && json_array_size(arr) < (size_t)limit; i++) {
 		struct fill f;
 		exsim_fill(x->a, (size_t)k, i, &f);
-		json_array_append_new(arr, trade_row(x, s, &f));
+		json_array_append_new(arr, trade_row(x, (size_t)k, i, &f));
 	}
 	x->rs->pageable = true;
 	send_json(x, arr);
@@ -602,48 +677,66 @@ margin_account(struct ctx *x)
 	    "transferOutEnabled", 1, "accountType", "MARGIN_1", "userAssets", assets));
 }
 
+/* /fapi/v2/account as Binance serves it: per margin asset, walletBalance =
+ * transfers + realized PnL - fees, unrealizedProfit and marginBalance; per
+ * symbol, positionAmt, entryPrice, the mark price's notional and
+ * unrealizedProfit. The simulator's truth is the cash view (exsim_balances:
+ * transfers + proceeds of sells - cost of buys - fees); the two differ by
+ * the cost basis of the open positions: walletBalance = cash + basis, and
+ * unrealizedProfit = notional - basis, so that cash = walletBalance +
+ * unrealizedProfit - notional exactly, the formula a client derives the cash
+ * view with. The mark price is the symbol's last visible fill price. */
 static void
 futures_account(struct ctx *x)
 {
 	char cur[8][FILL_CUR_MAX];
-	struct dec tot[8], total = DEC_ZERO;
+	struct dec tot[8], basis[8], upnl[8], twallet = DEC_ZERO, tupnl = DEC_ZERO;
 	size_t n;
 	json_t *assets = json_array(), *pos = json_array();
 	const struct exsim_account *a = x->a;
 
 	fetch_balances(a, x->rq->now_ms, cur, tot, &n);
-	for (size_t i = 0; i < n; i++) {
-		(void)dec_add(&total, total, tot[i]);
-		json_array_append_new(assets, json_pack("{s:s, s:o, s:s, s:o, s:o, s:I}", "asset", cur[i],
-		    "walletBalance", jdec(tot[i], 8), "unrealizedProfit", "0.00000000", "marginBalance", jdec(tot[i], 8),
-		    "availableBalance", jdec(tot[i], 8), "updateTime", (json_int_t)x->rq->now_ms));
-	}
-	/* CONVENTION. walletBalance here is the cash view (flows + proceeds of
-	 * sells - cost of buys - fees: exsim_balances), and every position
-	 * reports unrealizedProfit "0" and notional "0". The real exchange
-	 * reports walletBalance = flows + realized PnL - fees, the position's
-	 * unrealizedProfit and notional = positionAmt x markPrice; the
-	 * connector's cash = walletBalance + unrealizedProfit - notional is
-	 * the same cash view for both. */
+	memset(basis, 0, sizeof(basis));
+	memset(upnl, 0, sizeof(upnl));
 	for (size_t k = 0; a->market == FILL_FUTURES && k < a->nsymbols; k++) {
-		uint64_t vis = exsim_visible(a, k, x->rq->now_ms), c2 = 2 * (uint64_t)a->symbols[k].cycle;
-		struct dec amt = DEC_ZERO;
-		/* Only the unfinished round trip is open. */
-		for (uint64_t i = vis - vis % c2; i < vis; i++) {
-			struct fill f;
-			exsim_fill(a, k, i, &f);
-			if (f.side == FILL_BUY)
-				(void)dec_add(&amt, amt, f.amount);
-			else
-				(void)dec_sub(&amt, amt, f.amount);
+		uint64_t vis = exsim_visible(a, k, x->rq->now_ms);
+		struct dec b, notional = DEC_ZERO, u = DEC_ZERO, entry = DEC_ZERO, mark = DEC_ZERO;
+		struct trip t;
+		struct fill last;
+		size_t j;
+
+		trip_of(a, k, vis, &t);
+		if (vis > 0) {
+			exsim_fill(a, k, vis - 1, &last);
+			mark = last.price;
 		}
-		json_array_append_new(pos, json_pack("{s:s, s:o, s:s, s:s, s:s, s:s}", "symbol", a->symbols[k].native,
-		    "positionAmt", jdec(amt, 0), "entryPrice", "0.0", "positionSide", "BOTH", "unrealizedProfit", "0",
-		    "notional", "0"));
+		b = trip_basis(&t);
+		if (!dec_is_zero(t.amt) && (dec_mul(&notional, t.amt, mark) == -1 || dec_sub(&u, notional, b) == -1 ||
+		    dec_div(&entry, t.open_cost, t.open_amt) == -1 || dec_round(&entry, entry, 8) == -1))
+			fatalx("sim_binance: position overflow");
+		for (j = 0; j < n && strcmp(cur[j], a->symbols[k].quote) != 0; j++)
+			;
+		if (j < n && (dec_add(&basis[j], basis[j], b) == -1 || dec_add(&upnl[j], upnl[j], u) == -1))
+			fatalx("sim_binance: position overflow");
+		json_array_append_new(pos, json_pack("{s:s, s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:s, s:b, s:I}",
+		    "symbol", a->symbols[k].native, "initialMargin", "0", "unrealizedProfit", jdec(u, 8),
+		    "leverage", "20", "positionSide", "BOTH", "positionAmt", jdec(t.amt, 0), "entryPrice", jdec(entry, 0),
+		    "notional", jdec(notional, 0), "maxNotional", "250000", "isolated", 0,
+		    "updateTime", (json_int_t)(vis > 0 ? last.timestamp : 0)));
 	}
-	send_json(x, json_pack("{s:i, s:b, s:b, s:b, s:I, s:b, s:o, s:o, s:o}", "feeTier", 0,
+	for (size_t i = 0; i < n; i++) {
+		struct dec wallet, margin;
+		if (dec_add(&wallet, tot[i], basis[i]) == -1 || dec_add(&margin, wallet, upnl[i]) == -1 ||
+		    dec_add(&twallet, twallet, wallet) == -1 || dec_add(&tupnl, tupnl, upnl[i]) == -1)
+			fatalx("sim_binance: balance overflow");
+		json_array_append_new(assets, json_pack("{s:s, s:o, s:o, s:o, s:o, s:I}", "asset", cur[i],
+		    "walletBalance", jdec(wallet, 8), "unrealizedProfit", jdec(upnl[i], 8), "marginBalance",
+		    jdec(margin, 8), "availableBalance", jdec(margin, 8), "updateTime", (json_int_t)x->rq->now_ms));
+	}
+	send_json(x, json_pack("{s:i, s:b, s:b, s:b, s:I, s:b, s:o, s:o, s:o, s:o}", "feeTier", 0,
 	    "canTrade", a->can_trade, "canDeposit", 1, "canWithdraw", 1, "updateTime", (json_int_t)0,
-	    "multiAssetsMargin", 0, "totalWalletBalance", jdec(total, 8), "assets", assets, "positions", pos));
+	    "multiAssetsMargin", 0, "totalWalletBalance", jdec(twallet, 8), "totalUnrealizedProfit", jdec(tupnl, 8),
+	    "assets", assets, "positions", pos));
 }
 
 static void

@@ -1097,12 +1097,136 @@ test_requests_bounded(void **state)
 	exsim_free(&w);
 }
 
+static struct dec
+dec_const_test(const char *v)
+{
+	struct dec d;
+	const char *err;
+
+	assert_int_equal(dec_parse(v, strlen(v), &d, &err), 0);
+	return d;
+}
+
+/* USD-M served the real way: positions with entryPrice, notional and
+ * unrealizedProfit at the mark, walletBalance = transfers + realized PnL -
+ * fees; a client's cash view (walletBalance + unrealizedProfit - notional)
+ * is the simulator's truth exactly; realizedPnl of a round trip's closing
+ * fills adds up to its proceeds minus its cost. */
+static void
+test_futures_shapes(void **state)
+{
+	struct exsim_config cfg;
+	struct exsim w;
+	struct exsim_response rs = { 0 };
+	const char *err = NULL;
+	bool open_seen = false, pnl_seen = false;
+
+	(void)state;
+	exsim_config_default(&cfg);
+	cfg.seed = 8;
+	cfg.fills_per_account = 3000;
+	cfg.accounts_per_exchange = 3;
+	assert_int_equal(exsim_init(&w, &cfg, &err), 0);
+	for (size_t ai = 0; ai < w.naccounts; ai++) {
+		const struct exsim_account *a = &w.accounts[ai];
+		int64_t now = w.start_ms + 1000;
+		char cur[8][FILL_CUR_MAX];
+		struct dec tot[8];
+		size_t n;
+		json_t *j, *row;
+		size_t i;
+
+		if (a->exchange != EXSIM_BINANCE || a->market != FILL_FUTURES)
+			continue;
+		n = exsim_balances(a, now, cur, tot, 8);
+		assert_int_equal(idispatch(&w, "/fapi/v2/account", "", a, 0, now, &rs), 200);
+		j = json_loads(rs.body, 0, NULL);
+		json_array_foreach(json_object_get(j, "assets"), i, row) {
+			const char *asset = json_string_value(json_object_get(row, "asset")), *e;
+			const char *wb = json_string_value(json_object_get(row, "walletBalance"));
+			const char *up = json_string_value(json_object_get(row, "unrealizedProfit"));
+			struct dec cash, u, nt;
+			json_t *prow;
+			size_t k;
+
+			assert_int_equal(dec_parse(wb, strlen(wb), &cash, &e), 0);
+			assert_int_equal(dec_parse(up, strlen(up), &u, &e), 0);
+			assert_int_equal(dec_add(&cash, cash, u), 0);
+			json_array_foreach(json_object_get(j, "positions"), k, prow) {
+				const char *v = json_string_value(json_object_get(prow, "notional"));
+				const char *ep = json_string_value(json_object_get(prow, "entryPrice"));
+				struct dec entry;
+				assert_int_equal(dec_parse(v, strlen(v), &nt, &e), 0);
+				assert_int_equal(dec_parse(ep, strlen(ep), &entry, &e), 0);
+				if (!dec_is_zero(nt)) {
+					open_seen = true;
+					assert_true(dec_sign(entry) > 0);
+				}
+				assert_int_equal(dec_sub(&cash, cash, nt), 0);	/* every symbol settles in USDT here */
+			}
+			for (k = 0; k < n && strcmp(cur[k], asset) != 0; k++)
+				;
+			assert_true(k < n);
+			if (dec_cmp(cash, tot[k]) != 0) {
+				char g[DEC_STR_MAX], want[DEC_STR_MAX];
+				dec_format(g, sizeof(g), cash);
+				dec_format(want, sizeof(want), tot[k]);
+				fail_msg("%s: walletBalance + unrealizedProfit - notional = %s, truth %s", asset, g, want);
+			}
+		}
+		json_decref(j);
+		/* realizedPnl over the first complete round trip of the first symbol */
+		{
+			const struct exsim_symbol *sy = &a->symbols[0];
+			uint64_t c2 = 2 * (uint64_t)sy->cycle, i0 = exsim_index_at(a, 0, now - 170 * DAY);
+			struct dec sum = DEC_ZERO, flow = DEC_ZERO, diff;
+			char q[160];
+
+			i0 += (c2 - i0 % c2) % c2;
+			snprintf(q, sizeof(q), "symbol=%s&fromId=%llu&limit=%llu", sy->native,
+			    (unsigned long long)(sy->first_id + i0), (unsigned long long)c2);
+			assert_int_equal(idispatch(&w, "/fapi/v1/userTrades", q, a, 0, now, &rs), 200);
+			j = json_loads(rs.body, JSON_DECODE_ANY, NULL);
+			assert_int_equal(json_array_size(j), c2);
+			json_array_foreach(j, i, row) {
+				const char *v = json_string_value(json_object_get(row, "realizedPnl"));
+				const char *qq = json_string_value(json_object_get(row, "quoteQty"));
+				const char *side = json_string_value(json_object_get(row, "side")), *e;
+				struct dec d;
+				if (dec_parse(v, strlen(v), &d, &e) != 0)
+					fail_msg("realizedPnl %s: %s", v, e);
+				if (i < sy->cycle)
+					assert_true(dec_is_zero(d));
+				else if (!dec_is_zero(d))
+					pnl_seen = true;
+				assert_int_equal(dec_add(&sum, sum, d), 0);
+				assert_int_equal(dec_parse(qq, strlen(qq), &d, &e), 0);
+				assert_int_equal(strcmp(side, "SELL") == 0 ? dec_add(&flow, flow, d) : dec_sub(&flow, flow, d), 0);
+			}
+			json_decref(j);
+			/* each row rounded to 8 places */
+			assert_int_equal(dec_sub(&diff, sum, flow), 0);
+			assert_int_equal(dec_abs(&diff, diff), 0);
+			{
+				struct dec tol;
+				assert_int_equal(dec_mul(&tol, dec_from_int((int64_t)c2), dec_const_test("0.00000001")), 0);
+				assert_true(dec_cmp(diff, tol) <= 0);
+			}
+		}
+	}
+	assert_true(open_seen);
+	assert_true(pnl_seen);
+	free(rs.body);
+	exsim_free(&w);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sim_rules),
 		cmocka_unit_test(test_requests_bounded),
+		cmocka_unit_test(test_futures_shapes),
 		cmocka_unit_test(test_backfill_all_markets),
 		cmocka_unit_test(test_permissions_and_auth),
 		cmocka_unit_test(test_clock_skew),
