@@ -144,6 +144,17 @@ jdec(struct dec d, unsigned pad)
 	return json_string(b);
 }
 
+static struct dec
+dec_const_str(const char *v)
+{
+	struct dec d;
+	const char *err;
+
+	if (dec_parse(v, strlen(v), &d, &err) == -1)
+		fatalx("sim_binance: %s: %s", v, err);
+	return d;
+}
+
 /* ------------------------------------------------------------------ limits */
 
 static struct wpools *
@@ -659,6 +670,12 @@ account(struct ctx *x)
 	    "uid", (json_int_t)(354937868 + x->a->index)));
 }
 
+/* Cross margin borrows: what the history leaves below zero is a loan
+ * (borrowed = the shortfall), and the account also keeps a standing loan of
+ * 100 of its first currency, held as free; interest accrues at 0.02 % of
+ * the loan. netAsset = free + locked - borrowed - interest is the truth's
+ * balance (exsim_balances); free = netAsset + borrowed + interest. (ccxt:
+ * total = free + locked, debt = borrowed + interest.) */
 static void
 margin_account(struct ctx *x)
 {
@@ -668,10 +685,19 @@ margin_account(struct ctx *x)
 	json_t *assets = json_array();
 
 	fetch_balances(x->a, x->rq->now_ms, cur, tot, &n);
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(assets, json_pack("{s:s, s:s, s:o, s:s, s:s, s:o}", "asset", cur[i],
-		    "borrowed", "0.00000000", "free", jdec(tot[i], 8), "interest", "0.00000000", "locked", "0.00000000",
+	for (size_t i = 0; i < n; i++) {
+		struct dec loan = DEC_ZERO, interest, free;
+		if (dec_sign(tot[i]) < 0)
+			(void)dec_neg(&loan, tot[i]);
+		else if (i == 0)
+			loan = dec_from_int(100);
+		if (dec_mul(&interest, loan, dec_const_str("0.0002")) == -1 || dec_round(&interest, interest, 8) == -1 ||
+		    dec_add(&free, tot[i], loan) == -1 || dec_add(&free, free, interest) == -1)
+			fatalx("sim_binance: margin overflow");
+		json_array_append_new(assets, json_pack("{s:s, s:o, s:o, s:o, s:s, s:o}", "asset", cur[i],
+		    "borrowed", jdec(loan, 8), "free", jdec(free, 8), "interest", jdec(interest, 8), "locked", "0.00000000",
 		    "netAsset", jdec(tot[i], 8)));
+	}
 	send_json(x, json_pack("{s:b, s:b, s:s, s:b, s:b, s:b, s:s, s:o}", "created", 1, "borrowEnabled", 1,
 	    "marginLevel", "999.00000000", "tradeEnabled", x->a->can_trade, "transferInEnabled", 1,
 	    "transferOutEnabled", 1, "accountType", "MARGIN_1", "userAssets", assets));

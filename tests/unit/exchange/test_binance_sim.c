@@ -1220,6 +1220,67 @@ test_futures_shapes(void **state)
 	exsim_free(&w);
 }
 
+/* Cross margin borrows: borrowed and interest, netAsset = free + locked -
+ * borrowed - interest = the truth's balance, and netAsset != free. */
+static void
+test_margin_borrows(void **state)
+{
+	struct exsim_config cfg;
+	struct exsim w;
+	struct exsim_response rs = { 0 };
+	const char *err = NULL;
+	bool borrowed_seen = false;
+
+	(void)state;
+	exsim_config_default(&cfg);
+	cfg.seed = 8;
+	assert_int_equal(exsim_init(&w, &cfg, &err), 0);
+	for (size_t ai = 0; ai < w.naccounts; ai++) {
+		const struct exsim_account *a = &w.accounts[ai];
+		int64_t now = w.start_ms + 1000;
+		char cur[8][FILL_CUR_MAX];
+		struct dec tot[8];
+		size_t n, i;
+		json_t *j, *row;
+
+		if (a->exchange != EXSIM_BINANCE || a->market != FILL_MARGIN)
+			continue;
+		n = exsim_balances(a, now, cur, tot, 8);
+		assert_int_equal(idispatch(&w, "/sapi/v1/margin/account", "", a, 0, now, &rs), 200);
+		j = json_loads(rs.body, 0, NULL);
+		json_array_foreach(json_object_get(j, "userAssets"), i, row) {
+			struct dec f, l, b, in, net, calc;
+			const char *names[] = { "free", "locked", "borrowed", "interest", "netAsset" }, *e;
+			struct dec *v[] = { &f, &l, &b, &in, &net };
+			size_t k;
+
+			for (k = 0; k < 5; k++) {
+				const char *t = json_string_value(json_object_get(row, names[k]));
+				assert_non_null(t);
+				assert_int_equal(dec_parse(t, strlen(t), v[k], &e), 0);
+			}
+			assert_true(dec_sign(f) >= 0);
+			assert_int_equal(dec_add(&calc, f, l), 0);
+			assert_int_equal(dec_sub(&calc, calc, b), 0);
+			assert_int_equal(dec_sub(&calc, calc, in), 0);
+			assert_int_equal(dec_cmp(calc, net), 0);
+			for (k = 0; k < n && strcmp(cur[k], json_string_value(json_object_get(row, "asset"))) != 0; k++)
+				;
+			assert_true(k < n);
+			assert_int_equal(dec_cmp(net, tot[k]), 0);
+			if (dec_sign(b) > 0) {
+				borrowed_seen = true;
+				assert_true(dec_sign(in) > 0);
+				assert_true(dec_cmp(f, net) != 0);
+			}
+		}
+		json_decref(j);
+	}
+	assert_true(borrowed_seen);
+	free(rs.body);
+	exsim_free(&w);
+}
+
 int
 main(void)
 {
@@ -1227,6 +1288,7 @@ main(void)
 		cmocka_unit_test(test_sim_rules),
 		cmocka_unit_test(test_requests_bounded),
 		cmocka_unit_test(test_futures_shapes),
+		cmocka_unit_test(test_margin_borrows),
 		cmocka_unit_test(test_backfill_all_markets),
 		cmocka_unit_test(test_permissions_and_auth),
 		cmocka_unit_test(test_clock_skew),
