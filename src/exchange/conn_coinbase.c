@@ -713,6 +713,8 @@ cb_open(struct xconn *c, const char **errstr)
 		*errstr = "coinbase: only spot accounts (Advanced Trade) are supported, not futures or margin";
 		return -1;
 	}
+	c->caveat[XPART_FLOWS] = "Coinbase Advanced Trade reports no deposits or withdrawals: transfers count as "
+	    "returns";
 	if ((auth = strstr(c->base_url, "://")) == NULL || auth[3] == '\0') {
 		*errstr = "coinbase: base URL has no host";
 		return -1;
@@ -752,6 +754,7 @@ cb_pools(const struct xconn *c, struct xpool out[XPOOL_MAX])
 
 const struct exchange_ops exchange_coinbase = {
 	.name = "coinbase",
+	.passphrase = true,
 	.prod_url = { "https://api.coinbase.com", NULL, NULL },
 	.sandbox_url = { "https://api-sandbox.coinbase.com", NULL, NULL },
 	.ascending = false,

@@ -694,6 +694,7 @@ kraken_pools(const struct xconn *c, struct xpool out[XPOOL_MAX])
 
 const struct exchange_ops exchange_kraken = {
 	.name = "kraken",
+	.passphrase = true,
 	.prod_url = { "https://api.kraken.com", NULL, NULL },
 	/* Kraken has no public spot sandbox. */
 	.sandbox_url = { NULL, NULL, NULL },

@@ -56,6 +56,9 @@ kf_open(struct xconn *c, const char **errstr)
 	k = xcalloc(1, sizeof(*k));
 	k->cursor_ms = -1;
 	c->priv = k;
+	c->caveat[XPART_PRICES] = "Kraken Futures: no daily closes are fetched, so open positions are not valued "
+	    "(only the margin account's balances are)";
+	c->caveat[XPART_FLOWS] = "Kraken Futures: no deposits or withdrawals are fetched: transfers count as returns";
 	return 0;
 }
 

@@ -201,6 +201,9 @@ struct xconn {
 
 struct exchange_ops {
 	const char *name;		/* "binance", "coinbase", "kraken", "krakenfutures" */
+	/* The credential's shape: whether the exchange's keys may carry a
+	 * passphrase (the client asks for one). */
+	bool passphrase;
 	/* Default base URLs per market (index enum fill_market), production and
 	 * sandbox; NULL where the exchange has none (the market is refused). */
 	const char *prod_url[3];
@@ -243,6 +246,10 @@ extern const struct exchange_ops exchange_coinbase;
 extern const struct exchange_ops exchange_kraken;
 extern const struct exchange_ops exchange_krakenfutures;
 const struct exchange_ops *exchange_find(const char *name);
+/* The i-th connector of the registry, NULL past the end. */
+const struct exchange_ops *exchange_at(size_t i);
+/* "binance, coinbase, ..." (static storage), for messages. */
+const char *exchange_names(void);
 
 /* Sets up c for ops and conf (base URL from conf, else the default for the
  * market and sandbox flag) and calls ops->open. Returns 0 or -1 with *errstr. */

@@ -1170,6 +1170,7 @@ poller_add_ops(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const stru
 	pthread_mutex_init(&j->mu, NULL);
 	j->st.state = POLL_VALIDATING;
 	j->st.interval_ms = p->cfg.interval_ms;
+	memcpy(j->st.caveat, j->conn.caveat, sizeof(j->st.caveat));
 	j->heap_idx = SIZE_MAX;
 	pthread_mutex_lock(&p->mu);
 	if (bmap_put(p->jobs, sid, j) != 0) {

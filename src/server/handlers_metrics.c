@@ -174,15 +174,6 @@ out:
 
 #define DAILY_SHOWN 366
 
-/* What each connector cannot supply for the account equity, said in the answer. */
-static const struct {
-	const char *exchange, *note;
-} equity_notes[] = {
-	{ "krakenfutures", "Kraken Futures: no daily closes and no deposits or withdrawals are fetched, so open "
-	    "positions are not valued (only the margin account's balances are) and transfers count as returns" },
-	{ "coinbase", "Coinbase Advanced Trade reports no deposits or withdrawals: transfers count as returns" },
-};
-
 struct book_arg {
 	struct pricebook *book;
 	const char *exchange;
@@ -252,10 +243,16 @@ account_json(json_t *out, const struct poller_account *acct, const char *quote, 
 	unpriced = json_array();
 	for (size_t i = 0; i < v.nunpriced; i++)
 		json_array_append_new(unpriced, json_string(v.unpriced[i]));
+	/* What the equity could not include: the exchange's permanent caveats
+	 * and what the last cycle could not collect. */
 	notes = json_array();
-	for (size_t i = 0; i < sizeof(equity_notes) / sizeof(equity_notes[0]); i++)
-		if (strcmp(equity_notes[i].exchange, acct->exchange) == 0)
-			json_array_append_new(notes, json_string(equity_notes[i].note));
+	for (size_t i = XPART_BALANCES; i <= XPART_PRICES; i++) {
+		if (acct->status->caveat[i] != NULL)
+			json_array_append_new(notes, json_string(acct->status->caveat[i]));
+		if (acct->status->degraded[i][0] != '\0')
+			json_array_append_new(notes, json_sprintf("%s incomplete: %s", xpart_name((enum xpart)i),
+			    acct->status->degraded[i]));
+	}
 	if (v.nunpriced > 0)
 		json_array_append_new(notes, json_string("the equity excludes the currencies listed in unpriced: "
 		    "no daily close was found for them in the account currency"));
