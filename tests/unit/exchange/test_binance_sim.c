@@ -635,11 +635,15 @@ struct ireq {
 	const char *apikey;
 };
 
+static const char *itime_unit;	/* X-MBX-TIME-UNIT sent by idispatch, NULL: none */
+
 static const char *
 ihdr(const struct exsim_request *r, const char *name)
 {
 	const struct ireq *q = r->ctx;
 
+	if (strcasecmp(name, "X-MBX-TIME-UNIT") == 0)
+		return itime_unit;
 	return strcasecmp(name, "X-MBX-APIKEY") == 0 ? q->apikey : NULL;
 }
 
@@ -773,6 +777,21 @@ test_sim_rules(void **state)
 	assert_error(&rs, 400, idispatch(&w, "/api/v3/account", "recvWindow=1.2345", spot, 0, now, &rs), "-1100");
 	assert_error(&rs, 400, idispatch(&w, "/api/v3/account", "recvWindow=60000.001", spot, 0, now, &rs), "-1131");
 	assert_int_equal(idispatch(&w, "/api/v3/account", "recvWindow=60000.000", spot, 0, now, &rs), 200);
+	/* X-MBX-TIME-UNIT: MICROSECOND: spot answers times in microseconds,
+	 * USD-M does not have it. */
+	itime_unit = "MICROSECOND";
+	assert_int_equal(idispatch(&w, "/api/v3/time", "", NULL, 0, now, &rs), 200);
+	snprintf(q, sizeof(q), "{\"serverTime\":%lld}", (long long)now * 1000);
+	assert_string_equal(rs.body, q);
+	assert_int_equal(idispatch(&w, "/fapi/v1/time", "", NULL, 0, now, &rs), 200);
+	snprintf(q, sizeof(q), "{\"serverTime\":%lld}", (long long)now);
+	assert_string_equal(rs.body, q);
+	snprintf(q, sizeof(q), "symbol=%s&limit=1", spot->symbols[0].native);
+	assert_int_equal(idispatch_unit(&w, "/api/v3/myTrades", q, spot, 0, now, 1000, &rs), 200);
+	j = json_loads(rs.body, 0, NULL);
+	assert_true(json_integer_value(json_object_get(json_array_get(j, 0), "time")) > 1000000000000000LL);
+	json_decref(j);
+	itime_unit = NULL;
 	/* A spot key on /fapi: refused as a key without futures permission. */
 	snprintf(q, sizeof(q), "symbol=%s", fut->symbols[0].native);
 	assert_error(&rs, 401, idispatch(&w, "/fapi/v1/userTrades", q, spot, 0, now, &rs),
