@@ -24,6 +24,25 @@
  *             unsigned), each from the account's first day of activity, so
  *             that every balance can be valued (docs/ANALYTICS.md section 6)
  *
+ * Parts and rate pools (exchange.h). time, info, account, mbalance, income
+ * and trades are the fills walk (XPART_FILLS): discovery needs the balances
+ * and, for USD-M, the income history's symbols, so none of them is skipped
+ * (income is a fills step: its COMMISSION and REALIZED_PNL rows name
+ * symbols traded with no position left). restrict (XPART_PERMISSIONS),
+ * deposit and withdraw (XPART_FLOWS) and klines (XPART_PRICES) are side
+ * steps: a permanent refusal there (-2015/-2014/-1002 after the account step
+ * accepted the key, 404, -1121 for a price series) degrades the part with
+ * the exchange's words and moves on (XR_OK), and ops->skip moves past one
+ * given up by the poller (restrictions and flows are asked again with the
+ * next slow refresh, from the same cursor; one symbol's closes an hour
+ * later). restrict comes before the walk so that a key refused under
+ * PERFAGG_REQUIRE_READ_ONLY is refused before it is used; it never holds
+ * the walk back. Each request is charged its documented weight against
+ * its API family's per-IP pool (ops->pools): /api 6000 a minute, /sapi
+ * 12,000, /fapi 2400, and withdraw history's per-second pool; USD-M klines
+ * weigh 5 at limit 1000. ops->resync makes the next request a server-time
+ * one, then repeats the step (also the answer to -1021).
+ *
  * Futures balances are reported in the cash view the daemon's equity uses
  * (equity = cash + sum(position qty x close)): per margin asset, cash =
  * walletBalance + unrealizedProfit - the notional of the open positions
@@ -40,6 +59,25 @@
  * Pages come oldest first by trade id, and one symbol is walked to its end
  * before the next starts, so every symbol's fills are emitted in ascending
  * order (ops.ascending) and a backfill holds one page at a time.
+ *
+ * Progress. Every step's request differs from the previous one of the step
+ * unless it is a retry: trades move fromId past the page, income moves
+ * startTime past its last row, flows move to the next 90-day window, klines
+ * move startTime past the page's last day (the set of series to fetch is
+ * decided once per cycle, before the first klines request). So the
+ * requests of one cycle, retries and clock resyncs aside, are at most
+ *     F + I + sum over candidates s of (floor(T_s / 1000) + 1)
+ *       + 2 W + sum over price series k of (floor(D_k / 1000) + 1)
+ * where F <= 5 is the fixed steps (time, exchangeInfo, account,
+ * apiRestrictions, margin balances), I = floor(R / 1000) + 1 for R futures
+ * income rows after the income cursor (0 for spot and margin), T_s the
+ * trades of candidate s after its cursor (candidates <= exchangeInfo's
+ * symbols), W the 90-day windows of deposits (as many of withdrawals) since
+ * the flows cursor, and D_k the days of closes series k still needs (the
+ * candidates with closes and the BTCUSDT benchmark). A resync adds two
+ * requests (time, then the step again). test_binance_sim.c
+ * test_requests_bounded checks this for a backfill of a 1,500-day account
+ * and for a steady-state cycle.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -102,6 +140,7 @@ struct bpriv {
 	size_t nheld;
 	bool can_trade;
 	bool discovered;		/* candidates looked for this cycle */
+	bool closes_planned;		/* want_closes() ran this cycle */
 	int64_t clock_at;		/* local time of the last sync, 0 = never */
 	int64_t account_at;		/* last balances read, 0 = never */
 	int64_t restrict_at;		/* last API restrictions read */
@@ -174,6 +213,7 @@ b_begin(struct xconn *c, int64_t now_ms)
 	p->step = S_TIME;
 	p->idx = 0;
 	p->discovered = false;
+	p->closes_planned = false;
 	p->now = now_ms;
 	p->refresh_account = p->account_at == 0 || now_ms - p->account_at >= ACCOUNT_TTL_MS;
 	p->refresh_slow = p->flows_at == 0 || now_ms - p->flows_at >= SLOW_TTL_MS;
@@ -254,7 +294,10 @@ note_day(struct bpriv *p, int64_t ts)
 
 /* Daily closes are wanted for every traded symbol and for <asset>USDT of
  * every asset held or moved (spot, margin), from the account's first day:
- * a symbol never fetched yet starts there. */
+ * a symbol never fetched yet starts there. Runs once per cycle, before the
+ * first klines request: run again after a full page it would move that
+ * symbol's start back to the first day, and the same page would be asked
+ * for forever (an account older than 1000 days never finished a cycle). */
 static void
 want_closes(struct xconn *c)
 {
@@ -286,19 +329,95 @@ discover(struct xconn *c)
 
 /* ------------------------------------------------------------------ requests */
 
-static void
-public_get(struct xconn *c, struct xreq *req, const char *path, const char *query, unsigned weight, int tag)
+/* Binance's per-IP limits are per API family (rest-api.md LIMITS, the
+ * USD-M and SAPI docs): /api request weight 6000 a minute, /sapi IP weight
+ * 12,000 a minute, /fapi 2400 a minute. Withdraw history is charged 18,000
+ * against its own per-second IP limit of 180,000 (10 requests a second),
+ * not against the /sapi minute. The indexes are req->pool.
+ *
+ * Binance counts in fixed windows (the calendar minute on its clock); a
+ * token bucket of capacity C refilled at r lets C + r T through in any T,
+ * so C + 60 r must stay within the minute's limit L, or a burst at the end
+ * of one window and the refill in the next exceed it (a 429, then a ban).
+ * Each pool is declared with C = L / 10 and r such that C + 60 r = 0.98 L
+ * (a little room for requests that reach Binance in a later window than
+ * they were reserved in): 88 % of L a minute, sustained. */
+enum bpool { P_API, P_SAPI, P_FAPI, P_SAPI_1S, P_COUNT };
+
+#define BPOOL(name, limit, window_s) { name, false, (limit) / 10.0, (limit) * 0.88 / (window_s) }
+static const struct xpool bpools[P_COUNT] = {
+	[P_API] = BPOOL("api", 6000, 60),
+	[P_SAPI] = BPOOL("sapi", 12000, 60),
+	[P_FAPI] = BPOOL("fapi", 2400, 60),
+	/* One request is 18,000: the burst must hold it. */
+	[P_SAPI_1S] = { "sapi-withdraw-1s", false, 18000, 180000 * 0.88 },
+};
+#undef BPOOL
+
+/* An endpoint as this connector calls it: its pool, its documented weight
+ * for the parameters sent, and the part of the account it serves. */
+struct bendpoint {
+	const char *path;
+	enum bpool pool;
+	unsigned weight;
+	enum xpart part;
+};
+
+/* What the fills walk needs is XPART_FILLS: the clock, the markets, the
+ * account (the credential's validation, and the held assets discovery starts
+ * from; its balances come with it), margin balances (the held and borrowed
+ * assets of a margin account are its discovery), and the USD-M income
+ * history (it names the symbols traded without an open position; skipping it
+ * would lose fills silently, so it is never skipped; its TRANSFER rows are
+ * the flows). The side steps are the key's restrictions, deposits,
+ * withdrawals and daily closes. */
+static const struct bendpoint
+	E_TIME = { "/api/v3/time", P_API, 1, XPART_FILLS },
+	E_FTIME = { "/fapi/v1/time", P_FAPI, 1, XPART_FILLS },
+	E_INFO = { "/api/v3/exchangeInfo", P_API, 20, XPART_FILLS },
+	E_FINFO = { "/fapi/v1/exchangeInfo", P_FAPI, 1, XPART_FILLS },
+	E_ACCOUNT = { "/api/v3/account", P_API, 20, XPART_FILLS },
+	E_FACCOUNT = { "/fapi/v2/account", P_FAPI, 5, XPART_FILLS },
+	E_MACCOUNT = { "/sapi/v1/margin/account", P_SAPI, 10, XPART_FILLS },
+	E_INCOME = { "/fapi/v1/income", P_FAPI, 30, XPART_FILLS },
+	E_TRADES = { "/api/v3/myTrades", P_API, 20, XPART_FILLS },
+	E_FTRADES = { "/fapi/v1/userTrades", P_FAPI, 5, XPART_FILLS },
+	E_MTRADES = { "/sapi/v1/margin/myTrades", P_SAPI, 10, XPART_FILLS },
+	E_RESTRICT = { "/sapi/v1/account/apiRestrictions", P_SAPI, 1, XPART_PERMISSIONS },
+	E_DEPOSIT = { "/sapi/v1/capital/deposit/hisrec", P_SAPI, 1, XPART_FLOWS },
+	E_WITHDRAW = { "/sapi/v1/capital/withdraw/history", P_SAPI_1S, 18000, XPART_FLOWS },
+	/* Spot klines weigh 2 whatever the limit; USD-M's by limit (below). */
+	E_KLINES = { "/api/v3/klines", P_API, 2, XPART_PRICES },
+	E_FKLINES = { "/fapi/v1/klines", P_FAPI, 0, XPART_PRICES };
+
+/* USD-M klines: limit [1,100) 1, [100,500) 2, [500,1000] 5, above 10. */
+static unsigned
+fklines_weight(unsigned limit)
 {
-	xreq_set(req, "GET", c->base_url, path, query);
-	req->weight = weight;
+	return limit < 100 ? 1 : limit < 500 ? 2 : limit <= 1000 ? 5 : 10;
+}
+
+static void
+charge(struct xreq *req, const struct bendpoint *e, int tag)
+{
+	req->pool = e->pool;
+	req->weight = e == &E_FKLINES ? fklines_weight(PAGE) : e->weight;
+	req->part = e->part;
 	req->tag = tag;
+}
+
+static void
+public_get(struct xconn *c, struct xreq *req, const struct bendpoint *e, const char *query, int tag)
+{
+	xreq_set(req, "GET", c->base_url, e->path, query);
+	charge(req, e, tag);
 }
 
 /* A SIGNED GET: params, then recvWindow and timestamp at the exchange's
  * clock, then the signature over exactly that query string. */
 static int
 signed_get(struct xconn *c, const struct credential *cred, int64_t now, struct xreq *req, const char *base,
-    const char *path, const char *params, unsigned weight, int tag, const char **errstr)
+    const struct bendpoint *e, const char *params, int tag, const char **errstr)
 {
 	char *q, *sig, *full;
 
@@ -309,15 +428,29 @@ signed_get(struct xconn *c, const struct credential *cred, int64_t now, struct x
 		return -1;
 	}
 	full = xasprintf("%s&signature=%s", q, sig);
-	xreq_set(req, "GET", base, path, full);
+	xreq_set(req, "GET", base, e->path, full);
 	xreq_header(req, "X-MBX-APIKEY", cred->api_key);
-	req->weight = weight;
-	req->tag = tag;
+	charge(req, e, tag);
 	OPENSSL_cleanse(sig, strlen(sig));
 	free(sig);
 	free(full);
 	free(q);
 	return 1;
+}
+
+/* Deposits are done for this cycle: withdrawals next; withdrawals done:
+ * the flows are caught up (when they were due), closes next. */
+static void
+flows_next(struct bpriv *p)
+{
+	if (p->step == S_DEPOSIT) {
+		p->step = S_WITHDRAW;
+		return;
+	}
+	if (p->refresh_slow)
+		p->flows_at = p->now;
+	p->step = S_KLINES;
+	p->idx = 0;
 }
 
 static int
@@ -334,7 +467,7 @@ b_next(struct xconn *c, const struct credential *cred, int64_t now, struct xreq 
 				p->step = S_INFO;
 				continue;
 			}
-			public_get(c, req, fut ? "/fapi/v1/time" : "/api/v3/time", NULL, 1, S_TIME);
+			public_get(c, req, fut ? &E_FTIME : &E_TIME, NULL, S_TIME);
 			return 1;
 		case S_ACCOUNT:
 			if (!p->refresh_account) {
@@ -342,31 +475,27 @@ b_next(struct xconn *c, const struct credential *cred, int64_t now, struct xreq 
 				continue;
 			}
 			if (fut)
-				return signed_get(c, cred, now, req, c->base_url, "/fapi/v2/account", "", 5, S_ACCOUNT,
-				    errstr);
-			return signed_get(c, cred, now, req, c->base_url, "/api/v3/account", "omitZeroBalances=true", 20,
-			    S_ACCOUNT, errstr);
+				return signed_get(c, cred, now, req, c->base_url, &E_FACCOUNT, "", S_ACCOUNT, errstr);
+			return signed_get(c, cred, now, req, c->base_url, &E_ACCOUNT, "omitZeroBalances=true", S_ACCOUNT,
+			    errstr);
 		case S_MBALANCE:
 			if (c->conf.market != FILL_MARGIN) {
 				p->step = S_RESTRICT;
 				continue;
 			}
-			return signed_get(c, cred, now, req, p->sapi, "/sapi/v1/margin/account", "", 10, S_MBALANCE,
-			    errstr);
+			return signed_get(c, cred, now, req, p->sapi, &E_MACCOUNT, "", S_MBALANCE, errstr);
 		case S_RESTRICT:
 			if (!p->has_sapi || (p->restrict_at != 0 && p->now - p->restrict_at < SLOW_TTL_MS)) {
 				p->step = S_INCOME;
 				continue;
 			}
-			return signed_get(c, cred, now, req, p->sapi, "/sapi/v1/account/apiRestrictions", "", 1,
-			    S_RESTRICT, errstr);
+			return signed_get(c, cred, now, req, p->sapi, &E_RESTRICT, "", S_RESTRICT, errstr);
 		case S_INFO:
 			if (p->info != NULL && now - p->info_at < INFO_TTL_MS) {
 				p->step = S_ACCOUNT;
 				continue;
 			}
-			public_get(c, req, fut ? "/fapi/v1/exchangeInfo" : "/api/v3/exchangeInfo", NULL, fut ? 1 : 20,
-			    S_INFO);
+			public_get(c, req, fut ? &E_FINFO : &E_INFO, NULL, S_INFO);
 			return 1;
 		case S_INCOME:
 			/* Candidates are looked for once per cycle, with this
@@ -381,8 +510,7 @@ b_next(struct xconn *c, const struct credential *cred, int64_t now, struct xreq 
 				continue;
 			}
 			snprintf(params, sizeof(params), "startTime=%lld&limit=%d", (long long)p->income_from, PAGE);
-			return signed_get(c, cred, now, req, c->base_url, "/fapi/v1/income", params, 30, S_INCOME,
-			    errstr);
+			return signed_get(c, cred, now, req, c->base_url, &E_INCOME, params, S_INCOME, errstr);
 		case S_TRADES:
 			while (p->idx < p->nsyms && p->syms[p->idx].dropped)
 				p->idx++;
@@ -396,13 +524,10 @@ b_next(struct xconn *c, const struct credential *cred, int64_t now, struct xreq 
 			snprintf(params, sizeof(params), "symbol=%s&fromId=%llu&limit=%d", p->syms[p->idx].native,
 			    (unsigned long long)p->syms[p->idx].next_id, PAGE);
 			if (fut)
-				return signed_get(c, cred, now, req, c->base_url, "/fapi/v1/userTrades", params, 5,
-				    S_TRADES, errstr);
+				return signed_get(c, cred, now, req, c->base_url, &E_FTRADES, params, S_TRADES, errstr);
 			if (c->conf.market == FILL_MARGIN)
-				return signed_get(c, cred, now, req, p->sapi, "/sapi/v1/margin/myTrades", params, 10,
-				    S_TRADES, errstr);
-			return signed_get(c, cred, now, req, c->base_url, "/api/v3/myTrades", params, 20, S_TRADES,
-			    errstr);
+				return signed_get(c, cred, now, req, p->sapi, &E_MTRADES, params, S_TRADES, errstr);
+			return signed_get(c, cred, now, req, c->base_url, &E_TRADES, params, S_TRADES, errstr);
 		case S_DEPOSIT:
 		case S_WITHDRAW: {
 			int k = p->step == S_DEPOSIT ? 0 : 1;
@@ -410,25 +535,24 @@ b_next(struct xconn *c, const struct credential *cred, int64_t now, struct xreq 
 
 			/* Futures flows are the TRANSFER rows of the income history. */
 			if (fut || !p->has_sapi || p->flow_from[k] > p->now || !p->refresh_slow) {
-				if (p->step == S_WITHDRAW && p->refresh_slow)
-					p->flows_at = p->now;
-				p->step = p->step == S_DEPOSIT ? S_WITHDRAW : S_KLINES;
+				flows_next(p);
 				continue;
 			}
 			p->flow_to = end < p->now ? end : p->now;
 			snprintf(params, sizeof(params), "startTime=%lld&endTime=%lld", (long long)p->flow_from[k],
 			    (long long)p->flow_to);
-			return signed_get(c, cred, now, req, p->sapi,
-			    k == 0 ? "/sapi/v1/capital/deposit/hisrec" : "/sapi/v1/capital/withdraw/history", params,
-			    k == 0 ? 1 : 18, p->step, errstr);
+			return signed_get(c, cred, now, req, p->sapi, k == 0 ? &E_DEPOSIT : &E_WITHDRAW, params, p->step,
+			    errstr);
 		}
 		case S_KLINES: {
 			struct bsym *s;
 
 			/* Every traded symbol, then the benchmark (idx == nsyms);
 			 * each at most hourly. */
-			if (p->idx == 0)
+			if (!p->closes_planned) {
 				want_closes(c);
+				p->closes_planned = true;
+			}
 			for (;; p->idx++) {
 				s = p->idx < p->nsyms ? &p->syms[p->idx] : p->idx == p->nsyms ? &p->bench : NULL;
 				if (s == NULL || (s->kline_from != 0 && (s->kline_at == 0 || now - s->kline_at >= CLOCK_TTL_MS)))
@@ -440,7 +564,7 @@ b_next(struct xconn *c, const struct credential *cred, int64_t now, struct xreq 
 			}
 			snprintf(params, sizeof(params), "symbol=%s&interval=1d&startTime=%lld&limit=%d", s->native,
 			    (long long)s->kline_from, PAGE);
-			public_get(c, req, fut ? "/fapi/v1/klines" : "/api/v3/klines", params, 2, S_KLINES);
+			public_get(c, req, fut ? &E_FKLINES : &E_KLINES, params, S_KLINES);
 			return 1;
 		}
 		case S_DONE:
@@ -985,6 +1109,70 @@ bad:
 
 /* ------------------------------------------------------------------ errors */
 
+/* Moves past the side step req belongs to, for this cycle; what it would
+ * have fetched stays due (its cursor does not move): restrictions and flows
+ * are asked again with the slow facts (hourly), one symbol's closes an hour
+ * later. */
+static void
+side_step_done(struct xconn *c, int tag)
+{
+	struct bpriv *p = c->priv;
+
+	/* A clock resync interrupted the step: give it up all the same. */
+	if (p->step == S_TIME && (int)p->resume == tag) {
+		p->step = p->resume;
+		p->resume = S_TIME;
+	}
+	if (tag != (int)p->step)
+		return;
+	switch (p->step) {
+	case S_RESTRICT:
+		p->restrict_at = p->now;
+		p->step = S_INCOME;
+		break;
+	case S_DEPOSIT:
+	case S_WITHDRAW:
+		flows_next(p);
+		break;
+	case S_KLINES:
+		if (p->idx <= p->nsyms)
+			(p->idx < p->nsyms ? &p->syms[p->idx] : &p->bench)->kline_at = p->now;
+		p->idx++;
+		break;
+	default:
+		break;
+	}
+}
+
+/* A server-time request next, then the interrupted step again. */
+static void
+b_resync(struct xconn *c)
+{
+	struct bpriv *p = c->priv;
+
+	p->clock_at = 0;
+	if (p->step != S_TIME)
+		p->resume = p->step;
+	p->step = S_TIME;
+}
+
+/* A permanent refusal of a side step: the part is degraded this cycle, with
+ * the exchange's words, and the cycle goes on past the step. */
+static void
+side_degraded(struct xconn *c, const struct xreq *req, const struct xresp *resp, int64_t code, const char *msg)
+{
+	struct bpriv *p = c->priv;
+
+	if (req->tag == S_KLINES && p->idx <= p->nsyms)
+		xconn_degrade(c, XPART_PRICES, "no daily closes for %s: HTTP %ld %lld %s",
+		    (p->idx < p->nsyms ? &p->syms[p->idx] : &p->bench)->native, resp->status, (long long)code, msg);
+	else
+		xconn_degrade(c, req->part, "%s unavailable: HTTP %ld %lld %s",
+		    req->tag == S_RESTRICT ? "key restrictions" : "deposits and withdrawals", resp->status,
+		    (long long)code, msg);
+	side_step_done(c, req->tag);
+}
+
 /* Maps a Binance error (HTTP status and {"code","msg"} body) to an outcome.
  * Returns true when the response was an error (out says what to do). */
 static bool
@@ -1014,23 +1202,33 @@ map_error(struct xconn *c, const struct xreq *req, const struct xresp *resp, con
 	switch (code) {
 	case -1021:
 		/* Resync, then the interrupted step again. */
-		p->clock_at = 0;
-		p->resume = p->step;
-		p->step = S_TIME;
+		b_resync(c);
 		xoutcome_error(out, XR_CLOCK, "%lld %s", (long long)code, msg);
 		return true;
 	case -1002:
 	case -1022:
 	case -2014:
 	case -2015:
+		/* On a side step, after the account step accepted the key: a
+		 * permission this key lacks (e.g. a read-only key without
+		 * "Permits Universal Transfer" on /sapi/v1/capital). */
+		if (req->part != XPART_FILLS) {
+			side_degraded(c, req, resp, code, msg);
+			out->result = XR_OK;
+			return true;
+		}
 		xoutcome_error(out, XR_AUTH, "%lld %s", (long long)code, msg);
 		return true;
 	case -1121:
 		/* The symbol is gone from the exchange: drop it. */
-		if (req->tag == S_TRADES)
+		if (req->tag == S_TRADES) {
 			p->syms[p->idx].dropped = true;
-		if (req->tag == S_TRADES || req->tag == S_KLINES) {
 			p->idx++;
+			out->result = XR_OK;
+			return true;
+		}
+		if (req->tag == S_KLINES) {
+			side_degraded(c, req, resp, code, msg);
 			out->result = XR_OK;
 			return true;
 		}
@@ -1047,6 +1245,13 @@ map_error(struct xconn *c, const struct xreq *req, const struct xresp *resp, con
 	    req->tag == S_WITHDRAW)) {
 		/* /sapi not served here (a proxy or testnet): do without. */
 		p->has_sapi = false;
+		xconn_degrade(c, req->part, "%s unavailable: this base URL serves no /sapi (HTTP 404)",
+		    req->part == XPART_FLOWS ? "deposits and withdrawals" : "key restrictions");
+		out->result = XR_OK;
+		return true;
+	}
+	if (resp->status == 404 && req->tag == S_KLINES) {
+		side_degraded(c, req, resp, code, msg);
 		out->result = XR_OK;
 		return true;
 	}
@@ -1129,19 +1334,24 @@ done:
 	json_decref(j);
 }
 
-/* Binance's per-IP request weight per minute (rest-api.md LIMITS), one pool
- * per account type for now. */
+/* The per-IP pools of every family, whichever this session uses: their
+ * indexes are the same for every session, and each is shared by every
+ * session of the exchange (a spot session's /sapi calls and a margin
+ * session's /api calls draw on the right pools). */
 static size_t
 b_pools(const struct xconn *c, struct xpool out[XPOOL_MAX])
 {
-	static const struct xpool by_market[3] = {
-		[FILL_SPOT] = { "spot", false, 6000, 100 },
-		[FILL_MARGIN] = { "margin", false, 12000, 200 },
-		[FILL_FUTURES] = { "futures", false, 2400, 40 },
-	};
+	(void)c;
+	_Static_assert(P_COUNT <= XPOOL_MAX, "Binance has more pools than XPOOL_MAX");
+	memcpy(out, bpools, sizeof(bpools));
+	return P_COUNT;
+}
 
-	out[0] = by_market[c->conf.market];
-	return 1;
+static void
+b_skip(struct xconn *c, const struct xreq *req)
+{
+	if (req->part != XPART_FILLS)
+		side_step_done(c, req->tag);
 }
 
 const struct exchange_ops exchange_binance = {
@@ -1155,4 +1365,6 @@ const struct exchange_ops exchange_binance = {
 	.next = b_next,
 	.handle = b_handle,
 	.pools = b_pools,
+	.skip = b_skip,
+	.resync = b_resync,
 };

@@ -671,6 +671,152 @@ test_unknown_symbol_and_weight(void **state)
 	h_close(&h);
 }
 
+/* The request just made is charged weight against pool and serves part. */
+static void
+charged(const struct harness *h, unsigned pool, unsigned weight, enum xpart part)
+{
+	if (h->req.pool != pool || h->req.weight != weight || h->req.part != part)
+		fail_msg("%s: pool %u weight %u part %d, want %u %u %d", h->req.url, h->req.pool, h->req.weight,
+		    (int)h->req.part, pool, weight, (int)part);
+}
+
+/* Binance's per-IP pools are per API family, and every request is charged
+ * its documented weight against its family's pool. */
+static void
+test_pools_and_weights(void **state)
+{
+	struct xpool pools[XPOOL_MAX];
+	struct harness h;
+	size_t n;
+
+	(void)state;
+	h_open(&h, FILL_MARGIN);
+	n = h.c.ops->pools(&h.c, pools);
+	assert_int_equal(n, 4);
+	/* Binance's windows are fixed: what a bucket lets through in any
+	 * window (cap + window x rate) stays within the limit, and holds the
+	 * heaviest request. */
+	assert_string_equal(pools[0].name, "api");
+	assert_true(pools[0].cap + 60 * pools[0].per_s <= 6000 && pools[0].per_s >= 85 && !pools[0].per_key);
+	assert_string_equal(pools[1].name, "sapi");
+	assert_true(pools[1].cap + 60 * pools[1].per_s <= 12000 && pools[1].per_s >= 170);
+	assert_string_equal(pools[2].name, "fapi");
+	assert_true(pools[2].cap + 60 * pools[2].per_s <= 2400 && pools[2].per_s >= 34 && pools[2].cap >= 30);
+	/* withdraw history: 18,000 of a per-second 180,000 */
+	assert_true(pools[3].cap >= 18000 && pools[3].cap + pools[3].per_s <= 180000);
+	/* A margin session: its /api calls on the api pool, /sapi on sapi. */
+	expect(&h, "/api/v3/time");
+	charged(&h, 0, 1, XPART_FILLS);
+	ok(&h, "/api/v3/time", "{\"serverTime\":1700000000000}");
+	expect(&h, "/api/v3/exchangeInfo");
+	charged(&h, 0, 20, XPART_FILLS);
+	ok(&h, "/api/v3/exchangeInfo", spot_info);
+	expect(&h, "/api/v3/account");
+	charged(&h, 0, 20, XPART_FILLS);
+	ok(&h, "/api/v3/account", "{\"canTrade\":true,\"balances\":[]}");
+	expect(&h, "/sapi/v1/margin/account");
+	charged(&h, 1, 10, XPART_FILLS);
+	ok(&h, "/sapi/v1/margin/account", "{\"userAssets\":[{\"asset\":\"BNB\",\"borrowed\":\"0\",\"free\":\"1\","
+	    "\"interest\":\"0\",\"locked\":\"0\",\"netAsset\":\"1\"}]}");
+	expect(&h, "/sapi/v1/account/apiRestrictions");
+	charged(&h, 1, 1, XPART_PERMISSIONS);
+	ok(&h, "/sapi/v1/account/apiRestrictions", "{\"enableWithdrawals\":false,\"enableSpotAndMarginTrading\":true}");
+	expect(&h, "/sapi/v1/margin/myTrades?symbol=BNBBTC");
+	charged(&h, 1, 10, XPART_FILLS);
+	ok(&h, "/sapi/v1/margin/myTrades?symbol=BNBBTC", "[]");
+	expect(&h, "/sapi/v1/capital/deposit/hisrec");
+	charged(&h, 1, 1, XPART_FLOWS);
+	for (int i = 0; i < 5; i++)
+		ok(&h, "/sapi/v1/capital/deposit/hisrec", "[]");
+	expect(&h, "/sapi/v1/capital/withdraw/history");
+	charged(&h, 3, 18000, XPART_FLOWS);
+	h_close(&h);
+
+	/* USD-M: klines of limit 1000 weigh 5, on the fapi pool. */
+	h_open(&h, FILL_FUTURES);
+	expect(&h, "/fapi/v1/time");
+	charged(&h, 2, 1, XPART_FILLS);
+	ok(&h, "/fapi/v1/time", "{\"serverTime\":1700000000000}");
+	expect(&h, "/fapi/v1/exchangeInfo");
+	charged(&h, 2, 1, XPART_FILLS);
+	ok(&h, "/fapi/v1/exchangeInfo", "{\"symbols\":[{\"symbol\":\"BTCUSDT\",\"baseAsset\":\"BTC\",\"quoteAsset\":"
+	    "\"USDT\",\"marginAsset\":\"USDT\"}]}");
+	expect(&h, "/fapi/v2/account");
+	charged(&h, 2, 5, XPART_FILLS);
+	ok(&h, "/fapi/v2/account", "{\"canTrade\":true,\"assets\":[],\"positions\":[]}");
+	/* A futures session's /sapi call is on the sapi pool. */
+	expect(&h, "/sapi/v1/account/apiRestrictions");
+	charged(&h, 1, 1, XPART_PERMISSIONS);
+	ok(&h, "/sapi/v1/account/apiRestrictions", "{\"enableWithdrawals\":false,\"enableFutures\":false}");
+	expect(&h, "/fapi/v1/income");
+	charged(&h, 2, 30, XPART_FILLS);
+	ok(&h, "/fapi/v1/income", "[{\"symbol\":\"BTCUSDT\",\"incomeType\":\"COMMISSION\",\"income\":\"-0.01\","
+	    "\"asset\":\"USDT\",\"time\":1690000000000,\"tranId\":1,\"tradeId\":\"2\"}]");
+	expect(&h, "/fapi/v1/userTrades?symbol=BTCUSDT");
+	charged(&h, 2, 5, XPART_FILLS);
+	ok(&h, "/fapi/v1/userTrades?symbol=BTCUSDT", "[{\"buyer\":false,\"commission\":\"0.1\",\"commissionAsset\":"
+	    "\"USDT\",\"id\":1,\"maker\":false,\"orderId\":2,\"price\":\"100\",\"qty\":\"1\",\"quoteQty\":\"100\","
+	    "\"realizedPnl\":\"0\",\"side\":\"BUY\",\"positionSide\":\"BOTH\",\"symbol\":\"BTCUSDT\",\"time\":"
+	    "1690000000000}]");
+	expect(&h, "/fapi/v1/klines?symbol=BTCUSDT&interval=1d&startTime=1689984000000&limit=1000");
+	charged(&h, 2, 5, XPART_PRICES);
+	h_close(&h);
+}
+
+/* A side step the key may not take is degraded, not XR_AUTH, and the cycle
+ * goes on past it; a side step the poller gives up (ops->skip) likewise;
+ * ops->resync asks the server's time, then the same step again. */
+static void
+test_side_steps(void **state)
+{
+	static const char refused[] = "{\"code\":-2015,\"msg\":\"Invalid API-key, IP, or permissions for action.\"}";
+	struct harness h;
+	struct xoutcome o;
+
+	(void)state;
+	h_open(&h, FILL_SPOT);
+	ok(&h, "/api/v3/time", "{\"serverTime\":1700000000000}");
+	ok(&h, "/api/v3/exchangeInfo", spot_info);
+	ok(&h, "/api/v3/account", "{\"canTrade\":true,\"balances\":[{\"asset\":\"BNB\",\"free\":\"1\",\"locked\":\"0\"}]}");
+	/* restrictions refused: permissions degraded, unknown */
+	expect(&h, "/sapi/v1/account/apiRestrictions");
+	assert_int_equal(answer(&h, 401, refused, NULL, &o), XR_OK);
+	assert_non_null(strstr(h.c.degraded[XPART_PERMISSIONS], "-2015"));
+	assert_int_equal(h.rec.perms, -1);
+	/* the fills walk is untouched */
+	expect(&h, "/api/v3/myTrades?symbol=BNBBTC&fromId=0");
+	/* ... and a resync in its middle: time, then the same page again */
+	h.c.ops->resync(&h.c);
+	xreq_clear(&h.req);
+	ok(&h, "/api/v3/time", "{\"serverTime\":1700000005000}");
+	expect(&h, "/api/v3/myTrades?symbol=BNBBTC&fromId=0");
+	assert_non_null(strstr(h.req.url, "timestamp=1700000005000"));
+	assert_int_equal(answer(&h, 200, "[{\"symbol\":\"BNBBTC\",\"id\":7,\"orderId\":1,\"price\":\"1\",\"qty\":\"1\","
+	    "\"quoteQty\":\"1\",\"commission\":\"0\",\"commissionAsset\":\"BNB\",\"time\":1690000000000,\"isBuyer\":true,"
+	    "\"isMaker\":true}]", NULL, &o), XR_OK);
+	assert_int_equal(h.rec.nfills, 1);
+	/* deposits refused: degraded, and the next request is the withdrawals', not the same deposits window */
+	expect(&h, "/sapi/v1/capital/deposit/hisrec");
+	assert_int_equal(answer(&h, 401, refused, NULL, &o), XR_OK);
+	assert_non_null(strstr(h.c.degraded[XPART_FLOWS], "deposits and withdrawals unavailable"));
+	assert_non_null(strstr(h.c.degraded[XPART_FLOWS], "-2015"));
+	expect(&h, "/sapi/v1/capital/withdraw/history");
+	assert_int_equal(answer(&h, 401, refused, NULL, &o), XR_OK);
+	/* closes: the poller gives up BNBBTC's after its retries; BTCUSDT's come next */
+	expect(&h, "/api/v3/klines?symbol=BNBBTC");
+	assert_int_equal(answer(&h, 503, "<html>", NULL, &o), XR_RETRY);
+	assert_int_equal(h.req.part, XPART_PRICES);
+	(h.c.ops->skip)(&h.c, &h.req);	/* parenthesised: cmocka has a skip() macro */
+	expect(&h, "/api/v3/klines?symbol=BTCUSDT");
+	/* an unknown series: degraded, and done */
+	assert_int_equal(answer(&h, 400, "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}", NULL, &o), XR_OK);
+	assert_non_null(strstr(h.c.degraded[XPART_PRICES], "BTCUSDT"));
+	assert_int_equal(h.c.ops->next(&h.c, &h.cred, 1700000000000LL, &h.req, &(const char *){ NULL }), 0);
+	assert_true(h.c.backfill_done);
+	assert_int_equal(h.rec.nfills, 1);
+	h_close(&h);
+}
+
 static void
 test_open(void **state)
 {
@@ -708,6 +854,8 @@ main(void)
 		cmocka_unit_test(test_futures_and_margin_rows),
 		cmocka_unit_test(test_error_mapping),
 		cmocka_unit_test(test_unknown_symbol_and_weight),
+		cmocka_unit_test(test_pools_and_weights),
+		cmocka_unit_test(test_side_steps),
 		cmocka_unit_test(test_open),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

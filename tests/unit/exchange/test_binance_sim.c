@@ -31,6 +31,8 @@
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
+#define DAY 86400000LL
+
 /* ------------------------------------------------------------------ the simulator process */
 
 struct sim {
@@ -633,19 +635,34 @@ struct ireq {
 	const char *apikey;
 };
 
+static const char *itime_unit;	/* X-MBX-TIME-UNIT sent by idispatch, NULL: none */
+
 static const char *
 ihdr(const struct exsim_request *r, const char *name)
 {
 	const struct ireq *q = r->ctx;
 
+	if (strcasecmp(name, "X-MBX-TIME-UNIT") == 0)
+		return itime_unit;
 	return strcasecmp(name, "X-MBX-APIKEY") == 0 ? q->apikey : NULL;
 }
+
+static unsigned idispatch_unit(struct exsim *w, const char *path, const char *query, const struct exsim_account *a,
+    int64_t skew, int64_t now, int64_t unit, struct exsim_response *rs);
 
 /* Dispatches GET path?query (signed with secret when non-NULL, timestamp
  * at the simulator's clock + skew) and returns the status; body in rs. */
 static unsigned
 idispatch(struct exsim *w, const char *path, const char *query, const struct exsim_account *a, int64_t skew,
     int64_t now, struct exsim_response *rs)
+{
+	return idispatch_unit(w, path, query, a, skew, now, 1, rs);
+}
+
+/* As idispatch, the timestamp in milliseconds (unit 1) or microseconds (1000). */
+static unsigned
+idispatch_unit(struct exsim *w, const char *path, const char *query, const struct exsim_account *a, int64_t skew,
+    int64_t now, int64_t unit, struct exsim_response *rs)
 {
 	struct ireq q;
 	char *full, *p;
@@ -655,7 +672,7 @@ idispatch(struct exsim *w, const char *path, const char *query, const struct exs
 	free(rs->body);
 	memset(rs, 0, sizeof(*rs));
 	if (a != NULL) {
-		char *signedq = xasprintf("%s%stimestamp=%lld", query, *query ? "&" : "", (long long)(now + skew));
+		char *signedq = xasprintf("%s%stimestamp=%lld", query, *query ? "&" : "", (long long)((now + skew) * unit));
 		assert_int_equal(sign_binance_hmac(sig, a->secret, strlen(a->secret), signedq, strlen(signedq), NULL, 0), 0);
 		full = xasprintf("%s&signature=%s", signedq, sig);
 		free(signedq);
@@ -751,6 +768,44 @@ test_sim_rules(void **state)
 		assert_error(&rs, 401, idispatch(&w, "/api/v3/account", "", &bad, 0, now, &rs),
 		    "{\"code\":-2015,\"msg\":\"Invalid API-key, IP, or permissions for action.\"}");
 	}
+	/* Microsecond timestamps (16 digits) and recvWindow with up to three
+	 * decimals, at most 60000. */
+	assert_int_equal(idispatch_unit(&w, "/api/v3/account", "recvWindow=5000", spot, -4999, now, 1000, &rs), 200);
+	assert_error(&rs, 400, idispatch_unit(&w, "/api/v3/account", "", spot, 1000, now, 1000, &rs), "-1021");
+	assert_int_equal(idispatch(&w, "/api/v3/account", "recvWindow=5000.5", spot, -5000, now, &rs), 200);
+	assert_error(&rs, 400, idispatch(&w, "/api/v3/account", "recvWindow=5000.5", spot, -5001, now, &rs), "-1021");
+	assert_error(&rs, 400, idispatch(&w, "/api/v3/account", "recvWindow=1.2345", spot, 0, now, &rs), "-1100");
+	assert_error(&rs, 400, idispatch(&w, "/api/v3/account", "recvWindow=60000.001", spot, 0, now, &rs), "-1131");
+	assert_int_equal(idispatch(&w, "/api/v3/account", "recvWindow=60000.000", spot, 0, now, &rs), 200);
+	/* X-MBX-TIME-UNIT: MICROSECOND: spot answers times in microseconds,
+	 * USD-M does not have it. */
+	itime_unit = "MICROSECOND";
+	assert_int_equal(idispatch(&w, "/api/v3/time", "", NULL, 0, now, &rs), 200);
+	snprintf(q, sizeof(q), "{\"serverTime\":%lld}", (long long)now * 1000);
+	assert_string_equal(rs.body, q);
+	assert_int_equal(idispatch(&w, "/fapi/v1/time", "", NULL, 0, now, &rs), 200);
+	snprintf(q, sizeof(q), "{\"serverTime\":%lld}", (long long)now);
+	assert_string_equal(rs.body, q);
+	snprintf(q, sizeof(q), "symbol=%s&limit=1", spot->symbols[0].native);
+	assert_int_equal(idispatch_unit(&w, "/api/v3/myTrades", q, spot, 0, now, 1000, &rs), 200);
+	j = json_loads(rs.body, 0, NULL);
+	assert_true(json_integer_value(json_object_get(json_array_get(j, 0), "time")) > 1000000000000000LL);
+	json_decref(j);
+	itime_unit = NULL;
+	/* A spot key on /fapi: refused as a key without futures permission. */
+	snprintf(q, sizeof(q), "symbol=%s", fut->symbols[0].native);
+	assert_error(&rs, 401, idispatch(&w, "/fapi/v1/userTrades", q, spot, 0, now, &rs),
+	    "{\"code\":-2015,\"msg\":\"Invalid API-key, IP, or permissions for action.\"}");
+	assert_error(&rs, 401, idispatch(&w, "/fapi/v2/account", "", spot, 0, now, &rs), "-2015");
+	/* Parameters an endpoint does not read (-1104), parameters sent twice (-1101). */
+	assert_error(&rs, 400, idispatch(&w, "/api/v3/exchangeInfo", "limit=5", NULL, 0, now, &rs),
+	    "{\"code\":-1104,\"msg\":\"Not all sent parameters were read; read '0' parameter(s) but was sent '1'.\"}");
+	assert_error(&rs, 400, idispatch(&w, "/api/v3/account", "omitZeroBalances=true&fromId=1", spot, 0, now, &rs),
+	    "read '3' parameter(s) but was sent '4'");
+	assert_error(&rs, 400, idispatch(&w, "/fapi/v1/klines", "symbol=BTCUSDT&interval=1d&isIsolated=TRUE", NULL, 0,
+	    now, &rs), "-1104");
+	assert_error(&rs, 400, idispatch(&w, "/api/v3/myTrades", "symbol=BTCUSDT&symbol=ETHUSDT", spot, 0, now, &rs),
+	    "{\"code\":-1101,\"msg\":\"Duplicate values for a parameter detected.\"}");
 	/* Parameters and windows. */
 	assert_error(&rs, 400, idispatch(&w, "/api/v3/myTrades", "limit=10", spot, 0, now, &rs), "-1102");
 	assert_error(&rs, 400, idispatch(&w, "/api/v3/myTrades", "symbol=DOGEUSDT", spot, 0, now, &rs),
@@ -794,8 +849,17 @@ test_sim_rules(void **state)
 	assert_string_equal(rheader(&rs, "X-MBX-USED-WEIGHT-1M"), "6000");
 	assert_error(&rs, 429, idispatch(&w, "/api/v3/time", "", NULL, 0, now + 2, &rs), "-1003");
 	assert_string_equal(rheader(&rs, "Retry-After"), "60");
-	/* USD-M has its own pool. */
+	/* USD-M has its own pool, and so has /sapi; USD-M klines weigh 5 at
+	 * limit 1000; withdraw history counts in its per-second pool. */
 	assert_int_equal(idispatch(&w, "/fapi/v1/time", "", NULL, 0, now + 3, &rs), 200);
+	assert_string_equal(rheader(&rs, "X-MBX-USED-WEIGHT-1M"), "1");
+	assert_int_equal(idispatch(&w, "/fapi/v1/klines", "symbol=BTCUSDT&interval=1d&limit=1000", NULL, 0, now + 3, &rs),
+	    200);
+	assert_string_equal(rheader(&rs, "X-MBX-USED-WEIGHT-1M"), "6");
+	assert_int_equal(idispatch(&w, "/sapi/v1/account/apiRestrictions", "", spot, 0, now + 3, &rs), 200);
+	assert_string_equal(rheader(&rs, "X-SAPI-USED-IP-WEIGHT-1M"), "1");
+	assert_int_equal(idispatch(&w, "/sapi/v1/capital/withdraw/history", "", spot, 0, now + 3, &rs), 200);
+	assert_string_equal(rheader(&rs, "X-SAPI-USED-IP-WEIGHT-1S"), "18000");
 	assert_error(&rs, 418, idispatch(&w, "/api/v3/time", "", NULL, 0, now + 4, &rs), "IP banned until");
 	assert_string_equal(rheader(&rs, "Retry-After"), "120");
 	/* The ban outlasts the window. */
@@ -805,11 +869,445 @@ test_sim_rules(void **state)
 	exsim_free(&w);
 }
 
+/* ------------------------------------------------------------------ requests per cycle, in process */
+
+struct iresp {
+	const struct exsim_response *rs;
+};
+
+static const char *
+iresp_header(const struct xresp *r, const char *name)
+{
+	const struct iresp *ir = r->hdr_arg;
+
+	return rheader(ir->rs, name);
+}
+
+static const char *
+ireq_header(const struct exsim_request *r, const char *name)
+{
+	const struct xreq *req = r->ctx;
+
+	for (size_t i = 0; i < req->nheaders; i++)
+		if (strcasecmp(req->headers[i].name, name) == 0)
+			return req->headers[i].value;
+	return NULL;
+}
+
+/* One cycle of c against the world w at the simulated time now, in process
+ * (no HTTP, no wall clock). Stops after cap requests. Returns 0 when the
+ * cycle completed, -1 when it did not within cap requests or a step failed
+ * (*last says how). *nreq counts the requests made. */
+static int
+icycle(struct exsim *w, struct xconn *c, const struct credential *cred, const struct xsink *sink, int64_t now,
+    unsigned cap, unsigned *nreq, enum xresult *last)
+{
+	const char *err = NULL;
+
+	*nreq = 0;
+	*last = XR_OK;
+	c->ops->begin(c, now);
+	for (;;) {
+		struct xreq req;
+		struct exsim_request rq;
+		struct exsim_param params[24];
+		struct exsim_response rs = { 0 };
+		struct xresp resp;
+		struct iresp ir;
+		struct xoutcome out;
+		char *url, *q, *p;
+		int r;
+
+		memset(&req, 0, sizeof(req));
+		if ((r = c->ops->next(c, cred, now, &req, &err)) <= 0) {
+			*last = r == 0 ? XR_OK : XR_FATAL;
+			return r == 0 ? 0 : -1;
+		}
+		if (*nreq == cap) {
+			xreq_clear(&req);
+			*last = XR_RETRY;
+			return -1;
+		}
+		(*nreq)++;
+		if (getenv("ICYCLE_TRACE") != NULL)
+			fprintf(stderr, "%u %s\n", *nreq, req.url);
+		/* base + path ? query, the query split (Binance's values need no decoding). */
+		url = xstrdup(req.url + strlen(c->base_url));
+		memset(&rq, 0, sizeof(rq));
+		if ((q = strchr(url, '?')) != NULL)
+			*q++ = '\0';
+		rq.method = req.method;
+		rq.path = url;
+		rq.query = q != NULL ? xstrdup(q) : xstrdup("");
+		rq.body = "";
+		rq.header = ireq_header;
+		rq.param = exsim_request_param;
+		rq.ctx = &req;
+		rq.now_ms = now;
+		for (p = q; p != NULL && *p != '\0' && rq.nparams < 24;) {
+			char *amp = strchr(p, '&'), *eq;
+			if (amp != NULL)
+				*amp = '\0';
+			if ((eq = strchr(p, '=')) != NULL) {
+				*eq = '\0';
+				params[rq.nparams].name = p;
+				params[rq.nparams++].value = eq + 1;
+			}
+			if (amp == NULL)
+				break;
+			p = amp + 1;
+		}
+		rq.params = params;
+		exsim_dispatch(w, &rq, &rs);
+		ir.rs = &rs;
+		resp = (struct xresp){ rs.status, rs.body != NULL ? rs.body : "", rs.body_len, now, iresp_header, &ir };
+		c->ops->handle(c, &req, &resp, sink, &out);
+		free((char *)(uintptr_t)rq.query);
+		free(url);
+		free(rs.body);
+		xreq_clear(&req);
+		if (out.result != XR_OK && out.result != XR_CLOCK) {
+			*last = out.result;
+			return -1;
+		}
+	}
+}
+
+/* The work of one cycle, in the terms of conn_binance.c's bound. */
+struct work {
+	unsigned fixed;			/* time, info, account, restrict (+ margin balances) */
+	unsigned income_rows;		/* futures: income rows after the cursor */
+	unsigned nsyms;			/* candidate symbols (at most every exchangeInfo symbol) */
+	uint64_t trades;		/* sum over them of floor(new trades / 1000) + 1 */
+	unsigned flow_windows;		/* 90-day windows of deposits (and as many of withdrawals) */
+	unsigned kline_days;		/* the longest price series asked for, in days */
+};
+
+/* conn_binance.c's bound on the requests of a cycle (retries aside). */
+static unsigned
+bound(const struct work *wk)
+{
+	unsigned kpages = wk->kline_days / 1000 + 1;
+
+	return wk->fixed + (wk->income_rows > 0 ? wk->income_rows / 1000 + 1 : 0) + (unsigned)wk->trades +
+	    2 * wk->flow_windows + (wk->nsyms + 1) * kpages;
+}
+
+/* The number of symbols exchangeInfo lists for the market of a. */
+static unsigned
+info_symbols(struct exsim *w, bool fut, int64_t now)
+{
+	struct exsim_response rs = { 0 };
+	unsigned n;
+	json_t *j;
+
+	assert_int_equal(idispatch(w, fut ? "/fapi/v1/exchangeInfo" : "/api/v3/exchangeInfo", "", NULL, 0, now, &rs),
+	    200);
+	j = json_loads(rs.body, 0, NULL);
+	n = (unsigned)json_array_size(json_object_get(j, "symbols"));
+	json_decref(j);
+	free(rs.body);
+	return n;
+}
+
+/* The work of a's cycle at now whose cursors stand at from (0: a backfill). */
+static void
+work_of(struct exsim *w, const struct exsim_account *a, int64_t from, int64_t now, struct work *wk)
+{
+	bool fut = a->market == FILL_FUTURES;
+	int64_t first = INT64_MAX, horizon = fut ? now - 180 * DAY : 0;
+
+	memset(wk, 0, sizeof(*wk));
+	wk->fixed = 4 + (a->market == FILL_MARGIN ? 1 : 0);
+	wk->nsyms = info_symbols(w, fut, now);
+	/* Untraded candidates: one empty page each. */
+	wk->trades = wk->nsyms;
+	for (size_t k = 0; k < a->nsymbols; k++) {
+		int64_t lo = from > horizon ? from : horizon;
+		uint64_t n = exsim_visible(a, k, now) - exsim_index_at(a, k, lo);
+		wk->trades += n / 1000;
+		if (fut)
+			wk->income_rows += (unsigned)n;
+		if (exsim_visible(a, k, now) > exsim_index_at(a, k, horizon) &&
+		    exsim_fill_ts(a, k, exsim_index_at(a, k, horizon)) < first)
+			first = exsim_fill_ts(a, k, exsim_index_at(a, k, horizon));
+	}
+	for (size_t i = 0; i < a->nflows; i++) {
+		if (a->flows[i].ts_ms < (fut ? horizon : now - 365 * DAY))
+			continue;
+		if (a->flows[i].ts_ms < first)
+			first = a->flows[i].ts_ms;
+		if (fut && a->flows[i].ts_ms >= from)
+			wk->income_rows++;
+	}
+	if (fut && wk->income_rows == 0)
+		wk->income_rows = 1;
+	if (from == 0)
+		wk->kline_days = first == INT64_MAX ? 0 : (unsigned)(now / DAY - first / DAY + 1);
+	else
+		wk->kline_days = (unsigned)(now / DAY - from / DAY + 1);
+	if (!fut) {
+		int64_t f0 = from == 0 ? now - 365 * DAY : from;
+		wk->flow_windows = (unsigned)((now - f0) / (90 * DAY) + 1);
+	}
+}
+
+/* An account whose first fill is 1,500 days old: every price series needs
+ * two klines pages (1000 days each). Before the fix, the first symbol's
+ * start went back to the first day after each page: the cycle never ended.
+ * Now it ends within the bound stated in conn_binance.c, for the backfill
+ * and for a steady-state cycle an hour later. */
+static void
+test_requests_bounded(void **state)
+{
+	const char *markets[] = { "spot", "margin", "futures" };
+	struct exsim_config cfg;
+	struct exsim w;
+	const char *err = NULL;
+
+	(void)state;
+	exsim_config_default(&cfg);
+	cfg.seed = 17;
+	cfg.accounts_per_exchange = 1;
+	cfg.fills_per_account = 6000;
+	cfg.history_ms = 1500 * DAY;
+	cfg.start_ms = 1767225600000LL;	/* 2026-01-01 */
+	cfg.live_spacing_ms = 600000;
+	assert_int_equal(exsim_init(&w, &cfg, &err), 0);
+	for (size_t i = 0; i < w.naccounts; i++) {
+		const struct exsim_account *a = &w.accounts[i];
+		struct xconf conf = { .base_url = "http://sim", .market = a->market };
+		struct credential cred = { a->api_key, strlen(a->api_key), a->secret, strlen(a->secret), "", 0 };
+		struct xconn c;
+		struct col col;
+		struct xsink sink;
+		struct work wk;
+		unsigned n, b;
+		enum xresult last;
+		int64_t now = w.start_ms + 1000;
+
+		if (a->exchange != EXSIM_BINANCE)
+			continue;
+		assert_int_equal(xconn_open(&c, &exchange_binance, &conf, &err), 0);
+		col_init(&col, &sink);
+		work_of(&w, a, 0, now, &wk);
+		b = bound(&wk);
+		if (a->market != FILL_FUTURES)
+			assert_true(wk.kline_days > 1000);	/* two pages per series */
+		if (icycle(&w, &c, &cred, &sink, now, b, &n, &last) != 0)
+			fail_msg("%s backfill: not complete after %u requests (bound %u), last %d", markets[a->market],
+			    n, b, last);
+		if (getenv("ICYCLE_TRACE") != NULL)
+			fprintf(stderr, "%s backfill: %u requests, bound %u\n", markets[a->market], n, b);
+		assert_true(c.backfill_done);
+		assert_true(col.nfills > 0);
+		/* Steady state: an hour later (closes and slow facts are due). */
+		work_of(&w, a, now, now + 3600001, &wk);
+		b = bound(&wk);
+		now += 3600001;
+		if (icycle(&w, &c, &cred, &sink, now, b, &n, &last) != 0)
+			fail_msg("%s steady state: not complete after %u requests (bound %u), last %d",
+			    markets[a->market], n, b, last);
+		if (getenv("ICYCLE_TRACE") != NULL)
+			fprintf(stderr, "%s steady: %u requests, bound %u\n", markets[a->market], n, b);
+		xconn_close(&c);
+		col_free(&col);
+	}
+	exsim_free(&w);
+}
+
+static struct dec
+dec_const_test(const char *v)
+{
+	struct dec d;
+	const char *err;
+
+	assert_int_equal(dec_parse(v, strlen(v), &d, &err), 0);
+	return d;
+}
+
+/* USD-M served the real way: positions with entryPrice, notional and
+ * unrealizedProfit at the mark, walletBalance = transfers + realized PnL -
+ * fees; a client's cash view (walletBalance + unrealizedProfit - notional)
+ * is the simulator's truth exactly; realizedPnl of a round trip's closing
+ * fills adds up to its proceeds minus its cost. */
+static void
+test_futures_shapes(void **state)
+{
+	struct exsim_config cfg;
+	struct exsim w;
+	struct exsim_response rs = { 0 };
+	const char *err = NULL;
+	bool open_seen = false, pnl_seen = false;
+
+	(void)state;
+	exsim_config_default(&cfg);
+	cfg.seed = 8;
+	cfg.fills_per_account = 3000;
+	cfg.accounts_per_exchange = 3;
+	assert_int_equal(exsim_init(&w, &cfg, &err), 0);
+	for (size_t ai = 0; ai < w.naccounts; ai++) {
+		const struct exsim_account *a = &w.accounts[ai];
+		int64_t now = w.start_ms + 1000;
+		char cur[8][FILL_CUR_MAX];
+		struct dec tot[8];
+		size_t n;
+		json_t *j, *row;
+		size_t i;
+
+		if (a->exchange != EXSIM_BINANCE || a->market != FILL_FUTURES)
+			continue;
+		n = exsim_balances(a, now, cur, tot, 8);
+		assert_int_equal(idispatch(&w, "/fapi/v2/account", "", a, 0, now, &rs), 200);
+		j = json_loads(rs.body, 0, NULL);
+		json_array_foreach(json_object_get(j, "assets"), i, row) {
+			const char *asset = json_string_value(json_object_get(row, "asset")), *e;
+			const char *wb = json_string_value(json_object_get(row, "walletBalance"));
+			const char *up = json_string_value(json_object_get(row, "unrealizedProfit"));
+			struct dec cash, u, nt;
+			json_t *prow;
+			size_t k;
+
+			assert_int_equal(dec_parse(wb, strlen(wb), &cash, &e), 0);
+			assert_int_equal(dec_parse(up, strlen(up), &u, &e), 0);
+			assert_int_equal(dec_add(&cash, cash, u), 0);
+			json_array_foreach(json_object_get(j, "positions"), k, prow) {
+				const char *v = json_string_value(json_object_get(prow, "notional"));
+				const char *ep = json_string_value(json_object_get(prow, "entryPrice"));
+				struct dec entry;
+				assert_int_equal(dec_parse(v, strlen(v), &nt, &e), 0);
+				assert_int_equal(dec_parse(ep, strlen(ep), &entry, &e), 0);
+				if (!dec_is_zero(nt)) {
+					open_seen = true;
+					assert_true(dec_sign(entry) > 0);
+				}
+				assert_int_equal(dec_sub(&cash, cash, nt), 0);	/* every symbol settles in USDT here */
+			}
+			for (k = 0; k < n && strcmp(cur[k], asset) != 0; k++)
+				;
+			assert_true(k < n);
+			if (dec_cmp(cash, tot[k]) != 0) {
+				char g[DEC_STR_MAX], want[DEC_STR_MAX];
+				dec_format(g, sizeof(g), cash);
+				dec_format(want, sizeof(want), tot[k]);
+				fail_msg("%s: walletBalance + unrealizedProfit - notional = %s, truth %s", asset, g, want);
+			}
+		}
+		json_decref(j);
+		/* realizedPnl over the first complete round trip of the first symbol */
+		{
+			const struct exsim_symbol *sy = &a->symbols[0];
+			uint64_t c2 = 2 * (uint64_t)sy->cycle, i0 = exsim_index_at(a, 0, now - 170 * DAY);
+			struct dec sum = DEC_ZERO, flow = DEC_ZERO, diff;
+			char q[160];
+
+			i0 += (c2 - i0 % c2) % c2;
+			snprintf(q, sizeof(q), "symbol=%s&fromId=%llu&limit=%llu", sy->native,
+			    (unsigned long long)(sy->first_id + i0), (unsigned long long)c2);
+			assert_int_equal(idispatch(&w, "/fapi/v1/userTrades", q, a, 0, now, &rs), 200);
+			j = json_loads(rs.body, JSON_DECODE_ANY, NULL);
+			assert_int_equal(json_array_size(j), c2);
+			json_array_foreach(j, i, row) {
+				const char *v = json_string_value(json_object_get(row, "realizedPnl"));
+				const char *qq = json_string_value(json_object_get(row, "quoteQty"));
+				const char *side = json_string_value(json_object_get(row, "side")), *e;
+				struct dec d;
+				if (dec_parse(v, strlen(v), &d, &e) != 0)
+					fail_msg("realizedPnl %s: %s", v, e);
+				if (i < sy->cycle)
+					assert_true(dec_is_zero(d));
+				else if (!dec_is_zero(d))
+					pnl_seen = true;
+				assert_int_equal(dec_add(&sum, sum, d), 0);
+				assert_int_equal(dec_parse(qq, strlen(qq), &d, &e), 0);
+				assert_int_equal(strcmp(side, "SELL") == 0 ? dec_add(&flow, flow, d) : dec_sub(&flow, flow, d), 0);
+			}
+			json_decref(j);
+			/* each row rounded to 8 places */
+			assert_int_equal(dec_sub(&diff, sum, flow), 0);
+			assert_int_equal(dec_abs(&diff, diff), 0);
+			{
+				struct dec tol;
+				assert_int_equal(dec_mul(&tol, dec_from_int((int64_t)c2), dec_const_test("0.00000001")), 0);
+				assert_true(dec_cmp(diff, tol) <= 0);
+			}
+		}
+	}
+	assert_true(open_seen);
+	assert_true(pnl_seen);
+	free(rs.body);
+	exsim_free(&w);
+}
+
+/* Cross margin borrows: borrowed and interest, netAsset = free + locked -
+ * borrowed - interest = the truth's balance, and netAsset != free. */
+static void
+test_margin_borrows(void **state)
+{
+	struct exsim_config cfg;
+	struct exsim w;
+	struct exsim_response rs = { 0 };
+	const char *err = NULL;
+	bool borrowed_seen = false;
+
+	(void)state;
+	exsim_config_default(&cfg);
+	cfg.seed = 8;
+	assert_int_equal(exsim_init(&w, &cfg, &err), 0);
+	for (size_t ai = 0; ai < w.naccounts; ai++) {
+		const struct exsim_account *a = &w.accounts[ai];
+		int64_t now = w.start_ms + 1000;
+		char cur[8][FILL_CUR_MAX];
+		struct dec tot[8];
+		size_t n, i;
+		json_t *j, *row;
+
+		if (a->exchange != EXSIM_BINANCE || a->market != FILL_MARGIN)
+			continue;
+		n = exsim_balances(a, now, cur, tot, 8);
+		assert_int_equal(idispatch(&w, "/sapi/v1/margin/account", "", a, 0, now, &rs), 200);
+		j = json_loads(rs.body, 0, NULL);
+		json_array_foreach(json_object_get(j, "userAssets"), i, row) {
+			struct dec f, l, b, in, net, calc;
+			const char *names[] = { "free", "locked", "borrowed", "interest", "netAsset" }, *e;
+			struct dec *v[] = { &f, &l, &b, &in, &net };
+			size_t k;
+
+			for (k = 0; k < 5; k++) {
+				const char *t = json_string_value(json_object_get(row, names[k]));
+				assert_non_null(t);
+				assert_int_equal(dec_parse(t, strlen(t), v[k], &e), 0);
+			}
+			assert_true(dec_sign(f) >= 0);
+			assert_int_equal(dec_add(&calc, f, l), 0);
+			assert_int_equal(dec_sub(&calc, calc, b), 0);
+			assert_int_equal(dec_sub(&calc, calc, in), 0);
+			assert_int_equal(dec_cmp(calc, net), 0);
+			for (k = 0; k < n && strcmp(cur[k], json_string_value(json_object_get(row, "asset"))) != 0; k++)
+				;
+			assert_true(k < n);
+			assert_int_equal(dec_cmp(net, tot[k]), 0);
+			if (dec_sign(b) > 0) {
+				borrowed_seen = true;
+				assert_true(dec_sign(in) > 0);
+				assert_true(dec_cmp(f, net) != 0);
+			}
+		}
+		json_decref(j);
+	}
+	assert_true(borrowed_seen);
+	free(rs.body);
+	exsim_free(&w);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sim_rules),
+		cmocka_unit_test(test_requests_bounded),
+		cmocka_unit_test(test_futures_shapes),
+		cmocka_unit_test(test_margin_borrows),
 		cmocka_unit_test(test_backfill_all_markets),
 		cmocka_unit_test(test_permissions_and_auth),
 		cmocka_unit_test(test_clock_skew),
