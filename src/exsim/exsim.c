@@ -571,6 +571,7 @@ exsim_dispatch(struct exsim *w, const struct exsim_request *rq0, struct exsim_re
 
 	if (rq.param == NULL)
 		rq.param = exsim_request_param;
+	rq.now_ms += F->clock_offset_ms;
 	pthread_mutex_lock(&w->mu);
 	w->stats_requests++;
 	if (fam != FAM_NONE) {

@@ -122,6 +122,12 @@ struct exsim_faults {
 	double p_overlap;		/* pages repeat some rows of the previous page */
 	int64_t latency_ms;		/* added to every request */
 	int64_t timeout_ms;		/* how long a "timeout" holds (default 35000) */
+	/* The exchanges' clock minus the wall clock (< 0: the servers are
+	 * behind): every exchange route and the admin routes see rq->now_ms on
+	 * that clock, so timestamps, JWT windows, visibility and the truth
+	 * agree; a client must sync to the server time (Binance /time,
+	 * Coinbase /time) to be accepted. */
+	int64_t clock_offset_ms;
 };
 
 struct exsim_config {

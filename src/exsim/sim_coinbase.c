@@ -6,6 +6,7 @@
  *   GET /api/v3/brokerage/accounts                   (JWT; limit 49 default, 250 max; cursor, has_next)
  *   GET /api/v3/brokerage/orders/historical/fills    (JWT; see below)
  *   GET /api/v3/brokerage/market/products/{id}/candles  (public)
+ *   GET /api/v3/brokerage/time                       (public; on the offset clock, --clock-offset-s)
  *
  * Authentication: "Authorization: Bearer <JWT>"; the kid names the account,
  * the signature is checked with the account's public key, alg, sub, exp
@@ -683,6 +684,21 @@ candles(struct exsim *w, const struct exsim_request *rq, struct exsim_response *
 	exsim_body(rs, 200, s, strlen(s));
 }
 
+/* ---- time (public) ---- */
+
+/* GET /api/v3/brokerage/time, as the API reference's example:
+ * {"iso":"2024-02-27T03:37:14Z","epochSeconds":"1709005034","epochMillis":"1709005034333"}
+ * on the simulator's (possibly offset) clock. */
+static void
+server_time(const struct exsim_request *rq, struct exsim_response *rs)
+{
+	char iso[TIME_ISO_LEN];
+
+	time_format_iso_ms(iso, rq->now_ms / 1000 * 1000);
+	exsim_json(rs, 200, "{\"iso\":\"%.19sZ\",\"epochSeconds\":\"%lld\",\"epochMillis\":\"%lld\"}", iso,
+	    (long long)(rq->now_ms / 1000), (long long)rq->now_ms);
+}
+
 /* ---- dispatch ---- */
 
 bool
@@ -695,6 +711,11 @@ sim_coinbase_handle(struct exsim *w, const struct exsim_request *rq, struct exsi
 
 	if (strncmp(rq->path, API, strlen(API)) != 0)
 		return false;
+	if (strcmp(p, "time") == 0 && strcmp(rq->method, "GET") == 0) {
+		if (!rate_exceeded(w, &pub_counter, &pub_at, PUBLIC_PER_S, rq->now_ms, rs))
+			server_time(rq, rs);
+		return true;
+	}
 	if (strncmp(p, "market/products/", 16) == 0 && (q = strchr(p + 16, '/')) != NULL &&
 	    strcmp(q, "/candles") == 0 && q - (p + 16) < 32) {
 		char product[32];
