@@ -48,8 +48,8 @@
  * Requests per cycle (without the poller's retries of a failed request):
  *     R <= T + V + (floor(F / 250) + 1) + ceil(W / 250)
  *          + sum over products p of ceil((D_p + 1) / 300)
- * where T <= 1 + (number of 401s, at most one per signed step: see
- * Errors), V = 1 on the first cycle and 0 after, F = fills returned this
+ * where T <= 1 + (resyncs the poller asks for after a 401, see Errors;
+ * each 401 also repeats its step once), V = 1 on the first cycle and 0 after, F = fills returned this
  * cycle (with the newest fill(s) of the last walk again), W = wallets
  * (every currency Coinbase lists has one, ~260), D_p = completed days of
  * product p not fetched yet (0 in steady state: the running day costs one
@@ -86,10 +86,14 @@
  * flows, so time-weighted returns for a Coinbase account treat it as closed
  * to flows unless flows are supplied another way.
  *
+ * Rate pools (ops->pools): "private" 30 requests/s per key (fills, accounts,
+ * key_permissions) and "public" 10 requests/s per IP (time, candles), one
+ * unit per request.
+ *
  * Errors: 401 (plain-text "Unauthorized": bad, expired or misdirected JWT,
- * or a clock the JWT window does not accept): the first 401 of a step
- * resyncs the clock and repeats the step (XR_CLOCK); a second one in a row
- * is XR_AUTH (one 401 is not proof of a bad key). 403 (missing scopes) on
+ * or a clock the JWT window does not accept) -> XR_AUTH, which the poller
+ * doubts once: it calls ops->resync (the next request is GET /time, then
+ * the same step again) and only a second 401 makes the key invalid. 403 (missing scopes) on
  * the fills -> XR_AUTH; on a side step (key_permissions, accounts) it
  * degrades that part and the cycle goes on. 429 -> XR_RATE_LIMITED with
  * Retry-After, else x-ratelimit-reset; 5xx, transport failures and
@@ -123,9 +127,8 @@
 
 enum step { ST_TIME, ST_PERMS, ST_FILLS, ST_ACCOUNTS, ST_CANDLES, ST_DONE };
 
-/* The parts of a cycle that can be incomplete (the poller's degraded
- * parts). */
-enum part { P_FILLS, P_BALANCES, P_FLOWS, P_PRICES, P_PERMISSIONS, P_COUNT };
+/* Rate pools (cb_pools): private endpoints per key, public ones per IP. */
+enum { POOL_PRIVATE, POOL_PUBLIC };
 
 struct product {
 	char id[PRODUCT_MAX];		/* "BTC-USD" */
@@ -148,7 +151,6 @@ struct cb {
 	char prefix[XCONN_URL_MAX];	/* path of the base URL, usually "" */
 	char *cursor;			/* page cursor of the walk in progress, NULL on its first page */
 	int64_t clock_at;		/* local time of the last clock sync (or of its refusal), 0 = never */
-	bool auth_retried;		/* this step got a 401 and resynced: the next 401 is final */
 	/* fills: committed bound (walks done) and the newest seen in this walk */
 	char seq[SEQ_MAX];		/* "" before the first complete walk */
 	int64_t seq_ns;
@@ -166,7 +168,6 @@ struct cb {
 	int64_t first_day_ms;		/* the account's first fill day, 0 = none */
 	char held[HELD_MAX][FILL_CUR_MAX];	/* currencies with a balance, last read */
 	size_t nheld;
-	char degraded[P_COUNT][96];	/* why a part is incomplete this cycle */
 };
 
 /* ---- small parsing helpers ---- */
@@ -277,7 +278,7 @@ product_get(struct cb *p, const char *id)
 	return pr;
 }
 
-/* The progress text: the fills, then the degraded parts. */
+/* The progress text: the fills of this walk and what was not booked. */
 static void
 set_progress(struct xconn *c)
 {
@@ -292,27 +293,9 @@ set_progress(struct xconn *c)
 	if (p->adjusted > 0 && len < sizeof(c->progress))
 		len += (size_t)snprintf(c->progress + len, sizeof(c->progress) - len, "; %llu adjusted",
 		    (unsigned long long)p->adjusted);
-	for (int i = 0; i < P_COUNT && len < sizeof(c->progress); i++)
-		if (p->degraded[i][0] != '\0')
-			len += (size_t)snprintf(c->progress + len, sizeof(c->progress) - len, "; %s", p->degraded[i]);
-}
-
-static void
-degrade(struct xconn *c, enum part part, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* Says why part is incomplete this cycle (the first reason is kept). */
-static void
-degrade(struct xconn *c, enum part part, const char *fmt, ...)
-{
-	struct cb *p = c->priv;
-	va_list ap;
-
-	if (p->degraded[part][0] != '\0')
-		return;
-	va_start(ap, fmt);
-	vsnprintf(p->degraded[part], sizeof(p->degraded[part]), fmt, ap);
-	va_end(ap);
-	set_progress(c);
+	if (p->rejected > 0 && len < sizeof(c->progress))
+		len += (size_t)snprintf(c->progress + len, sizeof(c->progress) - len, "; %llu rejected",
+		    (unsigned long long)p->rejected);
 }
 
 /* ---- requests ---- */
@@ -427,17 +410,17 @@ finish_candles(struct xconn *c)
 		if (!pr->missing)
 			continue;
 		if (pr->held)
-			degrade(c, P_PRICES, "prices: no USD product for %.*s", (int)(strchr(pr->id, '-') - pr->id),
+			xconn_degrade(c, XPART_PRICES, "prices: no USD product for %.*s", (int)(strchr(pr->id, '-') - pr->id),
 			    pr->id);
 		else
-			degrade(c, P_PRICES, "prices: no candles for %s", pr->id);
+			xconn_degrade(c, XPART_PRICES, "prices: no candles for %s", pr->id);
 	}
 	p->step = ST_DONE;
 	set_progress(c);
 }
 
 static int
-cb_next(struct xconn *c, const struct credential *cred, int64_t now_ms, struct xreq *req, const char **errstr)
+make_request(struct xconn *c, const struct credential *cred, int64_t now_ms, struct xreq *req, const char **errstr)
 {
 	struct cb *p = c->priv;
 	const struct product *pr;
@@ -485,6 +468,32 @@ cb_next(struct xconn *c, const struct credential *cred, int64_t now_ms, struct x
 		return 0;
 	}
 	return 0;
+}
+
+/* What each step serves, and the pool it is charged to (one request, one
+ * unit: Coinbase counts requests). */
+static const struct {
+	enum xpart part;
+	unsigned pool;
+} steps[] = {
+	[ST_TIME] = { XPART_FILLS, POOL_PUBLIC },
+	[ST_PERMS] = { XPART_PERMISSIONS, POOL_PRIVATE },
+	[ST_FILLS] = { XPART_FILLS, POOL_PRIVATE },
+	[ST_ACCOUNTS] = { XPART_BALANCES, POOL_PRIVATE },
+	[ST_CANDLES] = { XPART_PRICES, POOL_PUBLIC },
+};
+
+static int
+cb_next(struct xconn *c, const struct credential *cred, int64_t now_ms, struct xreq *req, const char **errstr)
+{
+	int rc = make_request(c, cred, now_ms, req, errstr);
+
+	if (rc == 1) {
+		req->part = steps[req->tag].part;
+		req->pool = steps[req->tag].pool;
+		req->weight = 1;
+	}
+	return rc;
 }
 
 /* ---- responses ---- */
@@ -613,7 +622,7 @@ handle_accounts(struct xconn *c, const json_t *o, const struct xsink *sink, stru
 	if (json_is_true(has_next)) {
 		if (cursor == NULL || *cursor == '\0' || (p->cursor != NULL && strcmp(cursor, p->cursor) == 0)) {
 			/* a side step: the balances are incomplete, the cycle goes on */
-			degrade(c, P_BALANCES, "balances: has_next without a new cursor");
+			xconn_degrade(c, XPART_BALANCES, "balances: has_next without a new cursor");
 			drop_balances(p);
 			set_cursor(p, NULL);
 			plan_candles(p);
@@ -779,7 +788,7 @@ handle_fills(struct xconn *c, const json_t *o, const struct xsink *sink, struct 
 		p->walk_fills++;
 	}
 	if (p->rejected > 0)
-		degrade(c, P_FILLS, "%llu fills rejected: side unknown (first trade_id %.40s)",
+		xconn_degrade(c, XPART_FILLS, "%llu fills rejected: side unknown (first trade_id %.40s)",
 		    (unsigned long long)p->rejected, p->rejected_first);
 	if (cursor != NULL && *cursor != '\0' && json_array_size(fills) > 0) {
 		if (p->cursor != NULL && strcmp(cursor, p->cursor) == 0) {
@@ -850,7 +859,8 @@ cb_resync(struct xconn *c)
 	p->step = ST_TIME;
 }
 
-/* A side step cannot be had this cycle: the cycle goes on without it. */
+/* A side step cannot be had this cycle: the cycle goes on without it (a
+ * refusal, or the poller's ops->skip). */
 static void
 skip_side_step(struct xconn *c, int tag)
 {
@@ -879,6 +889,12 @@ skip_side_step(struct xconn *c, int tag)
 	}
 }
 
+static void
+cb_skip(struct xconn *c, const struct xreq *req)
+{
+	skip_side_step(c, req->tag);
+}
+
 /* A refusal (4xx but 401 and 429) of a side step: that part is degraded. */
 static void
 side_refused(struct xconn *c, int tag, long status, const struct xresp *resp)
@@ -890,10 +906,10 @@ side_refused(struct xconn *c, int tag, long status, const struct xresp *resp)
 	case ST_PERMS:
 		/* 404: a server without key_permissions; the fills validate */
 		if (status != 404)
-			degrade(c, P_PERMISSIONS, "permissions unavailable: %.70s", e.error);
+			xconn_degrade(c, XPART_PERMISSIONS, "permissions unavailable: %.70s", e.error);
 		break;
 	case ST_ACCOUNTS:
-		degrade(c, P_BALANCES, "balances unavailable: %.72s", e.error);
+		xconn_degrade(c, XPART_BALANCES, "balances unavailable: %.72s", e.error);
 		break;
 	default:
 		break;
@@ -905,7 +921,6 @@ static void
 cb_handle(struct xconn *c, const struct xreq *req, const struct xresp *resp, const struct xsink *sink,
     struct xoutcome *out)
 {
-	struct cb *p = c->priv;
 	bool is_signed = req->tag == ST_PERMS || req->tag == ST_FILLS || req->tag == ST_ACCOUNTS;
 	json_t *o;
 	const char *err;
@@ -927,14 +942,8 @@ cb_handle(struct xconn *c, const struct xreq *req, const struct xresp *resp, con
 		return;
 	}
 	if (resp->status == 401 && is_signed) {
-		/* One 401 is no proof of a bad key: a clock the JWT window
-		 * refuses looks the same. Resync, then the same step again. */
-		if (!p->auth_retried) {
-			p->auth_retried = true;
-			cb_resync(c);
-			cb_error(out, XR_CLOCK, resp->status, resp);
-			return;
-		}
+		/* The poller doubts a first XR_AUTH: it resyncs the clock
+		 * (cb_resync) and repeats the step before believing it. */
 		cb_error(out, XR_AUTH, resp->status, resp);
 		return;
 	}
@@ -956,8 +965,6 @@ cb_handle(struct xconn *c, const struct xreq *req, const struct xresp *resp, con
 		xoutcome_error(out, XR_RETRY, "coinbase: malformed response body");
 		return;
 	}
-	if (is_signed)
-		p->auth_retried = false;
 	switch (req->tag) {
 	case ST_TIME:
 		rc = handle_time(c, o, resp);
@@ -990,7 +997,6 @@ cb_begin(struct xconn *c, int64_t now_ms)
 	p->step = c->validated ? ST_FILLS : ST_PERMS;
 	if (p->clock_at == 0 || now_ms - p->clock_at >= CLOCK_EVERY_MS)
 		cb_resync(c);
-	p->auth_retried = false;
 	set_cursor(p, NULL);
 	drop_balances(p);
 	p->walk_seq[0] = '\0';
@@ -998,7 +1004,7 @@ cb_begin(struct xconn *c, int64_t now_ms)
 	p->candle_i = 0;
 	p->today_ms = day_of(now_ms);
 	p->now_ms = now_ms;
-	memset(p->degraded, 0, sizeof(p->degraded));
+	memset(c->degraded, 0, sizeof(c->degraded));	/* as the poller does */
 }
 
 static int
@@ -1041,13 +1047,16 @@ cb_close(struct xconn *c)
 	c->priv = NULL;
 }
 
-/* Coinbase: 30 private requests per second per key. */
+/* Coinbase Advanced Trade: private endpoints 30 requests per second per
+ * key, public ones (candles, time) 10 per second per IP (exchanges.md
+ * 5.5). */
 static size_t
 cb_pools(const struct xconn *c, struct xpool out[XPOOL_MAX])
 {
 	(void)c;
-	out[0] = (struct xpool){ "private", true, 30, 30 };
-	return 1;
+	out[POOL_PRIVATE] = (struct xpool){ "private", true, 30, 30 };
+	out[POOL_PUBLIC] = (struct xpool){ "public", false, 10, 10 };
+	return 2;
 }
 
 const struct exchange_ops exchange_coinbase = {
@@ -1062,4 +1071,6 @@ const struct exchange_ops exchange_coinbase = {
 	.next = cb_next,
 	.handle = cb_handle,
 	.pools = cb_pools,
+	.skip = cb_skip,
+	.resync = cb_resync,
 };

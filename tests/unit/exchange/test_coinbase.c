@@ -220,6 +220,18 @@ test_open(void **state)
 	assert_ptr_equal(exchange_find("coinbase"), &exchange_coinbase);
 	assert_null(exchange_find("coinbasepro"));
 	assert_false(exchange_coinbase.ascending);
+	assert_non_null(exchange_coinbase.resync);
+	assert_non_null(exchange_coinbase.skip);
+	{
+		struct xpool pools[XPOOL_MAX];
+		assert_int_equal(exchange_coinbase.pools(NULL, pools), 2);
+		assert_string_equal(pools[0].name, "private");
+		assert_true(pools[0].per_key);
+		assert_true(pools[0].per_s == 30);
+		assert_string_equal(pools[1].name, "public");
+		assert_false(pools[1].per_key);
+		assert_true(pools[1].per_s == 10);
+	}
 }
 
 /* A whole first cycle, then an incremental one. */
@@ -387,8 +399,9 @@ test_errors(void **state)
 	(void)state;
 	to_fills(&c, &q, BASE, "api.coinbase.com");
 	expect_req(&c, &q, FILLS, true, "api.coinbase.com");
-	/* one 401 resyncs the clock and repeats the step; a second is final */
-	assert_outcome(reply(&c, &q, 401, "Unauthorized"), XR_CLOCK, "401: Unauthorized");
+	/* a 401 is XR_AUTH; the poller doubts it: resync, then the same step */
+	assert_outcome(reply(&c, &q, 401, "Unauthorized"), XR_AUTH, "401: Unauthorized");
+	c.ops->resync(&c);
 	sync_clock(&c, &q, BASE, NOW);
 	expect_req(&c, &q, FILLS, true, "api.coinbase.com");
 	assert_outcome(reply(&c, &q, 401, "Unauthorized"), XR_AUTH, "401: Unauthorized");
@@ -462,7 +475,7 @@ test_validation(void **state)
 	assert_outcome(reply(&c, &q, 200, "{\"fills\":[],\"cursor\":\"\"}"), XR_OK, NULL);
 	assert_true(c.validated);
 	assert_int_equal(rec.perms, -1);
-	assert_null(strstr(c.progress, "permissions"));	/* no such endpoint is no degradation */
+	assert_string_equal(c.degraded[XPART_PERMISSIONS], "");	/* no such endpoint is no degradation */
 	xconn_close(&c);
 	/* A key without the view permission is refused. */
 	open_conn(&c, NULL);
@@ -482,7 +495,7 @@ test_validation(void **state)
 	assert_outcome(reply(&c, &q, 200, "{\"accounts\":[{\"currency\":\"BTC\"}],\"has_next\":false}"), XR_RETRY,
 	    "shape");
 	assert_outcome(reply(&c, &q, 200, "{\"accounts\":[],\"has_next\":true,\"cursor\":\"\"}"), XR_OK, NULL);
-	assert_non_null(strstr(c.progress, "balances: has_next without a new cursor"));
+	assert_non_null(strstr(c.degraded[XPART_BALANCES], "balances: has_next without a new cursor"));
 	assert_int_equal(rec.nbals, 0);
 	assert_int_equal(c.ops->next(&c, &cred, NOW, &q, &err), 0);
 	/* A secret that is no key: next() fails, no request. */
@@ -512,7 +525,7 @@ test_side_step_refusals(void **state)
 	sync_clock(&c, &q, BASE, NOW);
 	expect_req(&c, &q, BASE "/api/v3/brokerage/key_permissions", true, "api.coinbase.com");
 	assert_outcome(reply(&c, &q, 403, scopes), XR_OK, NULL);
-	assert_non_null(strstr(c.progress, "permissions unavailable: coinbase HTTP 403"));
+	assert_non_null(strstr(c.degraded[XPART_PERMISSIONS], "permissions unavailable: coinbase HTTP 403"));
 	expect_req(&c, &q, FILLS, true, "api.coinbase.com");
 	assert_outcome(reply(&c, &q, 200, FIXTURE), XR_OK, NULL);
 	expect_req(&c, &q, FILLS "&cursor=114994851", true, "api.coinbase.com");
@@ -520,7 +533,7 @@ test_side_step_refusals(void **state)
 	assert_true(c.validated);
 	expect_req(&c, &q, ACCTS, true, "api.coinbase.com");
 	assert_outcome(reply(&c, &q, 403, scopes), XR_OK, NULL);
-	assert_non_null(strstr(c.progress, "balances unavailable: coinbase HTTP 403 unknown: Missing required scopes"));
+	assert_non_null(strstr(c.degraded[XPART_BALANCES], "balances unavailable: coinbase HTTP 403 unknown: Missing required scopes"));
 	assert_int_equal(rec.nfills, 2);
 	/* the closes go on without the balances */
 	expect_req(&c, &q, BASE "/api/v3/brokerage/market/products/ADA-USDT/candles?start=1700870400&end=1701043199"
@@ -588,6 +601,14 @@ drive(struct xconn *c, int64_t now, const struct canned *table, size_t max, char
 			fail_msg("the cycle is not over after %zu requests (last %s)", n, q.url);
 		if (urls != NULL)
 			snprintf(urls[n], 256, "%s", q.url);
+		/* the part each request serves and the pool it is charged to */
+		assert_int_equal(q.weight, 1);
+		if (strstr(q.url, "/candles") != NULL || strstr(q.url, "/time") != NULL)
+			assert_int_equal(q.pool, 1);
+		else
+			assert_int_equal(q.pool, 0);
+		assert_int_equal(q.part, strstr(q.url, "/candles") != NULL ? XPART_PRICES : strstr(q.url, "/accounts") ?
+		    XPART_BALANCES : strstr(q.url, "/key_permissions") ? XPART_PERMISSIONS : XPART_FILLS);
 		n++;
 		while (a->url_part != NULL && strstr(q.url, a->url_part) == NULL)
 			a++;
@@ -649,12 +670,12 @@ test_missing_product(void **state)
 	assert_int_equal(xyz, 1);
 	assert_int_equal(rec.nfills, 1);
 	assert_true(c.backfill_done);
-	assert_non_null(strstr(c.progress, "prices: no USD product for XYZ"));
+	assert_non_null(strstr(c.degraded[XPART_PRICES], "prices: no USD product for XYZ"));
 	/* the next cycle within the hour: fills and balances only, and the
 	 * prices part still says what is missing */
 	n = drive(&c, NOW + 60000, table, 16, urls);
 	assert_int_equal(n, 2);
-	assert_non_null(strstr(c.progress, "prices: no USD product for XYZ"));
+	assert_non_null(strstr(c.degraded[XPART_PRICES], "prices: no USD product for XYZ"));
 	/* an hour later: the clock, the running day of each product, and
 	 * XYZ-USD once */
 	n = drive(&c, NOW + 3600000 + 60000, table, 16, urls);
@@ -702,17 +723,19 @@ test_clock(void **state)
 	assert_int_equal(c.clock_offset_ms, -10000);
 	assert_outcome(reply(&c, &q, 200, "{\"epochMillis\":\"12a\"}"), XR_RETRY, "shape");
 	assert_outcome(reply(&c, &q, 503, ""), XR_RETRY, "503");
-	/* a 401 after a success resyncs again: every 401 gets one resync */
+	/* resync (the poller's, after a 401) syncs, then repeats the same page */
 	c.validated = true;
 	c.ops->begin(&c, NOW);	/* synced at NOW (the replies' receipt time) */
 	expect_req(&c, &q, FILLS, true, "api.coinbase.com");
-	assert_outcome(reply(&c, &q, 401, "Unauthorized"), XR_CLOCK, "401");
+	assert_outcome(reply(&c, &q, 401, "Unauthorized"), XR_AUTH, "401");
+	c.ops->resync(&c);
 	sync_clock(&c, &q, BASE, NOW);
 	expect_req(&c, &q, FILLS, true, "api.coinbase.com");
 	assert_outcome(reply(&c, &q, 200, "{\"fills\":[" ONE_FILL("t1", "2023-11-20T10:00:00Z", "ETH-USD", "BUY")
 	    "],\"cursor\":\"c2\"}"), XR_OK, NULL);
 	expect_req(&c, &q, FILLS "&cursor=c2", true, "api.coinbase.com");
-	assert_outcome(reply(&c, &q, 401, "Unauthorized"), XR_CLOCK, "401");
+	assert_outcome(reply(&c, &q, 401, "Unauthorized"), XR_AUTH, "401");
+	c.ops->resync(&c);
 	sync_clock(&c, &q, BASE, NOW);
 	expect_req(&c, &q, FILLS "&cursor=c2", true, "api.coinbase.com");	/* the same page again */
 	assert_outcome(reply(&c, &q, 401, "Unauthorized"), XR_AUTH, "401");
@@ -839,12 +862,41 @@ test_fill_kinds(void **state)
 	assert_string_equal(rec.fills[1].id, "t7/CORRECTION/");
 	assert_string_equal(rec.fills[2].id, "t1");	/* the fill the reversal reverses */
 	assert_int_equal(rec.fills[2].timestamp, rec.fills[0].timestamp);
-	assert_non_null(strstr(c.progress, "1 fills rejected: side unknown (first trade_id t5)"));
+	assert_non_null(strstr(c.degraded[XPART_FILLS], "1 fills rejected: side unknown (first trade_id t5)"));
 	assert_non_null(strstr(c.progress, "2 adjusted"));
 	assert_true(c.backfill_done);
 	/* said again in later cycles */
 	drive(&c, NOW + 60000, later, 16, NULL);
-	assert_non_null(strstr(c.progress, "1 fills rejected"));
+	assert_non_null(strstr(c.degraded[XPART_FILLS], "1 fills rejected"));
+	xconn_close(&c);
+}
+
+/* The poller gives up on a side step (ops->skip): the cycle goes on. */
+static void
+test_skip(void **state)
+{
+	struct xconn c;
+	struct xreq q = { 0 };
+	const char *err = NULL;
+
+	(void)state;
+	to_fills(&c, &q, BASE, "api.coinbase.com");
+	expect_req(&c, &q, FILLS, true, "api.coinbase.com");
+	assert_outcome(reply(&c, &q, 200, "{\"fills\":[" ONE_FILL("t1", "2023-11-26T10:00:00Z", "ETH-USD", "BUY")
+	    "],\"cursor\":\"\"}"), XR_OK, NULL);
+	expect_req(&c, &q, ACCTS, true, "api.coinbase.com");
+	assert_outcome(reply(&c, &q, 503, ""), XR_RETRY, "503");
+	(*c.ops->skip)(&c, &q);
+	expect_req(&c, &q, BASE "/api/v3/brokerage/market/products/ETH-USD/candles?start=1700956800&end=1701043199"
+	    "&granularity=ONE_DAY", false, NULL);
+	assert_outcome(reply(&c, &q, 503, ""), XR_RETRY, "503");
+	(*c.ops->skip)(&c, &q);
+	expect_req(&c, &q, BASE "/api/v3/brokerage/market/products/BTC-USD/candles?start=1700956800&end=1701043199"
+	    "&granularity=ONE_DAY", false, NULL);
+	assert_outcome(reply(&c, &q, 200, EMPTY_CANDLES), XR_OK, NULL);
+	assert_int_equal(c.ops->next(&c, &cred, NOW, &q, &err), 0);
+	assert_int_equal(rec.nfills, 1);
+	xreq_clear(&q);
 	xconn_close(&c);
 }
 
@@ -862,6 +914,7 @@ main(void)
 		cmocka_unit_test(test_clock),
 		cmocka_unit_test(test_first_day),
 		cmocka_unit_test(test_fill_kinds),
+		cmocka_unit_test(test_skip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
