@@ -53,9 +53,11 @@
  * cycle (with the newest fill(s) of the last walk again), W = wallets
  * (every currency Coinbase lists has one, ~260), D_p = completed days of
  * product p not fetched yet (0 in steady state: the running day costs one
- * request per product at most hourly). A steady-state cycle is 2 requests
- * (fills, accounts) and at most 2 + P + 1 once an hour (P products) or at
- * a day change; a backfill of F fills over D days with P products is about
+ * request per product at most hourly). A steady-state cycle is
+ * 1 + ceil(W/250) requests (one fills page, the accounts pages: 3 with
+ * ~260 wallets), plus 1 + P once an hour (the clock, the running day of
+ * the P products) or P at a day change; a backfill of F fills over D days
+ * with P products is at most
  * F/250 + W/250 + P * ceil(D/300) + 3.
  *
  * Parsing follows ccxt's coinbase parseTrade for v3 fills: id = trade_id,

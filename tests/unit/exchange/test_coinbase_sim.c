@@ -227,24 +227,50 @@ cred_of(const struct acct *a)
 	return (struct credential){ a->key, strlen(a->key), a->secret, strlen(a->secret), "", 0 };
 }
 
+/* The connector with a cap on the requests of a cycle: a cycle that does
+ * not end fails the test instead of hanging it. */
+#define CYCLE_CAP 2000
+static struct exchange_ops capped;
+static size_t cycle_requests;
+
+static int
+capped_next(struct xconn *c, const struct credential *cred, int64_t now_ms, struct xreq *req, const char **errstr)
+{
+	if (cycle_requests++ == CYCLE_CAP) {
+		*errstr = "the cycle made " "2000" " requests and is not over";
+		return -1;
+	}
+	return exchange_coinbase.next(c, cred, now_ms, req, errstr);
+}
+
 static void
 conn_open(struct xconn *c, const struct exsim_run *s)
 {
 	struct xconf conf = { .market = FILL_SPOT, .base_url = s->url };
 	const char *err = NULL;
 
-	assert_int_equal(xconn_open(c, &exchange_coinbase, &conf, &err), 0);
+	capped = exchange_coinbase;
+	capped.next = capped_next;
+	assert_int_equal(xconn_open(c, &capped, &conf, &err), 0);
+}
+
+static void
+run_cycle_st(struct xconn *c, const struct acct *a, struct got *g, unsigned retries, struct xsync_stats *st)
+{
+	struct credential cr = cred_of(a);
+	struct xsink sk = sink_of(g);
+
+	cycle_requests = 0;
+	if (xsync_cycle(c, &cr, &sk, retries, st) != 0)
+		fail_msg("cycle failed: %d %s", (int)st->last, st->error);
 }
 
 static void
 run_cycle(struct xconn *c, const struct acct *a, struct got *g, unsigned retries)
 {
-	struct credential cr = cred_of(a);
-	struct xsink sk = sink_of(g);
 	struct xsync_stats st;
 
-	if (xsync_cycle(c, &cr, &sk, retries, &st) != 0)
-		fail_msg("cycle failed: %d %s", (int)st.last, st.error);
+	run_cycle_st(c, a, g, retries, &st);
 }
 
 /* ---- tests ---- */
@@ -267,11 +293,15 @@ test_backfill_exact(void **state)
 		const char *cur;
 		json_t *v;
 
+		struct xsync_stats st;
 		got_init(&g);
 		conn_open(&c, &s);
-		run_cycle(&c, &acc[k], &g, 0);
+		run_cycle_st(&c, &acc[k], &g, 0, &st);
 		assert_true(c.validated);
 		assert_true(c.backfill_done);
+		/* USDC is held and Coinbase lists no USDC-USD: asked once, the
+		 * prices part says so, the cycle ends (issue #9) */
+		assert_string_equal(c.degraded[XPART_PRICES], "prices: no USD product for USDC");
 		assert_int_equal(g.perms, acc[k].trade * 2 + acc[k].withdraw);
 		truth_get(&s, acc[k].key, &t);
 		assert_true(t.n > 9000);
@@ -302,10 +332,10 @@ test_backfill_exact(void **state)
 				want += !seen;
 				btc |= !seen && strcmp(g.fills[i].symbol, "BTC/USD") == 0;
 			}
-			/* and <currency>/USD of every other currency held */
+			/* and <currency>/USD of every other currency held (USDC has none) */
 			json_object_foreach(t.balances, cur, v) {
 				char sym[FILL_SYMBOL_MAX];
-				bool seen = strcmp(cur, "USD") == 0 || strcmp(cur, "BTC") == 0 ||
+				bool seen = strcmp(cur, "USD") == 0 || strcmp(cur, "BTC") == 0 || strcmp(cur, "USDC") == 0 ||
 				    strcmp(json_string_value(v), "0") == 0;
 				snprintf(sym, sizeof(sym), "%s/USD", cur);
 				for (size_t m = 0; m < g.n && !seen; m++)
@@ -314,13 +344,30 @@ test_backfill_exact(void **state)
 			}
 			assert_int_equal(g.nprice_syms, want - btc);
 			assert_true(g.nprices > g.nprice_syms * 80);
+			/*
+			 * The stated bound (conn_coinbase.h): time + permissions +
+			 * (floor(F/250) + 1) fills pages + ceil(W/250) accounts pages
+			 * + per product (the ones priced and USDC-USD)
+			 * ceil((D + 1) / 300) candle windows, D = days since the
+			 * first fill; without faults it is met (or one less).
+			 */
+			{
+				size_t w = json_object_size(g.balances);
+				int64_t d = time_day_of_ms(time_now_ms()) - time_day_of_ms(t.fills[0].timestamp);
+				size_t bound = 2 + (g.n / 250 + 1) + (w + 249) / 250 +
+				    (g.nprice_syms + 1) * (size_t)((d + 1 + 299) / 300);
+				/* one less when the last full page already says "no more" */
+				assert_true(st.requests <= bound && st.requests + 1 >= bound);
+			}
 		}
-		/* incremental: only the newest fill(s) again (inclusive bound), no prices */
+		/* incremental: only the newest fill(s) again (inclusive bound), no
+		 * prices; one fills page and the accounts pages */
 		n_before = g.n;
 		g.nprices = 0;
-		run_cycle(&c, &acc[k], &g, 0);
+		run_cycle_st(&c, &acc[k], &g, 0, &st);
 		assert_true(g.n - n_before >= 1 && g.n - n_before <= 2);
 		assert_int_equal(g.nprices, 0);
+		assert_int_equal(st.requests, 1 + (json_object_size(g.balances) + 249) / 250);
 		assert_int_equal(dedup(&g), g.n - n_before);
 		assert_equals_truth(&g, &t);
 		truth_free(&t);
@@ -640,6 +687,54 @@ test_rate_limit(void **state)
 	exsim_run_stop(&s);
 }
 
+/*
+ * Issue #9: with the exchange's clock 90 s behind ours, JWTs stamped with
+ * the local clock are refused (401: nbf beyond Coinbase's allowance); the
+ * connector syncs to GET /time first, so the session validates and its
+ * fills arrive, equal to the truth on the server's clock.
+ */
+static void
+test_clock_skew(void **state)
+{
+	const char *args[] = { "--accounts", "2", "--fills", "800", "--seed", "5", "--clock-offset-s", "-90", NULL };
+	struct exsim_run s;
+	struct acct acc[2];
+	char host[64], *jwt, *body;
+
+	(void)state;
+	exsim_run_start(&s, args);
+	coinbase_accounts(&s, acc);
+	/* a JWT on the local clock is refused, one on the server's accepted */
+	snprintf(host, sizeof(host), "127.0.0.1:%d", s.port);
+	jwt = jwt_for(&acc[0], host, "/api/v3/brokerage/key_permissions", time_now_ms() / 1000);
+	assert_int_equal(get_with(&s, "/api/v3/brokerage/key_permissions", jwt, &body), 401);
+	free(body);
+	free(jwt);
+	jwt = jwt_for(&acc[0], host, "/api/v3/brokerage/key_permissions", time_now_ms() / 1000 - 90);
+	assert_int_equal(get_with(&s, "/api/v3/brokerage/key_permissions", jwt, &body), 200);
+	free(body);
+	free(jwt);
+	for (int k = 0; k < 2; k++) {
+		struct xconn c;
+		struct got g;
+		struct truth t;
+
+		got_init(&g);
+		conn_open(&c, &s);
+		run_cycle(&c, &acc[k], &g, 0);
+		assert_true(c.validated);
+		assert_true(c.backfill_done);
+		assert_true(c.clock_offset_ms > -95000 && c.clock_offset_ms < -85000);
+		truth_get(&s, acc[k].key, &t);
+		assert_int_equal(dedup(&g), 0);
+		assert_equals_truth(&g, &t);
+		truth_free(&t);
+		got_free(&g);
+		xconn_close(&c);
+	}
+	exsim_run_stop(&s);
+}
+
 int
 main(void)
 {
@@ -655,6 +750,7 @@ main(void)
 		cmocka_unit_test_prestate(test_fault, &faults[5]),
 		cmocka_unit_test(test_live_incremental),
 		cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_clock_skew),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
