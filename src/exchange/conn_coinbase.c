@@ -58,7 +58,7 @@
  * ~260 wallets), plus 1 + P once an hour (the clock, the running day of
  * the P products) or P at a day change; a backfill of F fills over D days
  * with P products is at most
- * F/250 + W/250 + P * ceil(D/300) + 3.
+ * 2 + (floor(F/250) + 1) + ceil(W/250) + P * ceil((D + 1)/300).
  *
  * Parsing follows ccxt's coinbase parseTrade for v3 fills: id = trade_id,
  * order = order_id, timestamp = trade_time truncated to ms, BTC-USD ->

@@ -33,7 +33,11 @@
  * Rendering: sizes and prices as decimal strings; trade_time with 3, 6 or 9
  * fractional digits; size_in_quote true on some buys (size is then the
  * quote amount, the fill's cost); UNKNOWN_LIQUIDITY_INDICATOR where the
- * history's role is unknown; commission in the quote currency.
+ * history's role is unknown; commission in the quote currency; trade_type
+ * CORRECTION or SYNTHETIC on about 1% of the rows (adjusted fills, each a
+ * trade of the history like any other: the truth is unchanged, as ccxt
+ * ignores trade_type). REVERSAL is not generated: a faithful one undoes an
+ * earlier fill, which the generator's round trips do not model.
  *
  * Rate limit (cfg.strict_limits): 30 requests per second per key on the
  * private endpoints, 10 per second on the public ones (per IP: the
@@ -395,6 +399,8 @@ fill_row(struct text *t, const struct exsim_account *a, const struct who *who, s
 	char tt[40], st[40], extra[8], entry[2 * PRIM_SHA256_BYTES + 1], price[DEC_STR_MAX], size[DEC_STR_MAX];
 	char fee[DEC_STR_MAX];
 	int64_t us;
+	uint64_t kind;
+	const char *type;
 	bool inquote;
 
 	exsim_fill(a, k, i, &f);
@@ -418,14 +424,19 @@ fill_row(struct text *t, const struct exsim_account *a, const struct who *who, s
 	hex_encode(entry, eh, sizeof(eh));
 	/* market buys by quote amount: size is the quote (the cost) */
 	inquote = f.side == FILL_BUY && (h >> 40) % 100 < 15;
+	/* about 1% adjusted fills ("Adjusted fills have possible values
+	 * REVERSAL, CORRECTION, SYNTHETIC"): rows that move money like any
+	 * other, which ccxt takes as trades (it ignores trade_type) */
+	kind = hash3(s->salt, 13, i) % 1000;
+	type = kind < 6 ? "CORRECTION" : kind < 10 ? "SYNTHETIC" : "FILL";
 	dec_format(price, sizeof(price), f.price);
 	dec_format(size, sizeof(size), inquote ? f.cost : f.amount);
 	dec_format(fee, sizeof(fee), f.nfees > 0 ? f.fees[0].cost : DEC_ZERO);
 	text_printf(t, "%s{\"entry_id\":\"%s\",\"trade_id\":\"%s\",\"order_id\":\"%s\",\"trade_time\":\"%s\","
-	    "\"trade_type\":\"FILL\",\"price\":\"%s\",\"size\":\"%s\",\"commission\":\"%s\",\"product_id\":\"%s\","
+	    "\"trade_type\":\"%s\",\"price\":\"%s\",\"size\":\"%s\",\"commission\":\"%s\",\"product_id\":\"%s\","
 	    "\"sequence_timestamp\":\"%s\",\"liquidity_indicator\":\"%s\",\"size_in_quote\":%s,\"user_id\":\"%s\","
 	    "\"side\":\"%s\",\"retail_portfolio_id\":\"%s\"}", t->p[t->len - 1] == '[' ? "" : ",", entry, f.id, f.order,
-	    tt, price, size, fee, s->native, st,
+	    tt, type, price, size, fee, s->native, st,
 	    f.role == FILL_MAKER ? "MAKER" : f.role == FILL_TAKER ? "TAKER" : "UNKNOWN_LIQUIDITY_INDICATOR",
 	    inquote ? "true" : "false", who->user, f.side == FILL_BUY ? "BUY" : "SELL", who->portfolio);
 }

@@ -26,6 +26,7 @@
 struct got {
 	struct fill *fills;
 	size_t n, cap;
+	size_t adjusted;	/* rows of trade_type CORRECTION or SYNTHETIC */
 	json_t *balances;	/* currency -> decimal string */
 	size_t nprices;
 	char price_syms[8][16];
@@ -38,11 +39,22 @@ g_fill(void *arg, const struct fill *f)
 {
 	struct got *g = arg;
 
+	char *slash;
+
 	if (g->n == g->cap) {
 		g->cap = g->cap ? 2 * g->cap : 1024;
 		g->fills = xreallocarray(g->fills, g->cap, sizeof(*g->fills));
 	}
 	g->fills[g->n++] = *f;
+	/* an adjusted fill's id is "<trade_id>/<trade_type>/<entry_id 16>";
+	 * the truth (ccxt's view) has the trade_id */
+	if ((slash = strchr(g->fills[g->n - 1].id, '/')) != NULL) {
+		if (strncmp(slash, "/CORRECTION/", 12) != 0 && strncmp(slash, "/SYNTHETIC/", 11) != 0)
+			fail_msg("adjusted fill id %s", f->id);
+		assert_int_equal(strlen(strchr(slash + 1, '/') + 1), 16);
+		*slash = '\0';
+		g->adjusted++;
+	}
 	return 0;
 }
 
@@ -313,6 +325,7 @@ test_backfill_exact(void **state)
 			inquote += g.fills[i].has_cost;
 		}
 		assert_true(unknown > 0 && unknown < g.n / 10);
+		assert_true(g.adjusted > 0 && g.adjusted < g.n / 50);
 		assert_true(inquote > 0 && inquote < g.n / 4);
 		/* balances: the truth's, and zero for the other wallets */
 		json_object_foreach(t.balances, cur, v)
