@@ -590,84 +590,148 @@ static const struct {
 	{ "ONE_HOUR", 3600 }, { "TWO_HOUR", 7200 }, { "SIX_HOUR", 21600 }, { "ONE_DAY", 86400 },
 };
 
-/* Any account's symbol with this native id: gives price level and tick. */
-static const struct exsim_symbol *
-product_find(struct exsim *w, const char *id)
+/*
+ * Candles are the market's trades, and the simulated market's trades are
+ * the fills of every Coinbase account trading the product: a bucket's open
+ * is its first fill's price, close its last's, low and high the extremes,
+ * volume the base traded; a bucket without a fill has no candle (as
+ * Coinbase omits empty buckets). So the day's candle range contains every
+ * fill of the day and the close is the day's last fill, visible at now.
+ */
+
+/* Whether account a's symbol k is product id (native "BTC-USD") or
+ * unified ("BTC/USD"). */
+static bool
+trades(const struct exsim_account *a, size_t k, const char *id, bool unified)
 {
-	for (size_t i = 0; i < w->naccounts; i++)
-		if (w->accounts[i].exchange == EXSIM_COINBASE)
-			for (size_t k = 0; k < w->accounts[i].nsymbols; k++)
-				if (strcmp(w->accounts[i].symbols[k].native, id) == 0)
-					return &w->accounts[i].symbols[k];
-	return NULL;
+	return a->exchange == EXSIM_COINBASE && strcmp(unified ? a->symbols[k].unified : a->symbols[k].native, id) == 0;
 }
 
-/* A price of product s around time t, in whole ticks (exact text): a slow
- * wave around price0 plus noise; which picks open (0), close (1), or the
- * extra range below (2) and above (3). */
-static struct dec
-price_at(const struct exsim_symbol *s, int64_t t, int64_t g, unsigned which)
+static bool
+product_listed(const struct exsim *w, const char *id)
 {
-	uint64_t h = hash3((uint64_t)t, (uint64_t)g, which), scale = 1;
-	double x = s->price0 * (1.0 + 0.15 * ((double)((uint64_t)(t / DAY_S) % 120) / 120.0 - 0.5) +
-	    0.02 * ((double)(h % 2001) / 1000.0 - 1.0));
-	struct dec d;
+	for (size_t i = 0; i < w->naccounts; i++)
+		for (size_t k = 0; k < w->accounts[i].nsymbols; k++)
+			if (trades(&w->accounts[i], k, id, false))
+				return true;
+	return false;
+}
 
-	for (unsigned j = 0; j < s->price_decimals; j++)
-		scale *= 10;
-	if (which >= 2)
-		x = s->price0 * 0.005 * (double)(h % 1000) / 1000.0;
-	d.raw = (__int128)(int64_t)(x * (double)scale + 0.5) * (__int128)(1000000000000000000LL / (int64_t)scale);
-	return d;
+struct candle {
+	bool any;
+	int64_t first_ts, last_ts;
+	struct dec open, close, low, high, volume;
+};
+
+static void
+candle_add(struct candle *c, const struct fill *f)
+{
+	if (!c->any || f->timestamp < c->first_ts) {
+		c->first_ts = f->timestamp;
+		c->open = f->price;
+	}
+	/* the later account wins a tie: the same choice as last_fill() */
+	if (!c->any || f->timestamp >= c->last_ts) {
+		c->last_ts = f->timestamp;
+		c->close = f->price;
+	}
+	if (!c->any || dec_cmp(f->price, c->low) < 0)
+		c->low = f->price;
+	if (!c->any || dec_cmp(f->price, c->high) > 0)
+		c->high = f->price;
+	if (dec_add(&c->volume, c->any ? c->volume : DEC_ZERO, f->amount) != 0)
+		fatalx("sim_coinbase: candle volume overflow");
+	c->any = true;
+}
+
+/* The candle of product id over [t_ms, t_ms + g_ms) at now_ms. */
+static void
+candle_of(const struct exsim *w, const char *id, int64_t t_ms, int64_t g_ms, int64_t now_ms, struct candle *c)
+{
+	struct fill f;
+
+	memset(c, 0, sizeof(*c));
+	for (size_t n = 0; n < w->naccounts; n++) {
+		const struct exsim_account *a = &w->accounts[n];
+		for (size_t k = 0; k < a->nsymbols; k++) {
+			uint64_t i, end, vis;
+			if (!trades(a, k, id, false))
+				continue;
+			vis = exsim_visible(a, k, now_ms);
+			end = exsim_index_at(a, k, t_ms + g_ms);
+			for (i = exsim_index_at(a, k, t_ms); i < end && i < vis; i++) {
+				exsim_fill(a, k, i, &f);
+				candle_add(c, &f);
+			}
+		}
+	}
+}
+
+/* The price of the last fill of the market before before_ms visible at
+ * now_ms (ties: the later account), or -1 when there is none. */
+static int
+last_fill(const struct exsim *w, const char *unified, int64_t before_ms, int64_t now_ms, struct dec *price)
+{
+	int64_t best = 0;
+	bool any = false;
+	struct fill f;
+
+	for (size_t n = 0; n < w->naccounts; n++) {
+		const struct exsim_account *a = &w->accounts[n];
+		for (size_t k = 0; k < a->nsymbols; k++) {
+			uint64_t j, vis;
+			if (!trades(a, k, unified, true))
+				continue;
+			vis = exsim_visible(a, k, now_ms);
+			j = exsim_index_at(a, k, before_ms);
+			if (j > vis)
+				j = vis;
+			if (j == 0 || (any && exsim_fill_ts(a, k, j - 1) < best))
+				continue;
+			exsim_fill(a, k, j - 1, &f);
+			best = f.timestamp;
+			*price = f.price;
+			any = true;
+		}
+	}
+	return any ? 0 : -1;
 }
 
 static json_t *
-candle_json(const struct exsim_symbol *s, int64_t t, int64_t g)
+candle_json(const struct candle *c, int64_t t)
 {
-	struct dec open = price_at(s, t, g, 0), close = price_at(s, t, g, 1), lo, hi;
-	char tb[24], b[4][DEC_STR_MAX];
+	char tb[24], b[5][DEC_STR_MAX];
 
-	lo = dec_cmp(open, close) < 0 ? open : close;
-	hi = dec_cmp(open, close) < 0 ? close : open;
-	if (dec_sub(&lo, lo, price_at(s, t, g, 2)) != 0 || dec_sign(lo) <= 0)
-		lo = dec_cmp(open, close) < 0 ? open : close;
-	if (dec_add(&hi, hi, price_at(s, t, g, 3)) != 0)
-		fatalx("sim_coinbase: candle overflow");
 	snprintf(tb, sizeof(tb), "%lld", (long long)t);
-	dec_format(b[0], sizeof(b[0]), lo);
-	dec_format(b[1], sizeof(b[1]), hi);
-	dec_format(b[2], sizeof(b[2]), open);
-	dec_format(b[3], sizeof(b[3]), close);
+	dec_format(b[0], sizeof(b[0]), c->low);
+	dec_format(b[1], sizeof(b[1]), c->high);
+	dec_format(b[2], sizeof(b[2]), c->open);
+	dec_format(b[3], sizeof(b[3]), c->close);
+	dec_format(b[4], sizeof(b[4]), c->volume);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "start", tb, "low", b[0], "high", b[1], "open", b[2],
-	    "close", b[3], "volume", "12.5");
+	    "close", b[3], "volume", b[4]);
 }
 
+/* The close a client holds for day: the close of the latest ONE_DAY candle
+ * at or before it, i.e. the market's last fill before the day's end. */
 int
 sim_coinbase_close(const struct exsim *w, const char *unified, int64_t day, int64_t now_ms, struct dec *close)
 {
-	for (size_t i = 0; i < w->naccounts; i++)
-		if (w->accounts[i].exchange == EXSIM_COINBASE)
-			for (size_t k = 0; k < w->accounts[i].nsymbols; k++)
-				if (strcmp(w->accounts[i].symbols[k].unified, unified) == 0) {
-					/* the ONE_DAY bucket that began on day, once it has begun */
-					if (day * DAY_S > now_ms / 1000)
-						return -1;
-					*close = price_at(&w->accounts[i].symbols[k], day * DAY_S, DAY_S, 1);
-					return 0;
-				}
-	return -1;
+	if (day * DAY_S * 1000 > now_ms)
+		return -1;
+	return last_fill(w, unified, (day + 1) * DAY_S * 1000, now_ms, close);
 }
 
 static void
 candles(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs, const char *product)
 {
 	const char *st = rq->param(rq, "start"), *en = rq->param(rq, "end"), *gr = rq->param(rq, "granularity");
-	const struct exsim_symbol *sym = product_find(w, product);
+	struct candle cd;
 	int64_t g = 0, start, end, first, now_s = rq->now_ms / 1000;
 	char *e1, *e2, *s;
 	json_t *arr, *o;
 
-	if (sym == NULL) {
+	if (!product_listed(w, product)) {
 		cb_err(rs, 404, "NOT_FOUND", "ProductID is invalid");
 		return;
 	}
@@ -687,8 +751,11 @@ candles(struct exsim *w, const struct exsim_request *rq, struct exsim_response *
 	arr = json_array();
 	first = (start + g - 1) / g * g;
 	/* newest first; buckets that have not begun are not there yet */
-	for (int64_t t = (end < now_s ? end : now_s) / g * g; t >= first; t -= g)
-		json_array_append_new(arr, candle_json(sym, t, g));
+	for (int64_t t = (end < now_s ? end : now_s) / g * g; t >= first; t -= g) {
+		candle_of(w, product, t * 1000, g * 1000, rq->now_ms, &cd);
+		if (cd.any)
+			json_array_append_new(arr, candle_json(&cd, t));
+	}
 	o = json_pack("{s:o}", "candles", arr);
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);

@@ -748,6 +748,87 @@ test_clock_skew(void **state)
 	exsim_run_stop(&s);
 }
 
+/*
+ * The candles are the market's fills (issue #9: they were a price wave
+ * unrelated to them): for every day, a candle exactly when some account
+ * traded the product, its range containing every fill price of the day,
+ * its open the day's first fill and its close the day's last, judged on
+ * the truth of every Coinbase account (never on the connector).
+ */
+static void
+test_candles_match_fills(void **state)
+{
+	const char *args[] = { "--accounts", "2", "--fills", "600", "--seed", "9", NULL };
+	struct exsim_run s;
+	struct acct acc[2];
+	struct truth t[2];
+	const char *sym = NULL;
+	char product[FILL_SYMBOL_MAX], *path, *body;
+	int64_t now = time_now_ms(), today = time_day_of_ms(now);
+	json_t *j, *x;
+	size_t i, ncandles = 0, checked = 0;
+
+	(void)state;
+	exsim_run_start(&s, args);
+	coinbase_accounts(&s, acc);
+	truth_get(&s, acc[0].key, &t[0]);
+	truth_get(&s, acc[1].key, &t[1]);
+	sym = t[0].fills[0].symbol;
+	snprintf(product, sizeof(product), "%s", sym);
+	*strchr(product, '/') = '-';
+	path = xasprintf("/api/v3/brokerage/market/products/%s/candles?start=%lld&end=%lld&granularity=ONE_DAY", product,
+	    (long long)((today - 299) * 86400), (long long)((today + 1) * 86400 - 1));
+	assert_int_equal(exsim_run_get(&s, path, NULL, &body), 200);
+	j = json_loads(body, 0, NULL);
+	assert_non_null(j);
+	for (int64_t d = today - 299; d <= today; d++) {
+		const struct fill *first = NULL, *last = NULL;
+		json_t *c = NULL;
+		struct dec lo, hi, v;
+		const char *err;
+
+		json_array_foreach(json_object_get(j, "candles"), i, x)
+			if (strtoll(json_string_value(json_object_get(x, "start")), NULL, 10) == d * 86400)
+				c = x;
+		for (int a = 0; a < 2; a++)
+			for (size_t m = 0; m < t[a].n; m++) {
+				const struct fill *f = &t[a].fills[m];
+				if (strcmp(f->symbol, sym) != 0 || time_day_of_ms(f->timestamp) != d)
+					continue;
+				if (c == NULL)
+					fail_msg("%s: fills on day %lld, no candle", product, (long long)d);
+				assert_int_equal(dec_parse(json_string_value(json_object_get(c, "low")),
+				    json_string_length(json_object_get(c, "low")), &lo, &err), 0);
+				assert_int_equal(dec_parse(json_string_value(json_object_get(c, "high")),
+				    json_string_length(json_object_get(c, "high")), &hi, &err), 0);
+				assert_true(dec_cmp(lo, f->price) <= 0 && dec_cmp(f->price, hi) <= 0);
+				if (first == NULL || f->timestamp < first->timestamp)
+					first = f;
+				if (last == NULL || f->timestamp > last->timestamp)
+					last = f;
+				checked++;
+			}
+		if (c == NULL)
+			continue;
+		ncandles++;
+		if (first == NULL)
+			fail_msg("%s: a candle on day %lld without a fill", product, (long long)d);
+		assert_int_equal(dec_parse(json_string_value(json_object_get(c, "open")),
+		    json_string_length(json_object_get(c, "open")), &v, &err), 0);
+		assert_int_equal(dec_cmp(v, first->price), 0);
+		assert_int_equal(dec_parse(json_string_value(json_object_get(c, "close")),
+		    json_string_length(json_object_get(c, "close")), &v, &err), 0);
+		assert_int_equal(dec_cmp(v, last->price), 0);
+	}
+	assert_true(ncandles > 10 && checked > 50);
+	json_decref(j);
+	free(body);
+	free(path);
+	truth_free(&t[0]);
+	truth_free(&t[1]);
+	exsim_run_stop(&s);
+}
+
 int
 main(void)
 {
@@ -764,6 +845,7 @@ main(void)
 		cmocka_unit_test(test_live_incremental),
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_clock_skew),
+		cmocka_unit_test(test_candles_match_fills),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
