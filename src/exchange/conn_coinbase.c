@@ -772,7 +772,11 @@ handle_fills(struct xconn *c, const json_t *o, const struct xsink *sink, struct 
 		}
 		see_seq(p, seq, ns);
 		if (rc == PF_NO_SIDE) {
-			/* cannot be booked; said in the status, never dropped silently */
+			/* cannot be booked; said in the status, never dropped
+			 * silently (counted once: a row at the inclusive bound
+			 * was counted by the walk before) */
+			if (*p->seq != '\0' && ns <= p->seq_ns)
+				continue;
 			if (p->rejected++ == 0)
 				snprintf(p->rejected_first, sizeof(p->rejected_first), "%s", f.id);
 			log_event(LOG_WARN, "coinbase_fill_rejected", "{s:s, s:s}", "trade_id", f.id, "side",
@@ -789,9 +793,6 @@ handle_fills(struct xconn *c, const json_t *o, const struct xsink *sink, struct 
 		p->adjusted += adjusted;
 		p->walk_fills++;
 	}
-	if (p->rejected > 0)
-		xconn_degrade(c, XPART_FILLS, "%llu fills rejected: side unknown (first trade_id %.40s)",
-		    (unsigned long long)p->rejected, p->rejected_first);
 	if (cursor != NULL && *cursor != '\0' && json_array_size(fills) > 0) {
 		if (p->cursor != NULL && strcmp(cursor, p->cursor) == 0) {
 			xoutcome_error(out, XR_FATAL, "coinbase fills: the cursor did not advance");
@@ -808,6 +809,10 @@ handle_fills(struct xconn *c, const json_t *o, const struct xsink *sink, struct 
 	}
 	c->backfill_done = true;
 	set_cursor(p, NULL);
+	/* once per walk, with the count so far (the first reason of a cycle is kept) */
+	if (p->rejected > 0)
+		xconn_degrade(c, XPART_FILLS, "%llu fills rejected: side unknown (first trade_id %.40s)",
+		    (unsigned long long)p->rejected, p->rejected_first);
 	set_progress(c);
 	p->step = ST_ACCOUNTS;
 	return 0;

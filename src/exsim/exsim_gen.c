@@ -37,7 +37,7 @@
 #define USDC_HELD "USDC"
 
 /* Hash domains: each field of a fill draws from its own stream. */
-enum { H_TS = 1, H_PRICE, H_AMOUNT, H_ROLE, H_FEE, H_ORDER, H_ID, H_DIR, H_OID, H_SYM, H_FLOW, H_CRED };
+enum { H_TS = 1, H_PRICE, H_AMOUNT, H_ROLE, H_FEE, H_ORDER, H_ID, H_DIR, H_OID, H_SYM, H_FLOW, H_CRED, H_SIDEQ };
 
 struct symdef {
 	const char *unified, *native, *base, *quote, *nbase, *nquote;
@@ -401,6 +401,13 @@ exsim_fill(const struct exsim_account *a, size_t k, uint64_t i, struct fill *f)
 	}
 }
 
+bool
+exsim_side_unknown(const struct exsim_account *a, size_t k, uint64_t i)
+{
+	return a->exchange == EXSIM_COINBASE && a->unknown_side > 0 &&
+	    (double)(h3(a->symbols[k].salt, H_SIDEQ, i) % 1000000) < a->unknown_side * 1e6;
+}
+
 /* ---- credentials ---- */
 
 /* Deterministic bytes for account a's credential field `what`. */
@@ -662,6 +669,7 @@ exsim_account_generate(struct exsim_account *a, const struct exsim_config *cfg, 
 	credentials(a);
 	a->can_withdraw = ordinal == count - 1;
 	a->can_trade = a->can_withdraw || ordinal % 5 == 3;
+	a->unknown_side = cfg->coinbase_unknown_side;
 
 	symdefs(ex, market, &defs, &ndefs);
 	h = h3(a->seed, H_SYM, 0);

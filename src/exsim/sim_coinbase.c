@@ -37,7 +37,9 @@
  * CORRECTION or SYNTHETIC on about 1% of the rows (adjusted fills, each a
  * trade of the history like any other: the truth is unchanged, as ccxt
  * ignores trade_type). REVERSAL is not generated: a faithful one undoes an
- * earlier fill, which the generator's round trips do not model.
+ * earlier fill, which the generator's round trips do not model. With
+ * --coinbase-unknown-side P a share P of the rows say UNKNOWN_ORDER_SIDE
+ * (their truth side is null, ccxt's undefined; the balances hold them).
  *
  * Rate limit (cfg.strict_limits): 30 requests per second per key on the
  * private endpoints, 10 per second on the public ones (per IP: the
@@ -438,7 +440,8 @@ fill_row(struct text *t, const struct exsim_account *a, const struct who *who, s
 	    "\"side\":\"%s\",\"retail_portfolio_id\":\"%s\"}", t->p[t->len - 1] == '[' ? "" : ",", entry, f.id, f.order,
 	    tt, type, price, size, fee, s->native, st,
 	    f.role == FILL_MAKER ? "MAKER" : f.role == FILL_TAKER ? "TAKER" : "UNKNOWN_LIQUIDITY_INDICATOR",
-	    inquote ? "true" : "false", who->user, f.side == FILL_BUY ? "BUY" : "SELL", who->portfolio);
+	    inquote ? "true" : "false", who->user, exsim_side_unknown(a, k, i) ? "UNKNOWN_ORDER_SIDE" :
+	    f.side == FILL_BUY ? "BUY" : "SELL", who->portfolio);
 }
 
 /* Sequence of the fill just below hi[k], or -1 when product k has none
