@@ -32,13 +32,15 @@ static const char usage[] =
     "  --fault-malformed P    probability of an invalid JSON body\n"
     "  --fault-overlap P      probability of a page repeating rows of the previous one\n"
     "  --latency-ms MS        added to every exchange request\n"
+    "  --coinbase-unknown-side P  share of Coinbase fills reported with side UNKNOWN_ORDER_SIDE\n"
+    "  --clock-offset-s S     the exchanges' clocks run S seconds ahead (< 0: behind) of this machine's\n"
     "  --threads N            server threads (default 4)\n"
     "  --export-accounts FILE write the accounts JSON to FILE and exit\n"
     "  --help                 this text\n";
 
 enum {
 	O_PORT = 1, O_SEED, O_ACCOUNTS, O_FILLS, O_HISTORY, O_START, O_LIVE, O_STRICT, O_F5XX, O_F429, O_FTIMEOUT,
-	O_TIMEOUT, O_FTRUNC, O_FMAL, O_FOVERLAP, O_LATENCY, O_THREADS, O_EXPORT, O_HELP
+	O_TIMEOUT, O_FTRUNC, O_FMAL, O_FOVERLAP, O_LATENCY, O_THREADS, O_EXPORT, O_HELP, O_CLOCK, O_UNKSIDE
 };
 
 static const struct option longopts[] = {
@@ -61,6 +63,8 @@ static const struct option longopts[] = {
 	{ "threads", required_argument, NULL, O_THREADS },
 	{ "export-accounts", required_argument, NULL, O_EXPORT },
 	{ "help", no_argument, NULL, O_HELP },
+	{ "clock-offset-s", required_argument, NULL, O_CLOCK },
+	{ "coinbase-unknown-side", required_argument, NULL, O_UNKSIDE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -193,6 +197,18 @@ main(int argc, char **argv)
 				return bad("latency-ms", optarg);
 			cfg.faults.latency_ms = (int64_t)v;
 			break;
+		case O_UNKSIDE:
+			if (parse_prob(optarg, &cfg.coinbase_unknown_side) == -1)
+				return bad("coinbase-unknown-side", optarg);
+			break;
+		case O_CLOCK: {
+			char *end;
+			long long off = strtoll(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || off < -86400 || off > 86400)
+				return bad("clock-offset-s", optarg);
+			cfg.faults.clock_offset_ms = off * 1000;
+			break;
+		}
 		case O_THREADS:
 			if (parse_u64(optarg, 256, &v) == -1 || v == 0)
 				return bad("threads", optarg);

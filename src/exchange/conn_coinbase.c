@@ -2,14 +2,19 @@
  * conn_coinbase: Coinbase Advanced Trade (API v3), spot only.
  *
  * A cycle:
+ *  0. clock: GET /api/v3/brokerage/time (public, unsigned) at the first
+ *     cycle, then hourly, and again after a 401 (below). The JWTs' nbf/exp
+ *     come from the exchange's clock (c->clock_offset_ms = server - local,
+ *     the server having stamped its time about half way through the round
+ *     trip): a local clock that is off by more than the exchange's skew
+ *     allowance otherwise gets every request refused with 401. A server
+ *     without the endpoint (404) leaves the offset as it is.
  *  1. validation, first cycle only: GET /api/v3/brokerage/key_permissions
  *     (can_view, can_trade, can_transfer -> sink->permissions). Where the
- *     server has no such endpoint (404), the accounts request below is the
- *     validation and no permissions are reported.
- *  2. balances: GET /api/v3/brokerage/accounts?limit=250, cursor pages while
- *     has_next; total = available_balance + hold, summed per currency over
- *     all pages and reported once the walk is complete.
- *  3. fills: GET /api/v3/brokerage/orders/historical/fills?limit=250, opaque
+ *     server has no such endpoint (404) or the key may not read it (403),
+ *     the fills request below is the validation and no permissions are
+ *     reported (the latter is a degraded part).
+ *  2. fills: GET /api/v3/brokerage/orders/historical/fills?limit=250, opaque
  *     cursor pages until the cursor is "" (newest first: ascending = false,
  *     the poller sorts). The first complete walk is the backfill (from
  *     conf.backfill_from_ms as start_sequence_timestamp, else everything);
@@ -18,15 +23,42 @@
  *     the newest fills come again each cycle: identical (timestamp, id)
  *     pairs the ledger ignores; nothing between walks is skipped. The bound
  *     only moves when a walk completes, so a cycle that fails half way
- *     leaves no gap.
- *  4. daily closes: GET /api/v3/brokerage/market/products/{id}/candles
- *     (public, unsigned) with granularity=ONE_DAY for every product seen in
- *     the fills, <currency>-USD of every currency held (to value the
- *     balance) and BTC-USD as the benchmark, from the product's first fill
- *     day (the account's first for the others), 300 days per request (the
- *     API refuses 350 or more). A completed day is fetched once; the running
- *     day's candle (its close so far, what today is valued at) at most
- *     hourly.
+ *     leaves no gap. The fills walk comes before the side steps (3, 4).
+ *  3. balances (side step): GET /api/v3/brokerage/accounts?limit=250,
+ *     cursor pages while has_next; total = available_balance + hold, summed
+ *     per currency over all pages and reported once the walk is complete.
+ *  4. daily closes (side step): GET
+ *     /api/v3/brokerage/market/products/{id}/candles (public, unsigned)
+ *     with granularity=ONE_DAY for every product seen in the fills,
+ *     <currency>-USD of every currency held (to value the balance) and
+ *     BTC-USD as the benchmark, all from the account's first day: the day
+ *     of its oldest fill, or today (the balance snapshot's day) for an
+ *     account without fills. That is the first day core/valuation values
+ *     (docs/ANALYTICS.md section 6: a currency held on a day without a
+ *     close holds the whole series back), and a currency may be held long
+ *     before its own product's first fill (bought through another pair,
+ *     or deposited: Coinbase reports no flows). When an older fill moves
+ *     the first day back, every product is asked again from it. 300 days
+ *     per request (the API refuses 350 or more). A completed day is fetched
+ *     once; the running day's candle (its close so far, what today is
+ *     valued at) at most hourly. A product the exchange does not list
+ *     (404, e.g. USDC-USD) or refuses has no closes: the prices part is
+ *     degraded ("no USD product for USDC"), asked again at most hourly.
+ *
+ * Requests per cycle (without the poller's retries of a failed request):
+ *     R <= T + V + (floor(F / 250) + 1) + ceil(W / 250)
+ *          + sum over products p of ceil((D_p + 1) / 300)
+ * where T <= 1 + (resyncs the poller asks for after a 401, see Errors;
+ * each 401 also repeats its step once), V = 1 on the first cycle and 0 after, F = fills returned this
+ * cycle (with the newest fill(s) of the last walk again), W = wallets
+ * (every currency Coinbase lists has one, ~260), D_p = completed days of
+ * product p not fetched yet (0 in steady state: the running day costs one
+ * request per product at most hourly). A steady-state cycle is
+ * 1 + ceil(W/250) requests (one fills page, the accounts pages: 3 with
+ * ~260 wallets), plus 1 + P once an hour (the clock, the running day of
+ * the P products) or P at a day change; a backfill of F fills over D days
+ * with P products is at most
+ * 2 + (floor(F/250) + 1) + ceil(W/250) + P * ceil((D + 1)/300).
  *
  * Parsing follows ccxt's coinbase parseTrade for v3 fills: id = trade_id,
  * order = order_id, timestamp = trade_time truncated to ms, BTC-USD ->
@@ -38,17 +70,39 @@
  * Products that are not BASE-QUOTE spot pairs (INTX perpetuals
  * "BTC-PERP-INTX", futures "BIT-28JUL23-CDE") are skipped and counted in
  * the progress text: this connector is spot only.
+ * - trade_type: "Regular fills have the value FILL. Adjusted fills have
+ *   possible values REVERSAL, CORRECTION, SYNTHETIC" (the List Fills
+ *   schema). ccxt ignores trade_type and takes every row as a trade with
+ *   its own side, price, size and commission; so does this connector, so
+ *   an adjustment moves the money it moves. The schema also says trade_id
+ *   is "unique for all FILL trade_types but not unique for adjusted fills":
+ *   an adjusted row's id is "<trade_id>/<trade_type>/<entry_id, 16 chars>"
+ *   so the ledger never takes it for a repeat of the fill it adjusts.
+ * - side UNKNOWN_ORDER_SIDE (ccxt: side undefined) or anything else but
+ *   BUY/SELL: the fill cannot be booked. It is rejected alone, counted,
+ *   and the fills part says so ("N fills rejected: side unknown, first
+ *   trade_id X") in every later cycle; the walk goes on.
  *
  * Deposits and withdrawals are not in the Advanced Trade API (they are in
  * the v2 Coinbase App API, with other keys): this connector reports no
  * flows, so time-weighted returns for a Coinbase account treat it as closed
  * to flows unless flows are supplied another way.
  *
- * Errors: 401 (plain-text "Unauthorized": bad, expired or misdirected JWT)
- * and 403 (missing scopes) -> XR_AUTH; 429 -> XR_RATE_LIMITED with
+ * Rate pools (ops->pools): "private" 30 requests/s per key (fills, accounts,
+ * key_permissions) and "public" 10 requests/s per IP (time, candles), one
+ * unit per request.
+ *
+ * Errors: 401 (plain-text "Unauthorized": bad, expired or misdirected JWT,
+ * or a clock the JWT window does not accept) -> XR_AUTH, which the poller
+ * doubts once: it calls ops->resync (the next request is GET /time, then
+ * the same step again) and only a second 401 makes the key invalid. 403 (missing scopes) on
+ * the fills -> XR_AUTH; on a side step (key_permissions, accounts) it
+ * degrades that part and the cycle goes on. 429 -> XR_RATE_LIMITED with
  * Retry-After, else x-ratelimit-reset; 5xx, transport failures and
- * truncated or malformed bodies -> XR_RETRY; other 4xx -> XR_FATAL.
+ * truncated or malformed bodies -> XR_RETRY; other 4xx on the fills ->
+ * XR_FATAL, on a side step -> that part degraded.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,15 +123,23 @@
 #define PRODUCT_MAX 32
 #define BENCHMARK "BTC-USD"
 #define TODAY_EVERY_MS 3600000LL
+#define CLOCK_EVERY_MS 3600000LL
 #define HELD_MAX 32
+#define NOT_PLANNED INT64_MAX
 
-enum step { ST_PERMS, ST_ACCOUNTS, ST_FILLS, ST_CANDLES, ST_DONE };
+enum step { ST_TIME, ST_PERMS, ST_FILLS, ST_ACCOUNTS, ST_CANDLES, ST_DONE };
+
+/* Rate pools (cb_pools): private endpoints per key, public ones per IP. */
+enum { POOL_PRIVATE, POOL_PUBLIC };
 
 struct product {
 	char id[PRODUCT_MAX];		/* "BTC-USD" */
 	char symbol[FILL_SYMBOL_MAX];	/* "BTC/USD" */
+	int64_t from_ms;		/* first day asked for; NOT_PLANNED before the first plan */
 	int64_t next_day_ms;		/* first UTC day whose close is not fetched yet */
-	int64_t today_at_ms;		/* when the running day's candle was last fetched */
+	int64_t today_at_ms;		/* when the running day's candle (or a refusal) was last had */
+	bool missing;			/* the exchange lists no such product (404) or refused it */
+	bool held;			/* <currency>-USD of a currency held */
 };
 
 struct balance {
@@ -86,16 +148,19 @@ struct balance {
 };
 
 struct cb {
-	enum step step;
+	enum step step, resume;		/* resume: the step a clock sync goes back to */
 	char host[XCONN_URL_MAX];	/* authority of the base URL, for the JWT uri */
 	char prefix[XCONN_URL_MAX];	/* path of the base URL, usually "" */
 	char *cursor;			/* page cursor of the walk in progress, NULL on its first page */
+	int64_t clock_at;		/* local time of the last clock sync (or of its refusal), 0 = never */
 	/* fills: committed bound (walks done) and the newest seen in this walk */
 	char seq[SEQ_MAX];		/* "" before the first complete walk */
 	int64_t seq_ns;
 	char walk_seq[SEQ_MAX];
 	int64_t walk_seq_ns;
-	uint64_t walk_fills, skipped;
+	uint64_t walk_fills, skipped, adjusted;
+	uint64_t rejected;		/* fills with no usable side, since open */
+	char rejected_first[FILL_ID_MAX];
 	struct product *products;
 	size_t nproducts, candle_i;
 	struct balance *bals;
@@ -123,6 +188,29 @@ jdec(const json_t *o, const char *key, struct dec *out)
 	const char *s = jstr(o, key), *err;
 
 	return s != NULL && dec_parse(s, strlen(s), out, &err) == 0 ? 0 : -1;
+}
+
+/* A JSON integer, or a string of decimal digits (grpc-gateway's int64). */
+static int
+jint64(const json_t *o, const char *key, int64_t *out)
+{
+	const json_t *v = json_object_get(o, key);
+	const char *s;
+	char *end;
+	long long x;
+
+	if (json_is_integer(v)) {
+		*out = json_integer_value(v);
+		return 0;
+	}
+	if ((s = json_is_string(v) ? json_string_value(v) : NULL) == NULL || *s < '0' || *s > '9' ||
+	    strlen(s) > 18)
+		return -1;
+	x = strtoll(s, &end, 10);
+	if (*end != '\0')
+		return -1;
+	*out = x;
+	return 0;
 }
 
 /* RFC 3339 UTC with up to 9 fractional digits -> ns, for ordering the
@@ -173,26 +261,43 @@ spot_symbol(const char *product, char sym[FILL_SYMBOL_MAX])
 	return 0;
 }
 
+/* The product id, added (not planned yet) when new. */
 static struct product *
-product_get(struct cb *p, const char *id, int64_t ts_ms)
+product_get(struct cb *p, const char *id)
 {
 	struct product *pr;
 
 	for (size_t i = 0; i < p->nproducts; i++)
-		if (strcmp(p->products[i].id, id) == 0) {
-			pr = &p->products[i];
-			if (day_of(ts_ms) < pr->next_day_ms)
-				pr->next_day_ms = day_of(ts_ms);
-			return pr;
-		}
+		if (strcmp(p->products[i].id, id) == 0)
+			return &p->products[i];
 	p->products = xreallocarray(p->products, p->nproducts + 1, sizeof(*p->products));
 	pr = &p->products[p->nproducts++];
 	memset(pr, 0, sizeof(*pr));
 	snprintf(pr->id, sizeof(pr->id), "%s", id);
 	if (spot_symbol(id, pr->symbol) != 0)
 		fatalx("conn_coinbase: product %s is not spot", id);
-	pr->next_day_ms = day_of(ts_ms);
+	pr->from_ms = pr->next_day_ms = NOT_PLANNED;
 	return pr;
+}
+
+/* The progress text: the fills of this walk and what was not booked. */
+static void
+set_progress(struct xconn *c)
+{
+	struct cb *p = c->priv;
+	size_t len;
+
+	len = (size_t)snprintf(c->progress, sizeof(c->progress), "fills: %llu%s",
+	    (unsigned long long)p->walk_fills, c->backfill_done ? " this cycle" : " (backfill)");
+	if (p->skipped > 0 && len < sizeof(c->progress))
+		len += (size_t)snprintf(c->progress + len, sizeof(c->progress) - len, "; %llu non-spot skipped",
+		    (unsigned long long)p->skipped);
+	if (p->adjusted > 0 && len < sizeof(c->progress))
+		len += (size_t)snprintf(c->progress + len, sizeof(c->progress) - len, "; %llu adjusted",
+		    (unsigned long long)p->adjusted);
+	if (p->rejected > 0 && len < sizeof(c->progress))
+		len += (size_t)snprintf(c->progress + len, sizeof(c->progress) - len, "; %llu rejected",
+		    (unsigned long long)p->rejected);
 }
 
 /* ---- requests ---- */
@@ -204,8 +309,9 @@ signed_get(struct xconn *c, const struct credential *cred, int64_t now_ms, struc
 	struct cb *p = c->priv;
 	char *full = xasprintf("%s%s", p->prefix, path), *jwt, *auth;
 
-	jwt = sign_coinbase_jwt(cred->api_key, cred->secret, cred->secret_len, "GET", p->host, full, now_ms / 1000,
-	    NULL, errstr);
+	/* nbf/exp on the exchange's clock */
+	jwt = sign_coinbase_jwt(cred->api_key, cred->secret, cred->secret_len, "GET", p->host, full,
+	    (now_ms + c->clock_offset_ms) / 1000, NULL, errstr);
 	free(full);
 	if (jwt == NULL)
 		return -1;
@@ -242,50 +348,95 @@ page_query(const struct cb *p, const char *start)
 	return q;
 }
 
-/* The benchmark and the <currency>-USD product of every currency held, from
- * the account's first fill day. */
+/* The products whose closes this cycle fetches: every product traded, the
+ * benchmark and <currency>-USD of every currency held, all from the
+ * account's first day (see the header). */
 static void
-add_valuation_products(struct cb *p)
+plan_candles(struct cb *p)
 {
 	char id[PRODUCT_MAX], sym[FILL_SYMBOL_MAX];
-	bool has_bench = false;
+	int64_t first = p->first_day_ms != 0 ? p->first_day_ms : p->today_ms;
+	struct product *pr;
+
+	for (size_t i = 0; i < p->nproducts; i++)
+		p->products[i].held = false;
+	if (p->nproducts > 0 || p->nheld > 0)
+		(void)product_get(p, BENCHMARK);
+	for (size_t i = 0; i < p->nheld; i++) {
+		snprintf(id, sizeof(id), "%s-USD", p->held[i]);
+		/* a currency code with a dash names no spot product */
+		if (strcmp(p->held[i], "USD") != 0 && spot_symbol(id, sym) == 0)
+			product_get(p, id)->held = true;
+	}
+	for (size_t i = 0; i < p->nproducts; i++) {
+		pr = &p->products[i];
+		if (pr->from_ms > first)
+			pr->from_ms = pr->next_day_ms = first;
+	}
+	p->candle_i = 0;
+	p->step = ST_CANDLES;
+}
+
+/* The next product whose closes are due, or NULL. */
+static struct product *
+candle_due(struct cb *p)
+{
+	for (; p->candle_i < p->nproducts; p->candle_i++) {
+		struct product *pr = &p->products[p->candle_i];
+		bool recent = p->now_ms - pr->today_at_ms < TODAY_EVERY_MS;
+		if (pr->missing ? !recent : pr->next_day_ms < p->today_ms || (pr->next_day_ms == p->today_ms && !recent))
+			return pr;
+	}
+	return NULL;
+}
+
+/* The end of the window asked for a product: 300 days, or up to the end of
+ * today (the running day included). */
+static int64_t
+candle_end(const struct cb *p, const struct product *pr)
+{
+	int64_t end = pr->next_day_ms + CANDLE_DAYS * DAY_MS;
+
+	return end > p->today_ms + DAY_MS ? p->today_ms + DAY_MS : end;
+}
+
+/* Closes are missing for the products the exchange has none of: said
+ * every cycle while so. */
+static void
+finish_candles(struct xconn *c)
+{
+	struct cb *p = c->priv;
 
 	for (size_t i = 0; i < p->nproducts; i++) {
-		has_bench = has_bench || strcmp(p->products[i].id, BENCHMARK) == 0;
-		if (p->first_day_ms == 0 || p->products[i].next_day_ms < p->first_day_ms)
-			p->first_day_ms = p->products[i].next_day_ms;
+		const struct product *pr = &p->products[i];
+		if (!pr->missing)
+			continue;
+		if (pr->held)
+			xconn_degrade(c, XPART_PRICES, "prices: no USD product for %.*s", (int)(strchr(pr->id, '-') - pr->id),
+			    pr->id);
+		else
+			xconn_degrade(c, XPART_PRICES, "prices: no candles for %s", pr->id);
 	}
-	if (p->nproducts == 0)
-		return;
-	if (!has_bench)
-		product_get(p, BENCHMARK, p->first_day_ms);
-	for (size_t i = 0; i < p->nheld; i++) {
-		bool known = false;
-		snprintf(id, sizeof(id), "%s-USD", p->held[i]);
-		for (size_t j = 0; j < p->nproducts && !known; j++)
-			known = strcmp(p->products[j].id, id) == 0;
-		/* a currency code with a dash names no spot product */
-		if (!known && strcmp(p->held[i], "USD") != 0 && spot_symbol(id, sym) == 0)
-			product_get(p, id, p->first_day_ms);
-	}
+	p->step = ST_DONE;
+	set_progress(c);
 }
 
 static int
-cb_next(struct xconn *c, const struct credential *cred, int64_t now_ms, struct xreq *req, const char **errstr)
+make_request(struct xconn *c, const struct credential *cred, int64_t now_ms, struct xreq *req, const char **errstr)
 {
 	struct cb *p = c->priv;
-	char *q, iso[TIME_ISO_LEN];
+	const struct product *pr;
+	char *q, *path, iso[TIME_ISO_LEN];
 	const char *start;
 	int rc;
 
 	switch (p->step) {
+	case ST_TIME:
+		xreq_set(req, "GET", c->base_url, API "/time", NULL);
+		req->tag = ST_TIME;
+		return 1;
 	case ST_PERMS:
 		return signed_get(c, cred, now_ms, req, API "/key_permissions", NULL, ST_PERMS, errstr);
-	case ST_ACCOUNTS:
-		q = page_query(p, NULL);
-		rc = signed_get(c, cred, now_ms, req, API "/accounts", q, ST_ACCOUNTS, errstr);
-		free(q);
-		return rc;
 	case ST_FILLS:
 		start = p->seq;
 		if (*start == '\0' && c->conf.backfill_from_ms > 0) {
@@ -296,34 +447,55 @@ cb_next(struct xconn *c, const struct credential *cred, int64_t now_ms, struct x
 		rc = signed_get(c, cred, now_ms, req, API "/orders/historical/fills", q, ST_FILLS, errstr);
 		free(q);
 		return rc;
+	case ST_ACCOUNTS:
+		q = page_query(p, NULL);
+		rc = signed_get(c, cred, now_ms, req, API "/accounts", q, ST_ACCOUNTS, errstr);
+		free(q);
+		return rc;
 	case ST_CANDLES:
-		while (p->candle_i < p->nproducts && (p->products[p->candle_i].next_day_ms > p->today_ms ||
-		    (p->products[p->candle_i].next_day_ms == p->today_ms &&
-		    p->now_ms - p->products[p->candle_i].today_at_ms < TODAY_EVERY_MS)))
-			p->candle_i++;
-		if (p->candle_i == p->nproducts) {
-			p->step = ST_DONE;
+		if ((pr = candle_due(p)) == NULL) {
+			finish_candles(c);
 			return 0;
-		} else {
-			const struct product *pr = &p->products[p->candle_i];
-			int64_t end = pr->next_day_ms + CANDLE_DAYS * DAY_MS;
-			char *path = xasprintf(API "/market/products/%s/candles", pr->id);
-
-			if (end > p->today_ms + DAY_MS)
-				end = p->today_ms + DAY_MS;
-			/* end is the last second of the last day asked: today's candle is the running one */
-			q = xasprintf("start=%lld&end=%lld&granularity=ONE_DAY", (long long)(pr->next_day_ms / 1000),
-			    (long long)(end / 1000 - 1));
-			xreq_set(req, "GET", c->base_url, path, q);
-			req->tag = ST_CANDLES;
-			free(path);
-			free(q);
-			return 1;
 		}
+		path = xasprintf(API "/market/products/%s/candles", pr->id);
+		/* end is the last second of the last day asked: today's candle is the running one */
+		q = xasprintf("start=%lld&end=%lld&granularity=ONE_DAY", (long long)(pr->next_day_ms / 1000),
+		    (long long)(candle_end(p, pr) / 1000 - 1));
+		xreq_set(req, "GET", c->base_url, path, q);
+		req->tag = ST_CANDLES;
+		free(path);
+		free(q);
+		return 1;
 	case ST_DONE:
 		return 0;
 	}
 	return 0;
+}
+
+/* What each step serves, and the pool it is charged to (one request, one
+ * unit: Coinbase counts requests). */
+static const struct {
+	enum xpart part;
+	unsigned pool;
+} steps[] = {
+	[ST_TIME] = { XPART_FILLS, POOL_PUBLIC },
+	[ST_PERMS] = { XPART_PERMISSIONS, POOL_PRIVATE },
+	[ST_FILLS] = { XPART_FILLS, POOL_PRIVATE },
+	[ST_ACCOUNTS] = { XPART_BALANCES, POOL_PRIVATE },
+	[ST_CANDLES] = { XPART_PRICES, POOL_PUBLIC },
+};
+
+static int
+cb_next(struct xconn *c, const struct credential *cred, int64_t now_ms, struct xreq *req, const char **errstr)
+{
+	int rc = make_request(c, cred, now_ms, req, errstr);
+
+	if (rc == 1) {
+		req->part = steps[req->tag].part;
+		req->pool = steps[req->tag].pool;
+		req->weight = 1;
+	}
+	return rc;
 }
 
 /* ---- responses ---- */
@@ -359,6 +531,26 @@ retry_after_ms(const struct xresp *resp)
 	return 0;
 }
 
+/* {"iso":"2024-02-27T03:37:14Z","epochSeconds":"1709005034","epochMillis":"1709005034333"} */
+static int
+handle_time(struct xconn *c, const json_t *o, const struct xresp *resp)
+{
+	struct cb *p = c->priv;
+	const char *iso = jstr(o, "iso");
+	int64_t t;
+
+	if (jint64(o, "epochMillis", &t) != 0) {
+		if (jint64(o, "epochSeconds", &t) == 0)
+			t *= 1000;
+		else if (iso == NULL || time_parse_iso(iso, strlen(iso), &t) != 0)
+			return -1;
+	}
+	c->clock_offset_ms = t - resp->now_ms;
+	p->clock_at = resp->now_ms;
+	p->step = p->resume;
+	return 0;
+}
+
 static int
 handle_perms(struct xconn *c, const json_t *o, const struct xsink *sink, struct xoutcome *out)
 {
@@ -373,7 +565,7 @@ handle_perms(struct xconn *c, const json_t *o, const struct xsink *sink, struct 
 		return 0;
 	}
 	c->validated = true;
-	p->step = ST_ACCOUNTS;
+	p->step = ST_FILLS;
 	if (sink->permissions != NULL && sink->permissions(sink->arg, json_is_true(trade), json_is_true(transfer)) != 0)
 		xoutcome_error(out, XR_FATAL, "coinbase: sink refused permissions");
 	return 0;
@@ -402,6 +594,14 @@ set_cursor(struct cb *p, const char *cursor)
 	p->cursor = cursor != NULL ? xstrdup(cursor) : NULL;
 }
 
+static void
+drop_balances(struct cb *p)
+{
+	free(p->bals);
+	p->bals = NULL;
+	p->nbals = 0;
+}
+
 static int
 handle_accounts(struct xconn *c, const json_t *o, const struct xsink *sink, struct xoutcome *out)
 {
@@ -423,7 +623,11 @@ handle_accounts(struct xconn *c, const json_t *o, const struct xsink *sink, stru
 	c->validated = true;
 	if (json_is_true(has_next)) {
 		if (cursor == NULL || *cursor == '\0' || (p->cursor != NULL && strcmp(cursor, p->cursor) == 0)) {
-			xoutcome_error(out, XR_FATAL, "coinbase accounts: has_next without a new cursor");
+			/* a side step: the balances are incomplete, the cycle goes on */
+			xconn_degrade(c, XPART_BALANCES, "balances: has_next without a new cursor");
+			drop_balances(p);
+			set_cursor(p, NULL);
+			plan_candles(p);
 			return 0;
 		}
 		set_cursor(p, cursor);
@@ -439,21 +643,24 @@ handle_accounts(struct xconn *c, const json_t *o, const struct xsink *sink, stru
 			xoutcome_error(out, XR_FATAL, "coinbase: sink refused a balance");
 			return 0;
 		}
-	free(p->bals);
-	p->bals = NULL;
-	p->nbals = 0;
+	drop_balances(p);
 	set_cursor(p, NULL);
-	p->step = ST_FILLS;
+	plan_candles(p);
 	return 0;
 }
 
-/* Parses one v3 fill. Returns 0, 1 for a non-spot product (skipped), or -1
- * with *field naming what is wrong. *seq_ns gets its sequence position. */
+enum parsed { PF_OK, PF_NOT_SPOT, PF_NO_SIDE };
+
+/* Parses one v3 fill. Returns PF_OK, PF_NOT_SPOT (skipped), PF_NO_SIDE (a
+ * well-formed fill whose side is not BUY or SELL: f->id says which), or -1
+ * with *field naming what is wrong. *seq and *seq_ns get its sequence
+ * position (for every result but -1). */
 static int
-parse_fill(const json_t *o, struct fill *f, const char **seq, int64_t *seq_ns, const char **field)
+parse_fill(const json_t *o, struct fill *f, const char **seq, int64_t *seq_ns, bool *adjusted, const char **field)
 {
 	const char *id = jstr(o, "trade_id"), *order = jstr(o, "order_id"), *tt = jstr(o, "trade_time");
 	const char *product = jstr(o, "product_id"), *side = jstr(o, "side"), *liq = jstr(o, "liquidity_indicator");
+	const char *type = jstr(o, "trade_type"), *entry = jstr(o, "entry_id");
 	const json_t *inquote = json_object_get(o, "size_in_quote");
 	char sym[FILL_SYMBOL_MAX];
 	struct dec size, fee;
@@ -464,13 +671,21 @@ parse_fill(const json_t *o, struct fill *f, const char **seq, int64_t *seq_ns, c
 	if (product == NULL)
 		return -1;
 	if (spot_symbol(product, sym) != 0)
-		return 1;
+		return PF_NOT_SPOT;
 	if (fill_set_symbol(f, sym, strlen(sym), &err) != 0)
 		return -1;
 	*field = "trade_id";
 	if (id == NULL || *id == '\0' || strlen(id) >= FILL_ID_MAX)
 		return -1;
-	memcpy(f->id, id, strlen(id) + 1);
+	*field = "trade_type";
+	*adjusted = type != NULL && strcmp(type, "FILL") != 0;
+	if (*adjusted) {
+		/* not unique for adjusted fills: never the id of the fill adjusted */
+		if (*type == '\0' || (size_t)snprintf(f->id, sizeof(f->id), "%s/%.16s/%.16s", id, type,
+		    entry != NULL ? entry : "") >= sizeof(f->id))
+			return -1;
+	} else
+		memcpy(f->id, id, strlen(id) + 1);
 	*field = "order_id";
 	if (order != NULL) {
 		if (strlen(order) >= FILL_ID_MAX)
@@ -485,13 +700,12 @@ parse_fill(const json_t *o, struct fill *f, const char **seq, int64_t *seq_ns, c
 		*seq = tt;
 	if (rfc3339_ns(*seq, seq_ns) != 0)
 		return -1;
-	*field = "side";
 	if (side != NULL && strcmp(side, "BUY") == 0)
 		f->side = FILL_BUY;
 	else if (side != NULL && strcmp(side, "SELL") == 0)
 		f->side = FILL_SELL;
 	else
-		return -1;
+		return PF_NO_SIDE;	/* UNKNOWN_ORDER_SIDE: ccxt's side undefined */
 	f->role = liq == NULL ? FILL_ROLE_UNKNOWN : strcmp(liq, "MAKER") == 0 ? FILL_MAKER :
 	    strcmp(liq, "TAKER") == 0 ? FILL_TAKER : FILL_ROLE_UNKNOWN;
 	*field = "price";
@@ -515,7 +729,16 @@ parse_fill(const json_t *o, struct fill *f, const char **seq, int64_t *seq_ns, c
 	if (jdec(o, "commission", &fee) != 0 || fill_add_fee(f, fee, f->quote, &err) != 0)
 		return -1;
 	f->market = FILL_SPOT;
-	return 0;
+	return PF_OK;
+}
+
+static void
+see_seq(struct cb *p, const char *seq, int64_t ns)
+{
+	if (*p->walk_seq == '\0' || ns > p->walk_seq_ns) {
+		snprintf(p->walk_seq, sizeof(p->walk_seq), "%s", seq);
+		p->walk_seq_ns = ns;
+	}
 }
 
 static int
@@ -527,33 +750,47 @@ handle_fills(struct xconn *c, const json_t *o, const struct xsink *sink, struct 
 	struct fill f;
 	int64_t ns;
 	size_t i;
+	bool adjusted;
 	int rc;
 
 	if (!json_is_array(fills))
 		return -1;
+	c->validated = true;
 	json_array_foreach(fills, i, x) {
 		if (!json_is_object(x))
 			return -1;
-		if ((rc = parse_fill(x, &f, &seq, &ns, &field)) < 0) {
+		if ((rc = parse_fill(x, &f, &seq, &ns, &adjusted, &field)) < 0) {
 			/* A well-formed page with an unusable fill will not get
 			 * better on retry: stop and say which. */
 			xoutcome_error(out, XR_FATAL, "coinbase fill %.60s: bad %s", jstr(x, "trade_id") ? jstr(x, "trade_id") :
 			    "?", field);
 			return 0;
 		}
-		if (rc == 1) {
+		if (rc == PF_NOT_SPOT) {
 			p->skipped++;
+			continue;
+		}
+		see_seq(p, seq, ns);
+		if (rc == PF_NO_SIDE) {
+			/* cannot be booked; said in the status, never dropped
+			 * silently (counted once: a row at the inclusive bound
+			 * was counted by the walk before) */
+			if (*p->seq != '\0' && ns <= p->seq_ns)
+				continue;
+			if (p->rejected++ == 0)
+				snprintf(p->rejected_first, sizeof(p->rejected_first), "%s", f.id);
+			log_event(LOG_WARN, "coinbase_fill_rejected", "{s:s, s:s}", "trade_id", f.id, "side",
+			    jstr(x, "side") != NULL ? jstr(x, "side") : "(none)");
 			continue;
 		}
 		if (sink->fill != NULL && sink->fill(sink->arg, &f) != 0) {
 			xoutcome_error(out, XR_FATAL, "coinbase: sink refused a fill");
 			return 0;
 		}
-		product_get(p, jstr(x, "product_id"), f.timestamp);
-		if (*p->walk_seq == '\0' || ns > p->walk_seq_ns) {
-			snprintf(p->walk_seq, sizeof(p->walk_seq), "%s", seq);
-			p->walk_seq_ns = ns;
-		}
+		product_get(p, jstr(x, "product_id"));
+		if (p->first_day_ms == 0 || day_of(f.timestamp) < p->first_day_ms)
+			p->first_day_ms = day_of(f.timestamp);
+		p->adjusted += adjusted;
 		p->walk_fills++;
 	}
 	if (cursor != NULL && *cursor != '\0' && json_array_size(fills) > 0) {
@@ -562,8 +799,7 @@ handle_fills(struct xconn *c, const json_t *o, const struct xsink *sink, struct 
 			return 0;
 		}
 		set_cursor(p, cursor);
-		snprintf(c->progress, sizeof(c->progress), "fills: %llu%s", (unsigned long long)p->walk_fills,
-		    c->backfill_done ? "" : " (backfill)");
+		set_progress(c);
 		return 0;
 	}
 	/* The walk is complete: move the bound. */
@@ -572,11 +808,13 @@ handle_fills(struct xconn *c, const json_t *o, const struct xsink *sink, struct 
 		p->seq_ns = p->walk_seq_ns;
 	}
 	c->backfill_done = true;
-	snprintf(c->progress, sizeof(c->progress), "fills: %llu this cycle; %llu non-spot skipped",
-	    (unsigned long long)p->walk_fills, (unsigned long long)p->skipped);
 	set_cursor(p, NULL);
-	add_valuation_products(p);
-	p->step = ST_CANDLES;
+	/* once per walk, with the count so far (the first reason of a cycle is kept) */
+	if (p->rejected > 0)
+		xconn_degrade(c, XPART_FILLS, "%llu fills rejected: side unknown (first trade_id %.40s)",
+		    (unsigned long long)p->rejected, p->rejected_first);
+	set_progress(c);
+	p->step = ST_ACCOUNTS;
 	return 0;
 }
 
@@ -586,12 +824,10 @@ handle_candles(struct xconn *c, const json_t *o, const struct xsink *sink, struc
 	struct cb *p = c->priv;
 	struct product *pr = &p->products[p->candle_i];
 	const json_t *candles = json_object_get(o, "candles"), *x;
-	int64_t end = pr->next_day_ms + CANDLE_DAYS * DAY_MS;
+	int64_t end = candle_end(p, pr);
 	struct dec close;
 	size_t i;
 
-	if (end > p->today_ms + DAY_MS)
-		end = p->today_ms + DAY_MS;
 	if (!json_is_array(candles))
 		return -1;
 	json_array_foreach(candles, i, x) {
@@ -609,6 +845,7 @@ handle_candles(struct xconn *c, const json_t *o, const struct xsink *sink, struc
 			return 0;
 		}
 	}
+	pr->missing = false;
 	/* Completed days are done; the running day is asked again later. */
 	if (end > p->today_ms) {
 		end = p->today_ms;
@@ -618,11 +855,80 @@ handle_candles(struct xconn *c, const json_t *o, const struct xsink *sink, struc
 	return 0;
 }
 
+/* Makes the next request a clock sync, then the step now due again. */
+static void
+cb_resync(struct xconn *c)
+{
+	struct cb *p = c->priv;
+
+	if (p->step != ST_TIME)
+		p->resume = p->step;
+	p->step = ST_TIME;
+}
+
+/* A side step cannot be had this cycle: the cycle goes on without it (a
+ * refusal, or the poller's ops->skip). */
+static void
+skip_side_step(struct xconn *c, int tag)
+{
+	struct cb *p = c->priv;
+
+	switch (tag) {
+	case ST_TIME:
+		p->clock_at = p->now_ms;	/* not before the next hour */
+		p->step = p->resume;
+		break;
+	case ST_PERMS:
+		p->step = ST_FILLS;
+		break;
+	case ST_ACCOUNTS:
+		drop_balances(p);
+		set_cursor(p, NULL);
+		plan_candles(p);
+		break;
+	case ST_CANDLES:
+		p->products[p->candle_i].missing = true;
+		p->products[p->candle_i].today_at_ms = p->now_ms;
+		p->candle_i++;
+		break;
+	default:
+		fatalx("conn_coinbase: step %d is no side step", tag);
+	}
+}
+
+static void
+cb_skip(struct xconn *c, const struct xreq *req)
+{
+	skip_side_step(c, req->tag);
+}
+
+/* A refusal (4xx but 401 and 429) of a side step: that part is degraded. */
+static void
+side_refused(struct xconn *c, int tag, long status, const struct xresp *resp)
+{
+	struct xoutcome e;
+
+	cb_error(&e, XR_OK, status, resp);
+	switch (tag) {
+	case ST_PERMS:
+		/* 404: a server without key_permissions; the fills validate */
+		if (status != 404)
+			xconn_degrade(c, XPART_PERMISSIONS, "permissions unavailable: %.70s", e.error);
+		break;
+	case ST_ACCOUNTS:
+		xconn_degrade(c, XPART_BALANCES, "balances unavailable: %.72s", e.error);
+		break;
+	default:
+		break;
+	}
+	skip_side_step(c, tag);
+}
+
 static void
 cb_handle(struct xconn *c, const struct xreq *req, const struct xresp *resp, const struct xsink *sink,
     struct xoutcome *out)
 {
-	struct cb *p = c->priv;
+	bool is_signed = req->tag == ST_PERMS || req->tag == ST_FILLS || req->tag == ST_ACCOUNTS;
 	json_t *o;
 	const char *err;
 	int line, rc = -1;
@@ -642,22 +948,23 @@ cb_handle(struct xconn *c, const struct xreq *req, const struct xresp *resp, con
 		out->retry_after_ms = retry_after_ms(resp);
 		return;
 	}
-	if (resp->status == 401 || resp->status == 403) {
+	if (resp->status == 401 && is_signed) {
+		/* The poller doubts a first XR_AUTH: it resyncs the clock
+		 * (cb_resync) and repeats the step before believing it. */
 		cb_error(out, XR_AUTH, resp->status, resp);
 		return;
 	}
-	if (resp->status == 404 && req->tag == ST_PERMS) {
-		/* No key_permissions here: the accounts request validates. */
-		p->step = ST_ACCOUNTS;
+	if (resp->status != 200 && req->tag == ST_FILLS) {
+		cb_error(out, resp->status == 403 ? XR_AUTH : XR_FATAL, resp->status, resp);
 		return;
 	}
-	if (resp->status == 404 && req->tag == ST_CANDLES) {
-		/* Unknown or delisted product: no closes for it, go on. */
-		p->products[p->candle_i].next_day_ms = p->today_ms;
+	if (resp->status == 404 && req->tag == ST_TIME) {
+		/* no time endpoint here: the clock stays as it is */
+		skip_side_step(c, ST_TIME);
 		return;
 	}
 	if (resp->status != 200) {
-		cb_error(out, XR_FATAL, resp->status, resp);
+		side_refused(c, req->tag, resp->status, resp);
 		return;
 	}
 	if ((o = fill_json_loads(resp->body, resp->body_len, &line, &err)) == NULL || !json_is_object(o)) {
@@ -666,6 +973,9 @@ cb_handle(struct xconn *c, const struct xreq *req, const struct xresp *resp, con
 		return;
 	}
 	switch (req->tag) {
+	case ST_TIME:
+		rc = handle_time(c, o, resp);
+		break;
 	case ST_PERMS:
 		rc = handle_perms(c, o, sink, out);
 		break;
@@ -691,16 +1001,17 @@ cb_begin(struct xconn *c, int64_t now_ms)
 {
 	struct cb *p = c->priv;
 
-	p->step = c->validated ? ST_ACCOUNTS : ST_PERMS;
+	p->step = c->validated ? ST_FILLS : ST_PERMS;
+	if (p->clock_at == 0 || now_ms - p->clock_at >= CLOCK_EVERY_MS)
+		cb_resync(c);
 	set_cursor(p, NULL);
-	free(p->bals);
-	p->bals = NULL;
-	p->nbals = 0;
+	drop_balances(p);
 	p->walk_seq[0] = '\0';
 	p->walk_fills = 0;
 	p->candle_i = 0;
 	p->today_ms = day_of(now_ms);
 	p->now_ms = now_ms;
+	memset(c->degraded, 0, sizeof(c->degraded));	/* as the poller does */
 }
 
 static int
@@ -743,13 +1054,16 @@ cb_close(struct xconn *c)
 	c->priv = NULL;
 }
 
-/* Coinbase: 30 private requests per second per key. */
+/* Coinbase Advanced Trade: private endpoints 30 requests per second per
+ * key, public ones (candles, time) 10 per second per IP (exchanges.md
+ * 5.5). */
 static size_t
 cb_pools(const struct xconn *c, struct xpool out[XPOOL_MAX])
 {
 	(void)c;
-	out[0] = (struct xpool){ "private", true, 30, 30 };
-	return 1;
+	out[POOL_PRIVATE] = (struct xpool){ "private", true, 30, 30 };
+	out[POOL_PUBLIC] = (struct xpool){ "public", false, 10, 10 };
+	return 2;
 }
 
 const struct exchange_ops exchange_coinbase = {
@@ -764,4 +1078,6 @@ const struct exchange_ops exchange_coinbase = {
 	.next = cb_next,
 	.handle = cb_handle,
 	.pools = cb_pools,
+	.skip = cb_skip,
+	.resync = cb_resync,
 };

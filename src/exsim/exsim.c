@@ -83,6 +83,10 @@ exsim_init(struct exsim *w, const struct exsim_config *cfg, const char **errstr)
 			*errstr = "fault probabilities must be in [0, 1]";
 			return -1;
 		}
+	if (!(cfg->coinbase_unknown_side >= 0.0 && cfg->coinbase_unknown_side <= 1.0)) {
+		*errstr = "fault probabilities must be in [0, 1]";
+		return -1;
+	}
 	if (per == 0 || per > 100000 || cfg->fills_per_account == 0 || cfg->fills_per_account > 1000000000ULL ||
 	    cfg->history_ms < 1000 || cfg->live_spacing_ms < 0 || f->latency_ms < 0 || f->timeout_ms < 0 ||
 	    cfg->threads == 0 || cfg->threads > 256) {
@@ -255,7 +259,7 @@ dec_json(struct dec d)
 }
 
 static json_t *
-fill_json(const struct fill *f)
+fill_json(const struct fill *f, bool side_unknown)
 {
 	char dt[TIME_ISO_LEN];
 	json_t *o;
@@ -267,6 +271,8 @@ fill_json(const struct fill *f)
 	    "cost", dec_json(f->cost), "takerOrMaker", f->role == FILL_MAKER ? json_string("maker") :
 	    f->role == FILL_TAKER ? json_string("taker") : json_null(),
 	    "marketType", exsim_market_name(f->market));
+	if (side_unknown)
+		json_object_set_new(o, "side", json_null());	/* ccxt: side undefined */
 	if (f->nfees > 0)
 		json_object_set_new(o, "fee", json_pack("{s:o, s:s}", "cost", dec_json(f->fees[0].cost),
 		    "currency", f->fees[0].currency));
@@ -363,7 +369,7 @@ exsim_truth_json(const struct exsim_account *a, int64_t now_ms)
 	while ((f = merge_next(&m, &k)) != NULL) {
 		if (nf++ > 0)
 			buf_add(&b, ",", 1);
-		buf_json(&b, fill_json(f));
+		buf_json(&b, fill_json(f, exsim_side_unknown(a, k, m.next[k])));
 		merge_advance(&m, k);
 	}
 	flows = json_array();
@@ -571,6 +577,7 @@ exsim_dispatch(struct exsim *w, const struct exsim_request *rq0, struct exsim_re
 
 	if (rq.param == NULL)
 		rq.param = exsim_request_param;
+	rq.now_ms += F->clock_offset_ms;
 	pthread_mutex_lock(&w->mu);
 	w->stats_requests++;
 	if (fam != FAM_NONE) {

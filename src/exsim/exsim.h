@@ -98,6 +98,7 @@ struct exsim_account {
 	char secret[512];		/* Binance: 64 chars; Kraken: base64 of 64 bytes; Coinbase: EC PEM or Ed25519 b64 */
 	char passphrase[64];		/* "" when none */
 	bool can_trade, can_withdraw;	/* key permissions (read-only keys have both false) */
+	double unknown_side;		/* Coinbase: cfg.coinbase_unknown_side */
 	uint64_t seed;
 	struct exsim_symbol *symbols;
 	size_t nsymbols;
@@ -122,6 +123,12 @@ struct exsim_faults {
 	double p_overlap;		/* pages repeat some rows of the previous page */
 	int64_t latency_ms;		/* added to every request */
 	int64_t timeout_ms;		/* how long a "timeout" holds (default 35000) */
+	/* The exchanges' clock minus the wall clock (< 0: the servers are
+	 * behind): every exchange route and the admin routes see rq->now_ms on
+	 * that clock, so timestamps, JWT windows, visibility and the truth
+	 * agree; a client must sync to the server time (Binance /time,
+	 * Coinbase /time) to be accepted. */
+	int64_t clock_offset_ms;
 };
 
 struct exsim_config {
@@ -133,6 +140,10 @@ struct exsim_config {
 	int64_t start_ms;		/* history anchor ("now" at start); 0 = wall clock */
 	int64_t live_spacing_ms;	/* > 0: accounts keep trading, about one fill per this per account */
 	bool strict_limits;		/* enforce the real per-IP weight limits (off for load tests) */
+	/* Coinbase: the share of fills (0..1) whose side the API reports as
+	 * UNKNOWN_ORDER_SIDE (their truth side is null, as ccxt's; they still
+	 * move the balances). 0 by default: a client cannot book them. */
+	double coinbase_unknown_side;
 	struct exsim_faults faults;
 	unsigned threads;
 };
@@ -241,6 +252,9 @@ void exsim_bcache_free(struct exsim_bcache *c);
 /* Fill i (0-based, i < sym->nfills) of symbol k of account a, in unified
  * form, with its exchange trade id in out->id; deterministic. */
 void exsim_fill(const struct exsim_account *a, size_t k, uint64_t i, struct fill *out);
+/* Whether the exchange reports fill i of symbol k without its side
+ * (Coinbase UNKNOWN_ORDER_SIDE); deterministic. */
+bool exsim_side_unknown(const struct exsim_account *a, size_t k, uint64_t i);
 /* Timestamp of fill i of symbol k alone (cheaper than exsim_fill). */
 int64_t exsim_fill_ts(const struct exsim_account *a, size_t k, uint64_t i);
 /* Number of fills of symbol k visible at now_ms (timestamp <= now_ms). */

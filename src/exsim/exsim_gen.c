@@ -34,9 +34,10 @@
 
 #define DAY_MS 86400000LL
 #define LIVE_HORIZON_MS (365 * DAY_MS)
+#define USDC_HELD "USDC"
 
 /* Hash domains: each field of a fill draws from its own stream. */
-enum { H_TS = 1, H_PRICE, H_AMOUNT, H_ROLE, H_FEE, H_ORDER, H_ID, H_DIR, H_OID, H_SYM, H_FLOW, H_CRED };
+enum { H_TS = 1, H_PRICE, H_AMOUNT, H_ROLE, H_FEE, H_ORDER, H_ID, H_DIR, H_OID, H_SYM, H_FLOW, H_CRED, H_SIDEQ };
 
 struct symdef {
 	const char *unified, *native, *base, *quote, *nbase, *nquote;
@@ -400,6 +401,13 @@ exsim_fill(const struct exsim_account *a, size_t k, uint64_t i, struct fill *f)
 	}
 }
 
+bool
+exsim_side_unknown(const struct exsim_account *a, size_t k, uint64_t i)
+{
+	return a->exchange == EXSIM_COINBASE && a->unknown_side > 0 &&
+	    (double)(h3(a->symbols[k].salt, H_SIDEQ, i) % 1000000) < a->unknown_side * 1e6;
+}
+
 /* ---- credentials ---- */
 
 /* Deterministic bytes for account a's credential field `what`. */
@@ -588,6 +596,8 @@ capital(const struct exsim_account *a, const char *cur)
 
 	if (strcmp(cur, "BNB") == 0 && a->exchange == EXSIM_BINANCE)
 		need = dec_from_int(50);
+	if (strcmp(cur, USDC_HELD) == 0 && a->exchange == EXSIM_COINBASE)
+		need = dec_from_int(250);
 	for (size_t k = 0; k < a->nsymbols; k++) {
 		const struct exsim_symbol *s = &a->symbols[k];
 		/* cycle * max lots of base, or twice its quote value at the top of the path */
@@ -659,6 +669,7 @@ exsim_account_generate(struct exsim_account *a, const struct exsim_config *cfg, 
 	credentials(a);
 	a->can_withdraw = ordinal == count - 1;
 	a->can_trade = a->can_withdraw || ordinal % 5 == 3;
+	a->unknown_side = cfg->coinbase_unknown_side;
 
 	symdefs(ex, market, &defs, &ndefs);
 	h = h3(a->seed, H_SYM, 0);
@@ -713,6 +724,10 @@ exsim_account_generate(struct exsim_account *a, const struct exsim_config *cfg, 
 	}
 	if (ex == EXSIM_BINANCE && market != FILL_FUTURES)
 		add_currency(a, "BNB");
+	/* Coinbase: USDC held and never traded, and Coinbase lists no USDC-USD
+	 * product (USDC converts 1:1): a held currency without a price series */
+	if (ex == EXSIM_COINBASE)
+		add_currency(a, USDC_HELD);
 	make_flows(a, t0, start_ms);
 	a->bcache = exsim_bcache_new(a);
 }

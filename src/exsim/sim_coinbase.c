@@ -6,6 +6,7 @@
  *   GET /api/v3/brokerage/accounts                   (JWT; limit 49 default, 250 max; cursor, has_next)
  *   GET /api/v3/brokerage/orders/historical/fills    (JWT; see below)
  *   GET /api/v3/brokerage/market/products/{id}/candles  (public)
+ *   GET /api/v3/brokerage/time                       (public; on the offset clock, --clock-offset-s)
  *
  * Authentication: "Authorization: Bearer <JWT>"; the kid names the account,
  * the signature is checked with the account's public key, alg, sub, exp
@@ -32,7 +33,13 @@
  * Rendering: sizes and prices as decimal strings; trade_time with 3, 6 or 9
  * fractional digits; size_in_quote true on some buys (size is then the
  * quote amount, the fill's cost); UNKNOWN_LIQUIDITY_INDICATOR where the
- * history's role is unknown; commission in the quote currency.
+ * history's role is unknown; commission in the quote currency; trade_type
+ * CORRECTION or SYNTHETIC on about 1% of the rows (adjusted fills, each a
+ * trade of the history like any other: the truth is unchanged, as ccxt
+ * ignores trade_type). REVERSAL is not generated: a faithful one undoes an
+ * earlier fill, which the generator's round trips do not model. With
+ * --coinbase-unknown-side P a share P of the rows say UNKNOWN_ORDER_SIDE
+ * (their truth side is null, ccxt's undefined; the balances hold them).
  *
  * Rate limit (cfg.strict_limits): 30 requests per second per key on the
  * private endpoints, 10 per second on the public ones (per IP: the
@@ -394,6 +401,8 @@ fill_row(struct text *t, const struct exsim_account *a, const struct who *who, s
 	char tt[40], st[40], extra[8], entry[2 * PRIM_SHA256_BYTES + 1], price[DEC_STR_MAX], size[DEC_STR_MAX];
 	char fee[DEC_STR_MAX];
 	int64_t us;
+	uint64_t kind;
+	const char *type;
 	bool inquote;
 
 	exsim_fill(a, k, i, &f);
@@ -417,16 +426,22 @@ fill_row(struct text *t, const struct exsim_account *a, const struct who *who, s
 	hex_encode(entry, eh, sizeof(eh));
 	/* market buys by quote amount: size is the quote (the cost) */
 	inquote = f.side == FILL_BUY && (h >> 40) % 100 < 15;
+	/* about 1% adjusted fills ("Adjusted fills have possible values
+	 * REVERSAL, CORRECTION, SYNTHETIC"): rows that move money like any
+	 * other, which ccxt takes as trades (it ignores trade_type) */
+	kind = hash3(s->salt, 13, i) % 1000;
+	type = kind < 6 ? "CORRECTION" : kind < 10 ? "SYNTHETIC" : "FILL";
 	dec_format(price, sizeof(price), f.price);
 	dec_format(size, sizeof(size), inquote ? f.cost : f.amount);
 	dec_format(fee, sizeof(fee), f.nfees > 0 ? f.fees[0].cost : DEC_ZERO);
 	text_printf(t, "%s{\"entry_id\":\"%s\",\"trade_id\":\"%s\",\"order_id\":\"%s\",\"trade_time\":\"%s\","
-	    "\"trade_type\":\"FILL\",\"price\":\"%s\",\"size\":\"%s\",\"commission\":\"%s\",\"product_id\":\"%s\","
+	    "\"trade_type\":\"%s\",\"price\":\"%s\",\"size\":\"%s\",\"commission\":\"%s\",\"product_id\":\"%s\","
 	    "\"sequence_timestamp\":\"%s\",\"liquidity_indicator\":\"%s\",\"size_in_quote\":%s,\"user_id\":\"%s\","
 	    "\"side\":\"%s\",\"retail_portfolio_id\":\"%s\"}", t->p[t->len - 1] == '[' ? "" : ",", entry, f.id, f.order,
-	    tt, price, size, fee, s->native, st,
+	    tt, type, price, size, fee, s->native, st,
 	    f.role == FILL_MAKER ? "MAKER" : f.role == FILL_TAKER ? "TAKER" : "UNKNOWN_LIQUIDITY_INDICATOR",
-	    inquote ? "true" : "false", who->user, f.side == FILL_BUY ? "BUY" : "SELL", who->portfolio);
+	    inquote ? "true" : "false", who->user, exsim_side_unknown(a, k, i) ? "UNKNOWN_ORDER_SIDE" :
+	    f.side == FILL_BUY ? "BUY" : "SELL", who->portfolio);
 }
 
 /* Sequence of the fill just below hi[k], or -1 when product k has none
@@ -578,84 +593,148 @@ static const struct {
 	{ "ONE_HOUR", 3600 }, { "TWO_HOUR", 7200 }, { "SIX_HOUR", 21600 }, { "ONE_DAY", 86400 },
 };
 
-/* Any account's symbol with this native id: gives price level and tick. */
-static const struct exsim_symbol *
-product_find(struct exsim *w, const char *id)
+/*
+ * Candles are the market's trades, and the simulated market's trades are
+ * the fills of every Coinbase account trading the product: a bucket's open
+ * is its first fill's price, close its last's, low and high the extremes,
+ * volume the base traded; a bucket without a fill has no candle (as
+ * Coinbase omits empty buckets). So the day's candle range contains every
+ * fill of the day and the close is the day's last fill, visible at now.
+ */
+
+/* Whether account a's symbol k is product id (native "BTC-USD") or
+ * unified ("BTC/USD"). */
+static bool
+trades(const struct exsim_account *a, size_t k, const char *id, bool unified)
 {
-	for (size_t i = 0; i < w->naccounts; i++)
-		if (w->accounts[i].exchange == EXSIM_COINBASE)
-			for (size_t k = 0; k < w->accounts[i].nsymbols; k++)
-				if (strcmp(w->accounts[i].symbols[k].native, id) == 0)
-					return &w->accounts[i].symbols[k];
-	return NULL;
+	return a->exchange == EXSIM_COINBASE && strcmp(unified ? a->symbols[k].unified : a->symbols[k].native, id) == 0;
 }
 
-/* A price of product s around time t, in whole ticks (exact text): a slow
- * wave around price0 plus noise; which picks open (0), close (1), or the
- * extra range below (2) and above (3). */
-static struct dec
-price_at(const struct exsim_symbol *s, int64_t t, int64_t g, unsigned which)
+static bool
+product_listed(const struct exsim *w, const char *id)
 {
-	uint64_t h = hash3((uint64_t)t, (uint64_t)g, which), scale = 1;
-	double x = s->price0 * (1.0 + 0.15 * ((double)((uint64_t)(t / DAY_S) % 120) / 120.0 - 0.5) +
-	    0.02 * ((double)(h % 2001) / 1000.0 - 1.0));
-	struct dec d;
+	for (size_t i = 0; i < w->naccounts; i++)
+		for (size_t k = 0; k < w->accounts[i].nsymbols; k++)
+			if (trades(&w->accounts[i], k, id, false))
+				return true;
+	return false;
+}
 
-	for (unsigned j = 0; j < s->price_decimals; j++)
-		scale *= 10;
-	if (which >= 2)
-		x = s->price0 * 0.005 * (double)(h % 1000) / 1000.0;
-	d.raw = (__int128)(int64_t)(x * (double)scale + 0.5) * (__int128)(1000000000000000000LL / (int64_t)scale);
-	return d;
+struct candle {
+	bool any;
+	int64_t first_ts, last_ts;
+	struct dec open, close, low, high, volume;
+};
+
+static void
+candle_add(struct candle *c, const struct fill *f)
+{
+	if (!c->any || f->timestamp < c->first_ts) {
+		c->first_ts = f->timestamp;
+		c->open = f->price;
+	}
+	/* the later account wins a tie: the same choice as last_fill() */
+	if (!c->any || f->timestamp >= c->last_ts) {
+		c->last_ts = f->timestamp;
+		c->close = f->price;
+	}
+	if (!c->any || dec_cmp(f->price, c->low) < 0)
+		c->low = f->price;
+	if (!c->any || dec_cmp(f->price, c->high) > 0)
+		c->high = f->price;
+	if (dec_add(&c->volume, c->any ? c->volume : DEC_ZERO, f->amount) != 0)
+		fatalx("sim_coinbase: candle volume overflow");
+	c->any = true;
+}
+
+/* The candle of product id over [t_ms, t_ms + g_ms) at now_ms. */
+static void
+candle_of(const struct exsim *w, const char *id, int64_t t_ms, int64_t g_ms, int64_t now_ms, struct candle *c)
+{
+	struct fill f;
+
+	memset(c, 0, sizeof(*c));
+	for (size_t n = 0; n < w->naccounts; n++) {
+		const struct exsim_account *a = &w->accounts[n];
+		for (size_t k = 0; k < a->nsymbols; k++) {
+			uint64_t i, end, vis;
+			if (!trades(a, k, id, false))
+				continue;
+			vis = exsim_visible(a, k, now_ms);
+			end = exsim_index_at(a, k, t_ms + g_ms);
+			for (i = exsim_index_at(a, k, t_ms); i < end && i < vis; i++) {
+				exsim_fill(a, k, i, &f);
+				candle_add(c, &f);
+			}
+		}
+	}
+}
+
+/* The price of the last fill of the market before before_ms visible at
+ * now_ms (ties: the later account), or -1 when there is none. */
+static int
+last_fill(const struct exsim *w, const char *unified, int64_t before_ms, int64_t now_ms, struct dec *price)
+{
+	int64_t best = 0;
+	bool any = false;
+	struct fill f;
+
+	for (size_t n = 0; n < w->naccounts; n++) {
+		const struct exsim_account *a = &w->accounts[n];
+		for (size_t k = 0; k < a->nsymbols; k++) {
+			uint64_t j, vis;
+			if (!trades(a, k, unified, true))
+				continue;
+			vis = exsim_visible(a, k, now_ms);
+			j = exsim_index_at(a, k, before_ms);
+			if (j > vis)
+				j = vis;
+			if (j == 0 || (any && exsim_fill_ts(a, k, j - 1) < best))
+				continue;
+			exsim_fill(a, k, j - 1, &f);
+			best = f.timestamp;
+			*price = f.price;
+			any = true;
+		}
+	}
+	return any ? 0 : -1;
 }
 
 static json_t *
-candle_json(const struct exsim_symbol *s, int64_t t, int64_t g)
+candle_json(const struct candle *c, int64_t t)
 {
-	struct dec open = price_at(s, t, g, 0), close = price_at(s, t, g, 1), lo, hi;
-	char tb[24], b[4][DEC_STR_MAX];
+	char tb[24], b[5][DEC_STR_MAX];
 
-	lo = dec_cmp(open, close) < 0 ? open : close;
-	hi = dec_cmp(open, close) < 0 ? close : open;
-	if (dec_sub(&lo, lo, price_at(s, t, g, 2)) != 0 || dec_sign(lo) <= 0)
-		lo = dec_cmp(open, close) < 0 ? open : close;
-	if (dec_add(&hi, hi, price_at(s, t, g, 3)) != 0)
-		fatalx("sim_coinbase: candle overflow");
 	snprintf(tb, sizeof(tb), "%lld", (long long)t);
-	dec_format(b[0], sizeof(b[0]), lo);
-	dec_format(b[1], sizeof(b[1]), hi);
-	dec_format(b[2], sizeof(b[2]), open);
-	dec_format(b[3], sizeof(b[3]), close);
+	dec_format(b[0], sizeof(b[0]), c->low);
+	dec_format(b[1], sizeof(b[1]), c->high);
+	dec_format(b[2], sizeof(b[2]), c->open);
+	dec_format(b[3], sizeof(b[3]), c->close);
+	dec_format(b[4], sizeof(b[4]), c->volume);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "start", tb, "low", b[0], "high", b[1], "open", b[2],
-	    "close", b[3], "volume", "12.5");
+	    "close", b[3], "volume", b[4]);
 }
 
+/* The close a client holds for day: the close of the latest ONE_DAY candle
+ * at or before it, i.e. the market's last fill before the day's end. */
 int
 sim_coinbase_close(const struct exsim *w, const char *unified, int64_t day, int64_t now_ms, struct dec *close)
 {
-	for (size_t i = 0; i < w->naccounts; i++)
-		if (w->accounts[i].exchange == EXSIM_COINBASE)
-			for (size_t k = 0; k < w->accounts[i].nsymbols; k++)
-				if (strcmp(w->accounts[i].symbols[k].unified, unified) == 0) {
-					/* the ONE_DAY bucket that began on day, once it has begun */
-					if (day * DAY_S > now_ms / 1000)
-						return -1;
-					*close = price_at(&w->accounts[i].symbols[k], day * DAY_S, DAY_S, 1);
-					return 0;
-				}
-	return -1;
+	if (day * DAY_S * 1000 > now_ms)
+		return -1;
+	return last_fill(w, unified, (day + 1) * DAY_S * 1000, now_ms, close);
 }
 
 static void
 candles(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs, const char *product)
 {
 	const char *st = rq->param(rq, "start"), *en = rq->param(rq, "end"), *gr = rq->param(rq, "granularity");
-	const struct exsim_symbol *sym = product_find(w, product);
+	struct candle cd;
 	int64_t g = 0, start, end, first, now_s = rq->now_ms / 1000;
 	char *e1, *e2, *s;
 	json_t *arr, *o;
 
-	if (sym == NULL) {
+	if (!product_listed(w, product)) {
 		cb_err(rs, 404, "NOT_FOUND", "ProductID is invalid");
 		return;
 	}
@@ -675,12 +754,30 @@ candles(struct exsim *w, const struct exsim_request *rq, struct exsim_response *
 	arr = json_array();
 	first = (start + g - 1) / g * g;
 	/* newest first; buckets that have not begun are not there yet */
-	for (int64_t t = (end < now_s ? end : now_s) / g * g; t >= first; t -= g)
-		json_array_append_new(arr, candle_json(sym, t, g));
+	for (int64_t t = (end < now_s ? end : now_s) / g * g; t >= first; t -= g) {
+		candle_of(w, product, t * 1000, g * 1000, rq->now_ms, &cd);
+		if (cd.any)
+			json_array_append_new(arr, candle_json(&cd, t));
+	}
 	o = json_pack("{s:o}", "candles", arr);
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	exsim_body(rs, 200, s, strlen(s));
+}
+
+/* ---- time (public) ---- */
+
+/* GET /api/v3/brokerage/time, as the API reference's example:
+ * {"iso":"2024-02-27T03:37:14Z","epochSeconds":"1709005034","epochMillis":"1709005034333"}
+ * on the simulator's (possibly offset) clock. */
+static void
+server_time(const struct exsim_request *rq, struct exsim_response *rs)
+{
+	char iso[TIME_ISO_LEN];
+
+	time_format_iso_ms(iso, rq->now_ms / 1000 * 1000);
+	exsim_json(rs, 200, "{\"iso\":\"%.19sZ\",\"epochSeconds\":\"%lld\",\"epochMillis\":\"%lld\"}", iso,
+	    (long long)(rq->now_ms / 1000), (long long)rq->now_ms);
 }
 
 /* ---- dispatch ---- */
@@ -695,6 +792,11 @@ sim_coinbase_handle(struct exsim *w, const struct exsim_request *rq, struct exsi
 
 	if (strncmp(rq->path, API, strlen(API)) != 0)
 		return false;
+	if (strcmp(p, "time") == 0 && strcmp(rq->method, "GET") == 0) {
+		if (!rate_exceeded(w, &pub_counter, &pub_at, PUBLIC_PER_S, rq->now_ms, rs))
+			server_time(rq, rs);
+		return true;
+	}
 	if (strncmp(p, "market/products/", 16) == 0 && (q = strchr(p + 16, '/')) != NULL &&
 	    strcmp(q, "/candles") == 0 && q - (p + 16) < 32) {
 		char product[32];

@@ -144,6 +144,30 @@ expect_req(struct xconn *c, struct xreq *q, const char *url, bool is_signed, con
 #define BASE "https://api.coinbase.com"
 #define FILLS BASE "/api/v3/brokerage/orders/historical/fills?limit=250"
 #define ACCTS BASE "/api/v3/brokerage/accounts?limit=250"
+#define TIME BASE "/api/v3/brokerage/time"
+
+/* The clock sync: an unsigned GET of base's /time, answered with the
+ * server's time server_ms (the API reference's shape). */
+static void
+sync_clock(struct xconn *c, struct xreq *q, const char *base, int64_t server_ms)
+{
+	char *url = xasprintf("%s/api/v3/brokerage/time", base), body[160];
+	const char *err = NULL;
+	struct xresp r = { 200, body, 0, NOW, NULL, NULL };
+	struct xoutcome o;
+
+	assert_int_equal(c->ops->next(c, &cred, NOW, q, &err), 1);
+	assert_string_equal(q->url, url);
+	assert_int_equal(q->nheaders, 0);
+	snprintf(body, sizeof(body), "{\"iso\":\"x\",\"epochSeconds\":\"%lld\",\"epochMillis\":\"%lld\"}",
+	    (long long)(server_ms / 1000), (long long)server_ms);
+	r.body_len = strlen(body);
+	r.header = hdr;
+	c->ops->handle(c, q, &r, &sink, &o);
+	assert_int_equal(o.result, XR_OK);
+	assert_int_equal(c->clock_offset_ms, server_ms - NOW);
+	free(url);
+}
 
 static const char FIXTURE[] =
     "{\"fills\":[{\"entry_id\":\"dc7424ac5193601ae273cf704ece1667987d8c0b1077faa5fe3213e8e9efbd30\","
@@ -196,6 +220,18 @@ test_open(void **state)
 	assert_ptr_equal(exchange_find("coinbase"), &exchange_coinbase);
 	assert_null(exchange_find("coinbasepro"));
 	assert_false(exchange_coinbase.ascending);
+	assert_non_null(exchange_coinbase.resync);
+	assert_non_null(exchange_coinbase.skip);
+	{
+		struct xpool pools[XPOOL_MAX];
+		assert_int_equal(exchange_coinbase.pools(NULL, pools), 2);
+		assert_string_equal(pools[0].name, "private");
+		assert_true(pools[0].per_key);
+		assert_true(pools[0].per_s == 30);
+		assert_string_equal(pools[1].name, "public");
+		assert_false(pools[1].per_key);
+		assert_true(pools[1].per_s == 10);
+	}
 }
 
 /* A whole first cycle, then an incremental one. */
@@ -211,12 +247,25 @@ test_cycle(void **state)
 	open_conn(&c, NULL);
 	assert_string_equal(c.base_url, BASE);
 	c.ops->begin(&c, NOW);
+	sync_clock(&c, &q, BASE, NOW);
 	expect_req(&c, &q, BASE "/api/v3/brokerage/key_permissions", true, "api.coinbase.com");
 	o = reply(&c, &q, 200, "{\"can_view\":true,\"can_trade\":true,\"can_transfer\":false,"
 	    "\"portfolio_uuid\":\"p\",\"portfolio_type\":\"DEFAULT\"}");
 	assert_int_equal(o.result, XR_OK);
 	assert_int_equal(rec.perms, 2);
 	assert_true(c.validated);
+
+	/* the fills walk first, then the side steps */
+	expect_req(&c, &q, FILLS, true, "api.coinbase.com");
+	o = reply(&c, &q, 200, FIXTURE);
+	assert_int_equal(o.result, XR_OK);
+	assert_int_equal(rec.nfills, 2);
+	assert_false(c.backfill_done);
+	expect_req(&c, &q, FILLS "&cursor=114994851", true, "api.coinbase.com");
+	o = reply(&c, &q, 200, "{\"fills\":[],\"cursor\":\"\"}");
+	assert_int_equal(o.result, XR_OK);
+	assert_true(c.backfill_done);
+	assert_non_null(strstr(c.progress, "1 non-spot skipped"));
 
 	expect_req(&c, &q, ACCTS, true, "api.coinbase.com");
 	o = reply(&c, &q, 200, "{\"accounts\":[{\"uuid\":\"a\",\"currency\":\"BTC\",\"available_balance\":{\"value\":"
@@ -237,17 +286,6 @@ test_cycle(void **state)
 	assert_string_equal(rec.bal_val[0], "1.75000001");
 	assert_string_equal(rec.bal_cur[1], "USD");
 	assert_string_equal(rec.bal_val[1], "100");
-
-	expect_req(&c, &q, FILLS, true, "api.coinbase.com");
-	o = reply(&c, &q, 200, FIXTURE);
-	assert_int_equal(o.result, XR_OK);
-	assert_int_equal(rec.nfills, 2);
-	assert_false(c.backfill_done);
-	expect_req(&c, &q, FILLS "&cursor=114994851", true, "api.coinbase.com");
-	o = reply(&c, &q, 200, "{\"fills\":[],\"cursor\":\"\"}");
-	assert_int_equal(o.result, XR_OK);
-	assert_true(c.backfill_done);
-	assert_non_null(strstr(c.progress, "1 non-spot skipped"));
 
 	/* Fills as ccxt parses them. */
 	const struct fill *f = &rec.fills[0];
@@ -276,10 +314,10 @@ test_cycle(void **state)
 	assert_string_equal(f->fees[0].currency, "USD");
 
 	/* Candles: products in order of appearance, then the BTC benchmark
-	 * (and <currency>-USD of the currencies held: BTC-USD already), from
-	 * the product's first fill day to today included (the running day's
-	 * candle values today). ADA's only fill is today. */
-	expect_req(&c, &q, BASE "/api/v3/brokerage/market/products/ADA-USDT/candles?start=1700956800&end=1701043199"
+	 * (and <currency>-USD of the currencies held: BTC-USD already), all
+	 * from the account's first day (its oldest fill's, the 25th) to today
+	 * included (the running day's candle values today). */
+	expect_req(&c, &q, BASE "/api/v3/brokerage/market/products/ADA-USDT/candles?start=1700870400&end=1701043199"
 	    "&granularity=ONE_DAY", false, NULL);
 	o = reply(&c, &q, 200, "{\"candles\":[]}");
 	assert_int_equal(o.result, XR_OK);
@@ -307,12 +345,9 @@ test_cycle(void **state)
 	assert_int_equal(o.result, XR_OK);
 	assert_int_equal(c.ops->next(&c, &cred, NOW, &q, &err), 0);
 
-	/* Incremental: no validation, the bound is the newest
-	 * sequence_timestamp (compared as times: .507001 > .5). */
+	/* Incremental: no validation, no clock sync within the hour, the bound
+	 * is the newest sequence_timestamp (compared as times: .507001 > .5). */
 	c.ops->begin(&c, NOW + 60000);
-	expect_req(&c, &q, ACCTS, true, "api.coinbase.com");
-	o = reply(&c, &q, 200, "{\"accounts\":[],\"has_next\":false,\"cursor\":\"\"}");
-	assert_int_equal(o.result, XR_OK);
 	expect_req(&c, &q, FILLS "&start_sequence_timestamp=2023-11-26T10%3A19%3A47.507001Z", true, "api.coinbase.com");
 	o = reply(&c, &q, 200, "{\"fills\":[{\"trade_id\":\"t5\",\"order_id\":\"o5\",\"trade_time\":"
 	    "\"2023-11-26T10:30:00.4Z\",\"price\":\"3\",\"size\":\"1\",\"commission\":\"0\",\"product_id\":\"ETH-USD\","
@@ -324,27 +359,25 @@ test_cycle(void **state)
 	assert_int_equal(o.result, XR_OK);
 	assert_int_equal(rec.nfills, 4);
 	assert_int_equal(rec.fills[2].role, FILL_MAKER);
-	assert_int_equal(c.ops->next(&c, &cred, NOW + 60000, &q, &err), 0);	/* candles are up to date */
-	c.ops->begin(&c, NOW + 120000);
 	expect_req(&c, &q, ACCTS, true, "api.coinbase.com");
 	o = reply(&c, &q, 200, "{\"accounts\":[],\"has_next\":false,\"cursor\":\"\"}");
+	assert_int_equal(o.result, XR_OK);
+	assert_int_equal(c.ops->next(&c, &cred, NOW + 60000, &q, &err), 0);	/* candles are up to date */
+	c.ops->begin(&c, NOW + 120000);
 	expect_req(&c, &q, FILLS "&start_sequence_timestamp=2023-11-26T10%3A30%3A00.507001Z", true, "api.coinbase.com");
 	xreq_clear(&q);
 	xconn_close(&c);
 }
 
-/* Starts a connector at the fills step (validated, accounts done). */
+/* Starts a connector at the fills step (validated, clock synced). */
 static void
 to_fills(struct xconn *c, struct xreq *q, const char *base, const char *host)
 {
-	char *url = xasprintf("%s/api/v3/brokerage/accounts?limit=250", base);
-
+	(void)host;
 	open_conn(c, base);
 	c->validated = true;
 	c->ops->begin(c, NOW);
-	expect_req(c, q, url, true, host);
-	assert_int_equal(reply(c, q, 200, "{\"accounts\":[],\"has_next\":false}").result, XR_OK);
-	free(url);
+	sync_clock(c, q, base != NULL ? base : BASE, NOW);
 }
 
 static void
@@ -365,6 +398,11 @@ test_errors(void **state)
 
 	(void)state;
 	to_fills(&c, &q, BASE, "api.coinbase.com");
+	expect_req(&c, &q, FILLS, true, "api.coinbase.com");
+	/* a 401 is XR_AUTH; the poller doubts it: resync, then the same step */
+	assert_outcome(reply(&c, &q, 401, "Unauthorized"), XR_AUTH, "401: Unauthorized");
+	c.ops->resync(&c);
+	sync_clock(&c, &q, BASE, NOW);
 	expect_req(&c, &q, FILLS, true, "api.coinbase.com");
 	assert_outcome(reply(&c, &q, 401, "Unauthorized"), XR_AUTH, "401: Unauthorized");
 	assert_outcome(reply(&c, &q, 403, "{\"error\":\"unknown\",\"error_details\":\"Missing required scopes\","
@@ -396,9 +434,6 @@ test_errors(void **state)
 	expect_req(&c, &q, FILLS, true, "api.coinbase.com");
 	/* A fill that cannot be parsed is fatal, naming the field. */
 	assert_outcome(reply(&c, &q, 200, "{\"fills\":[{\"trade_id\":\"t9\",\"trade_time\":\"2023-11-26T10:00:00Z\","
-	    "\"price\":\"1\",\"size\":\"1\",\"commission\":\"0\",\"product_id\":\"BTC-USD\",\"side\":"
-	    "\"UNKNOWN_ORDER_SIDE\"}],\"cursor\":\"\"}"), XR_FATAL, "t9: bad side");
-	assert_outcome(reply(&c, &q, 200, "{\"fills\":[{\"trade_id\":\"t9\",\"trade_time\":\"2023-11-26T10:00:00Z\","
 	    "\"price\":\"1\",\"size\":\"1e-30\",\"commission\":\"0\",\"product_id\":\"BTC-USD\",\"side\":"
 	    "\"BUY\"}],\"cursor\":\"\"}"), XR_FATAL, "bad size");
 	assert_outcome(reply(&c, &q, 200, "{\"fills\":[{\"trade_id\":\"t9\",\"trade_time\":\"26 Nov 2023\","
@@ -425,36 +460,89 @@ test_validation(void **state)
 	struct credential bad = cred;
 
 	(void)state;
-	/* 404: no key_permissions, the accounts request validates instead. */
+	/* 404 on /time: no clock to sync to, the offset stays; 404 on
+	 * key_permissions: the fills request validates instead. */
 	open_conn(&c, "http://127.0.0.1:8080/");
 	c.ops->begin(&c, NOW);
+	expect_req(&c, &q, "http://127.0.0.1:8080/api/v3/brokerage/time", false, NULL);
+	assert_outcome(reply(&c, &q, 404, "{\"error\":\"not found\"}"), XR_OK, NULL);
+	assert_int_equal(c.clock_offset_ms, 0);
 	expect_req(&c, &q, "http://127.0.0.1:8080/api/v3/brokerage/key_permissions", true, "127.0.0.1:8080");
 	assert_outcome(reply(&c, &q, 404, "{\"error\":\"NOT_FOUND\"}"), XR_OK, NULL);
 	assert_false(c.validated);
-	expect_req(&c, &q, "http://127.0.0.1:8080/api/v3/brokerage/accounts?limit=250", true, "127.0.0.1:8080");
-	assert_outcome(reply(&c, &q, 200, "{\"accounts\":[],\"has_next\":false}"), XR_OK, NULL);
+	expect_req(&c, &q, "http://127.0.0.1:8080/api/v3/brokerage/orders/historical/fills?limit=250", true,
+	    "127.0.0.1:8080");
+	assert_outcome(reply(&c, &q, 200, "{\"fills\":[],\"cursor\":\"\"}"), XR_OK, NULL);
 	assert_true(c.validated);
 	assert_int_equal(rec.perms, -1);
+	assert_string_equal(c.degraded[XPART_PERMISSIONS], "");	/* no such endpoint is no degradation */
 	xconn_close(&c);
 	/* A key without the view permission is refused. */
 	open_conn(&c, NULL);
 	c.ops->begin(&c, NOW);
+	sync_clock(&c, &q, BASE, NOW);
 	expect_req(&c, &q, BASE "/api/v3/brokerage/key_permissions", true, "api.coinbase.com");
 	assert_outcome(reply(&c, &q, 200, "{\"can_view\":false,\"can_trade\":false,\"can_transfer\":false}"), XR_AUTH,
 	    "view");
 	assert_outcome(reply(&c, &q, 200, "{\"can_view\":\"yes\"}"), XR_RETRY, "shape");
-	/* accounts: has_next without a cursor */
+	/* accounts (a side step): has_next without a cursor degrades the
+	 * balances, the cycle goes on */
 	c.validated = true;
 	c.ops->begin(&c, NOW);
+	expect_req(&c, &q, FILLS, true, "api.coinbase.com");
+	assert_outcome(reply(&c, &q, 200, "{\"fills\":[],\"cursor\":\"\"}"), XR_OK, NULL);
 	expect_req(&c, &q, ACCTS, true, "api.coinbase.com");
-	assert_outcome(reply(&c, &q, 200, "{\"accounts\":[],\"has_next\":true,\"cursor\":\"\"}"), XR_FATAL, "cursor");
 	assert_outcome(reply(&c, &q, 200, "{\"accounts\":[{\"currency\":\"BTC\"}],\"has_next\":false}"), XR_RETRY,
 	    "shape");
+	assert_outcome(reply(&c, &q, 200, "{\"accounts\":[],\"has_next\":true,\"cursor\":\"\"}"), XR_OK, NULL);
+	assert_non_null(strstr(c.degraded[XPART_BALANCES], "balances: has_next without a new cursor"));
+	assert_int_equal(rec.nbals, 0);
+	assert_int_equal(c.ops->next(&c, &cred, NOW, &q, &err), 0);
 	/* A secret that is no key: next() fails, no request. */
+	c.ops->begin(&c, NOW);
 	bad.secret = "bm90IGEga2V5";
 	bad.secret_len = strlen(bad.secret);
 	assert_int_equal(c.ops->next(&c, &bad, NOW, &q, &err), -1);
 	assert_non_null(strstr(err, "secret"));
+	xreq_clear(&q);
+	xconn_close(&c);
+}
+
+/* A 403 (missing scopes) on a side step degrades that part; on the fills
+ * the key cannot do its job: invalid. */
+static void
+test_side_step_refusals(void **state)
+{
+	struct xconn c;
+	struct xreq q = { 0 };
+	const char *err = NULL;
+	const char *scopes = "{\"error\":\"unknown\",\"error_details\":\"Missing required scopes\","
+	    "\"message\":\"Missing required scopes\"}";
+
+	(void)state;
+	open_conn(&c, NULL);
+	c.ops->begin(&c, NOW);
+	sync_clock(&c, &q, BASE, NOW);
+	expect_req(&c, &q, BASE "/api/v3/brokerage/key_permissions", true, "api.coinbase.com");
+	assert_outcome(reply(&c, &q, 403, scopes), XR_OK, NULL);
+	assert_non_null(strstr(c.degraded[XPART_PERMISSIONS], "permissions unavailable: coinbase HTTP 403"));
+	expect_req(&c, &q, FILLS, true, "api.coinbase.com");
+	assert_outcome(reply(&c, &q, 200, FIXTURE), XR_OK, NULL);
+	expect_req(&c, &q, FILLS "&cursor=114994851", true, "api.coinbase.com");
+	assert_outcome(reply(&c, &q, 200, "{\"fills\":[],\"cursor\":\"\"}"), XR_OK, NULL);
+	assert_true(c.validated);
+	expect_req(&c, &q, ACCTS, true, "api.coinbase.com");
+	assert_outcome(reply(&c, &q, 403, scopes), XR_OK, NULL);
+	assert_non_null(strstr(c.degraded[XPART_BALANCES], "balances unavailable: coinbase HTTP 403 unknown: Missing required scopes"));
+	assert_int_equal(rec.nfills, 2);
+	/* the closes go on without the balances */
+	expect_req(&c, &q, BASE "/api/v3/brokerage/market/products/ADA-USDT/candles?start=1700870400&end=1701043199"
+	    "&granularity=ONE_DAY", false, NULL);
+	xconn_close(&c);
+	to_fills(&c, &q, BASE, "api.coinbase.com");
+	expect_req(&c, &q, FILLS, true, "api.coinbase.com");
+	assert_outcome(reply(&c, &q, 403, scopes), XR_AUTH, "Missing required scopes");
+	(void)err;
 	xreq_clear(&q);
 	xconn_close(&c);
 }
@@ -469,15 +557,345 @@ test_backfill_from(void **state)
 
 	(void)state;
 	assert_int_equal(xconn_open(&c, &exchange_coinbase, &conf, &err), 0);
+	memset(&rec, 0, sizeof(rec));
 	c.validated = true;
 	c.ops->begin(&c, NOW);
-	expect_req(&c, &q, ACCTS, true, "api.coinbase.com");
-	assert_outcome(reply(&c, &q, 200, "{\"accounts\":[],\"has_next\":false}"), XR_OK, NULL);
+	sync_clock(&c, &q, BASE, NOW);
 	expect_req(&c, &q, FILLS "&start_sequence_timestamp=2023-11-14T22%3A13%3A20.000Z", true, "api.coinbase.com");
 	/* an empty history: the walk completes, no candles, nothing to mark */
 	assert_outcome(reply(&c, &q, 200, "{\"fills\":[],\"cursor\":\"\"}"), XR_OK, NULL);
 	assert_true(c.backfill_done);
+	expect_req(&c, &q, ACCTS, true, "api.coinbase.com");
+	assert_outcome(reply(&c, &q, 200, "{\"accounts\":[],\"has_next\":false}"), XR_OK, NULL);
 	assert_int_equal(c.ops->next(&c, &cred, NOW, &q, &err), 0);
+	xreq_clear(&q);
+	xconn_close(&c);
+}
+
+/* ---- driving whole cycles on canned answers ---- */
+
+struct canned {
+	const char *url_part;	/* first answer whose url_part is in the URL */
+	long status;
+	const char *body;
+};
+
+/* Runs a cycle at now (begin, then next/handle until next() says done),
+ * answering from table; fails past max requests (a cycle that does not
+ * end). Returns the number of requests. Records every URL in urls. */
+static size_t
+drive(struct xconn *c, int64_t now, const struct canned *table, size_t max, char urls[][256])
+{
+	struct xreq q = { 0 };
+	const char *err = NULL;
+	size_t n = 0;
+	int rc;
+
+	c->ops->begin(c, now);
+	while ((rc = c->ops->next(c, &cred, now, &q, &err)) == 1) {
+		const struct canned *a = table;
+		struct xresp r = { 0 };
+		struct xoutcome o;
+
+		if (n == max)
+			fail_msg("the cycle is not over after %zu requests (last %s)", n, q.url);
+		if (urls != NULL)
+			snprintf(urls[n], 256, "%s", q.url);
+		/* the part each request serves and the pool it is charged to */
+		assert_int_equal(q.weight, 1);
+		if (strstr(q.url, "/candles") != NULL || strstr(q.url, "/time") != NULL)
+			assert_int_equal(q.pool, 1);
+		else
+			assert_int_equal(q.pool, 0);
+		assert_int_equal(q.part, strstr(q.url, "/candles") != NULL ? XPART_PRICES : strstr(q.url, "/accounts") ?
+		    XPART_BALANCES : strstr(q.url, "/key_permissions") ? XPART_PERMISSIONS : XPART_FILLS);
+		n++;
+		while (a->url_part != NULL && strstr(q.url, a->url_part) == NULL)
+			a++;
+		if (a->url_part == NULL)
+			fail_msg("no canned answer for %s", q.url);
+		r = (struct xresp){ a->status, a->body, strlen(a->body), now, hdr, NULL };
+		c->ops->handle(c, &q, &r, &sink, &o);
+		if (o.result != XR_OK)
+			fail_msg("%s: %d %s", q.url, (int)o.result, o.error);
+		xreq_clear(&q);
+	}
+	assert_int_equal(rc, 0);
+	xreq_clear(&q);
+	return n;
+}
+
+#define ONE_FILL(id, time, product, side) \
+	"{\"trade_id\":\"" id "\",\"order_id\":\"o\",\"trade_time\":\"" time "\",\"trade_type\":\"FILL\"," \
+	"\"price\":\"2\",\"size\":\"1\",\"commission\":\"0.01\",\"product_id\":\"" product "\"," \
+	"\"sequence_timestamp\":\"" time "\",\"liquidity_indicator\":\"MAKER\",\"size_in_quote\":false," \
+	"\"side\":\"" side "\"}"
+#define EMPTY_CANDLES "{\"candles\":[]}"
+#define TIME_NOW "{\"iso\":\"2023-11-26T10:36:40Z\",\"epochSeconds\":\"1700995000\",\"epochMillis\":\"1700995000000\"}"
+
+/*
+ * Issue #9: a held currency whose <CUR>-USD product answers 404 was asked
+ * again forever (the 404 path moved next_day_ms but not today_at_ms): the
+ * cycle never ended, so its fills were never applied. Now the cycle ends,
+ * the prices part says why it is incomplete, and the product is asked again
+ * at most hourly.
+ */
+static void
+test_missing_product(void **state)
+{
+	static const struct canned table[] = {
+		{ "/time", 200, TIME_NOW },
+		{ "/key_permissions", 404, "{\"error\":\"NOT_FOUND\"}" },
+		{ "/orders/historical/fills", 200, "{\"fills\":[" ONE_FILL("t1", "2023-11-20T10:00:00Z", "ETH-USD", "BUY")
+		    "],\"cursor\":\"\"}" },
+		{ "/accounts", 200, "{\"accounts\":[{\"currency\":\"XYZ\",\"available_balance\":{\"value\":\"5\"},"
+		    "\"hold\":{\"value\":\"0\"}},{\"currency\":\"ETH\",\"available_balance\":{\"value\":\"1\"},"
+		    "\"hold\":{\"value\":\"0\"}}],\"has_next\":false,\"cursor\":\"\"}" },
+		{ "/products/XYZ-USD/", 404, "{\"error\":\"NOT_FOUND\",\"error_details\":\"ProductID is invalid\","
+		    "\"message\":\"ProductID is invalid\"}" },
+		{ "/candles", 200, EMPTY_CANDLES },
+		{ NULL, 0, NULL },
+	};
+	char urls[16][256];
+	struct xconn c;
+	size_t n, xyz = 0;
+
+	(void)state;
+	open_conn(&c, NULL);
+	/* time, permissions, fills, accounts, ETH-USD, BTC-USD, XYZ-USD */
+	n = drive(&c, NOW, table, 16, urls);
+	assert_int_equal(n, 7);
+	for (size_t i = 0; i < n; i++)
+		xyz += strstr(urls[i], "XYZ-USD") != NULL;
+	assert_int_equal(xyz, 1);
+	assert_int_equal(rec.nfills, 1);
+	assert_true(c.backfill_done);
+	assert_non_null(strstr(c.degraded[XPART_PRICES], "prices: no USD product for XYZ"));
+	/* the next cycle within the hour: fills and balances only, and the
+	 * prices part still says what is missing */
+	n = drive(&c, NOW + 60000, table, 16, urls);
+	assert_int_equal(n, 2);
+	assert_non_null(strstr(c.degraded[XPART_PRICES], "prices: no USD product for XYZ"));
+	/* an hour later: the clock, the running day of each product, and
+	 * XYZ-USD once */
+	n = drive(&c, NOW + 3600000 + 60000, table, 16, urls);
+	assert_int_equal(n, 6);
+	xyz = 0;
+	for (size_t i = 0; i < n; i++)
+		xyz += strstr(urls[i], "XYZ-USD") != NULL;
+	assert_int_equal(xyz, 1);
+	xconn_close(&c);
+}
+
+/* JWT nbf/exp come from the exchange's clock. */
+static void
+test_clock(void **state)
+{
+	struct xconn c;
+	struct xreq q = { 0 };
+	const char *err = NULL;
+	EVP_PKEY *pub;
+	const char *jwt;
+
+	(void)state;
+	open_conn(&c, NULL);
+	c.ops->begin(&c, NOW);
+	/* the server's clock 90 s behind ours */
+	sync_clock(&c, &q, BASE, NOW - 90000);
+	assert_int_equal(c.ops->next(&c, &cred, NOW, &q, &err), 1);
+	jwt = q.headers[0].value + 7;
+	pub = sign_coinbase_public(SECRET, strlen(SECRET), &err);
+	/* valid on the server's clock; a JWT on our clock would not be (nbf
+	 * 90 s in its future, beyond the 60 s allowance) */
+	assert_int_equal(sign_coinbase_verify(jwt, strlen(jwt), pub, KEY, "GET", "api.coinbase.com",
+	    "/api/v3/brokerage/key_permissions", NOW / 1000 - 90, &err), 0);
+	assert_int_equal(sign_coinbase_verify(jwt, strlen(jwt), pub, KEY, "GET", "api.coinbase.com",
+	    "/api/v3/brokerage/key_permissions", NOW / 1000 + 31, &err), -1);
+	EVP_PKEY_free(pub);
+	/* epochSeconds alone (ccxt reads that one) and the iso text alone do */
+	c.ops->begin(&c, NOW + 2 * 3600000);
+	expect_req(&c, &q, TIME, false, NULL);
+	assert_outcome(reply(&c, &q, 200, "{\"epochSeconds\":\"1700994000\"}"), XR_OK, NULL);
+	assert_int_equal(c.clock_offset_ms, 1700994000000LL - NOW);
+	c.ops->begin(&c, NOW + 4 * 3600000);
+	expect_req(&c, &q, TIME, false, NULL);
+	assert_outcome(reply(&c, &q, 200, "{\"iso\":\"2023-11-26T10:36:30Z\"}"), XR_OK, NULL);
+	assert_int_equal(c.clock_offset_ms, -10000);
+	assert_outcome(reply(&c, &q, 200, "{\"epochMillis\":\"12a\"}"), XR_RETRY, "shape");
+	assert_outcome(reply(&c, &q, 503, ""), XR_RETRY, "503");
+	/* resync (the poller's, after a 401) syncs, then repeats the same page */
+	c.validated = true;
+	c.ops->begin(&c, NOW);	/* synced at NOW (the replies' receipt time) */
+	expect_req(&c, &q, FILLS, true, "api.coinbase.com");
+	assert_outcome(reply(&c, &q, 401, "Unauthorized"), XR_AUTH, "401");
+	c.ops->resync(&c);
+	sync_clock(&c, &q, BASE, NOW);
+	expect_req(&c, &q, FILLS, true, "api.coinbase.com");
+	assert_outcome(reply(&c, &q, 200, "{\"fills\":[" ONE_FILL("t1", "2023-11-20T10:00:00Z", "ETH-USD", "BUY")
+	    "],\"cursor\":\"c2\"}"), XR_OK, NULL);
+	expect_req(&c, &q, FILLS "&cursor=c2", true, "api.coinbase.com");
+	assert_outcome(reply(&c, &q, 401, "Unauthorized"), XR_AUTH, "401");
+	c.ops->resync(&c);
+	sync_clock(&c, &q, BASE, NOW);
+	expect_req(&c, &q, FILLS "&cursor=c2", true, "api.coinbase.com");	/* the same page again */
+	assert_outcome(reply(&c, &q, 401, "Unauthorized"), XR_AUTH, "401");
+	xreq_clear(&q);
+	xconn_close(&c);
+}
+
+/*
+ * The closes begin on the account's first day for every product: BTC was
+ * held (bought with ETH-BTC) nine days before BTC-USD's first fill, and
+ * SOL is held and never traded.
+ */
+static void
+test_first_day(void **state)
+{
+	static const struct canned table[] = {
+		{ "/time", 200, TIME_NOW },
+		{ "/key_permissions", 404, "{}" },
+		{ "/orders/historical/fills", 200, "{\"fills\":["
+		    ONE_FILL("t3", "2023-11-25T10:00:00Z", "BTC-USD", "SELL") ","
+		    ONE_FILL("t2", "2023-11-16T10:00:00Z", "ETH-BTC", "SELL") ","
+		    ONE_FILL("t1", "2023-11-16T09:00:00Z", "ETH-USD", "BUY") "],\"cursor\":\"\"}" },
+		{ "/accounts", 200, "{\"accounts\":[{\"currency\":\"BTC\",\"available_balance\":{\"value\":\"1\"},"
+		    "\"hold\":{\"value\":\"0\"}},{\"currency\":\"SOL\",\"available_balance\":{\"value\":\"3\"},"
+		    "\"hold\":{\"value\":\"0\"}}],\"has_next\":false,\"cursor\":\"\"}" },
+		{ "/candles", 200, EMPTY_CANDLES },
+		{ NULL, 0, NULL },
+	};
+	static const struct canned older[] = {
+		{ "/orders/historical/fills", 200, "{\"fills\":[" ONE_FILL("t0", "2023-11-10T09:00:00Z", "ETH-USD", "BUY")
+		    "],\"cursor\":\"\"}" },
+		{ "/accounts", 200, "{\"accounts\":[],\"has_next\":false,\"cursor\":\"\"}" },
+		{ "/candles", 200, EMPTY_CANDLES },
+		{ NULL, 0, NULL },
+	};
+	char urls[16][256];
+	struct xconn c;
+	size_t n, ncandles = 0;
+
+	(void)state;
+	open_conn(&c, NULL);
+	n = drive(&c, NOW, table, 16, urls);
+	for (size_t i = 0; i < n; i++)
+		if (strstr(urls[i], "/candles") != NULL) {
+			/* 2023-11-16, the day of the oldest fill */
+			if (strstr(urls[i], "start=1700092800&end=1701043199&") == NULL)
+				fail_msg("%s does not start on the account's first day", urls[i]);
+			ncandles++;
+		}
+	assert_int_equal(ncandles, 4);	/* BTC-USD (also the benchmark), ETH-BTC, ETH-USD, SOL-USD */
+	/* an older fill moves the first day back: every product again from it */
+	n = drive(&c, NOW + 60000, older, 16, urls);
+	ncandles = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strstr(urls[i], "/candles") != NULL) {
+			if (strstr(urls[i], "start=1699574400&end=1701043199&") == NULL)
+				fail_msg("%s does not start on the new first day", urls[i]);
+			ncandles++;
+		}
+	assert_int_equal(ncandles, 4);
+	xconn_close(&c);
+	/* no fill at all: the held currencies' closes from today */
+	{
+		static const struct canned none[] = {
+			{ "/time", 200, TIME_NOW },
+			{ "/key_permissions", 404, "{}" },
+			{ "/orders/historical/fills", 200, "{\"fills\":[],\"cursor\":\"\"}" },
+			{ "/accounts", 200, "{\"accounts\":[{\"currency\":\"SOL\",\"available_balance\":{\"value\":\"3\"},"
+			    "\"hold\":{\"value\":\"0\"}}],\"has_next\":false,\"cursor\":\"\"}" },
+			{ "/candles", 200, EMPTY_CANDLES },
+			{ NULL, 0, NULL },
+		};
+		open_conn(&c, NULL);
+		n = drive(&c, NOW, none, 16, urls);
+		assert_int_equal(n, 6);
+		assert_non_null(strstr(urls[4], "/products/BTC-USD/candles?start=1700956800&"));
+		assert_non_null(strstr(urls[5], "/products/SOL-USD/candles?start=1700956800&"));
+		xconn_close(&c);
+	}
+}
+
+/*
+ * Adjusted fills (trade_type REVERSAL, CORRECTION, SYNTHETIC) are trades
+ * as ccxt takes them, under an id of their own; a fill whose side is
+ * UNKNOWN_ORDER_SIDE is rejected alone, counted and stated, and the walk
+ * goes on.
+ */
+static void
+test_fill_kinds(void **state)
+{
+	static const struct canned table[] = {
+		{ "/time", 200, TIME_NOW },
+		{ "/key_permissions", 404, "{}" },
+		{ "cursor=p2", 200, "{\"fills\":[" ONE_FILL("t1", "2023-11-20T10:00:00Z", "ETH-USD", "BUY")
+		    "],\"cursor\":\"\"}" },
+		{ "/orders/historical/fills", 200, "{\"fills\":["
+		    "{\"entry_id\":\"0123456789abcdef0123\",\"trade_id\":\"t1\",\"order_id\":\"o\",\"trade_time\":"
+		    "\"2023-11-20T10:00:00Z\",\"trade_type\":\"REVERSAL\",\"price\":\"2\",\"size\":\"1\",\"commission\":"
+		    "\"-0.01\",\"product_id\":\"ETH-USD\",\"sequence_timestamp\":\"2023-11-21T10:00:00Z\","
+		    "\"liquidity_indicator\":\"MAKER\",\"size_in_quote\":false,\"side\":\"SELL\"},"
+		    "{\"trade_id\":\"t7\",\"order_id\":\"o\",\"trade_time\":\"2023-11-20T11:00:00Z\",\"trade_type\":"
+		    "\"CORRECTION\",\"price\":\"2\",\"size\":\"1\",\"commission\":\"0\",\"product_id\":\"ETH-USD\","
+		    "\"sequence_timestamp\":\"2023-11-21T09:00:00Z\",\"liquidity_indicator\":\"TAKER\",\"size_in_quote\":"
+		    "false,\"side\":\"BUY\"},"
+		    ONE_FILL("t5", "2023-11-20T12:00:00Z", "ETH-USD", "UNKNOWN_ORDER_SIDE") "],\"cursor\":\"p2\"}" },
+		{ "/accounts", 200, "{\"accounts\":[],\"has_next\":false,\"cursor\":\"\"}" },
+		{ "/candles", 200, EMPTY_CANDLES },
+		{ NULL, 0, NULL },
+	};
+	static const struct canned later[] = {
+		{ "/orders/historical/fills", 200, "{\"fills\":[],\"cursor\":\"\"}" },
+		{ "/accounts", 200, "{\"accounts\":[],\"has_next\":false,\"cursor\":\"\"}" },
+		{ NULL, 0, NULL },
+	};
+	struct xconn c;
+
+	(void)state;
+	open_conn(&c, NULL);
+	drive(&c, NOW, table, 16, NULL);
+	assert_int_equal(rec.nfills, 3);
+	assert_string_equal(rec.fills[0].id, "t1/REVERSAL/0123456789abcdef");
+	assert_int_equal(rec.fills[0].side, FILL_SELL);
+	assert_dec(rec.fills[0].fees[0].cost, "-0.01");
+	assert_string_equal(rec.fills[1].id, "t7/CORRECTION/");
+	assert_string_equal(rec.fills[2].id, "t1");	/* the fill the reversal reverses */
+	assert_int_equal(rec.fills[2].timestamp, rec.fills[0].timestamp);
+	assert_non_null(strstr(c.degraded[XPART_FILLS], "1 fills rejected: side unknown (first trade_id t5)"));
+	assert_non_null(strstr(c.progress, "2 adjusted"));
+	assert_true(c.backfill_done);
+	/* said again in later cycles */
+	drive(&c, NOW + 60000, later, 16, NULL);
+	assert_non_null(strstr(c.degraded[XPART_FILLS], "1 fills rejected"));
+	xconn_close(&c);
+}
+
+/* The poller gives up on a side step (ops->skip): the cycle goes on. */
+static void
+test_skip(void **state)
+{
+	struct xconn c;
+	struct xreq q = { 0 };
+	const char *err = NULL;
+
+	(void)state;
+	to_fills(&c, &q, BASE, "api.coinbase.com");
+	expect_req(&c, &q, FILLS, true, "api.coinbase.com");
+	assert_outcome(reply(&c, &q, 200, "{\"fills\":[" ONE_FILL("t1", "2023-11-26T10:00:00Z", "ETH-USD", "BUY")
+	    "],\"cursor\":\"\"}"), XR_OK, NULL);
+	expect_req(&c, &q, ACCTS, true, "api.coinbase.com");
+	assert_outcome(reply(&c, &q, 503, ""), XR_RETRY, "503");
+	(*c.ops->skip)(&c, &q);
+	expect_req(&c, &q, BASE "/api/v3/brokerage/market/products/ETH-USD/candles?start=1700956800&end=1701043199"
+	    "&granularity=ONE_DAY", false, NULL);
+	assert_outcome(reply(&c, &q, 503, ""), XR_RETRY, "503");
+	(*c.ops->skip)(&c, &q);
+	expect_req(&c, &q, BASE "/api/v3/brokerage/market/products/BTC-USD/candles?start=1700956800&end=1701043199"
+	    "&granularity=ONE_DAY", false, NULL);
+	assert_outcome(reply(&c, &q, 200, EMPTY_CANDLES), XR_OK, NULL);
+	assert_int_equal(c.ops->next(&c, &cred, NOW, &q, &err), 0);
+	assert_int_equal(rec.nfills, 1);
 	xreq_clear(&q);
 	xconn_close(&c);
 }
@@ -491,6 +909,12 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_validation),
 		cmocka_unit_test(test_backfill_from),
+		cmocka_unit_test(test_side_step_refusals),
+		cmocka_unit_test(test_missing_product),
+		cmocka_unit_test(test_clock),
+		cmocka_unit_test(test_first_day),
+		cmocka_unit_test(test_fill_kinds),
+		cmocka_unit_test(test_skip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
