@@ -8,15 +8,20 @@
  * and of the BTC/USD benchmark (public, at most hourly per pair).
  *
  * Kraken returns 50 rows a page, newest first, with the total in count.
- * A walk advances ofs by the rows of a page that were new to it until ofs
- * reaches count. Rows arriving during a walk push older rows to higher
- * offsets, so a walk may see a row twice; advancing by the new rows only
- * (not by 50) means a page that starts early, for whatever reason, costs a
- * few repeated rows and never skips one. Rows are deduplicated by their
- * time: anything newer than the oldest row emitted in this walk was
- * emitted already (and rows at exactly that time by id). The
- * next cycle starts after the newest row of the completed walk (start = its
- * id, exclusive), which picks up whatever arrived meanwhile.
+ * The first page of a walk (ofs 0) fixes its newest row, top; every later
+ * page asks for end = top (inclusive), so rows arriving during the walk
+ * are outside it and cannot move the offsets: a walk is a fixed set, and
+ * its length does not depend on how fast the pages come (rows arriving
+ * during a slow walk once shifted the offsets; a page that then started
+ * early was all repeats and ofs jumped past unseen rows). A walk advances
+ * ofs by the rows of a page that were new to it until ofs reaches count,
+ * so a page that starts early anyway costs a few repeated rows and never
+ * skips one; a page of nothing but repeats cannot happen with fixed
+ * offsets and is retried (its ofs is where the walk really is). Rows are
+ * deduplicated by their time: anything newer than the oldest row emitted
+ * in this walk was emitted already (and rows at exactly that time by id).
+ * The next cycle starts after the newest row of the completed walk (start
+ * = its id, exclusive), which picks up whatever arrived meanwhile.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -176,6 +181,8 @@ walk_params(const struct xconn *c, const struct walk *w, const char *type, char 
 		n += snprintf(out + n, cap - (size_t)n, "&type=%s", type);
 	if (w->ofs > 0)
 		n += snprintf(out + n, cap - (size_t)n, "&ofs=%" PRIu64, w->ofs);
+	if (w->top[0] != '\0')
+		n += snprintf(out + n, cap - (size_t)n, "&end=%s", w->top);
 	if (w->cursor[0] != '\0')
 		n += snprintf(out + n, cap - (size_t)n, "&start=%s", w->cursor);
 	else if (c->conf.backfill_from_ms > 0)
@@ -319,19 +326,21 @@ walk_seen(struct walk *w, const char *id, struct dec t)
 	return false;
 }
 
-/* After a page of nrows rows out of count: true when the walk is complete
- * (and the cursor moves to its newest row). */
-static bool
+/* After a page of nrows rows (nnew of them new) out of count: 1 when the
+ * walk is complete (and the cursor moves to its newest row), 0 when it
+ * goes on, -1 for a page of nothing but repeats (the walk stays where it
+ * is: a retry). */
+static int
 walk_page(struct walk *w, size_t nrows, size_t nnew, uint64_t count)
 {
-	/* A page of nothing but repeats: the account traded a page's worth
-	 * since the last call; the offsets moved by at least that much. */
-	w->ofs += nnew > 0 ? nnew : nrows;
+	if (nrows > 0 && nnew == 0)
+		return -1;
+	w->ofs += nnew;
 	if (nrows > 0 && w->ofs < count)
-		return false;
+		return 0;
 	if (w->top[0] != '\0')
 		memcpy(w->cursor, w->top, sizeof(w->cursor));
-	return true;
+	return 1;
 }
 
 static void
@@ -438,9 +447,15 @@ on_trades(struct xconn *c, json_t *res, const struct xsink *sink, struct xoutcom
 		}
 		k->nfills++;
 	}
-	if (walk_page(&k->trades, n, nnew, count)) {
+	switch (walk_page(&k->trades, n, nnew, count)) {
+	case -1:
+		xoutcome_error(out, XR_RETRY, "kraken TradesHistory: a page of rows already seen at ofs %" PRIu64,
+		    k->trades.ofs);
+		return;
+	case 1:
 		k->step = ST_DEPOSITS;
 		c->backfill_done = true;
+		break;
 	}
 	snprintf(c->progress, sizeof(c->progress), "%" PRIu64 " fills; key permissions unknown (Kraken does not report them)",
 	    k->nfills);
@@ -486,8 +501,14 @@ on_ledgers(struct xconn *c, json_t *res, const struct xsink *sink, struct xoutco
 			return;
 		}
 	}
-	if (walk_page(w, n, nnew, count))
+	switch (walk_page(w, n, nnew, count)) {
+	case -1:
+		xoutcome_error(out, XR_RETRY, "kraken Ledgers: a page of rows already seen at ofs %" PRIu64, w->ofs);
+		return;
+	case 1:
 		k->step = k->step == ST_DEPOSITS ? ST_WITHDRAWALS : ST_OHLC;
+		break;
+	}
 }
 
 static void
