@@ -133,6 +133,7 @@ struct exsim_config {
 	int64_t start_ms;		/* history anchor ("now" at start); 0 = wall clock */
 	int64_t live_spacing_ms;	/* > 0: accounts keep trading, about one fill per this per account */
 	bool strict_limits;		/* enforce the real per-IP weight limits (off for load tests) */
+	bool no_ledger_permission;	/* Kraken keys lack "Query Ledger Entries" (read-only keys often do) */
 	struct exsim_faults faults;
 	unsigned threads;
 };

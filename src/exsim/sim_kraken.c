@@ -443,6 +443,11 @@ sim_kraken_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_
 		return false;
 	if ((a = auth(w, rq, rs, history ? 2 : 1)) == NULL)
 		return true;
+	if (strcmp(name, "Ledgers") == 0 && w->cfg.no_ledger_permission) {
+		/* what Kraken answers a key without "Query Ledger Entries" */
+		kerr(rs, "EGeneral:Permission denied");
+		return true;
+	}
 	if (strcmp(name, "BalanceEx") == 0 || strcmp(name, "Balance") == 0)
 		balance(a, rq, rs, strcmp(name, "BalanceEx") == 0);
 	else if (strcmp(name, "TradesHistory") == 0)

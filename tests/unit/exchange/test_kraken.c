@@ -162,18 +162,20 @@ test_trades_example(void **state)
 	c.ops->begin(&c, now);
 	assert_int_equal(step(&c, &g, 200, pairs_body, now, &o, url, sizeof(url)), XR_OK);
 	assert_non_null(strstr(url, "https://k.test/0/public/AssetPairs"));
-	assert_int_equal(step(&c, &g, 200, "{\"error\":[],\"result\":{\"XXBT\":{\"balance\":\"1.5\",\"hold_trade\":\"0\"},"
-	    "\"ZUSD\":\"10\"}}", now, &o, url, sizeof(url)), XR_OK);
-	assert_non_null(strstr(url, "/0/private/BalanceEx nonce=1700000000000000"));
+	/* the fills walk first (exchange.h): its answer validates the key */
+	assert_int_equal(step(&c, &g, 200, trades_body, now, &o, url, sizeof(url)), XR_OK);
+	assert_non_null(strstr(url, "/0/private/TradesHistory nonce=1700000000000000"));
 	assert_true(c.validated);
-	assert_int_equal(g.nbalances, 2);
 	assert_int_equal(g.nperms, 1);
 	assert_false(g.can_trade);	/* unknown: Kraken does not report them */
 	assert_false(g.can_withdraw);
+	assert_non_null(c.caveat[XPART_PERMISSIONS]);
 	assert_non_null(strstr(c.progress, "permissions unknown"));
 	/* the clock did not move: the nonce still increases */
-	assert_int_equal(step(&c, &g, 200, trades_body, now, &o, url, sizeof(url)), XR_OK);
-	assert_non_null(strstr(url, "/0/private/TradesHistory nonce=1700000000000001"));
+	assert_int_equal(step(&c, &g, 200, "{\"error\":[],\"result\":{\"XXBT\":{\"balance\":\"1.5\",\"hold_trade\":"
+	    "\"0\"},\"ZUSD\":\"10\"}}", now, &o, url, sizeof(url)), XR_OK);
+	assert_non_null(strstr(url, "/0/private/BalanceEx nonce=1700000000000001"));
+	assert_int_equal(g.nbalances, 2);
 	assert_int_equal(g.nfills, 2);
 	assert_string_equal(g.fills[0].id, "THVRQM-33VKH-UCI7BS");
 	assert_string_equal(g.fills[0].order, "OQCLML-BW3P3-BUCMWZ");
@@ -197,7 +199,6 @@ test_trades_example(void **state)
 	assert_true(c.backfill_done);
 	/* the next cycle starts after the newest trade */
 	c.ops->begin(&c, now + 1000);
-	assert_int_equal(step(&c, &g, 200, "{\"error\":[],\"result\":{}}", now + 1000, &o, NULL, 0), XR_OK);
 	assert_int_equal(step(&c, &g, 200, "{\"error\":[],\"result\":{\"trades\":{},\"count\":0}}", now + 1000, &o, url,
 	    sizeof(url)), XR_OK);
 	assert_non_null(strstr(url, "start=THVRQM-33VKH-UCI7BS"));
@@ -221,11 +222,11 @@ test_held_currency_closes(void **state)
 	open_conn(&c);
 	c.ops->begin(&c, now);
 	assert_int_equal(step(&c, &g, 200, pairs_body, now, &o, url, sizeof(url)), XR_OK);
+	assert_int_equal(step(&c, &g, 200, "{\"error\":[],\"result\":{\"trades\":{},\"count\":0}}", now, &o, url,
+	    sizeof(url)), XR_OK);
 	/* BTC/USD exists (XXBTZUSD), BTC.M/USD too, DOGE/USD does not (only XXDGZEUR) */
 	assert_int_equal(step(&c, &g, 200, "{\"error\":[],\"result\":{\"XXBT\":{\"balance\":\"1.5\",\"hold_trade\":"
 	    "\"0\"},\"XXDG\":\"10\",\"XLTC\":\"0\",\"XBT.M\":\"2\"}}", now, &o, url, sizeof(url)), XR_OK);
-	assert_int_equal(step(&c, &g, 200, "{\"error\":[],\"result\":{\"trades\":{},\"count\":0}}", now, &o, url,
-	    sizeof(url)), XR_OK);
 	assert_int_equal(step(&c, &g, 200, "{\"error\":[],\"result\":{\"ledger\":{},\"count\":0}}", now, &o, url,
 	    sizeof(url)), XR_OK);
 	assert_int_equal(step(&c, &g, 200, "{\"error\":[],\"result\":{\"ledger\":{},\"count\":0}}", now, &o, url,
@@ -282,7 +283,6 @@ test_errors(void **state)
 		open_conn(&c);
 		c.ops->begin(&c, now);
 		assert_int_equal(step(&c, &g, 200, pairs_body, now, &o, NULL, 0), XR_OK);
-		assert_int_equal(step(&c, &g, 200, "{\"error\":[],\"result\":{}}", now, &o, NULL, 0), XR_OK);
 		if (step(&c, &g, cases[i].status, cases[i].body, now, &o, NULL, 0) != cases[i].want)
 			fail_msg("case %zu: got %d", i, (int)o.result);
 		if (cases[i].want != XR_OK)
@@ -293,7 +293,6 @@ test_errors(void **state)
 	open_conn(&c);
 	c.ops->begin(&c, now);
 	step(&c, &g, 200, pairs_body, now, &o, NULL, 0);
-	step(&c, &g, 200, "{\"error\":[],\"result\":{}}", now, &o, NULL, 0);
 	assert_int_equal(step(&c, &g, 200, "{\"error\":[\"EAPI:Rate limit exceeded\"]}", now, &o, NULL, 0),
 	    XR_RATE_LIMITED);
 	assert_int_equal(o.retry_after_ms, 6061);
@@ -330,7 +329,6 @@ test_walk_while_trading(void **state)
 	open_conn(&c);
 	c.ops->begin(&c, now);
 	step(&c, &g, 200, pairs_body, now, &o, NULL, 0);
-	step(&c, &g, 200, "{\"error\":[],\"result\":{}}", now, &o, NULL, 0);
 #define ROW(id, t) "\"" id "\":{\"ordertxid\":\"O\",\"pair\":\"XXBTZUSD\",\"time\":" t ",\"type\":\"buy\"," \
 	"\"price\":\"1\",\"cost\":\"1\",\"fee\":\"0\",\"vol\":\"1\",\"maker\":false}"
 	snprintf(body, sizeof(body), "{\"error\":[],\"result\":{\"trades\":{" ROW("T9", "1690000009.0") ","
@@ -409,6 +407,8 @@ model_page(const struct model *m, const char *req_body, char *out, size_t cap)
 	snprintf(out + len, cap - (size_t)len, "},\"count\":%u}}", count);
 }
 
+static unsigned model_requests;	/* requests of the last model_cycle() */
+
 /* Runs one cycle against the model: before the TradesHistory request number
  * i (from 0), arrive[i] rows arrive and that page starts shift[i] rows
  * early. Returns the TradesHistory requests made. */
@@ -421,6 +421,7 @@ model_cycle(struct xconn *c, struct collected *g, struct model *m, const unsigne
 	unsigned ntrades = 0;
 
 	c->ops->begin(c, now);
+	model_requests--;
 	for (unsigned guard = 0; guard < 1000; guard++) {
 		struct xreq q = { 0 };
 		struct xresp r = { 0 };
@@ -428,6 +429,7 @@ model_cycle(struct xconn *c, struct collected *g, struct model *m, const unsigne
 		const char *err = NULL;
 		int rc = c->ops->next(c, &cred, now, &q, &err);
 
+		model_requests++;
 		assert_int_not_equal(rc, -1);
 		if (rc == 0)
 			return ntrades;
@@ -507,7 +509,6 @@ test_walk_slow_with_arrivals(void **state)
 	/* a page of nothing but repeats is retried at the same ofs, never
 	 * skipped over */
 	c.ops->begin(&c, 1700000002000);
-	step(&c, &g, 200, "{\"error\":[],\"result\":{}}", 1700000002000, &o, NULL, 0);
 	m.nrows += 120;
 	m.shift = 0;
 	{
@@ -529,6 +530,139 @@ test_walk_slow_with_arrivals(void **state)
 	free(g.fills);
 }
 
+/* Side steps the key may not take degrade their part and the cycle goes on
+ * (exchange.h); permission denied on the trades walk is XR_AUTH. */
+static void
+test_side_refusals(void **state)
+{
+	struct xconn c;
+	struct collected g = { 0 };
+	struct xoutcome o;
+	char url[512];
+	int64_t now = 1700000000000;
+
+	(void)state;
+	open_conn(&c);
+	c.ops->begin(&c, now);
+	step(&c, &g, 200, pairs_body, now, &o, NULL, 0);
+	assert_int_equal(step(&c, &g, 200, trades_body, now, &o, NULL, 0), XR_OK);
+	assert_int_equal(g.nfills, 2);
+	assert_int_equal(step(&c, &g, 200, "{\"error\":[\"EGeneral:Permission denied\"]}", now, &o, url, sizeof(url)),
+	    XR_OK);
+	assert_non_null(strstr(url, "/BalanceEx"));
+	assert_non_null(strstr(c.degraded[XPART_BALANCES], "key lacks the permission"));
+	assert_int_equal(step(&c, &g, 200, "{\"error\":[\"EGeneral:Permission denied\"]}", now, &o, url, sizeof(url)),
+	    XR_OK);
+	assert_non_null(strstr(url, "/Ledgers"));
+	assert_string_equal(c.degraded[XPART_FLOWS], "deposits and withdrawals unavailable: key lacks ledger "
+	    "permission (Query Ledger Entries)");
+	/* no withdrawal walk: the next request is the benchmark's closes */
+	assert_int_equal(step(&c, &g, 200, "{\"error\":[\"EQuery:Unknown asset pair\"]}", now, &o, url, sizeof(url)),
+	    XR_OK);
+	assert_non_null(strstr(url, "/OHLC?pair=XBTUSD"));
+	assert_non_null(strstr(c.degraded[XPART_PRICES], "no daily closes for XBTUSD"));
+	{
+		struct xreq q = { 0 };
+		const char *err = NULL;
+		assert_int_equal(c.ops->next(&c, &cred, now, &q, &err), 0);
+	}
+	assert_int_equal(g.nfills, 2);	/* kept */
+	assert_true(c.backfill_done);
+	/* the walk itself refused: the key is useless for the session */
+	c.ops->begin(&c, now + 1000);
+	assert_int_equal(step(&c, &g, 200, "{\"error\":[\"EGeneral:Permission denied\"]}", now + 1000, &o, NULL, 0),
+	    XR_AUTH);
+	/* a transient side step given up by the poller: skip moves past it */
+	c.ops->begin(&c, now + 2000);
+	step(&c, &g, 200, "{\"error\":[],\"result\":{\"trades\":{},\"count\":0}}", now + 2000, &o, NULL, 0);
+	{
+		struct xreq q = { 0 };
+		const char *err = NULL;
+		assert_int_equal(c.ops->next(&c, &cred, now + 2000, &q, &err), 1);
+		assert_int_equal(q.part, XPART_BALANCES);
+		(c.ops->skip)(&c, &q);
+		xreq_clear(&q);
+		assert_int_equal(c.ops->next(&c, &cred, now + 2000, &q, &err), 1);
+		assert_int_equal(q.part, XPART_FLOWS);
+		assert_non_null(strstr(q.body, "type=deposit"));
+		(c.ops->skip)(&c, &q);
+		xreq_clear(&q);
+		assert_int_equal(c.ops->next(&c, &cred, now + 2000, &q, &err), 0);	/* closes fresh: done */
+	}
+	xconn_close(&c);
+	free(g.fills);
+}
+
+/* The tier (registration metadata) sets the per-key counter's pool. */
+static void
+test_tiers(void **state)
+{
+	static const double want[][2] = { { 15, 0.33 }, { 20, 0.5 }, { 20, 1 } };
+	static const char *const names[] = { "starter", "intermediate", "pro" };
+	struct xconn c;
+	struct xconf conf = { .market = FILL_SPOT, .base_url = "https://k.test" };
+	struct xpool pools[XPOOL_MAX];
+	const char *err = NULL;
+	unsigned t = 99;
+
+	(void)state;
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(exchange_tier(&exchange_kraken, names[i], &t, &err), 0);
+		assert_int_equal(t, i);
+		conf.tier = t;
+		assert_int_equal(xconn_open(&c, &exchange_kraken, &conf, &err), 0);
+		assert_int_equal(c.ops->pools(&c, pools), 2);
+		assert_string_equal(pools[0].name, "counter");
+		assert_true(pools[0].per_key);
+		assert_true(pools[0].cap == want[i][0] && pools[0].per_s == want[i][1]);
+		assert_true(pools[1].cap == 0);	/* public: not paced */
+		xconn_close(&c);
+	}
+	/* the default is the slowest */
+	conf.tier = 0;
+	assert_int_equal(xconn_open(&c, &exchange_kraken, &conf, &err), 0);
+	c.ops->pools(&c, pools);
+	assert_true(pools[0].cap == 15);
+	xconn_close(&c);
+	assert_int_equal(exchange_tier(&exchange_kraken, "whale", &t, &err), -1);
+	assert_int_equal(exchange_tier(&exchange_krakenfutures, "pro", &t, &err), -1);
+	assert_string_equal(err, "the exchange has no rate tiers");
+	conf.tier = 3;
+	assert_int_equal(xconn_open(&c, &exchange_kraken, &conf, &err), -1);
+}
+
+/* The header's bound on requests per cycle, on the model: T trades in
+ * ceil(T/50) pages (+1 when a page starts early), one BalanceEx, one page
+ * per empty ledger walk, one OHLC per pair (the benchmark here). */
+static void
+test_request_bound(void **state)
+{
+	static const unsigned none[1] = { 0 };
+	static const unsigned counts[] = { 0, 1, 50, 51, 449 };
+	(void)state;
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		struct xconn c;
+		struct collected g = { 0 };
+		struct model m = { .nrows = counts[i] };
+		unsigned pages, bound;
+		open_conn(&c);
+		model_requests = 0;
+		pages = model_cycle(&c, &g, &m, none, none, 1, 1700000000000);
+		bound = 1 + (counts[i] > 0 ? (counts[i] + 49) / 50 : 1) + 1 + 1 + 1 + 1;
+		assert_int_equal(pages, counts[i] > 0 ? (counts[i] + 49) / 50 : 1);
+		if (model_requests > bound)
+			fail_msg("%u trades: %u requests > bound %u", counts[i], model_requests, bound);
+		assert_rows(&g, counts[i]);
+		/* a steady-state cycle with nothing new: pairs and closes
+		 * cached, so TradesHistory, BalanceEx and two Ledgers */
+		model_requests = 0;
+		model_cycle(&c, &g, &m, none, none, 1, 1700000060000);
+		assert_int_equal(model_requests, 4);
+		xconn_close(&c);
+		free(g.fills);
+	}
+}
+
 int
 main(void)
 {
@@ -540,6 +674,9 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_walk_while_trading),
 		cmocka_unit_test(test_walk_slow_with_arrivals),
+		cmocka_unit_test(test_side_refusals),
+		cmocka_unit_test(test_tiers),
+		cmocka_unit_test(test_request_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
