@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/fill.h"
 #include "exchange/exchange.h"
@@ -199,37 +200,80 @@ kf_symbol(const char *tradeable, struct fill *f, bool *inverse, char settle[FILL
 	return fill_set_symbol(f, sym, strlen(sym), why);
 }
 
-/* One history element -> unified fill. Returns 1 with *f, 0 for an element
- * that is not an execution, -1 with *why. */
+static bool
+str_is(const json_t *v, const char *a)
+{
+	return json_is_string(v) && strcasecmp(json_string_value(v), a) == 0;
+}
+
+/*
+ * One history element -> unified fill, or -1 with *why. Every documented
+ * spelling is read, and anything else is an error (never zero fills):
+ *  - the wrapper: event.Execution.execution (docs.kraken.com api-reference)
+ *    or event.execution.execution (the 2024 docs, and observed);
+ *  - the account's side: a single "order" with "executionType" ("taker" or
+ *    "maker", role unknown when absent) and "orderData" (fee) -- the current
+ *    docs and observed responses; or "makerOrder" and "takerOrder", the
+ *    account's being the one whose accountUid is the response's, with
+ *    "makerOrderData" / "takerOrderData" (fee, nullable) -- the older docs.
+ */
 static int
 parse_execution(const json_t *el, const char *account, struct fill *f, const char **why)
 {
-	const json_t *ex = json_object_get(json_object_get(json_object_get(el, "event"), "Execution"), "execution");
-	const json_t *mo, *to, *mine, *od;
-	const char *id, *dir, *tradeable, *oid;
+	const json_t *ev = json_object_get(el, "event"), *wrap, *ex, *mine, *od = NULL, *et;
+	const char *id, *dir, *tradeable, *oid, *mine_acct;
 	char settle[FILL_CUR_MAX];
 	bool inverse;
 	struct dec fee;
 
-	if (ex == NULL)
-		return 0;
 	memset(f, 0, sizeof(*f));
-	*why = "execution: bad field";
-	mo = json_object_get(ex, "makerOrder");
-	to = json_object_get(ex, "takerOrder");
-	/* The account's own side of the execution. */
-	if (account != NULL && json_is_string(json_object_get(mo, "accountUid")) &&
-	    strcmp(json_string_value(json_object_get(mo, "accountUid")), account) == 0) {
-		mine = mo;
-		f->role = FILL_MAKER;
-	} else if (json_is_object(to)) {
-		mine = to;
-		f->role = FILL_TAKER;
-	} else if (json_is_object(mo)) {
-		mine = mo;
-		f->role = FILL_MAKER;
-	} else
+	wrap = json_object_get(ev, "Execution");
+	if (wrap == NULL)
+		wrap = json_object_get(ev, "execution");
+	ex = json_object_get(wrap, "execution");
+	if (!json_is_object(ex)) {
+		*why = "an element that is not an execution (no event.Execution.execution)";
 		return -1;
+	}
+	*why = "execution: bad field";
+	if (json_is_object(mine = json_object_get(ex, "order"))) {
+		et = json_object_get(ex, "executionType");
+		if (et == NULL)
+			et = json_object_get(wrap, "executionType");
+		if (et == NULL || json_is_null(et))
+			f->role = FILL_ROLE_UNKNOWN;
+		else if (str_is(et, "taker"))
+			f->role = FILL_TAKER;
+		else if (str_is(et, "maker"))
+			f->role = FILL_MAKER;
+		else {
+			*why = "execution: executionType neither taker nor maker";
+			return -1;
+		}
+		mine_acct = json_string_value(json_object_get(mine, "accountUid"));
+		if (account != NULL && mine_acct != NULL && strcmp(mine_acct, account) != 0) {
+			*why = "execution: the order is another account's";
+			return -1;
+		}
+		od = json_object_get(ex, "orderData");
+	} else if (json_is_object(json_object_get(ex, "makerOrder")) && json_is_object(json_object_get(ex, "takerOrder"))) {
+		const json_t *mo = json_object_get(ex, "makerOrder"), *to = json_object_get(ex, "takerOrder");
+		if (account != NULL && str_is(json_object_get(mo, "accountUid"), account)) {
+			mine = mo;
+			f->role = FILL_MAKER;
+			od = json_object_get(ex, "makerOrderData");
+		} else if (account != NULL && str_is(json_object_get(to, "accountUid"), account)) {
+			mine = to;
+			f->role = FILL_TAKER;
+			od = json_object_get(ex, "takerOrderData");
+		} else {
+			*why = "execution: neither makerOrder nor takerOrder is the account's (accountUid)";
+			return -1;
+		}
+	} else {
+		*why = "execution: unknown shape (neither order nor makerOrder/takerOrder)";
+		return -1;
+	}
 	id = json_string_value(json_object_get(ex, "uid"));
 	oid = json_string_value(json_object_get(mine, "uid"));
 	dir = json_string_value(json_object_get(mine, "direction"));
@@ -240,9 +284,9 @@ parse_execution(const json_t *el, const char *account, struct fill *f, const cha
 	strcpy(f->id, id);
 	if (oid != NULL && strlen(oid) < sizeof(f->order))
 		strcpy(f->order, oid);
-	if (strcmp(dir, "Buy") == 0 || strcmp(dir, "buy") == 0)
+	if (strcasecmp(dir, "buy") == 0)
 		f->side = FILL_BUY;
-	else if (strcmp(dir, "Sell") == 0 || strcmp(dir, "sell") == 0)
+	else if (strcasecmp(dir, "sell") == 0)
 		f->side = FILL_SELL;
 	else
 		return -1;
@@ -257,8 +301,7 @@ parse_execution(const json_t *el, const char *account, struct fill *f, const cha
 	if ((inverse ? dec_div(&f->cost, f->amount, f->price) : dec_mul(&f->cost, f->amount, f->price)) == -1)
 		return -1;
 	f->has_cost = true;
-	od = json_object_get(ex, "orderData");
-	if (json_object_get(od, "fee") != NULL) {
+	if (json_is_object(od) && json_object_get(od, "fee") != NULL) {
 		if (num_dec(json_object_get(od, "fee"), &fee) == -1 || fill_add_fee(f, fee, settle, why) == -1)
 			return -1;
 	}
@@ -309,7 +352,7 @@ on_executions(struct xconn *c, const json_t *j, const struct xresp *resp, const 
 			xoutcome_error(out, XR_FATAL, "krakenfutures executions: %s", why);
 			return;
 		}
-		if (r == 0 || f.timestamp < k->cursor_ms || (f.timestamp == k->cursor_ms && seen_at_cursor(k, f.id)) ||
+		if (f.timestamp < k->cursor_ms || (f.timestamp == k->cursor_ms && seen_at_cursor(k, f.id)) ||
 		    f.timestamp < c->conf.backfill_from_ms)
 			continue;
 		if (sink->fill(sink->arg, &f) == -1) {
