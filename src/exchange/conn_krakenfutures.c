@@ -8,6 +8,14 @@
  * field continuationToken) until there is none. Executions carry the fee,
  * which /derivatives/api/v3/fills does not, so fills is not used.
  *
+ * Requests per cycle, retries of a request aside: R = 1 (accounts) +
+ * max(1, ceil(E / 100)) executions pages, E the executions since the
+ * cursor (count=100 asked; a server answering smaller pages adds pages,
+ * never repeats one: each page's continuation token is new). Rate pools
+ * (docs.kraken.com futures-rate-limits): /derivatives 500 per 10 s per key
+ * (accounts costs 2); /history a pool of 100 tokens whose refill Kraken
+ * does not state: taken as 100 per 10 s (1 per call).
+ *
  * Fills are emitted oldest first (ascending). The cursor is the newest
  * execution time seen and the ids seen at exactly that time: since is
  * taken as inclusive, so the next cycle asks from that time again and
@@ -119,6 +127,8 @@ kf_next(struct xconn *c, const struct credential *cred, int64_t now_ms, struct x
 		if (signed_get(c, cred, now_ms, req, "/derivatives/api/v3/accounts", "", errstr) == -1)
 			return -1;
 		req->weight = 2;
+		req->pool = 0;
+		req->part = XPART_FILLS;	/* validates the key before the walk */
 		req->tag = ST_ACCOUNTS;
 		return 1;
 	case ST_EXECUTIONS:
@@ -133,6 +143,8 @@ kf_next(struct xconn *c, const struct credential *cred, int64_t now_ms, struct x
 		if (signed_get(c, cred, now_ms, req, "/api/history/v3/executions", q, errstr) == -1)
 			return -1;
 		req->weight = 1;
+		req->pool = 1;
+		req->part = XPART_FILLS;
 		req->tag = ST_EXECUTIONS;
 		return 1;
 	case ST_DONE:
@@ -483,20 +495,28 @@ kf_handle(struct xconn *c, const struct xreq *req, const struct xresp *resp, con
 			e = "error";
 	} else if (res != NULL && strcmp(res, "error") == 0)
 		e = "error";
+	else if (res == NULL && json_is_string(json_object_get(j, "status")) &&
+	    strcasecmp(json_string_value(json_object_get(j, "status")), "success") != 0)
+		/* the history API's refusals: {"status":"unauthorized"} */
+		e = json_string_value(json_object_get(j, "status"));
 	if (e != NULL || resp->status == 429) {
 		if (e == NULL)
 			e = "HTTP 429";
-		if (strcmp(e, "apiLimitExceeded") == 0 || resp->status == 429) {
+		/* Kraken spells its codes in more than one case ("unavailable",
+		 * "Unavailable"; "Unauthorized", "unauthorized"): compared
+		 * without case (docs.kraken.com futures-rest errors). */
+		if (strcasecmp(e, "apiLimitExceeded") == 0 || resp->status == 429) {
 			out->retry_after_ms = rate_wait(req);
 			xoutcome_error(out, XR_RATE_LIMITED, "krakenfutures: %s", e);
-		} else if (strcmp(e, "authenticationError") == 0 || strcmp(e, "Unauthorized") == 0) {
+		} else if (strcasecmp(e, "authenticationError") == 0 || strcasecmp(e, "unauthorized") == 0) {
 			xoutcome_error(out, XR_AUTH, "krakenfutures: %s", e);
-		} else if (strcmp(e, "nonceBelowThreshold") == 0 || strcmp(e, "nonceDuplicate") == 0) {
+		} else if (strcasecmp(e, "nonceBelowThreshold") == 0 || strcasecmp(e, "nonceDuplicate") == 0) {
 			if ((uint64_t)resp->now_ms > c->nonce)
 				c->nonce = (uint64_t)resp->now_ms;
 			c->nonce += 1000;
 			xoutcome_error(out, XR_CLOCK, "krakenfutures: %s", e);
-		} else if (strcmp(e, "unavailable") == 0 || strcmp(e, "Server Error") == 0) {
+		} else if (strcasecmp(e, "unavailable") == 0 || strcasecmp(e, "Server Error") == 0 ||
+		    strcasecmp(e, "marketUnavailable") == 0) {
 			xoutcome_error(out, XR_RETRY, "krakenfutures: %s", e);
 		} else {
 			xoutcome_error(out, XR_FATAL, "krakenfutures: %s", e);
@@ -517,13 +537,14 @@ done:
 	json_decref(j);
 }
 
-/* Kraken Futures: 500 per 10 s on /derivatives. */
+/* Kraken Futures (top of the file): /derivatives and /history. */
 static size_t
 kf_pools(const struct xconn *c, struct xpool out[XPOOL_MAX])
 {
 	(void)c;
 	out[0] = (struct xpool){ "derivatives", true, 500, 50 };
-	return 1;
+	out[1] = (struct xpool){ "history", true, 100, 10 };
+	return 2;
 }
 
 const struct exchange_ops exchange_krakenfutures = {

@@ -276,6 +276,15 @@ test_executions(void **state)
 	assert_int_equal(step(&c, &g, 200, "{\"accountUid\":\"" ME "\",\"len\":0,\"elements\":[]}", &o, url,
 	    sizeof(url)), XR_OK);
 	assert_non_null(strstr(url, "continuation_token=hdr%2Ftoken"));
+	/* the header's bound: 1 + pages; the pools the requests go to */
+	{
+		struct xpool pools[XPOOL_MAX];
+		assert_int_equal(c.ops->pools(&c, pools), 2);
+		assert_string_equal(pools[0].name, "derivatives");
+		assert_true(pools[0].cap == 500 && pools[0].per_s == 50);
+		assert_string_equal(pools[1].name, "history");
+		assert_true(pools[1].cap == 100);
+	}
 	assert_int_equal(c.ops->next(&c, &cred, 1700000003000, &(struct xreq){ 0 }, &(const char *){ NULL }), 0);
 	xconn_close(&c);
 	free(g.fills);
@@ -301,6 +310,11 @@ test_errors(void **state)
 		{ 200, "{\"result\":\"error\",\"error\":\"nonceDuplicate\"}", XR_CLOCK },
 		{ 200, "{\"result\":\"error\",\"errors\":[{\"code\":\"accountInactive\",\"message\":\"x\"}]}", XR_FATAL },
 		{ 200, "{\"result\":\"success\"}", XR_RETRY },
+		/* issue 9: spellings Kraken uses besides the documented ones */
+		{ 200, "{\"result\":\"error\",\"error\":\"Unavailable\"}", XR_RETRY },
+		{ 200, "{\"result\":\"error\",\"error\":\"Unauthorized\"}", XR_AUTH },
+		{ 401, "{\"status\":\"unauthorized\"}", XR_AUTH },
+		{ 200, "{\"result\":\"error\",\"errors\":[{\"code\":\"unavailable\",\"message\":\"x\"}]}", XR_RETRY },
 	};
 	struct xconn c;
 	struct collected g = { 0 };
