@@ -35,7 +35,7 @@
 /* Options shared by every remote command. */
 
 enum { OPT_URL = 256, OPT_CACERT, OPT_JSON, OPT_ALLOW_DEV, OPT_ALLOW_DEBUG, OPT_EXPECT, OPT_NONCE, OPT_EXCHANGE,
-	OPT_ACCOUNT, OPT_SANDBOX, OPT_LABEL, OPT_TTL, OPT_USER, OPT_CREDS, OPT_HELP };
+	OPT_ACCOUNT, OPT_SANDBOX, OPT_TIER, OPT_LABEL, OPT_TTL, OPT_USER, OPT_CREDS, OPT_HELP };
 
 /* Handles an option common to the remote commands. Returns 1 if handled, 0
  * if not, -1 on a bad value (message printed). */
@@ -371,11 +371,14 @@ read_creds(const char *cmd, const char *file, bool want_passphrase, struct creds
 
 /* Serializes the plaintext JSON into guarded memory. */
 static struct secret *
-build_plaintext(const char *user, const char *exchange, const char *account, bool sandbox, struct creds *c,
-    size_t *len)
+build_plaintext(const char *user, const char *exchange, const char *account, bool sandbox, const char *tier,
+    struct creds *c, size_t *len)
 {
 	json_t *pt = json_pack("{s:s, s:s, s:s, s:b}", "userId", user, "exchange", exchange, "accountType", account,
 	    "sandbox", sandbox);
+
+	if (tier != NULL)
+		json_object_set_new(pt, "tier", json_string(tier));
 	struct secret *out;
 	size_t n;
 
@@ -395,12 +398,14 @@ build_plaintext(const char *user, const char *exchange, const char *account, boo
 
 static const char register_usage[] =
     "usage: perfagg register --url URL --exchange NAME [--account-type spot|futures|margin] [--sandbox]\n"
-    "                        [--label L] [--ttl SECONDS] [--user-id ID] [--credentials-file FILE]\n"
+    "                        [--tier NAME] [--label L] [--ttl SECONDS] [--user-id ID] [--credentials-file FILE]\n"
     "                        [--expect-measurement HEX] [--allow-dev] [--cacert FILE] [--json]\n"
     "Verifies the enclave's attestation, encrypts the exchange credential to the attested key and\n"
     "submits it; prints the session id. The credential is read from --credentials-file (JSON:\n"
     "{\"apiKey\", \"secret\", \"passphrase\"?}), else from PERFAGG_API_KEY, PERFAGG_API_SECRET and\n"
-    "PERFAGG_API_PASSPHRASE, else from a no-echo prompt. It is never taken from the command line.\n";
+    "PERFAGG_API_PASSPHRASE, else from a no-echo prompt. It is never taken from the command line.\n"
+    "--tier names the account's rate tier where the exchange paces keys by tier (kraken: starter,\n"
+    "the default, intermediate or pro).\n";
 
 int
 cli_register(int argc, char **argv)
@@ -409,13 +414,14 @@ cli_register(int argc, char **argv)
 		{ "exchange", required_argument, NULL, OPT_EXCHANGE },
 		{ "account-type", required_argument, NULL, OPT_ACCOUNT },
 		{ "sandbox", no_argument, NULL, OPT_SANDBOX },
+		{ "tier", required_argument, NULL, OPT_TIER },
 		{ "label", required_argument, NULL, OPT_LABEL },
 		{ "ttl", required_argument, NULL, OPT_TTL },
 		{ "user-id", required_argument, NULL, OPT_USER },
 		{ "credentials-file", required_argument, NULL, OPT_CREDS },
 		{ NULL, 0, NULL, 0 } };
 	struct cli_remote r = { .cmd = "register" };
-	const char *exchange = NULL, *account = "spot", *label = NULL, *user = NULL, *creds_file = NULL;
+	const char *exchange = NULL, *account = "spot", *label = NULL, *user = NULL, *creds_file = NULL, *tier = NULL;
 	struct httpc_request req = { .method = "POST" };
 	struct httpc_response resp = { 0 };
 	struct envelope env = { 0 };
@@ -446,6 +452,9 @@ cli_register(int argc, char **argv)
 			continue;
 		case OPT_SANDBOX:
 			sandbox = true;
+			continue;
+		case OPT_TIER:
+			tier = optarg;
 			continue;
 		case OPT_LABEL:
 			label = optarg;
@@ -478,6 +487,11 @@ cli_register(int argc, char **argv)
 
 	if (exchange_find(exchange) == NULL)
 		return cli_error(r.cmd, CLI_USAGE, "--exchange must be one of %s", exchange_names());
+	if (tier != NULL) {
+		unsigned t;
+		if (exchange_tier(exchange_find(exchange), tier, &t, &err) != 0)
+			return cli_error(r.cmd, CLI_USAGE, "--tier %s: %s %s", tier, exchange, err);
+	}
 	if ((rc = read_creds(r.cmd, creds_file, exchange_find(exchange)->passphrase, &creds)) != 0)
 		return rc;
 	if ((rc = cli_fetch_attestation(&r, &cl, NULL)) != 0)
@@ -488,7 +502,7 @@ cli_register(int argc, char **argv)
 		json_object_set_new(md, "label", json_string(label));
 	if (ttl > 0)
 		json_object_set_new(md, "ttl", json_integer(ttl));
-	pt = build_plaintext(user, exchange, account, sandbox, &creds, &pt_len);
+	pt = build_plaintext(user, exchange, account, sandbox, tier, &creds, &pt_len);
 	rc = envelope_seal(&env, cl.enclave_pub, md, secret_acquire(pt), pt_len, &err);
 	secret_release(pt);
 	if (rc != 0) {

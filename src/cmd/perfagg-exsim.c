@@ -24,6 +24,7 @@ static const char usage[] =
     "  --start-ms MS          history anchor, ms since the epoch (default: now)\n"
     "  --live-spacing-ms MS   accounts keep trading, one fill per MS each (default 0: off)\n"
     "  --strict-limits        enforce the exchanges' per-IP weight limits\n"
+    "  --no-ledger-permission Kraken keys lack \"Query Ledger Entries\" (Ledgers: EGeneral:Permission denied)\n"
     "  --fault-5xx P          probability of a 5xx per request (0..1)\n"
     "  --fault-429 P          probability of a rate-limit answer\n"
     "  --fault-timeout P      probability of holding a request past --timeout-ms\n"
@@ -40,7 +41,7 @@ static const char usage[] =
 
 enum {
 	O_PORT = 1, O_SEED, O_ACCOUNTS, O_FILLS, O_HISTORY, O_START, O_LIVE, O_STRICT, O_F5XX, O_F429, O_FTIMEOUT,
-	O_TIMEOUT, O_FTRUNC, O_FMAL, O_FOVERLAP, O_LATENCY, O_THREADS, O_EXPORT, O_HELP, O_CLOCK, O_UNKSIDE
+	O_TIMEOUT, O_FTRUNC, O_FMAL, O_FOVERLAP, O_LATENCY, O_THREADS, O_EXPORT, O_HELP, O_CLOCK, O_UNKSIDE, O_NOLEDGER
 };
 
 static const struct option longopts[] = {
@@ -65,6 +66,7 @@ static const struct option longopts[] = {
 	{ "help", no_argument, NULL, O_HELP },
 	{ "clock-offset-s", required_argument, NULL, O_CLOCK },
 	{ "coinbase-unknown-side", required_argument, NULL, O_UNKSIDE },
+	{ "no-ledger-permission", no_argument, NULL, O_NOLEDGER },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -177,6 +179,9 @@ main(int argc, char **argv)
 			break;
 		case O_STRICT:
 			cfg.strict_limits = true;
+			break;
+		case O_NOLEDGER:
+			cfg.no_ledger_permission = true;
 			break;
 		case O_F5XX:
 		case O_F429:

@@ -109,6 +109,7 @@ session_create(struct session_table *t, const struct session_params *p, uint32_t
 	copy_str(s->info.label, sizeof(s->info.label), p->label);
 	log_short_hash(s->info.user_hash, p->user_id, strlen(p->user_id));
 	s->info.sandbox = p->sandbox;
+	copy_str(s->info.tier, sizeof(s->info.tier), p->tier);
 	s->info.created_ms = now_ms;
 	s->info.expires_ms = now_ms + p->ttl_s * 1000;
 	s->info.status = SESSION_ACTIVE;

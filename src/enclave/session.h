@@ -21,6 +21,7 @@
 #define SESSION_ID_HEX_LEN 64
 #define SESSION_LABEL_MAX 100
 #define SESSION_EXCHANGE_MAX 23
+#define SESSION_TIER_MAX 15
 
 enum session_status {
 	SESSION_ACTIVE,
@@ -35,6 +36,7 @@ struct session_info {
 	char label[SESSION_LABEL_MAX + 1];	/* "" when none */
 	char user_hash[13];	/* log_short_hash of the userId */
 	bool sandbox;
+	char tier[SESSION_TIER_MAX + 1];	/* the account's rate tier at the exchange; "" = default */
 	int64_t created_ms;
 	int64_t expires_ms;
 	enum session_status status;
@@ -48,6 +50,7 @@ struct session_params {
 	const char *label;	/* may be NULL */
 	const char *user_id;
 	bool sandbox;
+	const char *tier;	/* may be NULL (the exchange's default) */
 	int64_t ttl_s;
 };
 

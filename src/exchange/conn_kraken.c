@@ -1,22 +1,49 @@
 /*
  * Kraken Spot connector (exchanges.md section 6).
  *
- * A cycle: AssetPairs (public, cached for a day), BalanceEx (validates the
- * key, balances), TradesHistory walked by ofs, Ledgers of type deposit and
- * withdrawal walked the same way, then daily OHLC of the pairs traded, of
- * the <currency>/USD pair of every currency held (to value the balance)
- * and of the BTC/USD benchmark (public, at most hourly per pair).
+ * A cycle: AssetPairs (public, cached for a day), TradesHistory walked by
+ * ofs (the fills; its first answer validates the key), then the side steps:
+ * BalanceEx (balances), Ledgers of type deposit and withdrawal walked the
+ * same way (flows), daily OHLC of the pairs traded, of the <currency>/USD
+ * pair of every currency held (to value the balance) and of the BTC/USD
+ * benchmark (prices: public, at most hourly per pair).
+ *
+ * A side step the key may not take (EGeneral:Permission denied: many
+ * read-only keys lack "Query Ledger Entries" or "Query Funds") or a pair
+ * Kraken has no candles for (EQuery:Unknown asset pair) degrades its part
+ * with the reason and the cycle goes on; the fills are kept. Permission
+ * denied on TradesHistory is XR_AUTH: the key cannot do what the session
+ * is for.
+ *
+ * Requests per cycle, retries of a request aside:
+ *   R <= [1 AssetPairs, at most daily] + max(1, ceil(T/50)) + 1 BalanceEx
+ *        + max(1, ceil(D/50)) + max(1, ceil(W/50)) + P
+ * with T, D, W the trades, deposits and withdrawals since the cursors (a
+ * walk is a fixed set: see below) and P <= 64 the pairs to price whose
+ * closes are more than an hour old. A page of repeats (the server started
+ * early) is a retry of the same page.
+ *
+ * Rate: Kraken's per-key counter, +2 per TradesHistory or Ledgers call, +1
+ * otherwise, capped and decaying by the account's tier (xconf.tier,
+ * docs.kraken.com spot-rest-ratelimits): starter 15 / 0.33 s^-1,
+ * intermediate 20 / 0.5 s^-1, pro 20 / 1 s^-1. Public calls are not
+ * counted (their per-IP limit is undocumented; they are 1 + P a cycle).
  *
  * Kraken returns 50 rows a page, newest first, with the total in count.
- * A walk advances ofs by the rows of a page that were new to it until ofs
- * reaches count. Rows arriving during a walk push older rows to higher
- * offsets, so a walk may see a row twice; advancing by the new rows only
- * (not by 50) means a page that starts early, for whatever reason, costs a
- * few repeated rows and never skips one. Rows are deduplicated by their
- * time: anything newer than the oldest row emitted in this walk was
- * emitted already (and rows at exactly that time by id). The
- * next cycle starts after the newest row of the completed walk (start = its
- * id, exclusive), which picks up whatever arrived meanwhile.
+ * The first page of a walk (ofs 0) fixes its newest row, top; every later
+ * page asks for end = top (inclusive), so rows arriving during the walk
+ * are outside it and cannot move the offsets: a walk is a fixed set, and
+ * its length does not depend on how fast the pages come (rows arriving
+ * during a slow walk once shifted the offsets; a page that then started
+ * early was all repeats and ofs jumped past unseen rows). A walk advances
+ * ofs by the rows of a page that were new to it until ofs reaches count,
+ * so a page that starts early anyway costs a few repeated rows and never
+ * skips one; a page of nothing but repeats cannot happen with fixed
+ * offsets and is retried (its ofs is where the walk really is). Rows are
+ * deduplicated by their time: anything newer than the oldest row emitted
+ * in this walk was emitted already (and rows at exactly that time by id).
+ * The next cycle starts after the newest row of the completed walk (start
+ * = its id, exclusive), which picks up whatever arrived meanwhile.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -27,6 +54,7 @@
 #include "exchange/exchange.h"
 #include "exchange/kraken_pairs.h"
 #include "exchange/sign_kraken.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 #define PAGE 50
@@ -34,12 +62,17 @@
 #define OHLC_MAX 64
 #define PAIRS_TTL_MS (24 * 3600 * 1000LL)
 #define OHLC_EVERY_MS (3600 * 1000LL)
-/* Starter tier: the counter is capped at 15 and decays by 0.33 per second. */
-#define COUNTER_MAX 15.0
-#define COUNTER_DECAY 0.33
 #define BENCHMARK "XBTUSD"
+#define POOL_COUNTER 0
+#define POOL_PUBLIC 1
 
-enum step { ST_PAIRS, ST_BALANCE, ST_TRADES, ST_DEPOSITS, ST_WITHDRAWALS, ST_OHLC, ST_DONE };
+enum step { ST_PAIRS, ST_TRADES, ST_BALANCE, ST_DEPOSITS, ST_WITHDRAWALS, ST_OHLC, ST_DONE };
+
+/* The per-key call counter of each tier (index = xconf.tier). */
+static const struct {
+	double max, decay;
+} tiers[] = { { 15, 0.33 }, { 20, 0.5 }, { 20, 1 } };
+static const char *const tier_names[] = { "starter", "intermediate", "pro", NULL };
 
 struct walk {
 	char cursor[ID_MAX];		/* newest id of the last completed walk: start (exclusive) */
@@ -80,11 +113,16 @@ kraken_open(struct xconn *c, const char **errstr)
 		*errstr = "kraken: only spot accounts (Kraken margin trades appear in the spot history; futures is krakenfutures)";
 		return -1;
 	}
+	if (c->conf.tier >= sizeof(tiers) / sizeof(tiers[0])) {
+		*errstr = "kraken: unknown tier";
+		return -1;
+	}
 	k = xcalloc(1, sizeof(*k));
 	k->pairs = kraken_pairs_new();
 	snprintf(k->ohlc[0].name, sizeof(k->ohlc[0].name), "%s", BENCHMARK);
 	k->nohlc = 1;
 	c->priv = k;
+	c->caveat[XPART_PERMISSIONS] = "Kraken does not report a key's permissions: unknown";
 	return 0;
 }
 
@@ -116,7 +154,7 @@ kraken_begin(struct xconn *c, int64_t now_ms)
 {
 	struct kraken *k = c->priv;
 
-	k->step = k->pairs_at_ms == 0 || now_ms - k->pairs_at_ms >= PAIRS_TTL_MS ? ST_PAIRS : ST_BALANCE;
+	k->step = k->pairs_at_ms == 0 || now_ms - k->pairs_at_ms >= PAIRS_TTL_MS ? ST_PAIRS : ST_TRADES;
 	walk_reset(&k->trades);
 	walk_reset(&k->deposits);
 	walk_reset(&k->withdrawals);
@@ -125,10 +163,10 @@ kraken_begin(struct xconn *c, int64_t now_ms)
 
 /* Decays the counter estimate to now. */
 static void
-counter_at(struct kraken *k, int64_t now_ms)
+counter_at(const struct xconn *c, struct kraken *k, int64_t now_ms)
 {
 	if (k->counter_at_ms != 0 && now_ms > k->counter_at_ms) {
-		k->counter -= (double)(now_ms - k->counter_at_ms) / 1000.0 * COUNTER_DECAY;
+		k->counter -= (double)(now_ms - k->counter_at_ms) / 1000.0 * tiers[c->conf.tier].decay;
 		if (k->counter < 0)
 			k->counter = 0;
 	}
@@ -159,7 +197,7 @@ private_req(struct xconn *c, const struct credential *cred, int64_t now_ms, stru
 		xreq_header(req, "Content-Type", "application/x-www-form-urlencoded");
 		xreq_body(req, body, strlen(body));
 		req->weight = cost;
-		counter_at(k, now_ms);
+		counter_at(c, k, now_ms);
 		k->counter += cost;
 	}
 	free(body);
@@ -176,6 +214,8 @@ walk_params(const struct xconn *c, const struct walk *w, const char *type, char 
 		n += snprintf(out + n, cap - (size_t)n, "&type=%s", type);
 	if (w->ofs > 0)
 		n += snprintf(out + n, cap - (size_t)n, "&ofs=%" PRIu64, w->ofs);
+	if (w->top[0] != '\0')
+		n += snprintf(out + n, cap - (size_t)n, "&end=%s", w->top);
 	if (w->cursor[0] != '\0')
 		n += snprintf(out + n, cap - (size_t)n, "&start=%s", w->cursor);
 	else if (c->conf.backfill_from_ms > 0)
@@ -199,17 +239,21 @@ kraken_next(struct xconn *c, const struct credential *cred, int64_t now_ms, stru
 		case ST_PAIRS:
 			xreq_set(req, "GET", c->base_url, "/0/public/AssetPairs", NULL);
 			req->tag = ST_PAIRS;
+			req->part = XPART_FILLS;
+			req->pool = POOL_PUBLIC;
 			return 1;
 		case ST_BALANCE:
 			if (private_req(c, cred, now_ms, req, "/0/private/BalanceEx", "", 1, errstr) == -1)
 				return -1;
 			req->tag = ST_BALANCE;
+			req->part = XPART_BALANCES;
 			return 1;
 		case ST_TRADES:
 			walk_params(c, &k->trades, NULL, params, sizeof(params));
 			if (private_req(c, cred, now_ms, req, "/0/private/TradesHistory", params, 2, errstr) == -1)
 				return -1;
 			req->tag = ST_TRADES;
+			req->part = XPART_FILLS;
 			return 1;
 		case ST_DEPOSITS:
 		case ST_WITHDRAWALS:
@@ -218,6 +262,7 @@ kraken_next(struct xconn *c, const struct credential *cred, int64_t now_ms, stru
 			if (private_req(c, cred, now_ms, req, "/0/private/Ledgers", params, 2, errstr) == -1)
 				return -1;
 			req->tag = k->step;
+			req->part = XPART_FLOWS;
 			return 1;
 		case ST_OHLC:
 			while (k->ohlc_i < k->nohlc && k->ohlc[k->ohlc_i].fetched_ms != 0 &&
@@ -238,6 +283,8 @@ kraken_next(struct xconn *c, const struct credential *cred, int64_t now_ms, stru
 			}
 			xreq_set(req, "GET", c->base_url, "/0/public/OHLC", q);
 			req->tag = ST_OHLC;
+			req->part = XPART_PRICES;
+			req->pool = POOL_PUBLIC;
 			return 1;
 		case ST_DONE:
 			return 0;
@@ -319,26 +366,35 @@ walk_seen(struct walk *w, const char *id, struct dec t)
 	return false;
 }
 
-/* After a page of nrows rows out of count: true when the walk is complete
- * (and the cursor moves to its newest row). */
-static bool
+/* After a page of nrows rows (nnew of them new) out of count: 1 when the
+ * walk is complete (and the cursor moves to its newest row), 0 when it
+ * goes on, -1 for a page of nothing but repeats (the walk stays where it
+ * is: a retry). */
+static int
 walk_page(struct walk *w, size_t nrows, size_t nnew, uint64_t count)
 {
-	/* A page of nothing but repeats: the account traded a page's worth
-	 * since the last call; the offsets moved by at least that much. */
-	w->ofs += nnew > 0 ? nnew : nrows;
+	if (nrows > 0 && nnew == 0)
+		return -1;
+	w->ofs += nnew;
 	if (nrows > 0 && w->ofs < count)
-		return false;
+		return 0;
 	if (w->top[0] != '\0')
 		memcpy(w->cursor, w->top, sizeof(w->cursor));
-	return true;
+	return 1;
 }
 
+/* One OHLC request per pair, whichever of its names (id, altname) noted it
+ * first: the benchmark XBTUSD and trades in XXBTZUSD are one series. */
 static void
 note_pair(struct kraken *k, const char *name)
 {
+	struct kraken_pair np, o;
+	const char *why;
+	bool resolved = kraken_pairs_resolve(k->pairs, name, &np, &why) == 0;
+
 	for (size_t i = 0; i < k->nohlc; i++)
-		if (strcmp(k->ohlc[i].name, name) == 0)
+		if (strcmp(k->ohlc[i].name, name) == 0 || (resolved &&
+		    kraken_pairs_resolve(k->pairs, k->ohlc[i].name, &o, &why) == 0 && strcmp(o.id, np.id) == 0))
 			return;
 	if (k->nohlc < OHLC_MAX && strlen(name) < sizeof(k->ohlc[0].name)) {
 		memset(&k->ohlc[k->nohlc], 0, sizeof(k->ohlc[0]));
@@ -355,13 +411,6 @@ note_value_pair(struct kraken *k, const char *cur)
 	snprintf(sym, sizeof(sym), "%s/USD", cur);
 	if (strcmp(cur, "USD") == 0 || (kp = kraken_pairs_by_symbol(k->pairs, sym)) == NULL)
 		return;
-	/* one request per pair, whichever of its names noted it first */
-	for (size_t i = 0; i < k->nohlc; i++) {
-		struct kraken_pair o;
-		const char *why;
-		if (kraken_pairs_resolve(k->pairs, k->ohlc[i].name, &o, &why) == 0 && strcmp(o.id, kp->id) == 0)
-			return;
-	}
 	note_pair(k, kp->id);
 }
 
@@ -421,6 +470,7 @@ on_trades(struct xconn *c, json_t *res, const struct xsink *sink, struct xoutcom
 		xoutcome_error(out, XR_RETRY, "kraken TradesHistory: malformed result");
 		return;
 	}
+	c->validated = true;
 	json_object_foreach(trades, txid, t) {
 		n++;
 		if (parse_trade(k, txid, t, &f, &sec, &why) == -1) {
@@ -438,9 +488,25 @@ on_trades(struct xconn *c, json_t *res, const struct xsink *sink, struct xoutcom
 		}
 		k->nfills++;
 	}
-	if (walk_page(&k->trades, n, nnew, count)) {
-		k->step = ST_DEPOSITS;
+	switch (walk_page(&k->trades, n, nnew, count)) {
+	case -1:
+		xoutcome_error(out, XR_RETRY, "kraken TradesHistory: a page of rows already seen at ofs %" PRIu64,
+		    k->trades.ofs);
+		return;
+	case 1:
+		k->step = ST_BALANCE;
 		c->backfill_done = true;
+		if (!k->perms_reported) {
+			/* Kraken has no endpoint that reports a key's
+			 * permissions: both are reported false (the caveat
+			 * says unknown). */
+			if (sink->permissions != NULL && sink->permissions(sink->arg, false, false) == -1) {
+				xoutcome_error(out, XR_FATAL, "sink refused permissions");
+				return;
+			}
+			k->perms_reported = true;
+		}
+		break;
 	}
 	snprintf(c->progress, sizeof(c->progress), "%" PRIu64 " fills; key permissions unknown (Kraken does not report them)",
 	    k->nfills);
@@ -486,8 +552,14 @@ on_ledgers(struct xconn *c, json_t *res, const struct xsink *sink, struct xoutco
 			return;
 		}
 	}
-	if (walk_page(w, n, nnew, count))
+	switch (walk_page(w, n, nnew, count)) {
+	case -1:
+		xoutcome_error(out, XR_RETRY, "kraken Ledgers: a page of rows already seen at ofs %" PRIu64, w->ofs);
+		return;
+	case 1:
 		k->step = k->step == ST_DEPOSITS ? ST_WITHDRAWALS : ST_OHLC;
+		break;
+	}
 }
 
 static void
@@ -501,7 +573,6 @@ on_balance(struct xconn *c, json_t *res, const struct xsink *sink, struct xoutco
 		xoutcome_error(out, XR_RETRY, "kraken BalanceEx: malformed result");
 		return;
 	}
-	c->validated = true;
 	json_object_foreach(res, asset, v) {
 		char cur[FILL_CUR_MAX];
 		struct dec total;
@@ -519,17 +590,7 @@ on_balance(struct xconn *c, json_t *res, const struct xsink *sink, struct xoutco
 			return;
 		}
 	}
-	if (!k->perms_reported) {
-		/* Kraken has no endpoint that reports a key's permissions:
-		 * both are reported false and the progress says unknown. */
-		if (sink->permissions != NULL && sink->permissions(sink->arg, false, false) == -1) {
-			xoutcome_error(out, XR_FATAL, "sink refused permissions");
-			return;
-		}
-		k->perms_reported = true;
-		snprintf(c->progress, sizeof(c->progress), "key permissions unknown (Kraken does not report them)");
-	}
-	k->step = ST_TRADES;
+	k->step = ST_DEPOSITS;
 }
 
 static void
@@ -576,6 +637,56 @@ on_ohlc(struct xconn *c, json_t *res, const struct xsink *sink, int64_t now_ms, 
 	k->ohlc_i++;
 }
 
+/* Moves past the side step req belongs to, for this cycle. */
+static void
+kraken_skip(struct xconn *c, const struct xreq *req)
+{
+	struct kraken *k = c->priv;
+
+	switch (req->tag) {
+	case ST_BALANCE:
+		k->step = ST_DEPOSITS;
+		break;
+	case ST_DEPOSITS:
+	case ST_WITHDRAWALS:
+		/* both walks are the flows part: a key refused one is refused
+		 * the other */
+		k->step = ST_OHLC;
+		break;
+	case ST_OHLC:
+		k->ohlc_i++;
+		break;
+	default:
+		fatalx("kraken: skip of a fills step");
+	}
+}
+
+/* A side step's permanent refusal: its part is degraded and the cycle goes
+ * on (exchange.h, progress contract). True when e was one. */
+static bool
+side_refusal(struct xconn *c, const struct xreq *req, const char *e, int64_t now_ms, struct xoutcome *out)
+{
+	struct kraken *k = c->priv;
+
+	if (req->part == XPART_FILLS)
+		return false;
+	if (strcmp(e, "EGeneral:Permission denied") == 0) {
+		if (req->part == XPART_FLOWS)
+			xconn_degrade(c, XPART_FLOWS, "deposits and withdrawals unavailable: key lacks ledger permission "
+			    "(Query Ledger Entries)");
+		else
+			xconn_degrade(c, req->part, "%s unavailable: key lacks the permission (kraken: %s)",
+			    xpart_name(req->part), e);
+	} else if (req->tag == ST_OHLC && strcmp(e, "EQuery:Unknown asset pair") == 0) {
+		xconn_degrade(c, XPART_PRICES, "no daily closes for %s (kraken: %s)", k->ohlc[k->ohlc_i].name, e);
+		k->ohlc[k->ohlc_i].fetched_ms = now_ms;	/* asked again at most hourly */
+	} else
+		return false;
+	kraken_skip(c, req);
+	out->result = XR_OK;
+	return true;
+}
+
 /* Maps Kraken's error strings (ccxt kraken.js exceptions). */
 static void
 map_error(struct xconn *c, const struct xreq *req, const char *e, int64_t now_ms, struct xoutcome *out)
@@ -583,9 +694,14 @@ map_error(struct xconn *c, const struct xreq *req, const char *e, int64_t now_ms
 	struct kraken *k = c->priv;
 	const char *th;
 
+	if (side_refusal(c, req, e, now_ms, out))
+		return;
 	if (strcmp(e, "EAPI:Invalid key") == 0 || strcmp(e, "EAPI:Invalid signature") == 0 ||
-	    strcmp(e, "EGeneral:Permission denied") == 0 || strcmp(e, "ESession:Invalid session") == 0) {
+	    strcmp(e, "ESession:Invalid session") == 0) {
 		xoutcome_error(out, XR_AUTH, "kraken: %s", e);
+	} else if (strcmp(e, "EGeneral:Permission denied") == 0) {
+		/* the trades walk: the key cannot do what the session is for */
+		xoutcome_error(out, XR_AUTH, "kraken: %s (the key needs \"Query Closed Orders & Trades\")", e);
 	} else if (strcmp(e, "EAPI:Invalid nonce") == 0) {
 		/* Another client of this key went higher: jump ahead, further
 		 * each time it happens again. */
@@ -597,9 +713,10 @@ map_error(struct xconn *c, const struct xreq *req, const char *e, int64_t now_ms
 	} else if (strcmp(e, "EAPI:Rate limit exceeded") == 0 || strcmp(e, "EGeneral:Too many requests") == 0) {
 		/* The counter is at its cap: wait until this call's cost has
 		 * decayed away. */
-		counter_at(k, now_ms);
-		k->counter = COUNTER_MAX;
-		out->retry_after_ms = (int64_t)((double)(req->weight > 0 ? req->weight : 1) * 1000.0 / COUNTER_DECAY) + 1;
+		counter_at(c, k, now_ms);
+		k->counter = tiers[c->conf.tier].max;
+		out->retry_after_ms = (int64_t)((double)(req->weight > 0 ? req->weight : 1) * 1000.0 /
+		    tiers[c->conf.tier].decay) + 1;
 		xoutcome_error(out, XR_RATE_LIMITED, "kraken: %s", e);
 	} else if ((th = strstr(e, "Throttled:")) != NULL) {
 		int64_t ts = strtoll(th + 10, NULL, 10);
@@ -661,7 +778,7 @@ kraken_handle(struct xconn *c, const struct xreq *req, const struct xresp *resp,
 			break;
 		}
 		k->pairs_at_ms = resp->now_ms;
-		k->step = ST_BALANCE;
+		k->step = ST_TRADES;
 		break;
 	case ST_BALANCE:
 		on_balance(c, res, sink, out);
@@ -683,13 +800,14 @@ done:
 	json_decref(j);
 }
 
-/* Kraken: decaying counter, Starter tier: max 15, -0.33/s; history calls cost 2. */
+/* The per-key counter of the account's tier (top of the file); public
+ * calls go to a pool without a stated limit (cap 0: not paced). */
 static size_t
 kraken_pools(const struct xconn *c, struct xpool out[XPOOL_MAX])
 {
-	(void)c;
-	out[0] = (struct xpool){ "counter", true, 15, 0.33 };
-	return 1;
+	out[POOL_COUNTER] = (struct xpool){ "counter", true, tiers[c->conf.tier].max, tiers[c->conf.tier].decay };
+	out[POOL_PUBLIC] = (struct xpool){ "public", false, 0, 0 };
+	return 2;
 }
 
 const struct exchange_ops exchange_kraken = {
@@ -705,4 +823,6 @@ const struct exchange_ops exchange_kraken = {
 	.next = kraken_next,
 	.handle = kraken_handle,
 	.pools = kraken_pools,
+	.skip = kraken_skip,
+	.tiers = tier_names,
 };

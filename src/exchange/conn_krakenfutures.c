@@ -8,6 +8,14 @@
  * field continuationToken) until there is none. Executions carry the fee,
  * which /derivatives/api/v3/fills does not, so fills is not used.
  *
+ * Requests per cycle, retries of a request aside: R = 1 (accounts) +
+ * max(1, ceil(E / 100)) executions pages, E the executions since the
+ * cursor (count=100 asked; a server answering smaller pages adds pages,
+ * never repeats one: each page's continuation token is new). Rate pools
+ * (docs.kraken.com futures-rate-limits): /derivatives 500 per 10 s per key
+ * (accounts costs 2); /history a pool of 100 tokens whose refill Kraken
+ * does not state: taken as 100 per 10 s (1 per call).
+ *
  * Fills are emitted oldest first (ascending). The cursor is the newest
  * execution time seen and the ids seen at exactly that time: since is
  * taken as inclusive, so the next cycle asks from that time again and
@@ -18,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/fill.h"
 #include "exchange/exchange.h"
@@ -118,6 +127,8 @@ kf_next(struct xconn *c, const struct credential *cred, int64_t now_ms, struct x
 		if (signed_get(c, cred, now_ms, req, "/derivatives/api/v3/accounts", "", errstr) == -1)
 			return -1;
 		req->weight = 2;
+		req->pool = 0;
+		req->part = XPART_FILLS;	/* validates the key before the walk */
 		req->tag = ST_ACCOUNTS;
 		return 1;
 	case ST_EXECUTIONS:
@@ -132,6 +143,8 @@ kf_next(struct xconn *c, const struct credential *cred, int64_t now_ms, struct x
 		if (signed_get(c, cred, now_ms, req, "/api/history/v3/executions", q, errstr) == -1)
 			return -1;
 		req->weight = 1;
+		req->pool = 1;
+		req->part = XPART_FILLS;
 		req->tag = ST_EXECUTIONS;
 		return 1;
 	case ST_DONE:
@@ -199,37 +212,80 @@ kf_symbol(const char *tradeable, struct fill *f, bool *inverse, char settle[FILL
 	return fill_set_symbol(f, sym, strlen(sym), why);
 }
 
-/* One history element -> unified fill. Returns 1 with *f, 0 for an element
- * that is not an execution, -1 with *why. */
+static bool
+str_is(const json_t *v, const char *a)
+{
+	return json_is_string(v) && strcasecmp(json_string_value(v), a) == 0;
+}
+
+/*
+ * One history element -> unified fill, or -1 with *why. Every documented
+ * spelling is read, and anything else is an error (never zero fills):
+ *  - the wrapper: event.Execution.execution (docs.kraken.com api-reference)
+ *    or event.execution.execution (the 2024 docs, and observed);
+ *  - the account's side: a single "order" with "executionType" ("taker" or
+ *    "maker", role unknown when absent) and "orderData" (fee) -- the current
+ *    docs and observed responses; or "makerOrder" and "takerOrder", the
+ *    account's being the one whose accountUid is the response's, with
+ *    "makerOrderData" / "takerOrderData" (fee, nullable) -- the older docs.
+ */
 static int
 parse_execution(const json_t *el, const char *account, struct fill *f, const char **why)
 {
-	const json_t *ex = json_object_get(json_object_get(json_object_get(el, "event"), "Execution"), "execution");
-	const json_t *mo, *to, *mine, *od;
-	const char *id, *dir, *tradeable, *oid;
+	const json_t *ev = json_object_get(el, "event"), *wrap, *ex, *mine, *od = NULL, *et;
+	const char *id, *dir, *tradeable, *oid, *mine_acct;
 	char settle[FILL_CUR_MAX];
 	bool inverse;
 	struct dec fee;
 
-	if (ex == NULL)
-		return 0;
 	memset(f, 0, sizeof(*f));
-	*why = "execution: bad field";
-	mo = json_object_get(ex, "makerOrder");
-	to = json_object_get(ex, "takerOrder");
-	/* The account's own side of the execution. */
-	if (account != NULL && json_is_string(json_object_get(mo, "accountUid")) &&
-	    strcmp(json_string_value(json_object_get(mo, "accountUid")), account) == 0) {
-		mine = mo;
-		f->role = FILL_MAKER;
-	} else if (json_is_object(to)) {
-		mine = to;
-		f->role = FILL_TAKER;
-	} else if (json_is_object(mo)) {
-		mine = mo;
-		f->role = FILL_MAKER;
-	} else
+	wrap = json_object_get(ev, "Execution");
+	if (wrap == NULL)
+		wrap = json_object_get(ev, "execution");
+	ex = json_object_get(wrap, "execution");
+	if (!json_is_object(ex)) {
+		*why = "an element that is not an execution (no event.Execution.execution)";
 		return -1;
+	}
+	*why = "execution: bad field";
+	if (json_is_object(mine = json_object_get(ex, "order"))) {
+		et = json_object_get(ex, "executionType");
+		if (et == NULL)
+			et = json_object_get(wrap, "executionType");
+		if (et == NULL || json_is_null(et))
+			f->role = FILL_ROLE_UNKNOWN;
+		else if (str_is(et, "taker"))
+			f->role = FILL_TAKER;
+		else if (str_is(et, "maker"))
+			f->role = FILL_MAKER;
+		else {
+			*why = "execution: executionType neither taker nor maker";
+			return -1;
+		}
+		mine_acct = json_string_value(json_object_get(mine, "accountUid"));
+		if (account != NULL && mine_acct != NULL && strcmp(mine_acct, account) != 0) {
+			*why = "execution: the order is another account's";
+			return -1;
+		}
+		od = json_object_get(ex, "orderData");
+	} else if (json_is_object(json_object_get(ex, "makerOrder")) && json_is_object(json_object_get(ex, "takerOrder"))) {
+		const json_t *mo = json_object_get(ex, "makerOrder"), *to = json_object_get(ex, "takerOrder");
+		if (account != NULL && str_is(json_object_get(mo, "accountUid"), account)) {
+			mine = mo;
+			f->role = FILL_MAKER;
+			od = json_object_get(ex, "makerOrderData");
+		} else if (account != NULL && str_is(json_object_get(to, "accountUid"), account)) {
+			mine = to;
+			f->role = FILL_TAKER;
+			od = json_object_get(ex, "takerOrderData");
+		} else {
+			*why = "execution: neither makerOrder nor takerOrder is the account's (accountUid)";
+			return -1;
+		}
+	} else {
+		*why = "execution: unknown shape (neither order nor makerOrder/takerOrder)";
+		return -1;
+	}
 	id = json_string_value(json_object_get(ex, "uid"));
 	oid = json_string_value(json_object_get(mine, "uid"));
 	dir = json_string_value(json_object_get(mine, "direction"));
@@ -240,9 +296,9 @@ parse_execution(const json_t *el, const char *account, struct fill *f, const cha
 	strcpy(f->id, id);
 	if (oid != NULL && strlen(oid) < sizeof(f->order))
 		strcpy(f->order, oid);
-	if (strcmp(dir, "Buy") == 0 || strcmp(dir, "buy") == 0)
+	if (strcasecmp(dir, "buy") == 0)
 		f->side = FILL_BUY;
-	else if (strcmp(dir, "Sell") == 0 || strcmp(dir, "sell") == 0)
+	else if (strcasecmp(dir, "sell") == 0)
 		f->side = FILL_SELL;
 	else
 		return -1;
@@ -257,8 +313,7 @@ parse_execution(const json_t *el, const char *account, struct fill *f, const cha
 	if ((inverse ? dec_div(&f->cost, f->amount, f->price) : dec_mul(&f->cost, f->amount, f->price)) == -1)
 		return -1;
 	f->has_cost = true;
-	od = json_object_get(ex, "orderData");
-	if (json_object_get(od, "fee") != NULL) {
+	if (json_is_object(od) && json_object_get(od, "fee") != NULL) {
 		if (num_dec(json_object_get(od, "fee"), &fee) == -1 || fill_add_fee(f, fee, settle, why) == -1)
 			return -1;
 	}
@@ -309,7 +364,7 @@ on_executions(struct xconn *c, const json_t *j, const struct xresp *resp, const 
 			xoutcome_error(out, XR_FATAL, "krakenfutures executions: %s", why);
 			return;
 		}
-		if (r == 0 || f.timestamp < k->cursor_ms || (f.timestamp == k->cursor_ms && seen_at_cursor(k, f.id)) ||
+		if (f.timestamp < k->cursor_ms || (f.timestamp == k->cursor_ms && seen_at_cursor(k, f.id)) ||
 		    f.timestamp < c->conf.backfill_from_ms)
 			continue;
 		if (sink->fill(sink->arg, &f) == -1) {
@@ -440,20 +495,28 @@ kf_handle(struct xconn *c, const struct xreq *req, const struct xresp *resp, con
 			e = "error";
 	} else if (res != NULL && strcmp(res, "error") == 0)
 		e = "error";
+	else if (res == NULL && json_is_string(json_object_get(j, "status")) &&
+	    strcasecmp(json_string_value(json_object_get(j, "status")), "success") != 0)
+		/* the history API's refusals: {"status":"unauthorized"} */
+		e = json_string_value(json_object_get(j, "status"));
 	if (e != NULL || resp->status == 429) {
 		if (e == NULL)
 			e = "HTTP 429";
-		if (strcmp(e, "apiLimitExceeded") == 0 || resp->status == 429) {
+		/* Kraken spells its codes in more than one case ("unavailable",
+		 * "Unavailable"; "Unauthorized", "unauthorized"): compared
+		 * without case (docs.kraken.com futures-rest errors). */
+		if (strcasecmp(e, "apiLimitExceeded") == 0 || resp->status == 429) {
 			out->retry_after_ms = rate_wait(req);
 			xoutcome_error(out, XR_RATE_LIMITED, "krakenfutures: %s", e);
-		} else if (strcmp(e, "authenticationError") == 0 || strcmp(e, "Unauthorized") == 0) {
+		} else if (strcasecmp(e, "authenticationError") == 0 || strcasecmp(e, "unauthorized") == 0) {
 			xoutcome_error(out, XR_AUTH, "krakenfutures: %s", e);
-		} else if (strcmp(e, "nonceBelowThreshold") == 0 || strcmp(e, "nonceDuplicate") == 0) {
+		} else if (strcasecmp(e, "nonceBelowThreshold") == 0 || strcasecmp(e, "nonceDuplicate") == 0) {
 			if ((uint64_t)resp->now_ms > c->nonce)
 				c->nonce = (uint64_t)resp->now_ms;
 			c->nonce += 1000;
 			xoutcome_error(out, XR_CLOCK, "krakenfutures: %s", e);
-		} else if (strcmp(e, "unavailable") == 0 || strcmp(e, "Server Error") == 0) {
+		} else if (strcasecmp(e, "unavailable") == 0 || strcasecmp(e, "Server Error") == 0 ||
+		    strcasecmp(e, "marketUnavailable") == 0) {
 			xoutcome_error(out, XR_RETRY, "krakenfutures: %s", e);
 		} else {
 			xoutcome_error(out, XR_FATAL, "krakenfutures: %s", e);
@@ -474,13 +537,14 @@ done:
 	json_decref(j);
 }
 
-/* Kraken Futures: 500 per 10 s on /derivatives. */
+/* Kraken Futures (top of the file): /derivatives and /history. */
 static size_t
 kf_pools(const struct xconn *c, struct xpool out[XPOOL_MAX])
 {
 	(void)c;
 	out[0] = (struct xpool){ "derivatives", true, 500, 50 };
-	return 1;
+	out[1] = (struct xpool){ "history", true, 100, 10 };
+	return 2;
 }
 
 const struct exchange_ops exchange_krakenfutures = {

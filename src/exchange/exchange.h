@@ -238,6 +238,10 @@ struct exchange_ops {
 	 * which the current step is repeated. NULL where the exchange's
 	 * authentication does not depend on the clock. */
 	void (*resync)(struct xconn *c);
+	/* The account tiers the exchange paces by (rate limits), NULL
+	 * terminated, the default first; index = xconf.tier. NULL: the
+	 * exchange has no tiers (a registration naming one is refused). */
+	const char *const *tiers;
 };
 
 /* The registry: every connector, found by name. */
@@ -250,6 +254,9 @@ const struct exchange_ops *exchange_find(const char *name);
 const struct exchange_ops *exchange_at(size_t i);
 /* "binance, coinbase, ..." (static storage), for messages. */
 const char *exchange_names(void);
+/* The index of tier name in ops->tiers: 0 with *tier, or -1 with *errstr
+ * (the exchange has no tiers, or not that one). */
+int exchange_tier(const struct exchange_ops *ops, const char *name, unsigned *tier, const char **errstr);
 
 /* Sets up c for ops and conf (base URL from conf, else the default for the
  * market and sandbox flag) and calls ops->open. Returns 0 or -1 with *errstr. */

@@ -42,3 +42,19 @@ exchange_find(const char *name)
 			return registry[i];
 	return NULL;
 }
+
+int
+exchange_tier(const struct exchange_ops *ops, const char *name, unsigned *tier, const char **errstr)
+{
+	if (ops->tiers == NULL) {
+		*errstr = "the exchange has no rate tiers";
+		return -1;
+	}
+	for (unsigned i = 0; ops->tiers[i] != NULL; i++)
+		if (strcmp(ops->tiers[i], name) == 0) {
+			*tier = i;
+			return 0;
+		}
+	*errstr = "not a tier of the exchange";
+	return -1;
+}

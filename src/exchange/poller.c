@@ -1199,6 +1199,8 @@ poller_add_ops(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const stru
 	}
 	conf.market = (enum fill_market)m;
 	conf.sandbox = info->sandbox;
+	if (info->tier[0] != '\0' && exchange_tier(ops, info->tier, &conf.tier, errstr) != 0)
+		return -1;
 	conf.base_url = url_override(&p->cfg, ops->name, conf.market);
 	j = xcalloc(1, sizeof(*j));
 	if (xconn_open(&j->conn, ops, &conf, errstr) != 0) {

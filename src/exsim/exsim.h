@@ -144,6 +144,7 @@ struct exsim_config {
 	 * UNKNOWN_ORDER_SIDE (their truth side is null, as ccxt's; they still
 	 * move the balances). 0 by default: a client cannot book them. */
 	double coinbase_unknown_side;
+	bool no_ledger_permission;	/* Kraken keys lack "Query Ledger Entries" (read-only keys often do) */
 	struct exsim_faults faults;
 	unsigned threads;
 };

@@ -56,12 +56,11 @@ exsim_close(const struct exsim *w, enum exsim_exchange ex, enum fill_market m, c
 			return sim_coinbase_close(w, unified, day, now_ms, close);
 		if (ex == EXSIM_KRAKENFUTURES)
 			return -1;
+		/* the first account trading the symbol serves its candles
+		 * (Kraken: sim_kraken.c pair_owner) */
 		for (size_t k = 0; k < a->nsymbols; k++)
 			if (strcmp(a->symbols[k].unified, unified) == 0)
 				return close_from_fills(a, k, day, now_ms, close);
-		/* Kraken: the first account's pairs are the exchange's */
-		if (ex == EXSIM_KRAKEN)
-			return -1;
 	}
 	return -1;
 }

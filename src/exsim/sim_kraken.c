@@ -44,15 +44,6 @@ dstr(char buf[DEC_STR_MAX], struct dec d)
 	return buf;
 }
 
-/* The first Kraken spot account: its symbols are the exchange's pairs. */
-static const struct exsim_account *
-pair_source(const struct exsim *w)
-{
-	for (size_t j = 0; j < w->naccounts; j++)
-		if (w->accounts[j].exchange == EXSIM_KRAKEN)
-			return &w->accounts[j];
-	return NULL;
-}
 
 /* "XXBT" -> "XBT" for altnames: 4-letter legacy asset codes lose X/Z. */
 static void
@@ -73,31 +64,6 @@ altname(char *out, size_t cap, const struct exsim_symbol *s)
 	snprintf(out, cap, "%s%s", b, q);
 }
 
-static void
-asset_pairs(struct exsim *w, struct exsim_response *rs)
-{
-	const struct exsim_account *a = pair_source(w);
-	struct skp_buf b = { 0 };
-
-	skp_printf(&b, "{\"error\":[],\"result\":{");
-	for (size_t k = 0; a != NULL && k < a->nsymbols; k++) {
-		const struct exsim_symbol *s = &a->symbols[k];
-		char alt[40], wb[16], wq[16];
-		altname(alt, sizeof(alt), s);
-		alt_asset(wb, sizeof(wb), s->native_base);
-		alt_asset(wq, sizeof(wq), s->native_quote);
-		skp_printf(&b, "%s\"%s\":{\"altname\":\"%s\",\"wsname\":\"%s/%s\",\"aclass_base\":\"currency\","
-		    "\"base\":\"%s\",\"aclass_quote\":\"currency\",\"quote\":\"%s\",\"lot\":\"unit\","
-		    "\"cost_decimals\":5,\"pair_decimals\":%u,\"lot_decimals\":%u,\"lot_multiplier\":1,"
-		    "\"leverage_buy\":[],\"leverage_sell\":[],\"fees\":[[0,0.26]],\"fees_maker\":[[0,0.16]],"
-		    "\"fee_volume_currency\":\"ZUSD\",\"margin_call\":80,\"margin_stop\":40,\"ordermin\":\"0.0001\","
-		    "\"status\":\"online\"}", k > 0 ? "," : "", s->native, alt, wb, wq, s->native_base, s->native_quote,
-		    s->price_decimals, s->lot_decimals);
-	}
-	skp_printf(&b, "}}");
-	skp_send(&b, rs);
-}
-
 static const struct exsim_symbol *
 find_pair(const struct exsim_account *a, const char *name, size_t *kout)
 {
@@ -113,13 +79,64 @@ find_pair(const struct exsim_account *a, const char *name, size_t *kout)
 	return NULL;
 }
 
-/* Daily candles from the first account's fills of the pair: close is the
- * last fill's price of the day (open/high/low are the close: the connector
- * marks positions with closes only). */
+/* The exchange's pairs are those of every Kraken spot account; a pair's
+ * market data (OHLC) comes from the first account that trades it, as
+ * exsim_close() reads it. Returns that account and *kout, NULL if no
+ * account trades the pair. */
+static const struct exsim_account *
+pair_owner(const struct exsim *w, const char *name, size_t *kout)
+{
+	for (size_t j = 0; j < w->naccounts; j++)
+		if (w->accounts[j].exchange == EXSIM_KRAKEN && find_pair(&w->accounts[j], name, kout) != NULL)
+			return &w->accounts[j];
+	return NULL;
+}
+
+static void
+asset_pairs(struct exsim *w, struct exsim_response *rs)
+{
+	const char *seen[64];
+	size_t nseen = 0;
+	struct skp_buf b = { 0 };
+
+	skp_printf(&b, "{\"error\":[],\"result\":{");
+	for (size_t j = 0; j < w->naccounts; j++) {
+		const struct exsim_account *a = &w->accounts[j];
+		for (size_t k = 0; a->exchange == EXSIM_KRAKEN && k < a->nsymbols; k++) {
+			const struct exsim_symbol *s = &a->symbols[k];
+			char alt[40], wb[16], wq[16];
+			size_t i;
+			/* once per pair (the generator's pairs are a short list) */
+			for (i = 0; i < nseen && strcmp(seen[i], s->native) != 0; i++)
+				;
+			if (i < nseen)
+				continue;
+			if (nseen == sizeof(seen) / sizeof(seen[0]))
+				fatalx("exsim: more than %zu Kraken pairs", nseen);
+			seen[nseen++] = s->native;
+			altname(alt, sizeof(alt), s);
+			alt_asset(wb, sizeof(wb), s->native_base);
+			alt_asset(wq, sizeof(wq), s->native_quote);
+			skp_printf(&b, "%s\"%s\":{\"altname\":\"%s\",\"wsname\":\"%s/%s\",\"aclass_base\":\"currency\","
+			    "\"base\":\"%s\",\"aclass_quote\":\"currency\",\"quote\":\"%s\",\"lot\":\"unit\","
+			    "\"cost_decimals\":5,\"pair_decimals\":%u,\"lot_decimals\":%u,\"lot_multiplier\":1,"
+			    "\"leverage_buy\":[],\"leverage_sell\":[],\"fees\":[[0,0.26]],\"fees_maker\":[[0,0.16]],"
+			    "\"fee_volume_currency\":\"ZUSD\",\"margin_call\":80,\"margin_stop\":40,\"ordermin\":\"0.0001\","
+			    "\"status\":\"online\"}", nseen > 1 ? "," : "", s->native, alt, wb, wq, s->native_base,
+			    s->native_quote, s->price_decimals, s->lot_decimals);
+		}
+	}
+	skp_printf(&b, "}}");
+	skp_send(&b, rs);
+}
+
+/* Daily candles from the fills of the pair's first account (pair_owner):
+ * close is the last fill's price of the day (open/high/low are the close:
+ * the connector marks positions with closes only). */
 static void
 ohlc(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs)
 {
-	const struct exsim_account *a = pair_source(w);
+	const struct exsim_account *a;
 	const char *pair = rq->param(rq, "pair"), *iv = rq->param(rq, "interval"), *since = rq->param(rq, "since");
 	const struct exsim_symbol *s;
 	struct skp_buf b = { 0 };
@@ -128,7 +145,7 @@ ohlc(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs)
 	bool any = false, have = false;
 	struct dec close = DEC_ZERO;
 
-	if (pair == NULL || (s = find_pair(a, pair, &k)) == NULL) {
+	if (pair == NULL || (a = pair_owner(w, pair, &k)) == NULL || (s = find_pair(a, pair, &k)) == NULL) {
 		kerr(rs, "EQuery:Unknown asset pair");
 		return;
 	}
@@ -426,6 +443,11 @@ sim_kraken_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_
 		return false;
 	if ((a = auth(w, rq, rs, history ? 2 : 1)) == NULL)
 		return true;
+	if (strcmp(name, "Ledgers") == 0 && w->cfg.no_ledger_permission) {
+		/* what Kraken answers a key without "Query Ledger Entries" */
+		kerr(rs, "EGeneral:Permission denied");
+		return true;
+	}
 	if (strcmp(name, "BalanceEx") == 0 || strcmp(name, "Balance") == 0)
 		balance(a, rq, rs, strcmp(name, "BalanceEx") == 0);
 	else if (strcmp(name, "TradesHistory") == 0)

@@ -115,45 +115,33 @@ accounts(const struct exsim_account *a, const struct exsim_request *rq, struct e
 	skp_send(&b, rs);
 }
 
-static void
-render_order(struct skp_buf *b, const char *uid, const char *acct, const char *tradeable, bool buy, const struct fill *f,
-    bool maker)
-{
-	char qb[DEC_STR_MAX], pb[DEC_STR_MAX];
-
-	skp_printf(b, "{\"uid\":\"%s\",\"accountUid\":\"%s\",\"tradeable\":\"%s\",\"direction\":\"%s\","
-	    "\"quantity\":\"%s\",\"filled\":\"%s\",\"timestamp\":%" PRId64 ",\"limitPrice\":\"%s\",\"orderType\":\"%s\","
-	    "\"clientId\":\"\",\"reduceOnly\":false,\"lastUpdateTimestamp\":%" PRId64 "}", uid, acct, tradeable,
-	    buy ? "Buy" : "Sell", dstr(qb, f->amount), qb, f->timestamp, dstr(pb, f->price), maker ? "Limit" : "IoC",
-	    f->timestamp);
-}
-
+/* One element of GET /api/history/v3/executions as Kraken serves it
+ * (docs.kraken.com get-execution-events, and observed): the account's own
+ * order only, whether it took or made the trade in executionType, its fee
+ * in orderData; the wrapper key is the lowercase "execution". */
 static void
 render_execution(struct skp_buf *b, const struct exsim_account *a, const struct skp_pos *p, const char *acct)
 {
 	struct fill f;
-	char other[FILL_ID_MAX + 4], qb[DEC_STR_MAX], pb[DEC_STR_MAX], cb[DEC_STR_MAX], fb[DEC_STR_MAX];
+	char qb[DEC_STR_MAX], pb[DEC_STR_MAX], cb[DEC_STR_MAX], fb[DEC_STR_MAX];
 	const char *native = a->symbols[p->k].native;
 	bool maker;
 
 	exsim_fill(a, p->k, p->i, &f);
 	maker = f.role == FILL_MAKER;
-	snprintf(other, sizeof(other), "cp%.90s", f.id + 2);
-	skp_printf(b, "{\"uid\":\"e%s\",\"timestamp\":%" PRId64 ",\"event\":{\"Execution\":{\"execution\":{\"uid\":\"%s\","
-	    "\"makerOrder\":", f.id + 1, f.timestamp, f.id);
-	if (maker)
-		render_order(b, f.order, acct, native, f.side == FILL_BUY, &f, true);
-	else
-		render_order(b, other, "00000000-0000-4000-8000-000000000000", native, f.side != FILL_BUY, &f, true);
-	skp_printf(b, ",\"takerOrder\":");
-	if (maker)
-		render_order(b, other, "00000000-0000-4000-8000-000000000000", native, f.side != FILL_BUY, &f, false);
-	else
-		render_order(b, f.order, acct, native, f.side == FILL_BUY, &f, false);
-	skp_printf(b, ",\"timestamp\":%" PRId64 ",\"quantity\":\"%s\",\"price\":\"%s\",\"markPrice\":\"%s\","
-	    "\"limitFilled\":false,\"usdValue\":\"%s\",\"orderData\":{\"fee\":\"%s\",\"positionSize\":\"0\"}},"
-	    "\"takerReducedQuantity\":\"\"}}}", f.timestamp, dstr(qb, f.amount), dstr(pb, f.price), pb,
-	    dstr(cb, f.cost), dstr(fb, f.nfees > 0 ? f.fees[0].cost : DEC_ZERO));
+	dstr(qb, f.amount);
+	dstr(pb, f.price);
+	skp_printf(b, "{\"uid\":\"e%s\",\"timestamp\":%" PRId64 ",\"event\":{\"execution\":{\"execution\":{\"uid\":\"%s\","
+	    "\"order\":{\"uid\":\"%s\",\"accountUid\":\"%s\",\"tradeable\":\"%s\",\"direction\":\"%s\","
+	    "\"quantity\":\"%s\",\"filled\":\"0\",\"timestamp\":%" PRId64 ",\"limitPrice\":\"%s\",\"orderType\":\"%s\","
+	    "\"clientId\":\"\",\"reduceOnly\":false,\"lastUpdateTimestamp\":%" PRId64 ",\"spotData\":null},",
+	    f.id + 1, f.timestamp, f.id, f.order, acct, native, f.side == FILL_BUY ? "Buy" : "Sell", qb, f.timestamp, pb,
+	    maker ? "Limit" : "IoC", f.timestamp);
+	skp_printf(b, "\"timestamp\":%" PRId64 ",\"quantity\":\"%s\",\"price\":\"%s\",\"markPrice\":\"%s\","
+	    "\"limitFilled\":%s,\"usdValue\":\"%s\",\"orderData\":{\"fee\":\"%s\",\"positionSize\":\"0\"},"
+	    "\"executionType\":\"%s\"},\"takerReducedQuantity\":\"\"}}}", f.timestamp, qb, pb, pb,
+	    maker ? "true" : "false", dstr(cb, f.cost), dstr(fb, f.nfees > 0 ? f.fees[0].cost : DEC_ZERO),
+	    maker ? "maker" : "taker");
 }
 
 static bool

@@ -82,8 +82,10 @@ check_metadata(struct server *srv, json_t *md, int64_t *ttl_s, struct http_respo
  * document (whose blocks are wiped when freed: util/jsonmem.h). */
 struct plaintext {
 	const char *user_id, *exchange, *account_type;
+	const char *tier;	/* NULL: the exchange's default */
 	struct credential cred;
 	bool sandbox;
+	char why[160];		/* a composed field message */
 };
 
 static int
@@ -111,7 +113,7 @@ static int
 check_plaintext(json_t *pt, const char *md_exchange, struct plaintext *out, const char **field)
 {
 	static const char *const allowed[] = { "userId", "exchange", "apiKey", "secret", "passphrase",
-	    "accountType", "sandbox" };
+	    "accountType", "sandbox", "tier" };
 	const char *key;
 	json_t *v;
 
@@ -169,6 +171,26 @@ check_plaintext(json_t *pt, const char *md_exchange, struct plaintext *out, cons
 		return -1;
 	}
 	out->sandbox = v != NULL && json_is_true(v);
+	/* The account's rate tier, named by the exchange's connector. */
+	if (get_string(pt, "tier", false, SESSION_TIER_MAX, &out->tier, NULL) != 0) {
+		*field = "tier (a non-empty string)";
+		return -1;
+	}
+	if (out->tier != NULL) {
+		const struct exchange_ops *ops = exchange_find(md_exchange);
+		const char *err;
+		unsigned t;
+		if (exchange_tier(ops, out->tier, &t, &err) != 0) {
+			size_t n = (size_t)snprintf(out->why, sizeof(out->why), "tier (%s: %s", md_exchange, err);
+			for (size_t i = 0; ops->tiers != NULL && ops->tiers[i] != NULL && n < sizeof(out->why); i++)
+				n += (size_t)snprintf(out->why + n, sizeof(out->why) - n, "%s%s", i == 0 ? "; one of " :
+				    ", ", ops->tiers[i]);
+			if (n < sizeof(out->why))
+				snprintf(out->why + n, sizeof(out->why) - n, ")");
+			*field = out->why;
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -253,7 +275,7 @@ handle_submit_key(struct server *srv, const struct http_request *req, struct htt
 	}
 	sp = (struct session_params){ .exchange = md_exchange, .account_type = p.account_type,
 	    .label = json_string_value(json_object_get(env.metadata, "label")), .user_id = p.user_id,
-	    .sandbox = p.sandbox, .ttl_s = ttl_s };
+	    .sandbox = p.sandbox, .tier = p.tier, .ttl_s = ttl_s };
 	now = time_now_ms();
 	if (session_create(srv->sessions, &sp, handle, now, id, &info, &err) != 0) {
 		http_error(resp, 503, "capacity", "%s; try again later", err);
@@ -371,9 +393,10 @@ handle_session_get(struct server *srv, const struct http_request *req, struct ht
 	poller_view(srv->poller, id, take_status, &sa);
 	time_format_iso_ms(created, info.created_ms);
 	time_format_iso_ms(expires, info.expires_ms);
-	http_json(resp, 200, json_pack("{s:s, s:s, s:s, s:s?, s:b, s:s, s:s, s:o?}",
+	http_json(resp, 200, json_pack("{s:s, s:s, s:s, s:s?, s:b, s:s?, s:s, s:s, s:o?}",
 	    "status", sa.state, "exchange", info.exchange, "account_type", info.account_type,
 	    "label", info.label[0] != '\0' ? info.label : NULL, "sandbox", info.sandbox,
+	    "tier", info.tier[0] != '\0' ? info.tier : NULL,
 	    "created_at", created, "expires_at", expires, "collection", sa.collection));
 }
 

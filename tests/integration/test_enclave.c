@@ -208,6 +208,39 @@ test_raw_protocol(void **state)
 	json_decref(j);
 	free(body);
 
+	/* The rate tier: only where the exchange has tiers, only its names;
+	 * the session shows it. */
+	body = make_body(pub, "{\"exchange\":\"binance\"}", "{\"userId\":\"a\",\"exchange\":\"binance\",\"apiKey\":\"k\","
+	    "\"secret\":\"s\",\"tier\":\"pro\"}", NULL);
+	assert_int_equal(submit(&d, body, &j), 400);
+	assert_error(j, "invalid_credentials");
+	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(j, "error"), "message")),
+	    "tier (binance: the exchange has no rate tiers)"));
+	json_decref(j);
+	free(body);
+	body = make_body(pub, "{\"exchange\":\"kraken\"}", "{\"userId\":\"a\",\"exchange\":\"kraken\",\"apiKey\":\"k\","
+	    "\"secret\":\"s\",\"tier\":\"whale\"}", NULL);
+	assert_int_equal(submit(&d, body, &j), 400);
+	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(j, "error"), "message")),
+	    "one of starter, intermediate, pro"));
+	json_decref(j);
+	free(body);
+	body = make_body(pub, "{\"exchange\":\"kraken\"}", "{\"userId\":\"a\",\"exchange\":\"kraken\",\"apiKey\":\"k\","
+	    "\"secret\":\"s\",\"tier\":\"pro\"}", NULL);
+	assert_int_equal(submit(&d, body, &j), 201);
+	{
+		char sid[65];
+		json_t *st;
+		snprintf(sid, sizeof(sid), "%s", json_string_value(json_object_get(j, "session_id")));
+		assert_int_equal(harness_http(&d, "GET", "/enclave/session", NULL, 0, NULL, sid, &st), 200);
+		assert_string_equal(json_string_value(json_object_get(st, "tier")), "pro");
+		json_decref(st);
+		assert_int_equal(harness_http(&d, "DELETE", "/enclave/session", NULL, 0, NULL, sid, &st), 200);
+		json_decref(st);
+	}
+	json_decref(j);
+	free(body);
+
 	/* Transport-level errors. */
 	big = xmalloc(70 * 1024 + 1);
 	memset(big, ' ', 70 * 1024);

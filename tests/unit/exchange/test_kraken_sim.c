@@ -92,6 +92,116 @@ test_bad_key(void **state)
 	free(col.fills);
 }
 
+/* Regression: AssetPairs and OHLC were built from the first Kraken account
+ * only, so an account trading a pair the first does not failed ("unknown
+ * pair"). Every account's cycle completes, equals its truth and gets the
+ * closes of its own pairs. */
+static void
+test_every_account_pairs(void **state)
+{
+	static const char *const args[] = { "--seed", "15", "--accounts", "6", "--fills", "300", NULL };
+	struct simproc s;
+	char *body;
+	json_t *arr, *a;
+	size_t i, naccounts = 0;
+	bool beyond_first = false;
+	json_t *first_syms = NULL;
+
+	(void)state;
+	sim_start(&s, args);
+	body = sim_get(&s, "/exsim/accounts");
+	arr = json_loads(body, 0, NULL);
+	assert_non_null(arr);
+	json_array_foreach(arr, i, a) {
+		struct credential cred = { 0 };
+		struct collected col = { 0 };
+		struct xsink sink = col_sink(&col);
+		struct xconf conf = { .market = FILL_SPOT, .base_url = s.base };
+		struct xconn c;
+		struct xsync_stats st;
+		const char *key, *err = NULL;
+		json_t *sym;
+		size_t k;
+
+		if (strcmp(json_string_value(json_object_get(a, "exchange")), "kraken") != 0)
+			continue;
+		if (first_syms == NULL)
+			first_syms = json_object_get(a, "symbols");
+		json_array_foreach(json_object_get(a, "symbols"), k, sym) {
+			json_t *f;
+			size_t m;
+			bool found = false;
+			json_array_foreach(first_syms, m, f)
+				found |= json_equal(f, sym);
+			beyond_first |= !found;
+		}
+		key = json_string_value(json_object_get(a, "api_key"));
+		cred.api_key = key;
+		cred.api_key_len = strlen(key);
+		cred.secret = json_string_value(json_object_get(a, "secret"));
+		cred.secret_len = strlen(cred.secret);
+		assert_int_equal(xconn_open(&c, &exchange_kraken, &conf, &err), 0);
+		if (xsync_cycle(&c, &cred, &sink, 5, &st) != 0)
+			fail_msg("account %zu: %s", i, st.error);
+		/* a close for every pair traded, and the BTC/USD benchmark */
+		assert_true(col.nprices > 0);
+		sim_check_truth(&s, key, &col, time_now_ms() - 1000);
+		xconn_close(&c);
+		free(col.fills);
+		naccounts++;
+	}
+	assert_true(naccounts >= 2);
+	assert_true(beyond_first);	/* the case this test is about occurs */
+	json_decref(arr);
+	free(body);
+	sim_stop(&s);
+}
+
+/* Regression (issue 9): a key without "Query Ledger Entries" (the simulator
+ * answers Ledgers with EGeneral:Permission denied) used to end the cycle
+ * with XR_AUTH: the trades fetched were discarded and the session became
+ * invalid_credentials. Now the cycle completes, every fill equals the
+ * truth, the key stays valid and the flows part says why it is missing. */
+static void
+test_no_ledger_permission(void **state)
+{
+	static const char *const args[] = { "--seed", "16", "--accounts", "1", "--fills", "300",
+		"--no-ledger-permission", NULL };
+	struct simproc s;
+	char key[160], secret[512];
+	struct credential cred = { 0 };
+	struct collected col = { 0 };
+	struct xsink sink = col_sink(&col);
+	struct xconf conf = { .market = FILL_SPOT };
+	struct xconn c;
+	struct xsync_stats st;
+	const char *err = NULL;
+
+	(void)state;
+	sim_start(&s, args);
+	sim_account(&s, "kraken", "spot", key, sizeof(key), secret, sizeof(secret));
+	conf.base_url = s.base;
+	cred.api_key = key;
+	cred.api_key_len = strlen(key);
+	cred.secret = secret;
+	cred.secret_len = strlen(secret);
+	assert_int_equal(xconn_open(&c, &exchange_kraken, &conf, &err), 0);
+	if (xsync_cycle(&c, &cred, &sink, 3, &st) != 0)
+		fail_msg("cycle: %s", st.error);
+	assert_true(c.validated);
+	assert_true(c.backfill_done);
+	assert_string_equal(c.degraded[XPART_FLOWS], "deposits and withdrawals unavailable: key lacks ledger "
+	    "permission (Query Ledger Entries)");
+	assert_string_equal(c.degraded[XPART_FILLS], "");
+	assert_int_equal(col.nflows, 0);
+	assert_true(col.nbalances > 0);
+	assert_true(col.nprices > 0);
+	sim_check_truth(&s, key, &col, time_now_ms() - 1000);
+	xconn_close(&c);
+	sim_stop(&s);
+	free(col.fills);
+}
+
 int
 main(void)
 {
@@ -100,6 +210,8 @@ main(void)
 		cmocka_unit_test(test_faults),
 		cmocka_unit_test(test_strict_counter),
 		cmocka_unit_test(test_bad_key),
+		cmocka_unit_test(test_every_account_pairs),
+		cmocka_unit_test(test_no_ledger_permission),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,28 +10,170 @@
 #include "exchange/exchange.h"
 
 #include "collect.h"
+#include "util/xalloc.h"
 
 #define ORDER(uid, acct, tr, dir) "{\"uid\":\"" uid "\",\"accountUid\":\"" acct "\",\"tradeable\":\"" tr "\"," \
 	"\"direction\":\"" dir "\",\"quantity\":\"0.5\",\"filled\":\"0.5\",\"timestamp\":1700000000123}"
-#define EXEC(id, ts, mo, to, qty, px, fee) "{\"uid\":\"e" id "\",\"timestamp\":" ts ",\"event\":{\"Execution\":" \
+/* The older documented shape: both orders, each with its OrderData. */
+#define EXEC2(id, ts, mo, to, qty, px, mfee, tfee) "{\"uid\":\"e" id "\",\"timestamp\":" ts ",\"event\":{\"Execution\":" \
 	"{\"execution\":{\"uid\":\"" id "\",\"makerOrder\":" mo ",\"takerOrder\":" to ",\"timestamp\":" ts "," \
 	"\"quantity\":" qty ",\"price\":" px ",\"markPrice\":\"1\",\"limitFilled\":false,\"usdValue\":\"1\"," \
-	"\"orderData\":{\"fee\":" fee ",\"positionSize\":\"0\"}}}}}"
+	"\"makerOrderData\":" mfee ",\"takerOrderData\":" tfee "},\"takerReducedQuantity\":\"\"}}}"
+/* The current documented and observed shape: the account's order only. */
+#define EXEC1(wrapkey, id, ts, o, type, qty, px, fee) "{\"uid\":\"e" id "\",\"timestamp\":" ts ",\"event\":{\"" wrapkey \
+	"\":{\"execution\":{\"uid\":\"" id "\",\"order\":" o ",\"timestamp\":" ts ",\"quantity\":" qty ",\"price\":" px \
+	",\"markPrice\":\"1\",\"limitFilled\":false,\"usdValue\":\"1\",\"orderData\":{\"fee\":" fee \
+	",\"positionSize\":\"0\"}" type "},\"takerReducedQuantity\":\"\"}}}"
 #define ME "acc-1"
 #define OTHER "acc-2"
 
-static const char page1[] = "{\"accountUid\":\"" ME "\",\"len\":3,\"serverTime\":\"2023-11-14T22:13:20.000Z\","
-    "\"elements\":[" EXEC("x1", "1700000000123", ORDER("o1", ME, "PF_XBTUSD", "Buy"),
-    ORDER("c1", OTHER, "PF_XBTUSD", "Sell"), "\"0.5\"", "\"37000.5\"", "\"3.700050\"") ","
-    EXEC("x2", "1700000000200", ORDER("c2", OTHER, "PF_ETHUSD", "Buy"), ORDER("o2", ME, "PF_ETHUSD", "Sell"),
-    "2", "2000", "2") ","
-    "{\"uid\":\"y\",\"timestamp\":1700000000300,\"event\":{\"OrderPlaced\":{}}}],"
+static const char page1[] = "{\"accountUid\":\"" ME "\",\"len\":2,\"serverTime\":\"2023-11-14T22:13:20.000Z\","
+    "\"elements\":[" EXEC2("x1", "1700000000123", ORDER("o1", ME, "PF_XBTUSD", "Buy"),
+    ORDER("c1", OTHER, "PF_XBTUSD", "Sell"), "\"0.5\"", "\"37000.5\"", "{\"fee\":\"3.700050\",\"positionSize\":\"0.5\"}",
+    "null") ","
+    EXEC1("Execution", "x2", "1700000000200", ORDER("o2", ME, "PF_ETHUSD", "Sell"), ",\"executionType\":\"taker\"",
+    "2", "2000", "2") "],"
     "\"continuationToken\":\"body-token\"}";
 static const char page2[] = "{\"accountUid\":\"" ME "\",\"len\":2,\"elements\":["
-    EXEC("x2", "1700000000200", ORDER("c2", OTHER, "PF_ETHUSD", "Buy"), ORDER("o2", ME, "PF_ETHUSD", "Sell"),
+    EXEC1("Execution", "x2", "1700000000200", ORDER("o2", ME, "PF_ETHUSD", "Sell"), ",\"executionType\":\"taker\"",
     "2", "2000", "2") ","
-    EXEC("x3", "1700000000400", ORDER("c3", OTHER, "PI_XBTUSD", "Sell"), ORDER("o3", ME, "PI_XBTUSD", "Buy"),
+    EXEC1("execution", "x3", "1700000000400", ORDER("o3", ME, "PI_XBTUSD", "Buy"), ",\"executionType\":\"taker\"",
     "\"10000\"", "\"40000\"", "\"0.0000001\"") "]}";
+
+/* docs.kraken.com "Get execution events" sample response (the older
+ * reference, /api/history/v3/executions), verbatim: schema placeholders. */
+static const char docs_older[] = "{\n"
+    "  \"accountUid\": \"2ceb1d31-f619-457b-870c-fd4ddbb10d45\",\n"
+    "  \"continuationToken\": \"c3RyaW5n\",\n"
+    "  \"elements\": [\n"
+    "    {\n"
+    "      \"event\": {\n"
+    "        \"Execution\": {\n"
+    "          \"execution\": {\n"
+    "            \"limitFilled\": false,\n"
+    "            \"makerOrder\": {\n"
+    "              \"accountUid\": \"2ceb1d31-f619-457b-870c-fd4ddbb10d45\",\n"
+    "              \"clientId\": \"string\",\n"
+    "              \"direction\": \"Buy\",\n"
+    "              \"filled\": \"1234.56789\",\n"
+    "              \"lastUpdateTimestamp\": 1604937694000,\n"
+    "              \"limitPrice\": \"1234.56789\",\n"
+    "              \"orderType\": \"Limit\",\n"
+    "              \"quantity\": \"1234.56789\",\n"
+    "              \"reduceOnly\": false,\n"
+    "              \"spotData\": \"string\",\n"
+    "              \"timestamp\": 1604937694000,\n"
+    "              \"tradeable\": \"string\",\n"
+    "              \"uid\": \"2ceb1d31-f619-457b-870c-fd4ddbb10d45\"\n"
+    "            },\n"
+    "            \"makerOrderData\": {\n"
+    "              \"fee\": \"1234.56789\",\n"
+    "              \"positionSize\": \"1234.56789\"\n"
+    "            },\n"
+    "            \"markPrice\": \"1234.56789\",\n"
+    "            \"oldTakerOrder\": {\n"
+    "              \"accountUid\": \"2ceb1d31-f619-457b-870c-fd4ddbb10d45\",\n"
+    "              \"clientId\": \"string\",\n"
+    "              \"direction\": \"Buy\",\n"
+    "              \"filled\": \"1234.56789\",\n"
+    "              \"lastUpdateTimestamp\": 1604937694000,\n"
+    "              \"limitPrice\": \"1234.56789\",\n"
+    "              \"orderType\": \"Limit\",\n"
+    "              \"quantity\": \"1234.56789\",\n"
+    "              \"reduceOnly\": false,\n"
+    "              \"spotData\": \"string\",\n"
+    "              \"timestamp\": 1604937694000,\n"
+    "              \"tradeable\": \"string\",\n"
+    "              \"uid\": \"2ceb1d31-f619-457b-870c-fd4ddbb10d45\"\n"
+    "            },\n"
+    "            \"price\": \"1234.56789\",\n"
+    "            \"quantity\": \"1234.56789\",\n"
+    "            \"takerOrder\": {\n"
+    "              \"accountUid\": \"2ceb1d31-f619-457b-870c-fd4ddbb10d45\",\n"
+    "              \"clientId\": \"string\",\n"
+    "              \"direction\": \"Buy\",\n"
+    "              \"filled\": \"1234.56789\",\n"
+    "              \"lastUpdateTimestamp\": 1604937694000,\n"
+    "              \"limitPrice\": \"1234.56789\",\n"
+    "              \"orderType\": \"Limit\",\n"
+    "              \"quantity\": \"1234.56789\",\n"
+    "              \"reduceOnly\": false,\n"
+    "              \"spotData\": \"string\",\n"
+    "              \"timestamp\": 1604937694000,\n"
+    "              \"tradeable\": \"string\",\n"
+    "              \"uid\": \"2ceb1d31-f619-457b-870c-fd4ddbb10d45\"\n"
+    "            },\n"
+    "            \"takerOrderData\": {\n"
+    "              \"fee\": \"1234.56789\",\n"
+    "              \"positionSize\": \"1234.56789\"\n"
+    "            },\n"
+    "            \"timestamp\": 1604937694000,\n"
+    "            \"uid\": \"2ceb1d31-f619-457b-870c-fd4ddbb10d45\",\n"
+    "            \"usdValue\": \"1234.56789\"\n"
+    "          },\n"
+    "          \"takerReducedQuantity\": \"string\"\n"
+    "        }\n"
+    "      },\n"
+    "      \"timestamp\": 1604937694000,\n"
+    "      \"uid\": \"string\"\n"
+    "    }\n"
+    "  ],\n"
+    "  \"len\": 0,\n"
+    "  \"serverTime\": \"2022-03-31T20:38:53.677Z\"\n"
+    "}\n";
+
+/* docs.kraken.com api-reference "Get execution events" example (current),
+ * verbatim as far as our copy of the page goes (up to orderData; its
+ * oldTakerOrder and what follows are not in it): a single order, and the
+ * example's order carries no direction. */
+static const char docs_current[] = "{\n"
+    "  \"accountUid\": \"3c90c3cc-0d44-4b50-8888-8dd25736052a\",\n"
+    "  \"len\": 123,\n"
+    "  \"elements\": [\n"
+    "    {\n"
+    "      \"uid\": \"<string>\",\n"
+    "      \"timestamp\": 1604937694000,\n"
+    "      \"event\": {\n"
+    "        \"Execution\": {\n"
+    "          \"execution\": {\n"
+    "            \"uid\": \"3c90c3cc-0d44-4b50-8888-8dd25736052a\",\n"
+    "            \"order\": {\n"
+    "              \"uid\": \"3c90c3cc-0d44-4b50-8888-8dd25736052a\",\n"
+    "              \"accountUid\": \"3c90c3cc-0d44-4b50-8888-8dd25736052a\",\n"
+    "              \"tradeable\": \"<string>\",\n"
+    "              \"quantity\": \"1234.56789\",\n"
+    "              \"filled\": \"1234.56789\",\n"
+    "              \"timestamp\": 1604937694000,\n"
+    "              \"limitPrice\": \"1234.56789\",\n"
+    "              \"clientId\": \"<string>\",\n"
+    "              \"reduceOnly\": true,\n"
+    "              \"lastUpdateTimestamp\": 1604937694000,\n"
+    "              \"spotData\": \"<string>\",\n"
+    "              \"regulatoryExternalUid\": \"3c90c3cc-0d44-4b50-8888-8dd25736052a\"\n"
+    "            },\n"
+    "            \"timestamp\": 1604937694000,\n"
+    "            \"quantity\": \"1234.56789\",\n"
+    "            \"price\": \"1234.56789\",\n"
+    "            \"markPrice\": \"1234.56789\",\n"
+    "            \"limitFilled\": true,\n"
+    "            \"usdValue\": \"1234.56789\",\n"
+    "            \"orderData\": {\n"
+    "              \"fee\": \"1234.56789\",\n"
+    "              \"positionSize\": \"1234.56789\",\n"
+    "              \"feeCalculationInfo\": [\n"
+    "                {\n"
+    "                  \"percentageFee\": \"1234.56789\",\n"
+    "                  \"userFeeDiscountApplied\": \"1234.56789\",\n"
+    "                  \"marketShareRebateCredited\": \"1234.56789\"\n"
+    "                }\n"
+    "              ]\n"
+    "            }\n"
+    "          }\n"
+    "        }\n"
+    "      }\n"
+    "    }\n"
+    "  ]\n"
+    "}\n";
 
 static const char *hdr_token;
 
@@ -134,6 +276,15 @@ test_executions(void **state)
 	assert_int_equal(step(&c, &g, 200, "{\"accountUid\":\"" ME "\",\"len\":0,\"elements\":[]}", &o, url,
 	    sizeof(url)), XR_OK);
 	assert_non_null(strstr(url, "continuation_token=hdr%2Ftoken"));
+	/* the header's bound: 1 + pages; the pools the requests go to */
+	{
+		struct xpool pools[XPOOL_MAX];
+		assert_int_equal(c.ops->pools(&c, pools), 2);
+		assert_string_equal(pools[0].name, "derivatives");
+		assert_true(pools[0].cap == 500 && pools[0].per_s == 50);
+		assert_string_equal(pools[1].name, "history");
+		assert_true(pools[1].cap == 100);
+	}
 	assert_int_equal(c.ops->next(&c, &cred, 1700000003000, &(struct xreq){ 0 }, &(const char *){ NULL }), 0);
 	xconn_close(&c);
 	free(g.fills);
@@ -159,6 +310,11 @@ test_errors(void **state)
 		{ 200, "{\"result\":\"error\",\"error\":\"nonceDuplicate\"}", XR_CLOCK },
 		{ 200, "{\"result\":\"error\",\"errors\":[{\"code\":\"accountInactive\",\"message\":\"x\"}]}", XR_FATAL },
 		{ 200, "{\"result\":\"success\"}", XR_RETRY },
+		/* issue 9: spellings Kraken uses besides the documented ones */
+		{ 200, "{\"result\":\"error\",\"error\":\"Unavailable\"}", XR_RETRY },
+		{ 200, "{\"result\":\"error\",\"error\":\"Unauthorized\"}", XR_AUTH },
+		{ 401, "{\"status\":\"unauthorized\"}", XR_AUTH },
+		{ 200, "{\"result\":\"error\",\"errors\":[{\"code\":\"unavailable\",\"message\":\"x\"}]}", XR_RETRY },
 	};
 	struct xconn c;
 	struct collected g = { 0 };
@@ -196,12 +352,115 @@ test_errors(void **state)
 	free(g.fills);
 }
 
+/* Replaces every occurrence of from by to in a fresh copy of src. */
+static char *
+subst(const char *src, const char *from, const char *to)
+{
+	size_t n = 0, fl = strlen(from), tl = strlen(to);
+	char *out, *o;
+	const char *p;
+
+	for (p = src; (p = strstr(p, from)) != NULL; p += fl)
+		n++;
+	out = o = xmalloc(strlen(src) + n * tl + 1);
+	for (p = src; *p != '\0';) {
+		if (strncmp(p, from, fl) == 0) {
+			memcpy(o, to, tl);
+			o += tl;
+			p += fl;
+		} else
+			*o++ = *p++;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* One executions page on a fresh connection: the outcome. */
+static enum xresult
+one_page(const char *body, struct collected *g, struct xoutcome *o)
+{
+	struct xconn c;
+	enum xresult r;
+
+	open_conn(&c);
+	assert_int_equal(step(&c, g, 200, accounts_body, o, NULL, 0), XR_OK);
+	hdr_token = NULL;
+	r = step(&c, g, 200, body, o, NULL, 0);
+	xconn_close(&c);
+	return r;
+}
+
+/* The documented examples, verbatim: each shape is read; the schema's
+ * placeholders ("string" as a contract) are refused visibly. Unknown
+ * shapes are errors, never zero fills. */
+static void
+test_documented_examples(void **state)
+{
+	struct collected g = { 0 };
+	struct xoutcome o;
+	char b[DEC_STR_MAX], *body;
+
+	(void)state;
+	assert_int_equal(one_page(docs_older, &g, &o), XR_FATAL);
+	assert_non_null(strstr(o.error, "unknown contract"));
+	assert_int_equal(g.nfills, 0);
+	/* the same with a real contract: the account is both sides in the
+	 * example (every uid is the same); the maker side is read */
+	body = subst(docs_older, "\"tradeable\": \"string\"", "\"tradeable\": \"PF_XBTUSD\"");
+	assert_int_equal(one_page(body, &g, &o), XR_OK);
+	free(body);
+	assert_int_equal(g.nfills, 1);
+	assert_string_equal(g.fills[0].id, "2ceb1d31-f619-457b-870c-fd4ddbb10d45");
+	assert_int_equal(g.fills[0].timestamp, 1604937694000);
+	assert_string_equal(g.fills[0].symbol, "BTC/USD:USD");
+	assert_int_equal(g.fills[0].side, FILL_BUY);
+	assert_int_equal(g.fills[0].role, FILL_MAKER);
+	dec_format(b, sizeof(b), g.fills[0].amount);
+	assert_string_equal(b, "1234.56789");
+	dec_format(b, sizeof(b), g.fills[0].fees[0].cost);
+	assert_string_equal(b, "1234.56789");
+	assert_string_equal(g.fills[0].fees[0].currency, "USD");
+	/* the current example: no direction in its order: refused, visibly */
+	g.nfills = 0;
+	assert_int_equal(one_page(docs_current, &g, &o), XR_FATAL);
+	assert_non_null(strstr(o.error, "bad field"));
+	body = subst(docs_current, "\"tradeable\": \"<string>\",", "\"tradeable\": \"PF_ETHUSD\", \"direction\": \"Sell\",");
+	assert_int_equal(one_page(body, &g, &o), XR_OK);
+	free(body);
+	assert_int_equal(g.nfills, 1);
+	assert_string_equal(g.fills[0].symbol, "ETH/USD:USD");
+	assert_int_equal(g.fills[0].side, FILL_SELL);
+	assert_int_equal(g.fills[0].role, FILL_ROLE_UNKNOWN);	/* no executionType */
+	dec_format(b, sizeof(b), g.fills[0].fees[0].cost);
+	assert_string_equal(b, "1234.56789");
+	/* unknown shapes */
+	g.nfills = 0;
+	assert_int_equal(one_page("{\"accountUid\":\"" ME "\",\"elements\":[{\"uid\":\"y\",\"timestamp\":1,"
+	    "\"event\":{\"OrderPlaced\":{}}}]}", &g, &o), XR_FATAL);
+	assert_non_null(strstr(o.error, "not an execution"));
+	assert_int_equal(one_page("{\"accountUid\":\"" ME "\",\"elements\":[{\"uid\":\"y\",\"timestamp\":1,"
+	    "\"event\":{\"execution\":{\"execution\":{\"uid\":\"x\",\"timestamp\":1,\"quantity\":\"1\",\"price\":\"1\"}}}}]}",
+	    &g, &o), XR_FATAL);
+	assert_non_null(strstr(o.error, "unknown shape"));
+	assert_int_equal(one_page("{\"accountUid\":\"" ME "\",\"elements\":[" EXEC2("x1", "1700000000123",
+	    ORDER("o1", OTHER, "PF_XBTUSD", "Buy"), ORDER("c1", OTHER, "PF_XBTUSD", "Sell"), "\"0.5\"", "\"1\"", "null",
+	    "null") "]}", &g, &o), XR_FATAL);
+	assert_non_null(strstr(o.error, "account's"));
+	assert_int_equal(one_page("{\"accountUid\":\"" ME "\",\"elements\":[" EXEC1("execution", "x2", "1700000000200",
+	    ORDER("o2", ME, "PF_ETHUSD", "Sell"), ",\"executionType\":\"both\"", "2", "2000", "2") "]}", &g, &o),
+	    XR_FATAL);
+	assert_non_null(strstr(o.error, "executionType"));
+	assert_int_equal(g.nfills, 0);
+	free(g.fills);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_executions),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_documented_examples),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
