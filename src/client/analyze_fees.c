@@ -123,9 +123,9 @@ analyze_fees_resolve(const struct analyze_fees *fees, struct ledger *l)
 }
 
 static void
-source_of(void *arg, const char *cur, const char *quote, char *buf, size_t cap)
+source_of(const void *arg, const char *cur, const char *quote, char *buf, size_t cap)
 {
-	const struct analyze_fees *fees = ((struct ctx *)arg)->fees;
+	const struct analyze_fees *fees = arg;
 	const struct dec *r = fixed_rate(fees, cur, quote);
 	char origin[300], rs[DEC_STR_MAX];
 
@@ -142,7 +142,5 @@ source_of(void *arg, const char *cur, const char *quote, char *buf, size_t cap)
 json_t *
 analyze_fees_json(const struct analyze_fees *fees, const struct ledger *l)
 {
-	struct ctx c = { fees };
-
-	return report_fees_json(l, source_of, &c);
+	return report_fees_json(l, source_of, fees);
 }

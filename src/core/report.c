@@ -267,7 +267,7 @@ report_table(const struct ledger *l, const char **errstr)
 }
 
 json_t *
-report_fees_json(const struct ledger *l, report_source_fn source, void *arg)
+report_fees_json(const struct ledger *l, report_source_fn source, const void *arg)
 {
 	json_t *o = json_object(), *cur = json_array();
 	uint64_t pending = ledger_fees_pending(l);

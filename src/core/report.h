@@ -52,7 +52,7 @@ char *report_table(const struct ledger *l, const char **errstr);
 
 /* Describes in buf (cap bytes) the rate that converts fees paid in
  * currency into quote ("daily close BNB/USDT of the fill's UTC day, ..."). */
-typedef void (*report_source_fn)(void *arg, const char *currency, const char *quote, char *buf, size_t cap);
+typedef void (*report_source_fn)(const void *arg, const char *currency, const char *quote, char *buf, size_t cap);
 
 /*
  * The "fee_conversion" section: how third-currency fees were converted and
@@ -62,6 +62,6 @@ typedef void (*report_source_fn)(void *arg, const char *currency, const char *qu
  *	 pending_first_fill, pending_last_fill}], note (when pending)}
  * fees, converted and pending are in currency; converted_quote in quote.
  */
-json_t *report_fees_json(const struct ledger *l, report_source_fn source, void *arg);
+json_t *report_fees_json(const struct ledger *l, report_source_fn source, const void *arg);
 
 #endif

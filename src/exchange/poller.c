@@ -13,6 +13,7 @@
 #include "core/holdings.h"
 #include "core/prim.h"
 #include "exchange/budget.h"
+#include "exchange/feebook.h"
 #include "exchange/pricebook.h"
 #include "out/metrics.h"
 #include "util/bmap.h"
@@ -505,6 +506,7 @@ call_next(void *arg, const struct credential *cred)
 static void
 job_finish_cycle(struct poller *p, struct job *j, int64_t mono)
 {
+	const char *err = NULL;
 	int64_t iv;
 	bool backfill_cycle;
 
@@ -531,6 +533,10 @@ job_finish_cycle(struct poller *p, struct job *j, int64_t mono)
 	j->st.complete_until_ms = j->cycle_begin_ms;
 	j->st.consecutive_failures = 0;
 	j->st.last_error[0] = '\0';
+	/* The cycle's closes are in: convert the third-currency fees whose
+	 * day now has a final close (fills applied earlier, or this cycle). */
+	if (feebook_resolve(j->ledger, j->book, j->conn.ops->name, &err) != 0)
+		snprintf(j->st.last_error, sizeof(j->st.last_error), "converting fees: %s", err);
 	j->st.backfill_done = j->conn.backfill_done;
 	snprintf(j->st.progress, sizeof(j->st.progress), "%s", j->conn.progress);
 	j->st.next_poll_ms = time_now_ms() + iv;
