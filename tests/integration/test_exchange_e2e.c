@@ -20,13 +20,14 @@
 #include "../unit/exchange/exsim_run.h"
 #include "client/httpc.h"
 #include "exchange/exchange.h"
+#include "exchange/pricebook.h"
 #include "harness.h"
 #include "harness_exchange.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
 static const char *const compared[] = { "realized_pnl", "closed_basis", "volume_base", "volume_quote", "fees_quote",
-	"trades", "wins", "losses", "open_long_qty", "open_long_cost", "open_short_qty", "open_short_proceeds",
+	"trades", "wins", "losses", "fees_pending", "trips_pending", "open_long_qty", "open_long_cost", "open_short_qty", "open_short_proceeds",
 	"unmatched_sell_qty", "first_fill", "last_fill" };
 
 static struct dec
@@ -118,7 +119,49 @@ compare_equity(const struct daemon *d, json_t *truth, const char *ex, const char
 	json_decref(sum);
 }
 
-/* The daemon's metrics for every symbol equal `perfagg analyze` on the truth. */
+/*
+ * The simulator's final daily closes of the series the daemon converts
+ * Binance's BNB fees with (BNB/USDT, and BTC/USDT for the cross of
+ * BTC-quoted symbols), as a --fee-closes CSV: the days that had ended
+ * (PRICEBOOK_FINAL_AFTER_MS past) before the daemon fetched them. A run
+ * across that boundary could see one day more here than in the daemon.
+ */
+static char *
+fee_closes(const struct exsim_run *s)
+{
+	static const char *const series[][2] = { { "BNBUSDT", "BNB/USDT" }, { "BTCUSDT", "BTC/USDT" } };
+	int64_t last_day = time_day_of_ms(time_now_ms() - PRICEBOOK_FINAL_AFTER_MS) - 1;
+	char *csv = xasprintf("date,symbol,price\n"), *path, date[TIME_DATE_LEN];
+
+	for (size_t k = 0; k < 2; k++)
+		for (int64_t from = 0;; from += 1000 * TIME_DAY_MS) {
+			json_t *rows, *row;
+			size_t i;
+			path = xasprintf("/api/v3/klines?symbol=%s&interval=1d&startTime=%lld&limit=1000", series[k][0],
+			    (long long)from);
+			rows = harness_sim_get(s, path);
+			free(path);
+			json_array_foreach(rows, i, row) {
+				int64_t t = strtoll(json_string_value(json_array_get(row, 0)), NULL, 10);
+				char *next;
+				if (time_day_of_ms(t) > last_day)
+					continue;
+				time_format_date(date, time_day_of_ms(t));
+				next = xasprintf("%s%s,%s,%s\n", csv, date, series[k][1],
+				    json_string_value(json_array_get(row, 4)));
+				free(csv);
+				csv = next;
+			}
+			i = json_array_size(rows);
+			json_decref(rows);
+			if (i < 1000)
+				break;
+		}
+	return csv;
+}
+
+/* The daemon's metrics for every symbol equal `perfagg analyze` on the truth
+ * (with the same closes converting BNB fees). */
 static void
 compare(const struct daemon *d, const struct exsim_run *s, json_t *acct, const char *sid, const char *what)
 {
@@ -138,8 +181,12 @@ compare(const struct daemon *d, const struct exsim_run *s, json_t *acct, const c
 	}
 	file = harness_write_tmp("perfagg-truth", text);
 	{
-		const char *argv[] = { "perfagg", "analyze", file, NULL };
+		char *csv = fee_closes(s), *closes = harness_write_tmp("perfagg-closes", csv);
+		const char *argv[] = { "perfagg", "analyze", "--fee-closes", closes, file, NULL };
 		rc = harness_run(argv, NULL, NULL, &out, &err);
+		unlink(closes);
+		free(closes);
+		free(csv);
 	}
 	unlink(file);
 	if (rc != 0)
@@ -153,6 +200,19 @@ compare(const struct daemon *d, const struct exsim_run *s, json_t *acct, const c
 	nsym = json_array_size(m);
 	assert_int_equal(nsym, json_object_size(symbols));
 	assert_true(json_is_true(json_object_get(json_object_get(metrics, "freshness"), "backfill_done")));
+	/* the conversions are stated, and the same as analyze's */
+	{
+		json_t *fa = json_object_get(json_object_get(analysis, "fee_conversion"), "currencies"),
+		    *fd = json_object_get(json_object_get(metrics, "fee_conversion"), "currencies");
+		assert_int_equal(json_array_size(fa), json_array_size(fd));
+		for (size_t k = 0; k < json_array_size(fd); k++) {
+			const char *keys[] = { "currency", "quote", "fees", "converted", "converted_quote", "pending" };
+			for (size_t q = 0; q < sizeof(keys) / sizeof(keys[0]); q++)
+				if (!json_equal(json_object_get(json_array_get(fa, k), keys[q]),
+				    json_object_get(json_array_get(fd, k), keys[q])))
+					fail_msg("%s fee_conversion %zu %s differs", what, k, keys[q]);
+		}
+	}
 	for (i = 0; i < nsym; i++) {
 		json_t *got = json_array_get(m, i);
 		const char *sym = json_string_value(json_object_get(got, "symbol"));
