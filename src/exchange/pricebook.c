@@ -142,11 +142,9 @@ pricebook_put_at(struct pricebook *b, const char *exchange, const char *symbol, 
 	j = day_pos(s, (int32_t)d);
 	final = seen_ms >= (d + 1) * TIME_DAY_MS + PRICEBOOK_FINAL_AFTER_MS;
 	if (j < s->n && s->days[j] == (int32_t)d) {
-		/* a running day's close moves; a final one is kept as first seen */
-		if (!s->final[j]) {
-			s->close[j] = close;
-			s->final[j] = final;
-		}
+		/* the running day's close moves; once final, a close stays final */
+		s->close[j] = close;
+		s->final[j] = s->final[j] || final;
 	} else {
 		if (s->n == s->cap) {
 			s->cap = s->cap ? s->cap + s->cap / 2 + 1 : 32;

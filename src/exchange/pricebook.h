@@ -35,7 +35,8 @@ void pricebook_free(struct pricebook *b);
 int pricebook_put(struct pricebook *b, const char *exchange, const char *symbol, int64_t day_ms, struct dec close,
     const char **errstr);
 /* As pricebook_put, fetched at seen_ms (wall clock): final when seen_ms is
- * PRICEBOOK_FINAL_AFTER_MS past the day's end. A final close stays final. */
+ * PRICEBOOK_FINAL_AFTER_MS past the day's end. A later put replaces the
+ * close; a final close stays final. */
 int pricebook_put_at(struct pricebook *b, const char *exchange, const char *symbol, int64_t day_ms,
     struct dec close, int64_t seen_ms, const char **errstr);
 

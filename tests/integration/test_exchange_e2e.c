@@ -142,8 +142,12 @@ fee_closes(const struct exsim_run *s)
 			rows = harness_sim_get(s, path);
 			free(path);
 			json_array_foreach(rows, i, row) {
-				int64_t t = strtoll(json_string_value(json_array_get(row, 0)), NULL, 10);
+				json_t *jt = json_array_get(row, 0);
+				int64_t t = json_is_integer(jt) ? json_integer_value(jt) :
+				    strtoll(json_string_value(jt) != NULL ? json_string_value(jt) : "0", NULL, 10);
 				char *next;
+				if (!json_is_string(json_array_get(row, 4)))
+					fail_msg("klines %s: the close is not a string", series[k][0]);
 				if (time_day_of_ms(t) > last_day)
 					continue;
 				time_format_date(date, time_day_of_ms(t));
