@@ -126,6 +126,30 @@ compare_equity(const struct daemon *d, json_t *truth, const char *ex, const char
  * (PRICEBOOK_FINAL_AFTER_MS past) before the daemon fetched them. A run
  * across that boundary could see one day more here than in the daemon.
  */
+/* GET path from the simulator, through its injected faults. */
+static json_t *
+sim_get_retry(const struct exsim_run *s, const char *path)
+{
+	char *url = xasprintf("%s%s", s->url, path), err[256];
+	json_t *j = NULL;
+
+	for (int i = 0; i < 100 && j == NULL; i++) {
+		struct httpc_request req = { .method = "GET", .timeout_s = 120, .url = url };
+		struct httpc_response resp;
+		if (httpc_do(&req, &resp, err, sizeof(err)) == 0) {
+			if (resp.status == 200 && json_is_array(resp.json))
+				j = json_incref(resp.json);
+			httpc_response_clear(&resp);
+		}
+		if (j == NULL)
+			usleep(20000);
+	}
+	if (j == NULL)
+		fail_msg("simulator %s: no answer in 100 tries", path);
+	free(url);
+	return j;
+}
+
 static char *
 fee_closes(const struct exsim_run *s)
 {
@@ -139,7 +163,7 @@ fee_closes(const struct exsim_run *s)
 			size_t i;
 			path = xasprintf("/api/v3/klines?symbol=%s&interval=1d&startTime=%lld&limit=1000", series[k][0],
 			    (long long)from);
-			rows = harness_sim_get(s, path);
+			rows = sim_get_retry(s, path);
 			free(path);
 			json_array_foreach(rows, i, row) {
 				json_t *jt = json_array_get(row, 0);
@@ -210,11 +234,19 @@ compare(const struct daemon *d, const struct exsim_run *s, json_t *acct, const c
 		    *fd = json_object_get(json_object_get(metrics, "fee_conversion"), "currencies");
 		assert_int_equal(json_array_size(fa), json_array_size(fd));
 		for (size_t k = 0; k < json_array_size(fd); k++) {
-			const char *keys[] = { "currency", "quote", "fees", "converted", "converted_quote", "pending" };
+			const char *keys[] = { "fees", "fills", "converted", "converted_quote", "pending", "pending_fills" };
+			json_t *x = json_array_get(fd, k), *y = NULL;
+			for (size_t c = 0; c < json_array_size(fa) && y == NULL; c++)
+				if (json_equal(json_object_get(json_array_get(fa, c), "currency"), json_object_get(x, "currency")) &&
+				    json_equal(json_object_get(json_array_get(fa, c), "quote"), json_object_get(x, "quote")))
+					y = json_array_get(fa, c);
+			if (y == NULL)
+				fail_msg("%s fee_conversion %zu: not in analyze's", what, k);
 			for (size_t q = 0; q < sizeof(keys) / sizeof(keys[0]); q++)
-				if (!json_equal(json_object_get(json_array_get(fa, k), keys[q]),
-				    json_object_get(json_array_get(fd, k), keys[q])))
-					fail_msg("%s fee_conversion %zu %s differs", what, k, keys[q]);
+				if (!json_equal(json_object_get(x, keys[q]), json_object_get(y, keys[q])))
+					fail_msg("%s fee_conversion %s/%s %s differs", what,
+					    json_string_value(json_object_get(x, "currency")),
+					    json_string_value(json_object_get(x, "quote")), keys[q]);
 		}
 	}
 	for (i = 0; i < nsym; i++) {
