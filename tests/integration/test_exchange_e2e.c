@@ -196,6 +196,7 @@ compare(const struct daemon *d, const struct exsim_run *s, json_t *acct, const c
 	char *path, *enc, *text, *file, *out = NULL, *err = NULL;
 	json_t *truth, *metrics, *analysis, *symbols, *m;
 	size_t i, nsym;
+	bool bnb_seen = false;
 	int rc;
 
 	enc = xurl_encode(json_string_value(json_object_get(acct, "api_key")),
@@ -242,6 +243,11 @@ compare(const struct daemon *d, const struct exsim_run *s, json_t *acct, const c
 					y = json_array_get(fa, c);
 			if (y == NULL)
 				fail_msg("%s fee_conversion %zu: not in analyze's", what, k);
+			/* BNB fees of the past days were converted, not left pending */
+			if (strcmp(json_string_value(json_object_get(x, "currency")), "BNB") == 0 &&
+			    strcmp(json_string_value(json_object_get(x, "converted_quote")), "0") == 0)
+				fail_msg("%s: no BNB fee converted", what);
+			bnb_seen = true;
 			for (size_t q = 0; q < sizeof(keys) / sizeof(keys[0]); q++)
 				if (!json_equal(json_object_get(x, keys[q]), json_object_get(y, keys[q])))
 					fail_msg("%s fee_conversion %s/%s %s differs", what,
@@ -263,6 +269,9 @@ compare(const struct daemon *d, const struct exsim_run *s, json_t *acct, const c
 			}
 		}
 	}
+	if (strcmp(json_string_value(json_object_get(acct, "exchange")), "binance") == 0 &&
+	    strcmp(json_string_value(json_object_get(acct, "market")), "futures") != 0 && !bnb_seen)
+		fail_msg("%s: no third-currency fee in fee_conversion", what);
 	json_decref(metrics);
 	json_decref(analysis);
 	compare_equity(d, truth, json_string_value(json_object_get(acct, "exchange")), sid, what);
