@@ -237,15 +237,15 @@ out:
 
 /* Values every day first..last, applying the fills of each day first. */
 static int
-run_days(struct portfolio *p, struct ledger *l, const struct analyze_item *v, size_t n,
-    size_t *next, const struct marks *m, int64_t first, int64_t last)
+run_days(struct portfolio *p, struct ledger *l, const struct analyze_fees *fees, const struct analyze_item *v,
+    size_t n, size_t *next, const struct marks *m, int64_t first, int64_t last)
 {
 	const char *err = NULL, *sym = NULL;
 	char date[TIME_DATE_LEN];
 	int rc;
 
 	for (int64_t d = first; d <= last; d++) {
-		if ((rc = analyze_apply(l, v, n, next, (d + 1) * TIME_DAY_MS)) != CLI_OK)
+		if ((rc = analyze_apply(l, fees, v, n, next, (d + 1) * TIME_DAY_MS)) != CLI_OK)
 			return rc;
 		if (portfolio_close_day(p, l, d, m, &sym, &err) == -1) {
 			time_format_date(date, d);
@@ -315,7 +315,7 @@ analyze_returns(const struct analyze_opts *o, struct ledger *l, const struct ana
 		if (portfolio_flow(p, fl->v[i].day, fl->v[i].amount, &err) == -1)
 			fatalx("analyze: flow: %s", err);	/* checked above */
 	}
-	if ((rc = run_days(p, l, v, n, next, m, first, last)) != CLI_OK)
+	if ((rc = run_days(p, l, &o->fees, v, n, next, m, first, last)) != CLI_OK)
 		goto out;
 	if ((rc = statistics(o, portfolio_equity(p), o->benchmark ? &bench : NULL, &st)) != CLI_OK)
 		goto out;

@@ -29,6 +29,7 @@
 
 static const char usage_text[] =
     "usage: perfagg analyze [--oversell short|zero-cost|skip] [--fee-rate CUR/QUOTE=RATE ...]\n"
+    "                       [--fee-closes FILE [--fee-pivot CUR]]\n"
     "                       [--format json|table] [--quote CUR]\n"
     "                       [--marks FILE --capital AMOUNT [--flows FILE] [--carry-marks]\n"
     "                        [--benchmark FILE] [--periods N] [--risk-free R]\n"
@@ -43,7 +44,14 @@ static const char usage_text[] =
     "CSV export is read as it is (ID,Time,Market,Side,Size,Price,Total,Fee,Fee Currency).\n"
     "  --oversell P        policy for a sell beyond the position, for every symbol\n"
     "                      (default: short on margin/futures, zero-cost on spot)\n"
-    "  --fee-rate C/Q=R    convert fees paid in C at R units of Q per C (repeatable)\n"
+    "  --fee-rate C/Q=R    convert fees paid in C on fills quoted in Q at R units of Q\n"
+    "                      per C, whatever the day (repeatable; wins over --fee-closes)\n"
+    "  --fee-closes FILE   daily closes (the --marks formats) converting a fee paid in a\n"
+    "                      third currency C on a fill quoted in Q at the close of the\n"
+    "                      fill's UTC day, as the daemon does: C/PIVOT, divided by\n"
+    "                      Q/PIVOT unless Q is PIVOT; a fee without its day's close\n"
+    "                      stays pending (fee_conversion says which)\n"
+    "  --fee-pivot CUR     the currency the closes are quoted in (default USDT)\n"
     "  --format F          json (default) or table\n"
     "  --quote CUR         the account currency when the fills have several quote\n"
     "                      currencies (for --marks and the volume concentration)\n"
@@ -174,28 +182,6 @@ parse_oversell(const char *s, enum ledger_oversell *out)
 	return 0;
 }
 
-/* "BNB/USDT=300" */
-static int
-add_fee_rate(struct ledger *l, const char *arg)
-{
-	const char *slash = strchr(arg, '/'), *eq = strchr(arg, '='), *err = NULL;
-	char cur[FILL_CUR_MAX], quote[FILL_CUR_MAX];
-	struct dec rate;
-
-	if (slash == NULL || eq == NULL || eq < slash || slash == arg ||
-	    (size_t)(slash - arg) >= sizeof(cur) || (size_t)(eq - slash - 1) >= sizeof(quote))
-		return cli_error(CMD, CLI_USAGE, "--fee-rate %s: expected CUR/QUOTE=RATE", arg);
-	memcpy(cur, arg, (size_t)(slash - arg));
-	cur[slash - arg] = '\0';
-	memcpy(quote, slash + 1, (size_t)(eq - slash - 1));
-	quote[eq - slash - 1] = '\0';
-	if (dec_parse(eq + 1, strlen(eq + 1), &rate, &err) == -1)
-		return cli_error(CMD, CLI_USAGE, "--fee-rate %s: rate: %s", arg, err);
-	if (ledger_set_fee_rate(l, cur, quote, rate, &err) == -1)
-		return cli_error(CMD, CLI_USAGE, "--fee-rate %s: %s", arg, err);
-	return CLI_OK;
-}
-
 /* The value of option name at argv[*i] ("--name=v" or "--name v"), or NULL. */
 static const char *
 opt_value(int argc, char **argv, int *i, const char *name, int *missing)
@@ -216,7 +202,8 @@ opt_value(int argc, char **argv, int *i, const char *name, int *missing)
 }
 
 int
-analyze_apply(struct ledger *l, const struct analyze_item *v, size_t n, size_t *next, int64_t until)
+analyze_apply(struct ledger *l, const struct analyze_fees *fees, const struct analyze_item *v, size_t n,
+    size_t *next, int64_t until)
 {
 	const char *err = NULL;
 	enum ledger_outcome o;
@@ -226,7 +213,7 @@ analyze_apply(struct ledger *l, const struct analyze_item *v, size_t n, size_t *
 		if (ledger_apply(l, &v[*next].f, &o, &err) == -1)
 			return cli_error(CMD, CLI_USAGE, "%s (%s): %s", where(&v[*next], w),
 			    v[*next].f.symbol, err);
-	return CLI_OK;
+	return analyze_fees_resolve(fees, l);
 }
 
 /* The HHI of the quote volume of the symbols quoted in quote. */
@@ -281,13 +268,14 @@ concentration_json(const struct ledger *l, const char *quote, json_t *exposure)
 	return c;
 }
 
-/* Adds the concentration and return-series sections to rep. */
+/* Adds the fee conversion, concentration and return-series sections to rep. */
 static void
-extend(json_t *rep, const struct ledger *l, const char *quote, json_t *ret)
+extend(json_t *rep, const struct ledger *l, const struct analyze_opts *o, const char *quote, json_t *ret)
 {
 	const char *k;
 	json_t *v;
 
+	json_object_set_new(rep, "fee_conversion", analyze_fees_json(&o->fees, l));
 	json_object_set_new(rep, "concentration",
 	    concentration_json(l, quote, ret ? json_object_get(ret, "exposure_hhi") : NULL));
 	json_object_foreach(ret, k, v)
@@ -319,7 +307,7 @@ load(const char *path, struct items *it)
 }
 
 static int
-run(struct ledger *l, const struct analyze_opts *o, const char *path, int table)
+run(struct ledger *l, struct analyze_opts *o, const char *path, int table)
 {
 	struct items it = { NULL, 0, 0 };
 	size_t next = 0;
@@ -328,7 +316,7 @@ run(struct ledger *l, const struct analyze_opts *o, const char *path, int table)
 	json_t *rep = NULL, *ret = NULL;
 	int rc;
 
-	if ((rc = load(path, &it)) != CLI_OK)
+	if ((rc = load(path, &it)) != CLI_OK || (rc = analyze_fees_load(&o->fees)) != CLI_OK)
 		goto out;
 	if (o->marks != NULL) {
 		if ((rc = analyze_returns(o, l, it.v, it.n, &next, &ret)) != CLI_OK)
@@ -343,13 +331,13 @@ run(struct ledger *l, const struct analyze_opts *o, const char *path, int table)
 		}
 		next = 0;
 	}
-	if ((rc = analyze_apply(l, it.v, it.n, &next, INT64_MAX)) != CLI_OK)
+	if ((rc = analyze_apply(l, &o->fees, it.v, it.n, &next, INT64_MAX)) != CLI_OK)
 		goto out;
 	if ((rep = report_json(l, &err)) == NULL) {
 		rc = cli_error(CMD, CLI_FAIL, "report: %s", err);
 		goto out;
 	}
-	extend(rep, l, quote, ret);
+	extend(rep, l, o, quote, ret);
 	if (table) {
 		if ((out = report_table(l, &err)) != NULL)
 			extra = analyze_table(rep);
@@ -390,6 +378,8 @@ check_opts(struct analyze_opts *o, int has_capital, const char *path)
 {
 	struct stats_params *p = &o->params;
 
+	if (o->fees.closes_path == NULL && strcmp(o->fees.pivot, "USDT") != 0)
+		return cli_error(CMD, CLI_USAGE, "--fee-pivot needs --fee-closes");
 	if (o->marks == NULL && (has_capital || o->flows || o->benchmark || o->carry))
 		return cli_error(CMD, CLI_USAGE, "--capital, --flows, --benchmark and --carry-marks "
 		    "need --marks");
@@ -403,7 +393,7 @@ check_opts(struct analyze_opts *o, int has_capital, const char *path)
 	if (!isfinite(p->omega_required_return))
 		return cli_error(CMD, CLI_USAGE, "--required-return compounds beyond range over --periods");
 	{
-		const char *in[] = { path, o->marks, o->flows, o->benchmark };
+		const char *in[] = { path, o->marks, o->flows, o->benchmark, o->fees.closes_path };
 		int stdin_n = 0;
 
 		for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++)
@@ -425,6 +415,7 @@ cli_analyze(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	stats_params_default(&o.params);
+	o.fees.pivot = "USDT";
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(usage_text, stdout);
@@ -439,8 +430,16 @@ cli_analyze(int argc, char **argv)
 			}
 			ledger_set_oversell(l, policy);
 		} else if ((v = opt_value(argc, argv, &i, "--fee-rate", &missing)) != NULL) {
-			if (add_fee_rate(l, v) != CLI_OK)
+			if (analyze_fees_fixed(&o.fees, v) != CLI_OK)
 				goto out;
+		} else if ((v = opt_value(argc, argv, &i, "--fee-closes", &missing)) != NULL) {
+			o.fees.closes_path = v;
+		} else if ((v = opt_value(argc, argv, &i, "--fee-pivot", &missing)) != NULL) {
+			if (strlen(v) == 0 || strlen(v) >= FILL_CUR_MAX) {
+				cli_error(CMD, CLI_USAGE, "--fee-pivot %s: not a currency code", v);
+				goto out;
+			}
+			o.fees.pivot = v;
 		} else if ((v = opt_value(argc, argv, &i, "--format", &missing)) != NULL) {
 			if (strcmp(v, "json") != 0 && strcmp(v, "table") != 0) {
 				cli_error(CMD, CLI_USAGE, "--format %s: expected json or table", v);
@@ -490,6 +489,7 @@ cli_analyze(int argc, char **argv)
 		goto out;
 	rc = run(l, &o, path, table);
 out:
+	analyze_fees_clear(&o.fees);
 	ledger_free(l);
 	return rc;
 }

@@ -8,14 +8,19 @@
 #include "util/xalloc.h"
 
 #define HOUR_MS 3600000LL
+#define DAY_MS 86400000LL
+#define NONE UINT32_MAX
 
 struct lot {
 	struct dec qty;
-	struct dec value;		/* cost of a long lot, proceeds of a short one */
+	struct dec value;		/* cost of a long lot, proceeds of a short one,
+					 * without third-currency fees */
+	uint32_t tf;			/* the opening fill's first third-currency fee, or NONE */
 };
 
 struct amounts {
 	struct ledger_amount *v;
+	uint64_t *cnt;			/* how many fees each sums (pending amounts) */
 	size_t n, cap;
 };
 
@@ -23,15 +28,60 @@ struct amounts {
 struct acc {
 	struct dec realized, basis, vol_base, vol_quote, fees_quote;
 	struct dec gross_win, gross_loss, unmatched;
-	uint64_t trades, wins, losses, dups, stale;
+	uint64_t trades, wins, losses, dups, stale, fees_pending, trips_pending;
 	int64_t first, last;
 	struct amounts fees, unconv;
+};
+
+/*
+ * A third-currency fee of one fill (ledger.h, Fees). Its X units are given
+ * out in order: first the parts of the fill's value spent on closed lots,
+ * then (pos onwards) the lot the fill opened, which releases them pro rata.
+ * Kept while pending, on an open lot, or owed to a pending part.
+ */
+struct tfee {
+	char cur[FILL_CUR_MAX];
+	uint32_t sym;			/* index into ledger.syms */
+	uint32_t conv;			/* index into ledger.convs */
+	uint32_t next;			/* the fill's next fee, or the next free slot; NONE ends */
+	uint32_t refs;			/* pending parts owed to round trips */
+	int64_t ts;			/* the fill's */
+	struct dec amount;		/* the fee, in cur */
+	struct dec pos;			/* cur units given out so far */
+	struct dec num, den;		/* the rate, once resolved */
+	bool used, resolved, on_lot, lot_short;
+};
+
+/* A part [from, to] (cumulative cur units) of a pending fee, released by a
+ * close: when converted it reduces the round trip's PnL by C(to) - C(from)
+ * and moves the closed basis by basis_sign times that. */
+struct part {
+	uint32_t tf, trip;
+	int basis_sign;			/* +1 long lot cost, -1 short lot proceeds, 0 the closing fill */
+	struct dec from, to;
+};
+
+/* A round trip (closing fill) with pending parts: it is classified as a win
+ * or a loss once they are all converted. */
+struct trip {
+	uint32_t sym, pending, next;	/* next: free list */
+	int64_t ts;
+	struct dec realized;
+};
+
+/* Third-currency fees by (currency, quote currency). */
+struct conv {
+	char cur[FILL_CUR_MAX];
+	size_t quote;
+	struct dec total, converted, converted_quote, pending;
+	uint64_t fills, pending_fills;
 };
 
 struct sym {
 	char name[FILL_SYMBOL_MAX];
 	char base[FILL_CUR_MAX];
 	size_t quote;			/* index into ledger.quotes */
+	uint32_t idx;			/* its own index in ledger.syms */
 	enum fill_market market;	/* of the first fill */
 	bool broken;
 	/* FIFO ring of lots */
@@ -59,11 +109,6 @@ struct bucket {
 	struct dec vol_base, vol_quote, fees_quote, realized, basis;
 };
 
-struct rate {
-	char cur[FILL_CUR_MAX], quote[FILL_CUR_MAX];
-	struct dec rate;
-};
-
 struct ledger {
 	enum ledger_oversell oversell;
 	struct sym **syms;
@@ -74,8 +119,16 @@ struct ledger {
 	size_t nquotes;
 	struct bucket *buckets;
 	size_t nbuckets, capbuckets, blast;
-	struct rate *rates;
-	size_t nrates;
+	struct tfee *tfees;
+	uint32_t ntfees, captfees, tfree;
+	uint32_t *unres;		/* the pending fees, oldest first */
+	size_t nunres, capunres;
+	struct part *parts;		/* released parts of pending fees */
+	size_t nparts, capparts;
+	struct trip *trips;
+	uint32_t ntrips, captrips, trfree;
+	struct conv *convs;
+	size_t nconvs;
 };
 
 /* The effect of one fill, added to its symbol, quote currency and hour. */
@@ -86,6 +139,8 @@ struct delta {
 	const struct fill *f;
 	struct ledger_amount unconv[FILL_FEES_MAX];
 	size_t nunconv;
+	uint32_t tf[FILL_FEES_MAX];	/* the fill's third-currency fees (tfees) */
+	uint32_t trip;			/* its pending round trip, or NONE */
 };
 
 static int
@@ -117,6 +172,7 @@ ledger_new(void)
 
 	l->hcap = 64;
 	l->htab = xcalloc(l->hcap, sizeof(*l->htab));
+	l->tfree = l->trfree = NONE;
 	return l;
 }
 
@@ -124,6 +180,7 @@ static void
 amounts_free(struct amounts *a)
 {
 	free(a->v);
+	free(a->cnt);
 }
 
 void
@@ -147,7 +204,11 @@ ledger_free(struct ledger *l)
 	free(l->htab);
 	free(l->quotes);
 	free(l->buckets);
-	free(l->rates);
+	free(l->tfees);
+	free(l->unres);
+	free(l->parts);
+	free(l->trips);
+	free(l->convs);
 	free(l);
 }
 
@@ -155,52 +216,6 @@ void
 ledger_set_oversell(struct ledger *l, enum ledger_oversell policy)
 {
 	l->oversell = policy;
-}
-
-static int
-cur_ok(const char *s, const char **errstr)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n >= FILL_CUR_MAX) {
-		*errstr = "bad currency code";
-		return -1;
-	}
-	return 0;
-}
-
-int
-ledger_set_fee_rate(struct ledger *l, const char *currency, const char *quote,
-    struct dec rate, const char **errstr)
-{
-	struct rate *r;
-
-	if (cur_ok(currency, errstr) == -1 || cur_ok(quote, errstr) == -1)
-		return -1;
-	if (dec_sign(rate) < 0) {
-		*errstr = "negative fee rate";
-		return -1;
-	}
-	for (size_t i = 0; i < l->nrates; i++)
-		if (strcmp(l->rates[i].cur, currency) == 0 && strcmp(l->rates[i].quote, quote) == 0) {
-			l->rates[i].rate = rate;
-			return 0;
-		}
-	l->rates = xreallocarray(l->rates, l->nrates + 1, sizeof(*l->rates));
-	r = &l->rates[l->nrates++];
-	strcpy(r->cur, currency);
-	strcpy(r->quote, quote);
-	r->rate = rate;
-	return 0;
-}
-
-static const struct dec *
-find_rate(const struct ledger *l, const char *cur, const char *quote)
-{
-	for (size_t i = 0; i < l->nrates; i++)
-		if (strcmp(l->rates[i].cur, cur) == 0 && strcmp(l->rates[i].quote, quote) == 0)
-			return &l->rates[i].rate;
-	return NULL;
 }
 
 static size_t
@@ -258,6 +273,7 @@ sym_get(struct ledger *l, const struct fill *f)
 	strcpy(s->name, f->symbol);
 	strcpy(s->base, f->base);
 	s->quote = quote_index(l, f->quote);
+	s->idx = (uint32_t)l->nsyms;
 	s->market = f->market;
 	l->syms[l->nsyms] = s;
 	htab_insert(l->htab, l->hcap, s->name, l->nsyms);
@@ -289,7 +305,7 @@ lot_pop(struct sym *s)
 }
 
 static int
-lot_push(struct sym *s, bool is_short, struct dec qty, struct dec value)
+lot_push(struct sym *s, bool is_short, struct dec qty, struct dec value, uint32_t tf)
 {
 	if (s->nlots == s->cap) {
 		size_t ncap = s->cap ? 2 * s->cap : 4;
@@ -303,9 +319,180 @@ lot_push(struct sym *s, bool is_short, struct dec qty, struct dec value)
 	}
 	if (add(&s->open_qty, qty) || add(&s->open_value, value))
 		return -1;
-	s->lots[(s->head + s->nlots) & (s->cap - 1)] = (struct lot){ qty, value };
+	s->lots[(s->head + s->nlots) & (s->cap - 1)] = (struct lot){ qty, value, tf };
 	s->nlots++;
 	s->is_short = is_short;
+	return 0;
+}
+
+/* ---- third-currency fees: records ---- */
+
+/* C(x): x units of t's currency in the quote, rounded once. */
+static int
+conv_of(const struct tfee *t, struct dec x, struct dec *out)
+{
+	return dec_muldiv(out, x, t->num, t->den);
+}
+
+/* C(to) - C(from): the value of the part [from, to] of t. */
+static int
+part_value(const struct tfee *t, struct dec from, struct dec to, struct dec *out)
+{
+	struct dec a, b;
+
+	if (conv_of(t, from, &a) == -1 || conv_of(t, to, &b) == -1)
+		return -1;
+	return dec_sub(out, b, a);
+}
+
+static uint32_t
+tfee_new(struct ledger *l)
+{
+	uint32_t i;
+
+	if (l->tfree != NONE) {
+		i = l->tfree;
+		l->tfree = l->tfees[i].next;
+	} else {
+		if (l->ntfees == l->captfees) {
+			if (l->captfees >= NONE / 2)
+				fatalx("ledger: too many third-currency fees");
+			l->captfees = l->captfees ? 2 * l->captfees : 16;
+			l->tfees = xreallocarray(l->tfees, l->captfees, sizeof(*l->tfees));
+		}
+		i = l->ntfees++;
+	}
+	memset(&l->tfees[i], 0, sizeof(l->tfees[i]));
+	l->tfees[i].used = true;
+	l->tfees[i].next = NONE;
+	return i;
+}
+
+/* Frees t once nothing needs it: converted, off its lot, no part owed. */
+static void
+tfee_release(struct ledger *l, uint32_t i)
+{
+	struct tfee *t = &l->tfees[i];
+
+	if (!t->resolved || t->on_lot || t->refs > 0)
+		return;
+	t->used = false;
+	t->next = l->tfree;
+	l->tfree = i;
+}
+
+static uint32_t
+trip_new(struct ledger *l, uint32_t sym, int64_t ts)
+{
+	uint32_t i;
+
+	if (l->trfree != NONE) {
+		i = l->trfree;
+		l->trfree = l->trips[i].next;
+	} else {
+		if (l->ntrips == l->captrips) {
+			if (l->captrips >= NONE / 2)
+				fatalx("ledger: too many pending round trips");
+			l->captrips = l->captrips ? 2 * l->captrips : 16;
+			l->trips = xreallocarray(l->trips, l->captrips, sizeof(*l->trips));
+		}
+		i = l->ntrips++;
+	}
+	l->trips[i] = (struct trip){ .sym = sym, .next = NONE, .ts = ts };
+	return i;
+}
+
+static size_t
+conv_index(struct ledger *l, const char *cur, size_t quote)
+{
+	for (size_t i = 0; i < l->nconvs; i++)
+		if (l->convs[i].quote == quote && strcmp(l->convs[i].cur, cur) == 0)
+			return i;
+	l->convs = xreallocarray(l->convs, l->nconvs + 1, sizeof(*l->convs));
+	memset(&l->convs[l->nconvs], 0, sizeof(l->convs[0]));
+	strcpy(l->convs[l->nconvs].cur, cur);
+	l->convs[l->nconvs].quote = quote;
+	return l->nconvs++;
+}
+
+/* Records a pending part [from, from + piece] of fee tf for d's round trip. */
+static void
+part_add(struct ledger *l, struct delta *d, const struct sym *s, uint32_t tf, int basis_sign,
+    struct dec from, struct dec to)
+{
+	if (d->trip == NONE)
+		d->trip = trip_new(l, s->idx, d->ts);
+	if (l->nparts == l->capparts) {
+		l->capparts = l->capparts ? 2 * l->capparts : 16;
+		l->parts = xreallocarray(l->parts, l->capparts, sizeof(*l->parts));
+	}
+	l->parts[l->nparts++] = (struct part){ tf, d->trip, basis_sign, from, to };
+	l->tfees[tf].refs++;
+	l->trips[d->trip].pending++;
+}
+
+/*
+ * The third-currency fees of a lot losing take of its qty (all of it when
+ * empties): each gives out its share of what the lot still holds. Converted
+ * fees add their value to *lconv (signed as the lot's value moves: + for a
+ * long lot's cost, - for a short lot's proceeds); pending ones owe a part.
+ */
+static int
+lot_fee_parts(struct ledger *l, const struct sym *s, const struct lot *lot, struct dec take, bool empties,
+    struct delta *d, struct dec *lconv)
+{
+	*lconv = DEC_ZERO;
+	for (uint32_t i = lot->tf, next; i != NONE; i = next) {
+		struct tfee *t = &l->tfees[i];
+		struct dec left, piece, to, v;
+
+		next = t->next;		/* tfee_release() reuses the link */
+
+		if (dec_sub(&left, t->amount, t->pos) == -1)
+			return -1;
+		if (empties)
+			piece = left;
+		else if (dec_muldiv(&piece, left, take, lot->qty) == -1)
+			return -1;
+		if (dec_add(&to, t->pos, piece) == -1)
+			return -1;
+		if (t->resolved) {
+			if (part_value(t, t->pos, to, &v) == -1 ||
+			    (s->is_short ? sub(lconv, v) : add(lconv, v)))
+				return -1;
+		} else {
+			part_add(l, d, s, i, s->is_short ? -1 : 1, t->pos, to);
+			t = &l->tfees[i];
+		}
+		t->pos = to;
+		if (empties) {
+			t->on_lot = false;
+			tfee_release(l, i);
+		}
+	}
+	return 0;
+}
+
+/* The closing fill's own fees: a share take/qty of each (the rest when last),
+ * owed to this round trip (they are never converted yet). */
+static int
+fill_fee_parts(struct ledger *l, const struct sym *s, struct delta *d, struct dec take, struct dec qty,
+    bool last)
+{
+	for (size_t k = 0; k < d->nunconv; k++) {
+		struct tfee *t = &l->tfees[d->tf[k]];
+		struct dec piece, to;
+
+		if (last) {
+			if (dec_sub(&piece, t->amount, t->pos) == -1)
+				return -1;
+		} else if (dec_muldiv(&piece, t->amount, take, qty) == -1)
+			return -1;
+		if (dec_add(&to, t->pos, piece) == -1)
+			return -1;
+		part_add(l, d, s, d->tf[k], 0, t->pos, to);
+		l->tfees[d->tf[k]].pos = to;
+	}
 	return 0;
 }
 
@@ -315,28 +502,34 @@ lot_push(struct sym *s, bool is_short, struct dec qty, struct dec value)
  * what was closed. Realized PnL and basis go into d.
  */
 static int
-close_lots(struct sym *s, struct dec qty, struct dec value, struct dec *rem, struct dec *vrem,
+close_lots(struct ledger *l, struct sym *s, struct dec qty, struct dec value, struct dec *rem, struct dec *vrem,
     struct delta *d)
 {
 	while (s->nlots > 0 && dec_sign(*rem) > 0) {
 		struct lot *lot = lot_front(s);
-		struct dec take, lpart, fpart, pnl;
-		bool empties = dec_cmp(lot->qty, *rem) <= 0;
+		struct dec take, lpart, fpart, lval, pnl, lconv;
+		bool empties = dec_cmp(lot->qty, *rem) <= 0, last;
 
 		take = empties ? lot->qty : *rem;
+		last = dec_cmp(take, *rem) == 0;
 		if (empties)
 			lpart = lot->value;
 		else if (dec_muldiv(&lpart, lot->value, take, lot->qty) == -1)
 			return -1;
-		if (dec_cmp(take, *rem) == 0)
+		if (last)
 			fpart = *vrem;
 		else if (dec_muldiv(&fpart, value, take, qty) == -1)
 			return -1;
+		if (lot_fee_parts(l, s, lot, take, empties, d, &lconv) == -1 ||
+		    fill_fee_parts(l, s, d, take, qty, last) == -1)
+			return -1;
+		lot = lot_front(s);
 		/* long: proceeds - cost; short: proceeds (lot) - cost (fill) */
-		if (dec_sub(&pnl, s->is_short ? lpart : fpart, s->is_short ? fpart : lpart) == -1 ||
-		    add(&d->realized, pnl) || add(&d->basis, lpart) ||
+		if (dec_add(&lval, lpart, lconv) == -1 ||
+		    dec_sub(&pnl, s->is_short ? lval : fpart, s->is_short ? fpart : lval) == -1 ||
+		    add(&d->realized, pnl) || add(&d->basis, lval) ||
 		    sub(rem, take) || sub(vrem, fpart) ||
-		    sub(&s->open_qty, take) || sub(&s->open_value, lpart))
+		    sub(&s->open_qty, take) || sub(&s->open_value, lval))
 			return -1;
 		d->closed = true;
 		if (empties)
@@ -350,16 +543,13 @@ close_lots(struct sym *s, struct dec qty, struct dec value, struct dec *rem, str
 	return 0;
 }
 
-/* Sorts the fill's fees into quote, base, converted and unconverted. */
+/* Sorts the fill's fees into quote, base and third-currency ones (d->unconv). */
 static int
-sort_fees(const struct ledger *l, const struct fill *f, struct dec *fee_q, struct dec *fee_b,
-    struct delta *d)
+sort_fees(const struct fill *f, struct dec *fee_q, struct dec *fee_b, struct delta *d)
 {
 	*fee_q = *fee_b = DEC_ZERO;
 	for (size_t i = 0; i < f->nfees; i++) {
 		const struct fill_fee *fee = &f->fees[i];
-		const struct dec *rate;
-		struct dec conv;
 
 		if (strcmp(fee->currency, f->quote) == 0) {
 			if (add(fee_q, fee->cost))
@@ -367,15 +557,43 @@ sort_fees(const struct ledger *l, const struct fill *f, struct dec *fee_q, struc
 		} else if (strcmp(fee->currency, f->base) == 0) {
 			if (add(fee_b, fee->cost))
 				return -1;
-		} else if ((rate = find_rate(l, fee->currency, f->quote)) != NULL) {
-			if (dec_mul(&conv, fee->cost, *rate) == -1 || add(fee_q, conv))
-				return -1;
-		} else {
+		} else if (!dec_is_zero(fee->cost)) {
 			struct ledger_amount *u = &d->unconv[d->nunconv++];
 			strcpy(u->currency, fee->currency);
 			u->amount = fee->cost;
 		}
 	}
+	return 0;
+}
+
+/* Records d's third-currency fees as pending tfees, chained in fill order. */
+static int
+fees_record(struct ledger *l, const struct sym *s, struct delta *d)
+{
+	for (size_t k = 0; k < d->nunconv; k++) {
+		uint32_t i = tfee_new(l);
+		struct tfee *t = &l->tfees[i];
+		struct conv *c;
+
+		strcpy(t->cur, d->unconv[k].currency);
+		t->sym = s->idx;
+		t->conv = (uint32_t)conv_index(l, t->cur, s->quote);
+		t->ts = d->ts;
+		t->amount = d->unconv[k].amount;
+		d->tf[k] = i;
+		c = &l->convs[t->conv];
+		if (add(&c->total, t->amount) || add(&c->pending, t->amount))
+			return -1;
+		c->fills++;
+		c->pending_fills++;
+		if (l->nunres == l->capunres) {
+			l->capunres = l->capunres ? 2 * l->capunres : 16;
+			l->unres = xreallocarray(l->unres, l->capunres, sizeof(*l->unres));
+		}
+		l->unres[l->nunres++] = i;
+	}
+	for (size_t k = 0; k + 1 < d->nunconv; k++)
+		l->tfees[d->tf[k]].next = d->tf[k + 1];
 	return 0;
 }
 
@@ -388,36 +606,70 @@ amounts_add(struct amounts *a, const char *cur, struct dec v)
 	if (a->n == a->cap) {
 		a->cap = a->cap ? 2 * a->cap : 4;
 		a->v = xreallocarray(a->v, a->cap, sizeof(*a->v));
+		a->cnt = xreallocarray(a->cnt, a->cap, sizeof(*a->cnt));
 	}
 	strcpy(a->v[a->n].currency, cur);
-	a->v[a->n++].amount = v;
+	a->v[a->n].amount = v;
+	a->cnt[a->n++] = 0;
+	return 0;
+}
+
+/* Adds (dn = 1) or takes away (dn = -1) one pending fee v in cur; an entry
+ * with no fee left goes (so a fee and a rebate summing to 0 still show). */
+static int
+pending_add(struct amounts *a, const char *cur, struct dec v, int dn)
+{
+	size_t i;
+
+	if (amounts_add(a, cur, v) == -1)
+		return -1;
+	for (i = 0; strcmp(a->v[i].currency, cur) != 0; i++)
+		;
+	a->cnt[i] += (uint64_t)(int64_t)dn;
+	if (a->cnt[i] == 0) {
+		memmove(&a->v[i], &a->v[i + 1], (a->n - i - 1) * sizeof(*a->v));
+		memmove(&a->cnt[i], &a->cnt[i + 1], (a->n - i - 1) * sizeof(*a->cnt));
+		a->n--;
+	}
+	return 0;
+}
+
+/* A complete round trip with PnL pnl: a win, a loss, or neither at 0. */
+static int
+classify(struct acc *a, struct dec pnl)
+{
+	int sign = dec_sign(pnl);
+
+	if (sign > 0) {
+		a->wins++;
+		return add(&a->gross_win, pnl);
+	}
+	if (sign < 0) {
+		a->losses++;
+		return add(&a->gross_loss, pnl);
+	}
 	return 0;
 }
 
 static int
 acc_apply(struct acc *a, const struct delta *d)
 {
-	int sign = dec_sign(d->realized);
-
 	if (add(&a->realized, d->realized) || add(&a->basis, d->basis) ||
 	    add(&a->vol_base, d->vol_base) || add(&a->vol_quote, d->vol_quote) ||
 	    add(&a->fees_quote, d->fees_quote) || add(&a->unmatched, d->unmatched))
 		return -1;
-	if (d->closed && sign > 0) {
-		a->wins++;
-		if (add(&a->gross_win, d->realized))
-			return -1;
-	} else if (d->closed && sign < 0) {
-		a->losses++;
-		if (add(&a->gross_loss, d->realized))
-			return -1;
-	}
+	/* a round trip waiting for fees is classified when they are converted */
+	if (d->closed && d->trip != NONE)
+		a->trips_pending++;
+	else if (d->closed && classify(a, d->realized) == -1)
+		return -1;
 	for (size_t i = 0; i < d->f->nfees; i++)
 		if (amounts_add(&a->fees, d->f->fees[i].currency, d->f->fees[i].cost))
 			return -1;
 	for (size_t i = 0; i < d->nunconv; i++)
-		if (amounts_add(&a->unconv, d->unconv[i].currency, d->unconv[i].amount))
+		if (pending_add(&a->unconv, d->unconv[i].currency, d->unconv[i].amount, 1))
 			return -1;
+	a->fees_pending += d->nunconv;
 	if (a->trades == 0 || d->ts < a->first)
 		a->first = d->ts;
 	if (a->trades == 0 || d->ts > a->last)
@@ -434,6 +686,16 @@ hour_of(int64_t ts)
 	if (ts % HOUR_MS < 0)
 		h--;
 	return h * HOUR_MS;
+}
+
+static int64_t
+day_of(int64_t ts)
+{
+	int64_t d = ts / DAY_MS;
+
+	if (ts % DAY_MS < 0)
+		d--;
+	return d;
 }
 
 static int
@@ -494,7 +756,7 @@ book(struct ledger *l, struct sym *s, const struct fill *f, struct delta *d, con
 	struct dec cost, fee_q, fee_b, qty, value, rem, vrem, bval;
 
 	*errstr = "amount out of range";
-	if (fill_cost(f, &cost) == -1 || sort_fees(l, f, &fee_q, &fee_b, d) == -1 ||
+	if (fill_cost(f, &cost) == -1 || sort_fees(f, &fee_q, &fee_b, d) == -1 ||
 	    dec_mul(&bval, fee_b, f->price) == -1 || dec_add(&d->fees_quote, fee_q, bval) == -1)
 		return -1;
 	d->vol_base = f->amount;
@@ -510,27 +772,31 @@ book(struct ledger *l, struct sym *s, const struct fill *f, struct delta *d, con
 		*errstr = "base fee leaves no quantity";
 		return -1;
 	}
+	if (fees_record(l, s, d) == -1)
+		goto broken;
 	rem = qty;
 	vrem = value;
 	/* a buy closes shorts, a sell closes longs */
 	if (s->nlots > 0 && s->is_short == (f->side == FILL_BUY) &&
-	    close_lots(s, qty, value, &rem, &vrem, d) == -1)
+	    close_lots(l, s, qty, value, &rem, &vrem, d) == -1)
 		goto broken;
 	if (dec_sign(rem) == 0)
 		return 0;
-	if (f->side == FILL_BUY) {
-		if (lot_push(s, false, rem, vrem) == -1)
+	if (f->side == FILL_BUY || policy_of(l, s) == LEDGER_OVERSELL_SHORT) {
+		/* what is left of the fill's third-currency fees goes with its lot */
+		for (size_t k = 0; k < d->nunconv; k++) {
+			l->tfees[d->tf[k]].on_lot = true;
+			l->tfees[d->tf[k]].lot_short = f->side == FILL_SELL;
+		}
+		if (lot_push(s, f->side == FILL_SELL, rem, vrem, d->nunconv > 0 ? d->tf[0] : NONE) == -1)
 			goto broken;
 		return 0;
 	}
 	switch (policy_of(l, s)) {
-	case LEDGER_OVERSELL_SHORT:
-		if (lot_push(s, true, rem, vrem) == -1)
-			goto broken;
-		break;
 	case LEDGER_OVERSELL_ZERO_COST:
 		d->closed = true;
-		if (add(&d->realized, vrem) || add(&d->unmatched, rem))
+		if (add(&d->realized, vrem) || add(&d->unmatched, rem) ||
+		    fill_fee_parts(l, s, d, rem, rem, true) == -1)
 			goto broken;
 		break;
 	default:
@@ -599,8 +865,11 @@ ledger_apply(struct ledger *l, const struct fill *f, enum ledger_outcome *outcom
 	memset(&d, 0, sizeof(d));
 	d.ts = f->timestamp;
 	d.f = f;
+	d.trip = NONE;
 	if (book(l, s, f, &d, errstr) == -1)
 		return -1;
+	if (d.trip != NONE)
+		l->trips[d.trip].realized = d.realized;
 	if (acc_apply(&s->acc, &d) == -1 || acc_apply(&l->quotes[s->quote].acc, &d) == -1 ||
 	    bucket_apply(bucket_get(l, f->timestamp, s->quote), &d) == -1) {
 		s->broken = true;
@@ -641,6 +910,8 @@ stats_of_acc(const struct acc *a, struct ledger_stats *out)
 	out->nfees = a->fees.n;
 	out->fees_unconverted = a->unconv.v;
 	out->nfees_unconverted = a->unconv.n;
+	out->fees_pending = a->fees_pending;
+	out->trips_pending = a->trips_pending;
 }
 
 /* Adds s's open position to out's open fields. */
@@ -729,4 +1000,173 @@ ledger_mark(const struct ledger *l, const char *symbol, struct dec price, struct
 	if (dec_mul(&mv, s->open_qty, price) == -1)
 		return -1;
 	return s->is_short ? dec_sub(unrealized, s->open_value, mv) : dec_sub(unrealized, mv, s->open_value);
+}
+
+/* ---- third-currency fees: conversion ---- */
+
+/* Converts fee i at num/den (ledger.h, Fees): its value into fees_quote, and
+ * the part still on its lot into the open cost or proceeds. */
+static int
+fee_convert(struct ledger *l, uint32_t i, struct dec num, struct dec den)
+{
+	struct tfee *t = &l->tfees[i];
+	struct sym *s = l->syms[t->sym];
+	struct acc *qa = &l->quotes[s->quote].acc;
+	struct conv *c = &l->convs[t->conv];
+	struct bucket *b;
+	struct dec all, done, open;
+
+	t->num = num;
+	t->den = den;
+	if (conv_of(t, t->amount, &all) == -1)
+		return -1;
+	if (t->on_lot && (conv_of(t, t->pos, &done) == -1 || dec_sub(&open, all, done) == -1 ||
+	    (t->lot_short ? sub(&s->open_value, open) : add(&s->open_value, open))))
+		return -1;
+	b = bucket_get(l, t->ts, s->quote);
+	if (add(&s->acc.fees_quote, all) || add(&qa->fees_quote, all) || add(&b->fees_quote, all) ||
+	    add(&c->converted, t->amount) || sub(&c->pending, t->amount) || add(&c->converted_quote, all))
+		return -1;
+	if (pending_add(&s->acc.unconv, t->cur, (struct dec){ -t->amount.raw }, -1) ||
+	    pending_add(&qa->unconv, t->cur, (struct dec){ -t->amount.raw }, -1))
+		return -1;
+	c->pending_fills--;
+	s->acc.fees_pending--;
+	qa->fees_pending--;
+	t->resolved = true;
+	return 0;
+}
+
+/* Converts part p of a converted fee into its round trip, which is
+ * classified once its last part is in. */
+static int
+part_convert(struct ledger *l, const struct part *p)
+{
+	struct tfee *t = &l->tfees[p->tf];
+	struct trip *tr = &l->trips[p->trip];
+	struct sym *s = l->syms[tr->sym];
+	struct acc *qa = &l->quotes[s->quote].acc;
+	struct bucket *b = bucket_get(l, tr->ts, s->quote);
+	struct dec v, basis;
+
+	if (part_value(t, p->from, p->to, &v) == -1)
+		return -1;
+	basis = p->basis_sign > 0 ? v : p->basis_sign < 0 ? (struct dec){ -v.raw } : DEC_ZERO;
+	if (sub(&tr->realized, v) || sub(&s->acc.realized, v) || sub(&qa->realized, v) || sub(&b->realized, v) ||
+	    add(&s->acc.basis, basis) || add(&qa->basis, basis) || add(&b->basis, basis))
+		return -1;
+	t->refs--;
+	tfee_release(l, p->tf);
+	if (--tr->pending > 0)
+		return 0;
+	s->acc.trips_pending--;
+	qa->trips_pending--;
+	if (classify(&s->acc, tr->realized) == -1 || classify(qa, tr->realized) == -1)
+		return -1;
+	tr->next = l->trfree;
+	l->trfree = p->trip;
+	return 0;
+}
+
+int
+ledger_resolve_fees(struct ledger *l, ledger_rate_fn rate, void *arg, size_t *converted,
+    const char **errstr)
+{
+	struct dec num, den;
+	const struct tfee *last = NULL;
+	int last_rc = -1, rc = 0;
+	size_t k = 0, n = 0;
+
+	for (size_t i = 0; i < l->nunres; i++) {
+		uint32_t ti = l->unres[i];
+		const struct tfee *t = &l->tfees[ti];
+		struct sym *s = l->syms[t->sym];
+		int64_t day = day_of(t->ts);
+
+		/* fees come mostly day by day: ask once per (currency, symbol quote, day) */
+		if (last == NULL || strcmp(last->cur, t->cur) != 0 || l->syms[last->sym]->quote != s->quote ||
+		    day_of(last->ts) != day)
+			last_rc = rate(arg, t->cur, l->quotes[s->quote].name, day, &num, &den);
+		last = t;
+		if (last_rc != 0 || s->broken) {
+			l->unres[k++] = ti;
+			continue;
+		}
+		if (dec_sign(num) <= 0 || dec_sign(den) <= 0) {
+			*errstr = "a fee rate must be positive";
+			rc = -1;
+			l->unres[k++] = ti;
+			continue;
+		}
+		if (fee_convert(l, ti, num, den) == -1) {
+			s->broken = true;
+			*errstr = "converting a fee overflows";
+			rc = -1;
+			l->unres[k++] = ti;
+			continue;
+		}
+		n++;
+	}
+	l->nunres = k;
+	k = 0;
+	for (size_t i = 0; i < l->nparts; i++) {
+		const struct part *p = &l->parts[i];
+		struct sym *s = l->syms[l->trips[p->trip].sym];
+
+		if (!l->tfees[p->tf].resolved || s->broken) {
+			l->parts[k++] = *p;
+			continue;
+		}
+		if (part_convert(l, p) == -1) {
+			s->broken = true;
+			*errstr = "converting a fee overflows";
+			rc = -1;
+		}
+	}
+	l->nparts = k;
+	if (converted != NULL)
+		*converted = n;
+	return rc;
+}
+
+uint64_t
+ledger_fees_pending(const struct ledger *l)
+{
+	return l->nunres;
+}
+
+size_t
+ledger_nconversions(const struct ledger *l)
+{
+	return l->nconvs;
+}
+
+void
+ledger_conversion(const struct ledger *l, size_t i, struct ledger_conversion *out)
+{
+	const struct conv *c;
+	bool any = false;
+
+	if (i >= l->nconvs)
+		fatalx("ledger_conversion: %zu of %zu", i, l->nconvs);
+	c = &l->convs[i];
+	memset(out, 0, sizeof(*out));
+	out->currency = c->cur;
+	out->quote = l->quotes[c->quote].name;
+	out->total = c->total;
+	out->converted = c->converted;
+	out->converted_quote = c->converted_quote;
+	out->pending = c->pending;
+	out->fills = c->fills;
+	out->pending_fills = c->pending_fills;
+	for (size_t k = 0; k < l->nunres; k++) {
+		const struct tfee *t = &l->tfees[l->unres[k]];
+		if (t->conv != i)
+			continue;
+		if (!any || t->ts < out->pending_first)
+			out->pending_first = t->ts;
+		if (!any || t->ts > out->pending_last)
+			out->pending_last = t->ts;
+		any = true;
+	}
 }

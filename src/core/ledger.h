@@ -5,7 +5,8 @@
  * Incremental: apply one fill at a time (ledger_apply), read results at any
  * time. A fill is not kept after it is applied: memory is O(open lots +
  * symbols + quote currencies + hourly buckets + fill ids sharing a symbol's
- * latest millisecond).
+ * latest millisecond + third-currency fees that are pending or on an open
+ * lot + parts of pending fees already released by closes).
  *
  * Conventions (all amounts exact decimals):
  * - Lots. Per symbol the position is a FIFO queue of lots, all long or all
@@ -16,12 +17,29 @@
  *   getting the exact remainder, so nothing is lost to rounding.
  * - Fees. quote fee F: a buy's value is cost + F, a sell's proceeds are
  *   cost - F. base fee B: a buy adds amount - B to the position, a sell takes
- *   amount + B from it (value unchanged). Any other currency X is converted
- *   with the rate set by ledger_set_fee_rate(X, QUOTE) (fee*rate) and then
- *   treated as a quote fee; without a rate it is reported in
- *   fees_unconverted and left out of PnL. Negative fees (rebates) work the
+ *   amount + B from it (value unchanged). Negative fees (rebates) work the
  *   same way. fees[] holds the raw sums per currency; fees_quote = quote fees
- *   + converted fees + base fees * fill price (informational).
+ *   + converted third-currency fees + base fees * fill price (informational).
+ * - Third-currency fees (X neither base nor quote, e.g. BNB): converted at
+ *   the rate of the fill's UTC day and then handled like a quote fee, but
+ *   the rate may not be known when the fill is applied (the day's close is
+ *   fetched later, or the day has not ended). So ledger_apply() records the
+ *   fee as pending, split in X units where it goes: the parts of the fill's
+ *   value spent on the lots it closes (pro rata, exact remainder last) and
+ *   the new lot it opens, whose part is released pro rata by later closes.
+ *   ledger_resolve_fees() later asks a rate for each pending fee and
+ *   converts every part: with C(x) = x * num / den rounded once, a part
+ *   [a, b] of the fee (cumulative X units) is worth C(b) - C(a), so the
+ *   parts add up to exactly C(fee), and since the split is made in X units
+ *   when the fill is applied, the results do not depend on when (or how
+ *   often) fees are resolved: apply-then-resolve gives the same figures,
+ *   to the last digit, whether resolving after every fill or once at the
+ *   end. A converted part reduces realized PnL and moves closed_basis and
+ *   the open cost like a quote fee would. Until its fee is converted, a
+ *   part is left out: realized PnL, closed_basis, fees_quote and the open
+ *   cost exclude pending fees (fees_unconverted lists them; fees_pending
+ *   counts them), and a round trip with a pending part counts in neither
+ *   wins nor losses (trips_pending) until it is complete.
  * - cost: the exchange's cost (quote quantity) wins over price*amount.
  * - Oversell (a sell beyond the long position): SHORT opens a short lot that
  *   later buys cover FIFO; ZERO_COST realizes the excess against zero cost
@@ -97,9 +115,32 @@ struct ledger_stats {
 	int64_t first_fill, last_fill;	/* ms; meaningful when trades > 0 */
 	const struct ledger_amount *fees;	/* raw sums per currency */
 	size_t nfees;
-	const struct ledger_amount *fees_unconverted;
+	const struct ledger_amount *fees_unconverted;	/* pending third-currency fees */
 	size_t nfees_unconverted;
+	uint64_t fees_pending;		/* third-currency fees not converted yet */
+	uint64_t trips_pending;		/* round trips waiting for them (not in wins/losses) */
 };
+
+/* The third-currency fees paid in currency on symbols quoted in quote. */
+struct ledger_conversion {
+	const char *currency;
+	const char *quote;
+	struct dec total;		/* every such fee, in currency */
+	struct dec converted;		/* the part converted, in currency */
+	struct dec converted_quote;	/* its value in quote */
+	struct dec pending;		/* the part not converted yet, in currency */
+	uint64_t fills, pending_fills;
+	int64_t pending_first, pending_last;	/* ms of the pending fills, when pending_fills > 0 */
+};
+
+/*
+ * The rate of a third-currency fee paid on day (days since the epoch) by a
+ * fill quoted in quote: 1 currency = num / den quote (a direct close: den =
+ * 1; a cross through another currency: the two closes). Returns 0 with num,
+ * den > 0, or -1 when the rate is not known (yet).
+ */
+typedef int (*ledger_rate_fn)(void *arg, const char *currency, const char *quote, int64_t day,
+    struct dec *num, struct dec *den);
 
 /* One UTC hour of one quote currency. */
 struct ledger_bucket {
@@ -121,15 +162,29 @@ void ledger_free(struct ledger *l);
  * seen; LEDGER_OVERSELL_DEFAULT restores the per-market default. */
 void ledger_set_oversell(struct ledger *l, enum ledger_oversell policy);
 
-/* Sets the rate converting fees in currency into quote (1 currency = rate
- * quote), replacing an earlier one. Returns 0, or -1 with *errstr. */
-int ledger_set_fee_rate(struct ledger *l, const char *currency, const char *quote,
-    struct dec rate, const char **errstr);
+/*
+ * Converts every pending third-currency fee whose rate rate() knows (see
+ * Fees above): each fee is asked once, and a converted fee is final.
+ * *converted (may be NULL) gets how many fees were converted. Returns 0, or
+ * -1 with *errstr when a conversion overflows or rate() gives a rate <= 0
+ * (that fee stays pending; its symbol refuses further fills on overflow).
+ */
+int ledger_resolve_fees(struct ledger *l, ledger_rate_fn rate, void *arg, size_t *converted,
+    const char **errstr);
+
+/* How many third-currency fees are pending (0: nothing waits for a rate). */
+uint64_t ledger_fees_pending(const struct ledger *l);
+
+/* Conversions by (currency, quote) in first-seen order:
+ * 0 <= i < ledger_nconversions(). Strings live as long as l. */
+size_t ledger_nconversions(const struct ledger *l);
+void ledger_conversion(const struct ledger *l, size_t i, struct ledger_conversion *out);
 
 /*
- * Applies fill f (not retained). Returns 0 with *outcome set, or -1 with
- * *errstr set (invalid fill, overflow, or a symbol broken by an earlier
- * overflow); on -1 nothing was counted.
+ * Applies fill f (not retained); its third-currency fees become pending.
+ * Returns 0 with *outcome set, or -1 with *errstr set (invalid fill,
+ * overflow, or a symbol broken by an earlier overflow); on -1 nothing was
+ * counted.
  */
 int ledger_apply(struct ledger *l, const struct fill *f, enum ledger_outcome *outcome,
     const char **errstr);

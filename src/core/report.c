@@ -87,6 +87,8 @@ report_stats_json(const struct ledger_stats *st, const char **errstr)
 	json_object_set_new(o, "fees", jamounts(st->fees, st->nfees));
 	json_object_set_new(o, "fees_quote", report_dec_json(st->fees_quote));
 	json_object_set_new(o, "fees_unconverted", jamounts(st->fees_unconverted, st->nfees_unconverted));
+	json_object_set_new(o, "fees_pending", json_integer((json_int_t)st->fees_pending));
+	json_object_set_new(o, "trips_pending", json_integer((json_int_t)st->trips_pending));
 	json_object_set_new(o, "trades", json_integer((json_int_t)st->trades));
 	json_object_set_new(o, "wins", json_integer((json_int_t)st->wins));
 	json_object_set_new(o, "losses", json_integer((json_int_t)st->losses));
@@ -262,4 +264,38 @@ report_table(const struct ledger *l, const char **errstr)
 		free(v);
 	}
 	return textbuf_take(&t);
+}
+
+json_t *
+report_fees_json(const struct ledger *l, report_source_fn source, const void *arg)
+{
+	json_t *o = json_object(), *cur = json_array();
+	uint64_t pending = ledger_fees_pending(l);
+	char src[256];
+
+	for (size_t i = 0; i < ledger_nconversions(l); i++) {
+		struct ledger_conversion c;
+		json_t *e;
+		ledger_conversion(l, i, &c);
+		source(arg, c.currency, c.quote, src, sizeof(src));
+		e = json_pack("{s:s, s:s, s:o, s:I, s:o, s:o, s:s, s:o, s:I}", "currency", c.currency, "quote", c.quote,
+		    "fees", report_dec_json(c.total), "fills", (json_int_t)c.fills,
+		    "converted", report_dec_json(c.converted), "converted_quote", report_dec_json(c.converted_quote),
+		    "source", src, "pending", report_dec_json(c.pending), "pending_fills", (json_int_t)c.pending_fills);
+		json_object_set_new(e, "pending_first_fill", jtime(c.pending_first, c.pending_fills));
+		json_object_set_new(e, "pending_last_fill", jtime(c.pending_last, c.pending_fills));
+		json_array_append_new(cur, e);
+	}
+	json_object_set_new(o, "rule", json_string("a fee paid in a currency that is neither the symbol's base "
+	    "nor its quote is converted into the quote at the rate of the fill's UTC day (source), then counted "
+	    "like a quote fee: added to a buy's cost, taken from a sell's proceeds (docs/ANALYTICS.md section 2)"));
+	json_object_set_new(o, "complete", json_boolean(pending == 0));
+	json_object_set_new(o, "pending_fees", json_integer((json_int_t)pending));
+	json_object_set_new(o, "currencies", cur);
+	if (pending > 0)
+		json_object_set_new(o, "note", json_string("some third-currency fees are not converted yet (no rate "
+		    "for their day, e.g. the day has not closed): realized_pnl, closed_basis, fees_quote and the open "
+		    "cost leave them out and are NOT final (fees_unconverted, fees_pending); round trips waiting "
+		    "for them (trips_pending) are counted in neither wins nor losses"));
+	return o;
 }

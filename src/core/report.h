@@ -8,7 +8,7 @@
  *	 "hourly": [H, ...]}			by (hour, quote currency)
  * S = {quote, realized_pnl, closed_basis, return_pct, volume_base,
  *	volume_quote, fees: {CUR: amount}, fees_quote, fees_unconverted:
- *	{CUR: amount}, trades, wins, losses, win_rate, avg_win, avg_loss,
+ *	{CUR: amount}, fees_pending, trips_pending, trades, wins, losses, win_rate, avg_win, avg_loss,
  *	profit_factor, open_long_qty, open_long_cost, open_long_avg_price,
  *	open_short_qty, open_short_proceeds, open_short_avg_price,
  *	unmatched_sell_qty, first_fill, last_fill, duplicates, stale}
@@ -49,5 +49,19 @@ json_t *report_json(const struct ledger *l, const char **errstr);
  * to 4 places for display only). Returns a string the caller frees, or NULL
  * with *errstr. */
 char *report_table(const struct ledger *l, const char **errstr);
+
+/* Describes in buf (cap bytes) the rate that converts fees paid in
+ * currency into quote ("daily close BNB/USDT of the fill's UTC day, ..."). */
+typedef void (*report_source_fn)(const void *arg, const char *currency, const char *quote, char *buf, size_t cap);
+
+/*
+ * The "fee_conversion" section: how third-currency fees were converted and
+ * what is still pending (a new reference):
+ *	{rule, complete, pending_fees, currencies: [{currency, quote, fees,
+ *	 fills, converted, converted_quote, source, pending, pending_fills,
+ *	 pending_first_fill, pending_last_fill}], note (when pending)}
+ * fees, converted and pending are in currency; converted_quote in quote.
+ */
+json_t *report_fees_json(const struct ledger *l, report_source_fn source, const void *arg);
 
 #endif

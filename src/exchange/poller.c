@@ -12,6 +12,7 @@
 
 #include "core/holdings.h"
 #include "core/prim.h"
+#include "exchange/feebook.h"
 #include "exchange/pacing.h"
 #include "exchange/pricebook.h"
 #include "out/metrics.h"
@@ -489,6 +490,7 @@ publish_degraded(struct job *j)
 static void
 job_finish_cycle(struct poller *p, struct job *j, int64_t mono)
 {
+	const char *err = NULL;
 	int64_t iv;
 	bool backfill_cycle;
 
@@ -515,6 +517,10 @@ job_finish_cycle(struct poller *p, struct job *j, int64_t mono)
 	j->st.complete_until_ms = j->cycle_begin_ms;
 	j->st.consecutive_failures = 0;
 	j->st.last_error[0] = '\0';
+	/* The cycle's closes are in: convert the third-currency fees whose
+	 * day now has a final close (fills applied earlier, or this cycle). */
+	if (feebook_resolve(j->ledger, j->book, j->conn.ops->name, &err) != 0)
+		snprintf(j->st.last_error, sizeof(j->st.last_error), "converting fees: %s", err);
 	j->st.backfill_done = j->conn.backfill_done;
 	snprintf(j->st.progress, sizeof(j->st.progress), "%s", j->conn.progress);
 	publish_degraded(j);

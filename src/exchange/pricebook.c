@@ -14,6 +14,7 @@ struct series {
 	char key[KEY_MAX];		/* "exchange\nsymbol" */
 	int32_t *days;
 	struct dec *close;
+	bool *final;
 	size_t n, cap;
 };
 
@@ -40,6 +41,7 @@ pricebook_free(struct pricebook *b)
 	for (size_t i = 0; i < b->n; i++) {
 		free(b->s[i].days);
 		free(b->s[i].close);
+		free(b->s[i].final);
 	}
 	free(b->s);
 	pthread_mutex_destroy(&b->mu);
@@ -103,11 +105,18 @@ int
 pricebook_put(struct pricebook *b, const char *exchange, const char *symbol, int64_t day_ms, struct dec close,
     const char **errstr)
 {
+	return pricebook_put_at(b, exchange, symbol, day_ms, close, time_now_ms(), errstr);
+}
+
+int
+pricebook_put_at(struct pricebook *b, const char *exchange, const char *symbol, int64_t day_ms,
+    struct dec close, int64_t seen_ms, const char **errstr)
+{
 	char key[KEY_MAX];
 	int64_t d = time_day_of_ms(day_ms);
 	struct series *s;
 	size_t i, j;
-	bool found;
+	bool found, final;
 
 	if (make_key(key, exchange, symbol) != 0) {
 		*errstr = "exchange or symbol name too long";
@@ -131,18 +140,24 @@ pricebook_put(struct pricebook *b, const char *exchange, const char *symbol, int
 	}
 	s = &b->s[i];
 	j = day_pos(s, (int32_t)d);
+	final = seen_ms >= (d + 1) * TIME_DAY_MS + PRICEBOOK_FINAL_AFTER_MS;
 	if (j < s->n && s->days[j] == (int32_t)d) {
+		/* the running day's close moves; once final, a close stays final */
 		s->close[j] = close;
+		s->final[j] = s->final[j] || final;
 	} else {
 		if (s->n == s->cap) {
 			s->cap = s->cap ? s->cap + s->cap / 2 + 1 : 32;
 			s->days = xreallocarray(s->days, s->cap, sizeof(*s->days));
 			s->close = xreallocarray(s->close, s->cap, sizeof(*s->close));
+			s->final = xreallocarray(s->final, s->cap, sizeof(*s->final));
 		}
 		memmove(&s->days[j + 1], &s->days[j], (s->n - j) * sizeof(*s->days));
 		memmove(&s->close[j + 1], &s->close[j], (s->n - j) * sizeof(*s->close));
+		memmove(&s->final[j + 1], &s->final[j], (s->n - j) * sizeof(*s->final));
 		s->days[j] = (int32_t)d;
 		s->close[j] = close;
+		s->final[j] = final;
 		s->n++;
 	}
 	pthread_mutex_unlock(&b->mu);
@@ -175,6 +190,32 @@ pricebook_close(struct pricebook *b, const char *exchange, const char *symbol, i
 			rc = 0;
 		} else if (j > 0) {
 			*close = s->close[j - 1];
+			rc = 0;
+		}
+	}
+	pthread_mutex_unlock(&b->mu);
+	return rc;
+}
+
+int
+pricebook_close_final(struct pricebook *b, const char *exchange, const char *symbol, int64_t day,
+    struct dec *close)
+{
+	char key[KEY_MAX];
+	const struct series *s;
+	size_t i, j;
+	bool found;
+	int rc = -1;
+
+	if (make_key(key, exchange, symbol) != 0 || day < INT32_MIN || day > INT32_MAX)
+		return -1;
+	pthread_mutex_lock(&b->mu);
+	i = find(b, key, &found);
+	if (found) {
+		s = &b->s[i];
+		j = day_pos(s, (int32_t)day);
+		if (j < s->n && s->days[j] == (int32_t)day && s->final[j]) {
+			*close = s->close[j];
 			rc = 0;
 		}
 	}

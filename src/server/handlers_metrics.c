@@ -13,6 +13,7 @@
 #include "core/stats.h"
 #include "core/stats_json.h"
 #include "enclave/session.h"
+#include "exchange/feebook.h"
 #include "exchange/poller.h"
 #include "exchange/pricebook.h"
 #include "out/audit.h"
@@ -366,6 +367,8 @@ build(void *arg, const struct poller_account *acct)
 	else
 		json_decref(symbols);
 	json_object_set_new(a->out, "totals", totals);
+	/* how third-currency fees were converted, and whether realized PnL is final */
+	json_object_set_new(a->out, "fee_conversion", report_fees_json(l, feebook_source, acct->exchange));
 	if (a->summary && json_object_get(a->out, "statistics") == NULL)
 		json_object_set_new(a->out, "statistics", stats);
 	else

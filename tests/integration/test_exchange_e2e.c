@@ -20,13 +20,14 @@
 #include "../unit/exchange/exsim_run.h"
 #include "client/httpc.h"
 #include "exchange/exchange.h"
+#include "exchange/pricebook.h"
 #include "harness.h"
 #include "harness_exchange.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
 static const char *const compared[] = { "realized_pnl", "closed_basis", "volume_base", "volume_quote", "fees_quote",
-	"trades", "wins", "losses", "open_long_qty", "open_long_cost", "open_short_qty", "open_short_proceeds",
+	"trades", "wins", "losses", "fees_pending", "trips_pending", "open_long_qty", "open_long_cost", "open_short_qty", "open_short_proceeds",
 	"unmatched_sell_qty", "first_fill", "last_fill" };
 
 static struct dec
@@ -118,13 +119,84 @@ compare_equity(const struct daemon *d, json_t *truth, const char *ex, const char
 	json_decref(sum);
 }
 
-/* The daemon's metrics for every symbol equal `perfagg analyze` on the truth. */
+/*
+ * The simulator's final daily closes of the series the daemon converts
+ * Binance's BNB fees with (BNB/USDT, and BTC/USDT for the cross of
+ * BTC-quoted symbols), as a --fee-closes CSV: the days that had ended
+ * (PRICEBOOK_FINAL_AFTER_MS past) before the daemon fetched them. A run
+ * across that boundary could see one day more here than in the daemon.
+ */
+/* GET path from the simulator, through its injected faults. */
+static json_t *
+sim_get_retry(const struct exsim_run *s, const char *path)
+{
+	char *url = xasprintf("%s%s", s->url, path), err[256];
+	json_t *j = NULL;
+
+	for (int i = 0; i < 100 && j == NULL; i++) {
+		struct httpc_request req = { .method = "GET", .timeout_s = 120, .url = url };
+		struct httpc_response resp;
+		if (httpc_do(&req, &resp, err, sizeof(err)) == 0) {
+			if (resp.status == 200 && json_is_array(resp.json))
+				j = json_incref(resp.json);
+			httpc_response_clear(&resp);
+		}
+		if (j == NULL)
+			usleep(20000);
+	}
+	if (j == NULL)
+		fail_msg("simulator %s: no answer in 100 tries", path);
+	free(url);
+	return j;
+}
+
+static char *
+fee_closes(const struct exsim_run *s)
+{
+	static const char *const series[][2] = { { "BNBUSDT", "BNB/USDT" }, { "BTCUSDT", "BTC/USDT" } };
+	int64_t last_day = time_day_of_ms(time_now_ms() - PRICEBOOK_FINAL_AFTER_MS) - 1;
+	char *csv = xasprintf("date,symbol,price\n"), *path, date[TIME_DATE_LEN];
+
+	for (size_t k = 0; k < 2; k++)
+		for (int64_t from = 0;; from += 1000 * TIME_DAY_MS) {
+			json_t *rows, *row;
+			size_t i;
+			path = xasprintf("/api/v3/klines?symbol=%s&interval=1d&startTime=%lld&limit=1000", series[k][0],
+			    (long long)from);
+			rows = sim_get_retry(s, path);
+			free(path);
+			json_array_foreach(rows, i, row) {
+				json_t *jt = json_array_get(row, 0);
+				int64_t t = json_is_integer(jt) ? json_integer_value(jt) :
+				    strtoll(json_string_value(jt) != NULL ? json_string_value(jt) : "0", NULL, 10);
+				char *next;
+				if (!json_is_string(json_array_get(row, 4)))
+					fail_msg("klines %s: the close is not a string", series[k][0]);
+				if (time_day_of_ms(t) > last_day)
+					continue;
+				time_format_date(date, time_day_of_ms(t));
+				next = xasprintf("%s%s,%s,%s\n", csv, date, series[k][1],
+				    json_string_value(json_array_get(row, 4)));
+				free(csv);
+				csv = next;
+			}
+			i = json_array_size(rows);
+			json_decref(rows);
+			if (i < 1000)
+				break;
+		}
+	return csv;
+}
+
+/* The daemon's metrics for every symbol equal `perfagg analyze` on the truth
+ * (with the same closes converting BNB fees). */
 static void
 compare(const struct daemon *d, const struct exsim_run *s, json_t *acct, const char *sid, const char *what)
 {
 	char *path, *enc, *text, *file, *out = NULL, *err = NULL;
 	json_t *truth, *metrics, *analysis, *symbols, *m;
 	size_t i, nsym;
+	bool bnb_seen = false;
 	int rc;
 
 	enc = xurl_encode(json_string_value(json_object_get(acct, "api_key")),
@@ -138,8 +210,12 @@ compare(const struct daemon *d, const struct exsim_run *s, json_t *acct, const c
 	}
 	file = harness_write_tmp("perfagg-truth", text);
 	{
-		const char *argv[] = { "perfagg", "analyze", file, NULL };
+		char *csv = fee_closes(s), *closes = harness_write_tmp("perfagg-closes", csv);
+		const char *argv[] = { "perfagg", "analyze", "--fee-closes", closes, file, NULL };
 		rc = harness_run(argv, NULL, NULL, &out, &err);
+		unlink(closes);
+		free(closes);
+		free(csv);
 	}
 	unlink(file);
 	if (rc != 0)
@@ -153,6 +229,32 @@ compare(const struct daemon *d, const struct exsim_run *s, json_t *acct, const c
 	nsym = json_array_size(m);
 	assert_int_equal(nsym, json_object_size(symbols));
 	assert_true(json_is_true(json_object_get(json_object_get(metrics, "freshness"), "backfill_done")));
+	/* the conversions are stated, and the same as analyze's */
+	{
+		json_t *fa = json_object_get(json_object_get(analysis, "fee_conversion"), "currencies"),
+		    *fd = json_object_get(json_object_get(metrics, "fee_conversion"), "currencies");
+		assert_int_equal(json_array_size(fa), json_array_size(fd));
+		for (size_t k = 0; k < json_array_size(fd); k++) {
+			const char *keys[] = { "fees", "fills", "converted", "converted_quote", "pending", "pending_fills" };
+			json_t *x = json_array_get(fd, k), *y = NULL;
+			for (size_t c = 0; c < json_array_size(fa) && y == NULL; c++)
+				if (json_equal(json_object_get(json_array_get(fa, c), "currency"), json_object_get(x, "currency")) &&
+				    json_equal(json_object_get(json_array_get(fa, c), "quote"), json_object_get(x, "quote")))
+					y = json_array_get(fa, c);
+			if (y == NULL)
+				fail_msg("%s fee_conversion %zu: not in analyze's", what, k);
+			/* BNB fees of the past days were converted, not left pending */
+			if (strcmp(json_string_value(json_object_get(x, "currency")), "BNB") == 0 &&
+			    strcmp(json_string_value(json_object_get(x, "converted_quote")), "0") == 0)
+				fail_msg("%s: no BNB fee converted", what);
+			bnb_seen = true;
+			for (size_t q = 0; q < sizeof(keys) / sizeof(keys[0]); q++)
+				if (!json_equal(json_object_get(x, keys[q]), json_object_get(y, keys[q])))
+					fail_msg("%s fee_conversion %s/%s %s differs", what,
+					    json_string_value(json_object_get(x, "currency")),
+					    json_string_value(json_object_get(x, "quote")), keys[q]);
+		}
+	}
 	for (i = 0; i < nsym; i++) {
 		json_t *got = json_array_get(m, i);
 		const char *sym = json_string_value(json_object_get(got, "symbol"));
@@ -167,6 +269,9 @@ compare(const struct daemon *d, const struct exsim_run *s, json_t *acct, const c
 			}
 		}
 	}
+	if (strcmp(json_string_value(json_object_get(acct, "exchange")), "binance") == 0 &&
+	    strcmp(json_string_value(json_object_get(acct, "market")), "futures") != 0 && !bnb_seen)
+		fail_msg("%s: no third-currency fee in fee_conversion", what);
 	json_decref(metrics);
 	json_decref(analysis);
 	compare_equity(d, truth, json_string_value(json_object_get(acct, "exchange")), sid, what);

@@ -83,6 +83,9 @@ struct fake {
 };
 
 static char base_url[64];
+/* Fills pay 0.001 BNB each, and the last page brings the BNB/USDT close of
+ * their day (300): the close comes after most fills were applied. */
+static bool bnb_fees;
 
 static int
 fake_open(struct xconn *c, const char **errstr)
@@ -202,12 +205,23 @@ fake_handle(struct xconn *c, const struct xreq *req, const struct xresp *r, cons
 		fl.side = i % 2 ? FILL_SELL : FILL_BUY;
 		dec_parse("100", 3, &fl.price, &e);
 		dec_parse("1", 1, &fl.amount, &e);
+		if (bnb_fees) {
+			struct dec fee;
+			dec_parse("0.001", 5, &fee, &e);
+			fill_add_fee(&fl, fee, "BNB", &e);
+		}
 		sink->fill(sink->arg, &fl);
 		count++;
 		if (*p == ',')
 			p++;
 	}
 	f->next_from += count;
+	if (count < PAGE && bnb_fees) {
+		struct dec close;
+		const char *e;
+		dec_parse("300", 3, &close, &e);
+		sink->price(sink->arg, "BNB/USDT", 1700000000000, close);
+	}
 	if (count < PAGE) {
 		f->done = true;
 		c->backfill_done = true;
@@ -240,6 +254,14 @@ static const struct exchange_ops fake_side_noskip_ops = {
 	.open = fake_open, .close = fake_close, .begin = fake_begin, .next = fake_next, .handle = fake_handle,
 };
 
+/* The same connector as Binance: the book's closes are BNB/USDT (USDT). */
+static const struct exchange_ops fake_binance_ops = {
+	.name = "binance",
+	.prod_url = { base_url, NULL, NULL },
+	.ascending = true,
+	.open = fake_open, .close = fake_close, .begin = fake_begin, .next = fake_next, .handle = fake_handle,
+};
+
 /* ---- harness ---- */
 
 struct world {
@@ -263,7 +285,7 @@ world_start_ops(struct world *w, const char *key, const struct exchange_ops *ops
 
 	memset(w, 0, sizeof(*w));
 	nreq = nside = nresync = 0;
-	side_variant = ops != &fake_ops;
+	side_variant = ops != &fake_ops && ops != &fake_binance_ops;
 	w->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_req, NULL, MHD_OPTION_END);
 	assert_non_null(w->mhd);
 	snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%u",
@@ -570,6 +592,58 @@ test_revoke_stops_polling(void **state)
 	world_stop(&w);
 }
 
+struct fee_snap {
+	char pnl[DEC_STR_MAX], fees[DEC_STR_MAX], open_cost[DEC_STR_MAX];
+	uint64_t pending, wins, losses;
+};
+
+static int
+take_fees(void *arg, const struct ledger *l, const struct poll_status *st)
+{
+	struct fee_snap *s = arg;
+	struct ledger_stats ls;
+
+	(void)st;
+	ledger_symbol_stats(l, 0, &ls);
+	dec_format(s->pnl, sizeof(s->pnl), ls.realized_pnl);
+	dec_format(s->fees, sizeof(s->fees), ls.fees_quote);
+	dec_format(s->open_cost, sizeof(s->open_cost), ls.open_long_cost);
+	s->pending = ledger_fees_pending(l);
+	s->wins = ls.wins;
+	s->losses = ls.losses;
+	return 0;
+}
+
+/*
+ * Issue #9: fees paid in BNB were never converted by the daemon (realized
+ * PnL left them out) although the connector had fetched the BNB/USDT close.
+ * 35 fills alternate buy and sell of 1 @ 100, each paying 0.001 BNB = 0.3
+ * USDT at the close of their day; the close arrives with the last page.
+ * 17 round trips lose 0.6 each: -10.2; the last buy is open at 100.3;
+ * fees_quote 35 * 0.3 = 10.5; nothing pending.
+ */
+static void
+test_bnb_fees_converted(void **state)
+{
+	struct world w;
+	struct snap s;
+	struct fee_snap f;
+
+	(void)state;
+	memset(fail_plan, 0, sizeof(fail_plan));
+	bnb_fees = true;
+	world_start_ops(&w, "good-key", &fake_binance_ops, 3);
+	wait_for(&w, &s, backfilled);
+	assert_int_equal(poller_view(w.poller, w.sid, take_fees, &f), 0);
+	assert_string_equal(f.pnl, "-10.2");
+	assert_string_equal(f.fees, "10.5");
+	assert_string_equal(f.open_cost, "100.3");
+	assert_int_equal(f.pending, 0);
+	assert_int_equal(f.losses, 17);
+	world_stop(&w);
+	bnb_fees = false;
+}
+
 int
 main(void)
 {
@@ -583,6 +657,7 @@ main(void)
 		cmocka_unit_test(test_side_step_skipped_and_degraded),
 		cmocka_unit_test(test_revoke_stops_polling),
 		cmocka_unit_test(test_account_sinks),
+		cmocka_unit_test(test_bnb_fees_converted),
 	};
 	secret_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);

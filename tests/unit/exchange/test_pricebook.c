@@ -69,10 +69,36 @@ test_refused(void **state)
 	pricebook_free(b);
 }
 
+/* Only a close fetched PRICEBOOK_FINAL_AFTER_MS after its day ended is
+ * final (fee conversion), for that day only: no carry. */
+static void
+test_final_closes(void **state)
+{
+	struct pricebook *b = pricebook_new();
+	const char *err;
+	struct dec c;
+
+	(void)state;
+	assert_int_equal(pricebook_put_at(b, "binance", "BNB/USDT", 10 * DAY, D("300"), 10 * DAY + 5, &err), 0);
+	assert_int_equal(pricebook_close_final(b, "binance", "BNB/USDT", 10, &c), -1);
+	assert_int_equal(pricebook_put_at(b, "binance", "BNB/USDT", 10 * DAY, D("301"),
+	    11 * DAY + PRICEBOOK_FINAL_AFTER_MS - 1, &err), 0);
+	assert_int_equal(pricebook_close_final(b, "binance", "BNB/USDT", 10, &c), -1);
+	assert_int_equal(pricebook_put_at(b, "binance", "BNB/USDT", 10 * DAY, D("302"),
+	    11 * DAY + PRICEBOOK_FINAL_AFTER_MS, &err), 0);
+	assert_int_equal(pricebook_close_final(b, "binance", "BNB/USDT", 10, &c), 0);
+	assert_dec_str(c, "302");
+	assert_int_equal(pricebook_close_final(b, "binance", "BNB/USDT", 11, &c), -1);
+	assert_int_equal(pricebook_close(b, "binance", "BNB/USDT", 11, &c), 0);	/* carry */
+	assert_int_equal(pricebook_close_final(b, "kraken", "BNB/USDT", 10, &c), -1);
+	pricebook_free(b);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_final_closes),
 		cmocka_unit_test(test_put_and_carry),
 		cmocka_unit_test(test_refused),
 	};
