@@ -26,8 +26,8 @@
 #include <jansson.h>
 
 #include "core/dec.h"
-#include "exchange/sign_binance.h"
 #include "exsim/exsim.h"
+#include "exsim/exsim_auth.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -263,7 +263,7 @@ authenticate(struct ctx *x)
 {
 	const struct exsim_request *rq = x->rq;
 	const char *key = rq->header(rq, "X-MBX-APIKEY"), *sig, *rw;
-	char expect[SIGN_BINANCE_HMAC_HEX], *payload;
+	char *payload;
 	int64_t ts, window = 5000;
 	size_t siglen;
 	bool ok;
@@ -295,9 +295,8 @@ authenticate(struct ctx *x)
 		return false;
 	}
 	payload = split_signature(rq->query, &sig, &siglen);
-	ok = sig != NULL && siglen == 64 &&
-	    sign_binance_hmac(expect, x->a->secret, strlen(x->a->secret), payload, strlen(payload), rq->body,
-	    rq->body_len) == 0 && strncasecmp(expect, sig, 64) == 0;
+	ok = exsim_auth_binance(x->a->secret, strlen(x->a->secret), payload, strlen(payload), rq->body, rq->body_len,
+	    sig, siglen);
 	free(payload);
 	if (!ok) {
 		error(x, 400, -1022, "Signature for this request is not valid.");
