@@ -12,6 +12,7 @@
 
 #include "core/prim.h"
 #include "exsim/exsim.h"
+#include "exsim/sim_markets.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -29,6 +30,8 @@ static const exsim_handler_fn handlers[] = {
 	sim_kraken_handle,
 	/* Kraken Futures */
 	sim_krakenfutures_handle,
+	/* reference data general clients load markets from (ccxt) */
+	sim_markets_handle,
 	/* end of table */
 	NULL
 };
@@ -446,11 +449,13 @@ enum family { FAM_NONE = -1, FAM_BINANCE, FAM_COINBASE, FAM_KRAKEN, FAM_KRAKENFU
 static enum family
 family_of(const char *path)
 {
-	if (strncmp(path, "/api/v3/brokerage/", 18) == 0)
+	if (strncmp(path, "/api/v3/brokerage/", 18) == 0 || strncmp(path, "/v2/", 4) == 0)
 		return FAM_COINBASE;
+	if (strncmp(path, "/api/charts/", 12) == 0)
+		return FAM_KRAKENFUTURES;
 	if (strncmp(path, "/api/", 5) == 0 && strncmp(path, "/api/history/", 13) != 0)
 		return FAM_BINANCE;
-	if (strncmp(path, "/fapi/", 6) == 0 || strncmp(path, "/sapi/", 6) == 0)
+	if (strncmp(path, "/fapi/", 6) == 0 || strncmp(path, "/sapi/", 6) == 0 || strncmp(path, "/dapi/", 6) == 0)
 		return FAM_BINANCE;
 	if (strncmp(path, "/0/", 3) == 0)
 		return FAM_KRAKEN;

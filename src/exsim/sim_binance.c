@@ -28,6 +28,7 @@
 #include "core/dec.h"
 #include "exsim/exsim.h"
 #include "exsim/exsim_auth.h"
+#include "exsim/sim_markets.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -831,6 +832,19 @@ server_time(struct ctx *x)
 	send_json(x, json_pack("{s:I}", "serverTime", (json_int_t)x->rq->now_ms));
 }
 
+/* Reference data ccxt's loadMarkets signs for (sim_markets.c). */
+static void
+capital_config(struct ctx *x)
+{
+	sim_markets_binance_capital_config(x->w, x->a, x->rs);
+}
+
+static void
+margin_pairs(struct ctx *x, bool isolated)
+{
+	sim_markets_binance_margin_pairs(x->w, isolated, x->rs);
+}
+
 static const struct route routes[] = {
 	{ "/api/v3/time", A_SPOT, 1, false, server_time, NULL, false },
 	{ "/fapi/v1/time", A_FUT, 1, false, server_time, NULL, false },
@@ -849,6 +863,9 @@ static const struct route routes[] = {
 	{ "/fapi/v1/income", A_FUT, 30, true, income, NULL, false },
 	{ "/sapi/v1/capital/deposit/hisrec", A_SAPI, 1, true, NULL, flows, true },
 	{ "/sapi/v1/capital/withdraw/history", A_SAPI, 18, true, NULL, flows, false },
+	{ "/sapi/v1/capital/config/getall", A_SAPI, 10, true, capital_config, NULL, false },
+	{ "/sapi/v1/margin/allPairs", A_SAPI, 1, true, NULL, margin_pairs, false },
+	{ "/sapi/v1/margin/isolated/allPairs", A_SAPI, 10, true, NULL, margin_pairs, true },
 };
 
 bool

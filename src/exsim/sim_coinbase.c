@@ -52,6 +52,7 @@
 #include "core/prim.h"
 #include "exsim/exsim.h"
 #include "exsim/exsim_auth.h"
+#include "exsim/sim_markets.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -698,7 +699,7 @@ sim_coinbase_handle(struct exsim *w, const struct exsim_request *rq, struct exsi
 		return true;
 	}
 	if (strcmp(p, "key_permissions") != 0 && strcmp(p, "accounts") != 0 &&
-	    strcmp(p, "orders/historical/fills") != 0)
+	    strcmp(p, "orders/historical/fills") != 0 && strcmp(p, "transaction_summary") != 0)
 		return false;
 	if (strcmp(rq->method, "GET") != 0)
 		return false;
@@ -710,6 +711,8 @@ sim_coinbase_handle(struct exsim *w, const struct exsim_request *rq, struct exsi
 		key_permissions(a, rs);
 	else if (strcmp(p, "accounts") == 0)
 		accounts(w, a, rq, rs);
+	else if (strcmp(p, "transaction_summary") == 0)
+		sim_markets_coinbase_transaction_summary(a, rs);
 	else
 		fills(a, rq, rs);
 	return true;
