@@ -10,8 +10,8 @@
 // loadMarkets, fetchBalance, fetchMyTrades over the whole history
 // (paginated as a user would: per symbol where the exchange needs one),
 // deposits and withdrawals where the exchange's API has them, and daily
-// OHLCV. Every fill (id, timestamp, symbol, side, price, amount, fee and fee
-// currency), every balance and every flow must equal the truth; decimals are
+// OHLCV (closes against /exsim/closes). Every fill (id, timestamp, symbol,
+// side, price, amount, fee and fee currency), every balance and every flow must equal the truth; decimals are
 // compared as decimal text (ccxt's numbers are formatted back with its own
 // numberToString, the shortest text of the double, so any digit that ccxt
 // could not carry shows up as a difference). Any difference, error or
@@ -274,10 +274,24 @@ async function judgeAccount(base, port, a) {
   // daily OHLCV
   if (a.exchange !== 'krakenfutures') {
     for (const s of a.symbols) {
+      const closes = await getJson(base, `/exsim/closes?exchange=${a.exchange}&market=${a.market}&symbol=` +
+        encodeURIComponent(s.symbol));
       const candles = await ex.fetchOHLCV(s.symbol, '1d', undefined, undefined);
       check(candles.length > 0, `${label}: no daily candles for ${s.symbol}`);
-      for (const c of candles)
-        check(c.length === 6 && c[0] % 86400000 === 0 && c[4] > 0, `${label}: bad candle ${JSON.stringify(c)}`);
+      const got = new Map(candles.map((c) => [String(c[0]), c]));
+      let bad = 0;
+      for (const c of candles) {
+        const want = closes[String(c[0])];
+        checks++;
+        if (want === undefined || !same(ex, c[4], want)) {
+          failures++;
+          if (bad++ < 5) console.log(`  FAIL ${label}: ${s.symbol} ${new Date(c[0]).toISOString()} close ` +
+            `${num(ex, c[4])} != ${want}`);
+        }
+      }
+      const first = candles.length ? candles[0][0] : Infinity;
+      for (const day of Object.keys(closes))
+        if (Number(day) >= first && !got.has(day)) { fail(`${label}: ${s.symbol} no candle for day ${day}`); break; }
     }
   }
 }
