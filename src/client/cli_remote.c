@@ -26,6 +26,7 @@
 #include "core/hex.h"
 #include "core/prim.h"
 #include "enclave/secret.h"
+#include "exchange/exchange.h"
 #include "util/file.h"
 #include "util/xalloc.h"
 
@@ -475,8 +476,9 @@ cli_register(int argc, char **argv)
 	if (user == NULL)
 		user = getenv("USER") != NULL ? getenv("USER") : "perfagg";
 
-	if ((rc = read_creds(r.cmd, creds_file, strcmp(exchange, "coinbase") == 0 ||
-	    strcmp(exchange, "kraken") == 0, &creds)) != 0)
+	if (exchange_find(exchange) == NULL)
+		return cli_error(r.cmd, CLI_USAGE, "--exchange must be one of %s", exchange_names());
+	if ((rc = read_creds(r.cmd, creds_file, exchange_find(exchange)->passphrase, &creds)) != 0)
 		return rc;
 	if ((rc = cli_fetch_attestation(&r, &cl, NULL)) != 0)
 		goto out;

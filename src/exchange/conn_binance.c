@@ -1129,6 +1129,21 @@ done:
 	json_decref(j);
 }
 
+/* Binance's per-IP request weight per minute (rest-api.md LIMITS), one pool
+ * per account type for now. */
+static size_t
+b_pools(const struct xconn *c, struct xpool out[XPOOL_MAX])
+{
+	static const struct xpool by_market[3] = {
+		[FILL_SPOT] = { "spot", false, 6000, 100 },
+		[FILL_MARGIN] = { "margin", false, 12000, 200 },
+		[FILL_FUTURES] = { "futures", false, 2400, 40 },
+	};
+
+	out[0] = by_market[c->conf.market];
+	return 1;
+}
+
 const struct exchange_ops exchange_binance = {
 	.name = "binance",
 	.prod_url = { "https://api.binance.com", "https://api.binance.com", "https://fapi.binance.com" },
@@ -1139,4 +1154,5 @@ const struct exchange_ops exchange_binance = {
 	.begin = b_begin,
 	.next = b_next,
 	.handle = b_handle,
+	.pools = b_pools,
 };

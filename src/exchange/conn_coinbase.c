@@ -713,6 +713,8 @@ cb_open(struct xconn *c, const char **errstr)
 		*errstr = "coinbase: only spot accounts (Advanced Trade) are supported, not futures or margin";
 		return -1;
 	}
+	c->caveat[XPART_FLOWS] = "Coinbase Advanced Trade reports no deposits or withdrawals: transfers count as "
+	    "returns";
 	if ((auth = strstr(c->base_url, "://")) == NULL || auth[3] == '\0') {
 		*errstr = "coinbase: base URL has no host";
 		return -1;
@@ -741,8 +743,18 @@ cb_close(struct xconn *c)
 	c->priv = NULL;
 }
 
+/* Coinbase: 30 private requests per second per key. */
+static size_t
+cb_pools(const struct xconn *c, struct xpool out[XPOOL_MAX])
+{
+	(void)c;
+	out[0] = (struct xpool){ "private", true, 30, 30 };
+	return 1;
+}
+
 const struct exchange_ops exchange_coinbase = {
 	.name = "coinbase",
+	.passphrase = true,
 	.prod_url = { "https://api.coinbase.com", NULL, NULL },
 	.sandbox_url = { "https://api-sandbox.coinbase.com", NULL, NULL },
 	.ascending = false,
@@ -751,4 +763,5 @@ const struct exchange_ops exchange_coinbase = {
 	.begin = cb_begin,
 	.next = cb_next,
 	.handle = cb_handle,
+	.pools = cb_pools,
 };

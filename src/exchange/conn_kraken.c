@@ -683,8 +683,18 @@ done:
 	json_decref(j);
 }
 
+/* Kraken: decaying counter, Starter tier: max 15, -0.33/s; history calls cost 2. */
+static size_t
+kraken_pools(const struct xconn *c, struct xpool out[XPOOL_MAX])
+{
+	(void)c;
+	out[0] = (struct xpool){ "counter", true, 15, 0.33 };
+	return 1;
+}
+
 const struct exchange_ops exchange_kraken = {
 	.name = "kraken",
+	.passphrase = true,
 	.prod_url = { "https://api.kraken.com", NULL, NULL },
 	/* Kraken has no public spot sandbox. */
 	.sandbox_url = { NULL, NULL, NULL },
@@ -694,4 +704,5 @@ const struct exchange_ops exchange_kraken = {
 	.begin = kraken_begin,
 	.next = kraken_next,
 	.handle = kraken_handle,
+	.pools = kraken_pools,
 };

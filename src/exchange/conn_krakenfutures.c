@@ -56,6 +56,9 @@ kf_open(struct xconn *c, const char **errstr)
 	k = xcalloc(1, sizeof(*k));
 	k->cursor_ms = -1;
 	c->priv = k;
+	c->caveat[XPART_PRICES] = "Kraken Futures: no daily closes are fetched, so open positions are not valued "
+	    "(only the margin account's balances are)";
+	c->caveat[XPART_FLOWS] = "Kraken Futures: no deposits or withdrawals are fetched: transfers count as returns";
 	return 0;
 }
 
@@ -471,6 +474,15 @@ done:
 	json_decref(j);
 }
 
+/* Kraken Futures: 500 per 10 s on /derivatives. */
+static size_t
+kf_pools(const struct xconn *c, struct xpool out[XPOOL_MAX])
+{
+	(void)c;
+	out[0] = (struct xpool){ "derivatives", true, 500, 50 };
+	return 1;
+}
+
 const struct exchange_ops exchange_krakenfutures = {
 	.name = "krakenfutures",
 	.prod_url = { NULL, NULL, "https://futures.kraken.com" },
@@ -481,4 +493,5 @@ const struct exchange_ops exchange_krakenfutures = {
 	.begin = kf_begin,
 	.next = kf_next,
 	.handle = kf_handle,
+	.pools = kf_pools,
 };

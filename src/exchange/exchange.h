@@ -25,11 +25,40 @@
  * rate budget makes it drop a request it has not sent yet.
  *
  * Ordering contract: within one cycle, the fills a connector emits for one
- * symbol may come in any order; the poller sorts a cycle's fills by
+ * symbol may come in any order; the poller sorts the fills of a walk by
  * (timestamp, id) before applying them to the ledger, unless the connector
  * declares ascending (every symbol's fills are emitted oldest first across
  * the whole cycle), in which case they are applied as they come (this is
  * what keeps a 1,000,000-fill backfill in constant memory).
+ *
+ * Progress contract (each connector states its own bound and tests it):
+ *  - Every request serves one part of the account (enum xpart, req->part).
+ *    The fills walk (XPART_FILLS, with whatever it needs first: server time,
+ *    markets, validation) comes before the side steps (balances, flows,
+ *    prices, permissions) in a cycle.
+ *  - Every step advances or fails visibly. handle() advances the cycle on
+ *    XR_OK; a step's next request differs from the last one (a new cursor,
+ *    window or symbol) unless it is a retry of the same step. The requests of
+ *    a cycle are bounded by a function of its work (pages of fills, symbols
+ *    or currencies to price, flow windows) that the connector's header
+ *    states.
+ *  - A failing side step never discards or holds back fills: the poller
+ *    applies a non-ascending connector's buffered fills before the first
+ *    side-step request of a cycle and at its end. A side step answered with
+ *    a permanent refusal for that part (a permission the key lacks, an
+ *    unknown price series) is not XR_AUTH: the connector calls
+ *    xconn_degrade() with the reason and returns XR_OK. A side step that
+ *    keeps failing transiently is given up for the cycle after max_retries
+ *    attempts: the poller records the part as degraded with the last error
+ *    and calls ops->skip(). A fills step is never skipped (it is retried at a
+ *    slower pace, and the status shows why).
+ *  - XR_AUTH is only for an answer that unambiguously refuses the
+ *    credential. The poller does not believe the first one: it retries the
+ *    step once more, after ops->resync() (a clock resync with the exchange's
+ *    server time) where the connector has one, and only a second refusal
+ *    makes the session invalid_credentials.
+ *  - Degraded parts and the connector's permanent caveats are shown in the
+ *    session status and in every signed document computed from the data.
  */
 #ifndef PERFAGG_EXCHANGE_EXCHANGE_H
 #define PERFAGG_EXCHANGE_EXCHANGE_H
@@ -44,6 +73,31 @@
 
 #define XREQ_MAX_HEADERS 8
 #define XCONN_URL_MAX 256
+#define XPOOL_MAX 4
+#define XDEGRADED_MAX 120
+
+/* The part of an account a request serves (progress contract above). */
+enum xpart {
+	XPART_FILLS,		/* the trades walk and what it needs (time, markets, validation) */
+	XPART_BALANCES,		/* current balances and positions */
+	XPART_FLOWS,		/* deposits and withdrawals */
+	XPART_PRICES,		/* daily closes */
+	XPART_PERMISSIONS,	/* what the key may do */
+};
+#define XPART_COUNT (XPART_PERMISSIONS + 1)
+
+/* "fills", "balances", "flows", "prices", "permissions". */
+const char *xpart_name(enum xpart p);
+
+/* A rate limit of the exchange, as its documentation states it: a bucket of
+ * cap units refilled at per_s units a second (a decaying counter is the same
+ * bucket). Per-IP pools are shared by every session of the exchange (one
+ * egress address), per-key pools by the sessions of one API key. */
+struct xpool {
+	const char *name;		/* static: "api", "sapi", "private", ... (unique per exchange) */
+	bool per_key;
+	double cap, per_s;
+};
 
 /* One HTTP request to perform. Everything is owned by the request and freed
  * (and wiped: headers carry API keys) by xreq_clear(). */
@@ -57,7 +111,9 @@ struct xreq {
 	size_t nheaders;
 	char *body;			/* NULL for none */
 	size_t body_len;
-	unsigned weight;		/* cost against the exchange's rate budget (its own units) */
+	unsigned weight;		/* cost against the pool (the exchange's own units) */
+	unsigned pool;			/* index into the connector's pools (ops->pools) */
+	enum xpart part;		/* what the request serves; 0 = XPART_FILLS */
 	int tag;			/* connector-private: which step this request is */
 };
 
@@ -117,6 +173,8 @@ struct xconf {
 	bool sandbox;			/* use the exchange's testnet/demo base URL */
 	const char *base_url;		/* override (tests, proxies); NULL = the exchange's own */
 	int64_t backfill_from_ms;	/* 0 = as far back as the API allows */
+	unsigned tier;			/* the account's rate tier at the exchange (Kraken: 0 starter,
+					 * 1 intermediate, 2 pro); 0 = the exchange's default */
 };
 
 /* A connector instance: one per session. The common part is here; priv is
@@ -132,10 +190,20 @@ struct xconn {
 	char progress[128];		/* e.g. "BTCUSDT: 4/12 symbols" */
 	int64_t clock_offset_ms;	/* exchange time - local time, when the connector tracks it */
 	uint64_t nonce;			/* last nonce used (Kraken): strictly increasing */
+	/* Permanent limits of this exchange and market (static strings set by
+	 * open(), NULL where none), e.g. an API that reports no deposits. */
+	const char *caveat[XPART_COUNT];
+	/* Why a part is incomplete this cycle ("" when it is complete), set with
+	 * xconn_degrade(); the poller clears them at begin() and publishes them
+	 * at the end of the cycle. */
+	char degraded[XPART_COUNT][XDEGRADED_MAX];
 };
 
 struct exchange_ops {
 	const char *name;		/* "binance", "coinbase", "kraken", "krakenfutures" */
+	/* The credential's shape: whether the exchange's keys may carry a
+	 * passphrase (the client asks for one). */
+	bool passphrase;
 	/* Default base URLs per market (index enum fill_market), production and
 	 * sandbox; NULL where the exchange has none (the market is refused). */
 	const char *prod_url[3];
@@ -158,6 +226,18 @@ struct exchange_ops {
 	 * which), feeding sink, and says how to go on. */
 	void (*handle)(struct xconn *c, const struct xreq *req, const struct xresp *resp, const struct xsink *sink,
 	    struct xoutcome *out);
+	/* The exchange's rate pools for c (fills out, returns how many, at most
+	 * XPOOL_MAX); every request is charged req->weight against
+	 * out[req->pool]. NULL: no limit. */
+	size_t (*pools)(const struct xconn *c, struct xpool out[XPOOL_MAX]);
+	/* Gives up on the side step req belongs to (req->part != XPART_FILLS)
+	 * for this cycle: next() goes on past it. The poller has recorded the
+	 * part as degraded. NULL: the connector has no side step to skip. */
+	void (*skip)(struct xconn *c, const struct xreq *req);
+	/* Makes the next request a server-time request (clock resync), after
+	 * which the current step is repeated. NULL where the exchange's
+	 * authentication does not depend on the clock. */
+	void (*resync)(struct xconn *c);
 };
 
 /* The registry: every connector, found by name. */
@@ -166,6 +246,10 @@ extern const struct exchange_ops exchange_coinbase;
 extern const struct exchange_ops exchange_kraken;
 extern const struct exchange_ops exchange_krakenfutures;
 const struct exchange_ops *exchange_find(const char *name);
+/* The i-th connector of the registry, NULL past the end. */
+const struct exchange_ops *exchange_at(size_t i);
+/* "binance, coinbase, ..." (static storage), for messages. */
+const char *exchange_names(void);
 
 /* Sets up c for ops and conf (base URL from conf, else the default for the
  * market and sandbox flag) and calls ops->open. Returns 0 or -1 with *errstr. */
@@ -179,6 +263,9 @@ char *xurl_encode(const char *s, size_t len);
  * ("Name: value\r\n" ...), copying its trimmed value into out (cap bytes).
  * Returns out, or NULL if absent. For the poller and the synchronous runner. */
 const char *xheaders_find(const char *raw, const char *name, char *out, size_t cap);
+/* Records why part is incomplete this cycle; the first reason of a cycle
+ * is kept. */
+void xconn_degrade(struct xconn *c, enum xpart part, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Formats "%s" outcome error text: snprintf into out->error. */
 void xoutcome_error(struct xoutcome *out, enum xresult r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

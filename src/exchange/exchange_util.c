@@ -121,6 +121,33 @@ xoutcome_error(struct xoutcome *out, enum xresult r, const char *fmt, ...)
 	va_end(ap);
 }
 
+const char *
+xpart_name(enum xpart p)
+{
+	static const char *const names[XPART_COUNT] = { "fills", "balances", "flows", "prices", "permissions" };
+
+	if ((unsigned)p >= XPART_COUNT)
+		fatalx("xpart_name: %d", (int)p);
+	return names[p];
+}
+
+void
+xconn_degrade(struct xconn *c, enum xpart part, const char *fmt, ...)
+{
+	va_list ap;
+
+	if ((unsigned)part >= XPART_COUNT)
+		fatalx("xconn_degrade: part %d", (int)part);
+	if (c->degraded[part][0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(c->degraded[part], sizeof(c->degraded[part]), fmt, ap);
+	va_end(ap);
+	/* An empty reason would read as "complete". */
+	if (c->degraded[part][0] == '\0')
+		snprintf(c->degraded[part], sizeof(c->degraded[part]), "incomplete");
+}
+
 int
 xconn_open(struct xconn *c, const struct exchange_ops *ops, const struct xconf *conf, const char **errstr)
 {

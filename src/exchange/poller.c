@@ -12,7 +12,7 @@
 
 #include "core/holdings.h"
 #include "core/prim.h"
-#include "exchange/budget.h"
+#include "exchange/pacing.h"
 #include "exchange/pricebook.h"
 #include "out/metrics.h"
 #include "util/bmap.h"
@@ -26,27 +26,6 @@
 #define BACKOFF_MAX_MS 60000
 #define LAG_RING 4096
 
-/* An exchange's rules, as the poller applies them. */
-struct rules {
-	const char *exchange;
-	int market;		/* -1: any */
-	double key_cap, key_per_s;	/* per API key; 0 = none */
-	double ip_cap, ip_per_s;	/* per exchange (one egress IP); 0 = none */
-};
-
-static const struct rules rules_table[] = {
-	/* Binance: per-IP request weight per minute (rest-api.md LIMITS). */
-	{ "binance", FILL_SPOT, 0, 0, 6000, 100 },
-	{ "binance", FILL_MARGIN, 0, 0, 12000, 200 },
-	{ "binance", FILL_FUTURES, 0, 0, 2400, 40 },
-	/* Coinbase: 30 private requests per second per key. */
-	{ "coinbase", -1, 30, 30, 0, 0 },
-	/* Kraken: decaying counter, Starter tier: max 15, -0.33/s; history calls cost 2. */
-	{ "kraken", -1, 15, 0.33, 0, 0 },
-	/* Kraken Futures: 500 per 10 s on /derivatives. */
-	{ "krakenfutures", -1, 500, 50, 0, 0 },
-};
-
 struct breaker {
 	const struct exchange_ops *ops;
 	unsigned failures;
@@ -57,9 +36,7 @@ struct job {
 	uint8_t sid[SESSION_ID_BYTES];
 	char sid_hash[13];
 	struct xconn conn;
-	const struct rules *rules;
-	struct budget *key_budget;	/* shared by the jobs of one key; owned by the poller */
-	struct budget *ip_budget;
+	struct pacing_set pools;	/* the budgets of the connector's rate pools (p->pacing's) */
 	struct breaker *breaker;
 	bool budget_bound;
 
@@ -76,6 +53,9 @@ struct job {
 	bool history_done;		/* a cycle completed with the backfill done */
 	bool staging;			/* the response being handled delivered balances */
 	bool prepaid;			/* its next request's weight is already reserved */
+	bool auth_doubted;		/* one XR_AUTH seen: the next decides (exchange.h) */
+	bool flushed;			/* this cycle's fills walk is applied (a side step began) */
+	unsigned touched;		/* parts (1 << xpart) requested this cycle */
 	int64_t cycle_begin_ms;		/* wall clock */
 	unsigned step_failures;
 	uint64_t cycle_fills;
@@ -115,8 +95,7 @@ struct poller {
 	struct job **heap;
 	size_t nheap, capheap;
 	unsigned in_flight;
-	struct bmap *budgets;		/* SHA-256(exchange, market, key) -> budget */
-	struct budget ip_budgets[sizeof(rules_table) / sizeof(rules_table[0])];
+	struct pacing *pacing;		/* rate pools of every exchange */
 	struct breaker breakers[8];
 	CURL **idle;			/* easy handles to reuse (curl_easy_reset) */
 	size_t nidle;
@@ -269,19 +248,7 @@ schedule(struct poller *p, struct job *j, int64_t due_ms)
 		heap_push(p, j);
 }
 
-/* ---- budgets and breaker ---- */
-
-static const struct rules *
-rules_for(const char *exchange, enum fill_market m, size_t *idx)
-{
-	for (size_t i = 0; i < sizeof(rules_table) / sizeof(rules_table[0]); i++)
-		if (strcmp(rules_table[i].exchange, exchange) == 0 &&
-		    (rules_table[i].market < 0 || rules_table[i].market == (int)m)) {
-			*idx = i;
-			return &rules_table[i];
-		}
-	return NULL;
-}
+/* ---- breaker ---- */
 
 static struct breaker *
 breaker_for(struct poller *p, const struct exchange_ops *ops)
@@ -502,6 +469,20 @@ call_next(void *arg, const struct credential *cred)
 	return 0;
 }
 
+/* A cycle's degraded parts become the status's: a part requested this
+ * cycle says what this cycle found (possibly complete), a part not
+ * requested keeps what an earlier cycle found unless the connector said
+ * more. Caller holds j->mu. */
+static void
+publish_degraded(struct job *j)
+{
+	for (size_t i = 0; i < XPART_COUNT; i++) {
+		if ((j->touched & (1u << i)) != 0 || j->conn.degraded[i][0] != '\0')
+			snprintf(j->st.degraded[i], sizeof(j->st.degraded[i]), "%s", j->conn.degraded[i]);
+		j->st.caveat[i] = j->conn.caveat[i];
+	}
+}
+
 static void
 job_finish_cycle(struct poller *p, struct job *j, int64_t mono)
 {
@@ -533,6 +514,7 @@ job_finish_cycle(struct poller *p, struct job *j, int64_t mono)
 	j->st.last_error[0] = '\0';
 	j->st.backfill_done = j->conn.backfill_done;
 	snprintf(j->st.progress, sizeof(j->st.progress), "%s", j->conn.progress);
+	publish_degraded(j);
 	j->st.next_poll_ms = time_now_ms() + iv;
 	pthread_mutex_unlock(&j->mu);
 	j->in_cycle = false;
@@ -657,29 +639,12 @@ end_transfer(struct poller *p, struct job *j)
 static void
 bind_budgets(struct poller *p, struct job *j, const uint8_t key[32])
 {
-	size_t idx = 0;
-	const struct rules *r = rules_for(j->conn.ops->name, j->conn.conf.market, &idx);
-	struct budget *b;
+	struct xpool pools[XPOOL_MAX];
+	size_t n = j->conn.ops->pools != NULL ? j->conn.ops->pools(&j->conn, pools) : 0;
 
-	j->rules = r;
 	j->breaker = breaker_for(p, j->conn.ops);
 	j->budget_bound = true;
-	if (r == NULL)
-		return;
-	if (r->key_cap > 0 && p->cfg.key_budgets) {
-		b = bmap_get(p->budgets, key);
-		if (b == NULL) {
-			b = xcalloc(1, sizeof(*b));
-			budget_set(b, r->key_cap, r->key_per_s);
-			bmap_put(p->budgets, key, b);
-		}
-		j->key_budget = b;
-	}
-	if (r->ip_cap > 0 && p->cfg.ip_budgets) {
-		b = &p->ip_budgets[idx];
-		budget_set(b, r->ip_cap, r->ip_per_s);
-		j->ip_budget = b;
-	}
+	pacing_bind(p->pacing, j->conn.ops->name, pools, n, key, &j->pools);
 }
 
 /* Takes the next step of job j: a request, or the end of its cycle. */
@@ -702,6 +667,9 @@ job_step(struct poller *p, struct job *j, int64_t mono)
 		if (lag > p->counters.lag_max_ms)
 			p->counters.lag_max_ms = lag;
 		pthread_mutex_unlock(&p->mu);
+		memset(j->conn.degraded, 0, sizeof(j->conn.degraded));
+		j->touched = 0;
+		j->flushed = false;
 		j->conn.ops->begin(&j->conn, a.now_ms);
 		j->cycle_begin_ms = a.now_ms;
 		j->in_cycle = true;
@@ -728,17 +696,23 @@ job_step(struct poller *p, struct job *j, int64_t mono)
 		job_finish_cycle(p, j, mono);
 		return;
 	}
+	/* The fills walk is over once a side step begins: its fills are applied
+	 * now, so that no side step can hold them back (exchange.h). */
+	if (j->req.part != XPART_FILLS && !j->flushed) {
+		flush_buffer(j);
+		j->flushed = true;
+	}
+	j->touched |= 1u << j->req.part;
 	/* A request is ready. Under a pause the exchange imposed, come back
 	 * after it; otherwise reserve its weight, and if the budget is in debt
 	 * come back when the reservation is due (prepaid). Either way the
 	 * connector makes the same request again then, freshly signed. */
-	wait = budget_blocked(j->key_budget, mono);
-	if (budget_blocked(j->ip_budget, mono) > wait)
-		wait = budget_blocked(j->ip_budget, mono);
+	if (j->req.pool >= (j->pools.n > 0 ? j->pools.n : 1) || (unsigned)j->req.part >= XPART_COUNT)
+		fatalx("poller: %s made a request for pool %u, part %d", j->conn.ops->name, j->req.pool,
+		    (int)j->req.part);
+	wait = pacing_blocked(&j->pools, j->req.pool, mono);
 	if (wait == 0 && !j->prepaid) {
-		int64_t wk = budget_reserve(j->key_budget, j->req.weight, mono);
-		int64_t wi = budget_reserve(j->ip_budget, j->req.weight, mono);
-		wait = wk > wi ? wk : wi;
+		wait = pacing_reserve(&j->pools, j->req.pool, j->req.weight, mono);
 		j->prepaid = wait > 0;
 	}
 	if (wait > 0) {
@@ -814,6 +788,8 @@ job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
 		.price = sink_price, .permissions = sink_permissions };
 	bool was_validated = j->conn.validated;
 	curl_off_t us = 0;
+	/* What the request was, once end_transfer has wiped it. */
+	struct xreq meta = { .weight = j->req.weight, .pool = j->req.pool, .part = j->req.part, .tag = j->req.tag };
 
 	r.status = 0;
 	if (cc == CURLE_OK)
@@ -855,14 +831,29 @@ job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
 	switch (o.result) {
 	case XR_OK:
 		j->step_failures = 0;
+		j->auth_doubted = false;
 		j->breaker->failures = 0;
+		/* backfill_done is published with the end of the cycle, once every
+		 * fill it walked is applied, never before. */
 		pthread_mutex_lock(&j->mu);
 		snprintf(j->st.progress, sizeof(j->st.progress), "%s", j->conn.progress);
-		j->st.backfill_done = j->conn.backfill_done;
 		pthread_mutex_unlock(&j->mu);
 		schedule(p, j, mono);
 		return;
 	case XR_AUTH:
+		if (!j->auth_doubted) {
+			/* One refusal is not proof: a clock the exchange disagrees
+			 * with, a key not yet propagated, a proxy's 401. Resync and
+			 * ask once more. */
+			j->auth_doubted = true;
+			if (j->conn.ops->resync != NULL)
+				j->conn.ops->resync(&j->conn);
+			set_error(j, o.error);
+			log_event(LOG_INFO, "credential_doubted", "{s:s, s:s, s:s}", "sid", j->sid_hash, "exchange",
+			    j->conn.ops->name, "error", o.error);
+			schedule(p, j, mono + backoff_ms(p, 0));
+			return;
+		}
 		set_state(j, POLL_INVALID_CREDENTIALS, o.error);
 		session_revoke_credential(p->sessions, j->sid);
 		log_event(LOG_WARN, "credential_refused", "{s:s, s:s, s:s}", "sid", j->sid_hash, "exchange",
@@ -879,10 +870,7 @@ job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
 	case XR_RATE_LIMITED: {
 		int64_t wait = o.retry_after_ms > 0 ? o.retry_after_ms : backoff_ms(p, j->step_failures);
 		/* The pause applies to everyone sharing the limit. */
-		if (j->ip_budget != NULL)
-			j->ip_budget->blocked_until = mono + wait;
-		else if (j->key_budget != NULL)
-			j->key_budget->blocked_until = mono + wait;
+		pacing_block(&j->pools, meta.pool, mono + wait);
 		set_error(j, o.error[0] != '\0' ? o.error : "rate limited by the exchange");
 		schedule(p, j, mono + wait);
 		return;
@@ -912,6 +900,19 @@ job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
 	if (j->step_failures > p->cfg.max_retries)
 		j->st.consecutive_failures++;
 	pthread_mutex_unlock(&j->mu);
+	if (j->step_failures > p->cfg.max_retries && meta.part != XPART_FILLS && j->conn.ops->skip != NULL) {
+		/* A side step is given up for this cycle, and says so; the fills
+		 * it would have valued are already applied. */
+		xconn_degrade(&j->conn, meta.part, "%s unavailable: %s (gave up after %u attempts)",
+		    xpart_name(meta.part), o.error[0] != '\0' ? o.error : r.status == 0 ? "transport error" :
+		    "transient error", j->step_failures);
+		j->conn.ops->skip(&j->conn, &meta);
+		log_event(LOG_WARN, "poll_skip", "{s:s, s:s, s:s}", "sid", j->sid_hash, "exchange", j->conn.ops->name,
+		    "part", xpart_name(meta.part));
+		j->step_failures = 0;
+		schedule(p, j, mono);
+		return;
+	}
 	if (o.result == XR_CLOCK && j->step_failures <= p->cfg.max_retries)
 		schedule(p, j, mono);
 	else
@@ -1060,7 +1061,7 @@ poller_start(const struct poller_config *cfg, struct session_table *sessions, co
 	p->sessions = sessions;
 	pthread_mutex_init(&p->mu, NULL);
 	p->jobs = bmap_new();
-	p->budgets = bmap_new();
+	p->pacing = pacing_new(cfg->ip_budgets, cfg->key_budgets);
 	p->book = pricebook_new();
 	prim_random(&p->rng, sizeof(p->rng));
 	p->rng |= 1;
@@ -1096,13 +1097,6 @@ drop_job(void *arg, const uint8_t *key, void *val)
 	return true;
 }
 
-static bool
-drop_budget(void *arg, const uint8_t *key, void *val)
-{
-	free(val);
-	return true;
-}
-
 void
 poller_stop(struct poller *p)
 {
@@ -1122,8 +1116,7 @@ poller_stop(struct poller *p)
 	free(p->incoming);
 	bmap_sweep(p->jobs, drop_job, p);
 	bmap_free(p->jobs);
-	bmap_sweep(p->budgets, drop_budget, NULL);
-	bmap_free(p->budgets);
+	pacing_free(p->pacing);
 	free(p->heap);
 	pricebook_free(p->book);
 	for (size_t i = 0; i < p->nidle; i++)
@@ -1177,6 +1170,7 @@ poller_add_ops(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const stru
 	pthread_mutex_init(&j->mu, NULL);
 	j->st.state = POLL_VALIDATING;
 	j->st.interval_ms = p->cfg.interval_ms;
+	memcpy(j->st.caveat, j->conn.caveat, sizeof(j->st.caveat));
 	j->heap_idx = SIZE_MAX;
 	pthread_mutex_lock(&p->mu);
 	if (bmap_put(p->jobs, sid, j) != 0) {

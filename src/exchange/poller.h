@@ -77,6 +77,11 @@ struct poll_status {
 	int64_t interval_ms;
 	uint64_t requests, fills_applied, duplicates, stale, rejected;
 	bool can_trade, can_withdraw, permissions_known;
+	/* Why a part of the account is incomplete ("" = complete), as of the
+	 * last completed cycle, and the exchange's permanent caveats (static
+	 * strings or NULL), by enum xpart. */
+	char degraded[XPART_COUNT][XDEGRADED_MAX];
+	const char *caveat[XPART_COUNT];
 };
 
 const char *poll_state_name(enum poll_state s);

@@ -17,8 +17,6 @@
 
 #define USER_ID_MAX 128
 
-/* Exchanges a session may name. Issue #4's connector registry replaces this list. */
-static const char *const known_exchanges[] = { "binance", "coinbase", "kraken", "krakenfutures" };
 static const char *const account_types[] = { "spot", "futures", "margin" };
 
 static bool
@@ -48,10 +46,9 @@ check_metadata(struct server *srv, json_t *md, int64_t *ttl_s, struct http_respo
 	*ttl_s = srv->cfg->default_session_ttl;
 	json_object_foreach(md, key, v) {
 		if (strcmp(key, "exchange") == 0) {
-			if (!json_is_string(v) || !in_list(json_string_value(v), known_exchanges,
-			    sizeof(known_exchanges) / sizeof(known_exchanges[0]))) {
-				http_error(resp, 400, "invalid_metadata",
-				    "metadata.exchange must be one of binance, coinbase, kraken, krakenfutures");
+			if (!json_is_string(v) || exchange_find(json_string_value(v)) == NULL) {
+				http_error(resp, 400, "invalid_metadata", "metadata.exchange must be one of %s",
+				    exchange_names());
 				return -1;
 			}
 		} else if (strcmp(key, "label") == 0) {

@@ -32,6 +32,30 @@ jtime(int64_t ms)
 }
 
 json_t *
+server_degraded_json(const struct poll_status *st)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < XPART_COUNT; i++)
+		if (st->degraded[i][0] != '\0')
+			json_array_append_new(a, json_pack("{s:s, s:s}", "part", xpart_name((enum xpart)i), "reason",
+			    st->degraded[i]));
+	return a;
+}
+
+json_t *
+server_caveats_json(const struct poll_status *st)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < XPART_COUNT; i++)
+		if (st->caveat[i] != NULL)
+			json_array_append_new(a, json_pack("{s:s, s:s}", "part", xpart_name((enum xpart)i), "caveat",
+			    st->caveat[i]));
+	return a;
+}
+
+json_t *
 server_poll_status_json(const struct poll_status *st)
 {
 	json_t *o = json_object();
@@ -50,6 +74,9 @@ server_poll_status_json(const struct poll_status *st)
 	json_object_set_new(o, "duplicates", json_integer((json_int_t)st->duplicates));
 	json_object_set_new(o, "stale", json_integer((json_int_t)st->stale));
 	json_object_set_new(o, "rejected", json_integer((json_int_t)st->rejected));
+	json_object_set_new(o, "complete_until", jtime(st->complete_until_ms));
+	json_object_set_new(o, "degraded", server_degraded_json(st));
+	json_object_set_new(o, "caveats", server_caveats_json(st));
 	if (st->permissions_known)
 		json_object_set_new(o, "permissions", json_pack("{s:b, s:b}", "can_trade", st->can_trade,
 		    "can_withdraw", st->can_withdraw));
@@ -147,15 +174,6 @@ out:
 
 #define DAILY_SHOWN 366
 
-/* What each connector cannot supply for the account equity, said in the answer. */
-static const struct {
-	const char *exchange, *note;
-} equity_notes[] = {
-	{ "krakenfutures", "Kraken Futures: no daily closes and no deposits or withdrawals are fetched, so open "
-	    "positions are not valued (only the margin account's balances are) and transfers count as returns" },
-	{ "coinbase", "Coinbase Advanced Trade reports no deposits or withdrawals: transfers count as returns" },
-};
-
 struct book_arg {
 	struct pricebook *book;
 	const char *exchange;
@@ -225,10 +243,16 @@ account_json(json_t *out, const struct poller_account *acct, const char *quote, 
 	unpriced = json_array();
 	for (size_t i = 0; i < v.nunpriced; i++)
 		json_array_append_new(unpriced, json_string(v.unpriced[i]));
+	/* What the equity could not include: the exchange's permanent caveats
+	 * and what the last cycle could not collect. */
 	notes = json_array();
-	for (size_t i = 0; i < sizeof(equity_notes) / sizeof(equity_notes[0]); i++)
-		if (strcmp(equity_notes[i].exchange, acct->exchange) == 0)
-			json_array_append_new(notes, json_string(equity_notes[i].note));
+	for (size_t i = XPART_BALANCES; i <= XPART_PRICES; i++) {
+		if (acct->status->caveat[i] != NULL)
+			json_array_append_new(notes, json_string(acct->status->caveat[i]));
+		if (acct->status->degraded[i][0] != '\0')
+			json_array_append_new(notes, json_sprintf("%s incomplete: %s", xpart_name((enum xpart)i),
+			    acct->status->degraded[i]));
+	}
 	if (v.nunpriced > 0)
 		json_array_append_new(notes, json_string("the equity excludes the currencies listed in unpriced: "
 		    "no daily close was found for them in the account currency"));
@@ -342,10 +366,13 @@ build(void *arg, const struct poller_account *acct)
 		json_object_set_new(a->out, "statistics", stats);
 	else
 		json_decref(stats);
-	json_object_set_new(a->out, "freshness", json_pack("{s:o, s:b, s:o, s:s, s:o}",
+	/* Coverage: what the figures are computed from, and what they lack. */
+	json_object_set_new(a->out, "freshness", json_pack("{s:o, s:b, s:o, s:s, s:o, s:o, s:o, s:o}",
 	    "last_poll", jtime(st->last_poll_ms), "backfill_done", st->backfill_done,
 	    "last_success", jtime(st->last_success_ms), "state", poll_state_name(st->state),
-	    "last_error", st->last_error[0] != '\0' ? json_string(st->last_error) : json_null()));
+	    "last_error", st->last_error[0] != '\0' ? json_string(st->last_error) : json_null(),
+	    "complete_until", jtime(st->complete_until_ms), "degraded", server_degraded_json(st),
+	    "caveats", server_caveats_json(st)));
 	return 0;
 fail:
 	json_decref(a->out);

@@ -93,6 +93,10 @@ const struct server_route *server_routes(size_t *n);
 struct poll_status;
 /* The collection status of a session as JSON (new reference). */
 json_t *server_poll_status_json(const struct poll_status *st);
+/* The status's degraded parts [{part, reason}] and the exchange's caveats
+ * [{part, caveat}] as JSON arrays (new references). */
+json_t *server_degraded_json(const struct poll_status *st);
+json_t *server_caveats_json(const struct poll_status *st);
 
 /* Resolves the session id of a session route (path or Bearer header).
  * Returns 0, or -1 with resp set. prefix is the route ("/enclave/metrics"). */

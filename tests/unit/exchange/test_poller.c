@@ -28,6 +28,8 @@
 
 static int fail_plan[64];	/* per request number: 0 ok, 500, 429, 401 */
 static int nreq;
+static volatile int nside;		/* requests to the side step */
+static volatile int nresync;		/* ops->resync calls */
 static char seen_key[64];
 
 static enum MHD_Result
@@ -43,7 +45,12 @@ on_req(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 	unsigned status = 200;
 
 	snprintf(seen_key, sizeof(seen_key), "%s", key != NULL ? key : "");
-	if (f == 500) {
+	if (strcmp(url, "/side") == 0) {
+		/* the side step (e.g. deposits): never answers */
+		nside++;
+		status = 503;
+		len = (size_t)snprintf(body, 8192, "down");
+	} else if (f == 500) {
 		status = 500;
 		len = (size_t)snprintf(body, 8192, "oops");
 	} else if (f == 429) {
@@ -71,6 +78,7 @@ on_req(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 struct fake {
 	int next_from;	/* cursor */
 	bool done;
+	bool side_done;	/* the side step of the side-step variant */
 };
 
 static char base_url[64];
@@ -92,7 +100,24 @@ static void
 fake_begin(struct xconn *c, int64_t now)
 {
 	((struct fake *)c->priv)->done = false;
+	((struct fake *)c->priv)->side_done = false;
 }
+
+static void
+fake_skip(struct xconn *c, const struct xreq *req)
+{
+	assert_int_equal(req->part, XPART_FLOWS);
+	((struct fake *)c->priv)->side_done = true;
+}
+
+static void
+fake_resync(struct xconn *c)
+{
+	(void)c;
+	nresync++;
+}
+
+static bool side_variant;	/* the connector has a side step after its fills walk */
 
 static int
 fake_next(struct xconn *c, const struct credential *cred, int64_t now, struct xreq *req, const char **errstr)
@@ -100,8 +125,14 @@ fake_next(struct xconn *c, const struct credential *cred, int64_t now, struct xr
 	struct fake *f = c->priv;
 	char q[32];
 
-	if (f->done)
+	if (f->done && (!side_variant || f->side_done))
 		return 0;
+	if (f->done) {
+		xreq_set(req, "GET", c->base_url, "/side", NULL);
+		xreq_header(req, "X-Key", cred->api_key);
+		req->part = XPART_FLOWS;
+		return 1;
+	}
 	snprintf(q, sizeof(q), "from=%d", f->next_from);
 	xreq_set(req, "GET", c->base_url, "/fills", q);
 	xreq_header(req, "X-Key", cred->api_key);
@@ -123,6 +154,10 @@ fake_handle(struct xconn *c, const struct xreq *req, const struct xresp *r, cons
 	if (r->status == 429) {
 		out->result = XR_RATE_LIMITED;
 		out->retry_after_ms = 50;
+		return;
+	}
+	if (req->part == XPART_FLOWS) {
+		xoutcome_error(out, XR_RETRY, "HTTP %ld", r->status);
 		return;
 	}
 	if (r->status != 200) {
@@ -176,6 +211,24 @@ static const struct exchange_ops fake_ops = {
 	.prod_url = { base_url, NULL, NULL },
 	.ascending = true,
 	.open = fake_open, .close = fake_close, .begin = fake_begin, .next = fake_next, .handle = fake_handle,
+	.resync = fake_resync,
+};
+
+/* Fills come newest first (buffered by the poller) and a side step follows. */
+static const struct exchange_ops fake_side_ops = {
+	.name = "fake",
+	.prod_url = { base_url, NULL, NULL },
+	.ascending = false,
+	.open = fake_open, .close = fake_close, .begin = fake_begin, .next = fake_next, .handle = fake_handle,
+	.skip = fake_skip,
+};
+
+/* The same without skip: its side step is never given up. */
+static const struct exchange_ops fake_side_noskip_ops = {
+	.name = "fake",
+	.prod_url = { base_url, NULL, NULL },
+	.ascending = false,
+	.open = fake_open, .close = fake_close, .begin = fake_begin, .next = fake_next, .handle = fake_handle,
 };
 
 /* ---- harness ---- */
@@ -190,17 +243,18 @@ struct world {
 };
 
 static void
-world_start(struct world *w, const char *key)
+world_start_ops(struct world *w, const char *key, const struct exchange_ops *ops, unsigned max_retries)
 {
 	struct poller_config pc = { .interval_ms = 100000, .min_interval_ms = 100000, .max_interval_ms = 100000,
-		.max_retries = 3, .timeout_ms = 5000, .max_transfers = 8, .key_budgets = true };
+		.max_retries = max_retries, .timeout_ms = 5000, .max_transfers = 8, .key_budgets = true };
 	struct credential cred = { .api_key = key, .api_key_len = strlen(key), .secret = "s", .secret_len = 1 };
 	struct session_params sp = { .exchange = "fake", .account_type = "spot", .user_id = "u", .ttl_s = 600 };
 	const char *err = NULL;
 	uint32_t h;
 
 	memset(w, 0, sizeof(*w));
-	nreq = 0;
+	nreq = nside = nresync = 0;
+	side_variant = ops != &fake_ops;
 	w->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_req, NULL, MHD_OPTION_END);
 	assert_non_null(w->mhd);
 	snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%u",
@@ -211,7 +265,13 @@ world_start(struct world *w, const char *key)
 	assert_int_equal(session_create(w->sessions, &sp, h, time_now_ms(), w->sid, &w->info, &err), 0);
 	w->poller = poller_start(&pc, w->sessions, &err);
 	assert_non_null(w->poller);
-	assert_int_equal(poller_add_ops(w->poller, w->sid, &w->info, &fake_ops, &err), 0);
+	assert_int_equal(poller_add_ops(w->poller, w->sid, &w->info, ops, &err), 0);
+}
+
+static void
+world_start(struct world *w, const char *key)
+{
+	world_start_ops(w, key, &fake_ops, 3);
 }
 
 static void
@@ -243,11 +303,11 @@ take(void *arg, const struct ledger *l, const struct poll_status *st)
 	return 0;
 }
 
-/* Waits until pred holds or 10 s pass. */
+/* Waits until pred holds (60 s: a guard against a hang, not a timing). */
 static void
 wait_for(struct world *w, struct snap *s, bool (*pred)(const struct snap *))
 {
-	for (int i = 0; i < 1000; i++) {
+	for (int i = 0; i < 6000; i++) {
 		memset(s, 0, sizeof(*s));
 		if (poller_view(w->poller, w->sid, take, s) == 0 && pred(s))
 			return;
@@ -377,8 +437,84 @@ test_auth_refusal_wipes_credential(void **state)
 	world_start(&w, "wrong-key");
 	wait_for(&w, &s, refused);
 	assert_non_null(strstr(s.st.last_error, "401"));
+	/* Believed on the second refusal, after a clock resync. */
+	assert_int_equal(s.st.requests, 2);
+	assert_int_equal(nresync, 1);
 	/* The session stays (its status is readable) but its credential is gone. */
 	assert_int_equal(vault_count(w.vault), 0);
+	world_stop(&w);
+}
+
+/* One 401 is not proof of a bad key: the retry succeeds and nothing is lost. */
+static void
+test_single_refusal_is_not_proof(void **state)
+{
+	struct world w;
+	struct snap s;
+
+	(void)state;
+	memset(fail_plan, 0, sizeof(fail_plan));
+	fail_plan[0] = 401;
+	world_start(&w, "good-key");
+	wait_for(&w, &s, backfilled);
+	assert_int_equal(s.st.state, POLL_ACTIVE);
+	assert_int_equal(s.st.fills_applied, NFILLS);
+	assert_int_equal(nresync, 1);
+	assert_int_equal(vault_count(w.vault), 1);
+	world_stop(&w);
+}
+
+static bool
+fills_in_and_side_failing(const struct snap *s)
+{
+	return s->st.fills_applied == NFILLS && nside >= 2;
+}
+
+/* A side step that never succeeds holds back neither the fills (applied as
+ * soon as it begins) nor the truth: backfill_done stays false while the
+ * cycle that walked the history has not completed. */
+static void
+test_failing_side_step_holds_nothing_back(void **state)
+{
+	struct world w;
+	struct snap s;
+
+	(void)state;
+	memset(fail_plan, 0, sizeof(fail_plan));
+	world_start_ops(&w, "good-key", &fake_side_noskip_ops, 1);
+	wait_for(&w, &s, fills_in_and_side_failing);
+	assert_int_equal(s.trades, NFILLS);
+	assert_false(s.st.backfill_done);
+	assert_int_equal(s.st.last_success_ms, 0);
+	assert_int_equal(s.st.state, POLL_ACTIVE);
+	world_stop(&w);
+}
+
+static bool
+cycle_done(const struct snap *s)
+{
+	return s->st.last_success_ms > 0;
+}
+
+/* Given up after max_retries, the side step is skipped for the cycle and
+ * the part is reported degraded; the cycle completes. */
+static void
+test_side_step_skipped_and_degraded(void **state)
+{
+	struct world w;
+	struct snap s;
+
+	(void)state;
+	memset(fail_plan, 0, sizeof(fail_plan));
+	world_start_ops(&w, "good-key", &fake_side_ops, 1);
+	wait_for(&w, &s, cycle_done);
+	assert_true(s.st.backfill_done);
+	assert_int_equal(s.st.fills_applied, NFILLS);
+	assert_int_equal(nside, 2);	/* the first try and max_retries (1) more */
+	assert_non_null(strstr(s.st.degraded[XPART_FLOWS], "flows unavailable: HTTP 503"));
+	assert_string_equal(s.st.degraded[XPART_FILLS], "");
+	assert_string_equal(s.st.degraded[XPART_PRICES], "");
+	assert_string_equal(s.st.last_error, "");
 	world_stop(&w);
 }
 
@@ -404,6 +540,9 @@ main(void)
 		cmocka_unit_test(test_backfill),
 		cmocka_unit_test(test_transient_failures_lose_nothing),
 		cmocka_unit_test(test_auth_refusal_wipes_credential),
+		cmocka_unit_test(test_single_refusal_is_not_proof),
+		cmocka_unit_test(test_failing_side_step_holds_nothing_back),
+		cmocka_unit_test(test_side_step_skipped_and_degraded),
 		cmocka_unit_test(test_revoke_stops_polling),
 		cmocka_unit_test(test_account_sinks),
 	};
