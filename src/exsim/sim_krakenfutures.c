@@ -15,6 +15,7 @@
 #include "core/dec.h"
 #include "exsim/exsim.h"
 #include "exsim/exsim_auth.h"
+#include "exsim/sim_markets.h"
 #include "exsim/sim_kraken_page.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -290,7 +291,8 @@ bool
 sim_krakenfutures_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs)
 {
 	struct exsim_account *a;
-	bool history = strcmp(rq->path, "/api/history/v3/executions") == 0;
+	bool log = strcmp(rq->path, "/api/history/v3/account-log") == 0;
+	bool history = log || strcmp(rq->path, "/api/history/v3/executions") == 0;
 
 	if (!history && strcmp(rq->path, "/derivatives/api/v3/accounts") != 0 &&
 	    strcmp(rq->path, "/derivatives/api/v3/fills") != 0)
@@ -303,7 +305,9 @@ sim_krakenfutures_handle(struct exsim *w, const struct exsim_request *rq, struct
 	    strcmp(rq->path, "/derivatives/api/v3/fills") == 0 && rq->param(rq, "lastFillTime") != NULL ? 25 : 2,
 	    history ? 401 : 200)) == NULL)
 		return true;
-	if (history)
+	if (log)
+		sim_markets_krakenfutures_account_log(a, rq, rs);
+	else if (history)
 		executions(w, a, rq, rs);
 	else if (strcmp(rq->path, "/derivatives/api/v3/accounts") == 0)
 		accounts(a, rq, rs);

@@ -24,4 +24,11 @@ void sim_markets_binance_margin_pairs(const struct exsim *w, bool isolated, stru
 /* Coinbase GET /api/v3/brokerage/transaction_summary: the lowest fee tier. */
 void sim_markets_coinbase_transaction_summary(const struct exsim_account *a, struct exsim_response *rs);
 
+/* Kraken Futures GET /api/history/v3/account-log: the account's transfers
+ * ("cross-exchange transfer" rows with old and new balance); params since,
+ * before (ms), sort (desc default), count (500 default, 1..100000). The
+ * log's trade and funding rows are not simulated. */
+void sim_markets_krakenfutures_account_log(const struct exsim_account *a, const struct exsim_request *rq,
+    struct exsim_response *rs);
+
 #endif

@@ -221,11 +221,11 @@ async function binanceFlows(ex, truth) {
   return out;
 }
 
-// Kraken: the ledger's deposit and withdrawal entries.
-async function ledgerFlows(ex) {
+// Kraken and Kraken Futures: the ledger's deposit, withdrawal and transfer entries.
+async function ledgerFlows(ex, params) {
   const out = [];
-  for (const e of await ex.fetchLedger(undefined, undefined, undefined, { paginate: true, paginationCalls: 100000 })) {
-    if (e.type !== 'transaction' && e.type !== 'deposit' && e.type !== 'withdrawal') continue;
+  for (const e of await ex.fetchLedger(undefined, undefined, undefined, params)) {
+    if (!['transaction', 'deposit', 'withdrawal', 'transfer'].includes(e.type)) continue;
     const info = e.info || {};
     const type = info.type === 'withdrawal' || e.direction === 'out' ? 'withdrawal' : 'deposit';
     const amt = canon(ex.numberToString(e.amount));
@@ -265,7 +265,9 @@ async function judgeAccount(base, port, a) {
       // Binance's withdrawal applyTime is "YYYY-MM-DD HH:MM:SS": whole seconds
       f.type === 'withdrawal' ? { ...f, timestamp: f.timestamp - (f.timestamp % 1000) } : f));
   else if (a.exchange === 'kraken')
-    compareFlows(ex, label, await ledgerFlows(ex), truth.flows);
+    compareFlows(ex, label, await ledgerFlows(ex, { paginate: true, paginationCalls: 100000 }), truth.flows);
+  else if (a.exchange === 'krakenfutures')
+    compareFlows(ex, label, await ledgerFlows(ex, {}), truth.flows);
   else if (a.exchange === 'coinbase')
     console.log('  (flows not judged: Advanced Trade has no deposit history; ccxt reads it from the v2 App API)');
   else
