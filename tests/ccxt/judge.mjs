@@ -41,6 +41,10 @@ const opt = (name, dflt) => {
   return i >= 0 ? args[i + 1] : dflt;
 };
 const REQUEST_TIMEOUT_MS = 300000;	// hang guard only
+// --tamper: alter one fill of each account's truth; the run passes only if
+// the judge reports exactly those differences (proves the judge can fail).
+const tamper = args.includes('--tamper');
+let tampered = 0;
 
 let failures = 0, checks = 0;
 const fail = (what) => { failures++; console.log('  FAIL ' + what); };
@@ -242,6 +246,12 @@ async function judgeAccount(base, port, a) {
   console.log(`${label}: ${a.nfills} fills, symbols ${a.symbols.map((s) => s.symbol).join(' ')}`);
   const ex = client(a, port);
   const truth = await getJson(base, '/exsim/truth?api_key=' + encodeURIComponent(a.api_key));
+  if (tamper && truth.fills.length > 0) {
+    // the judge's own check: one digit more on one fill's price must be caught
+    truth.fills[0].price = canon(truth.fills[0].price).includes('.') ? truth.fills[0].price + '1' :
+      truth.fills[0].price + '.1';
+    tampered++;
+  }
 
   const markets = await ex.loadMarkets();
   for (const s of a.symbols) check(markets[s.symbol] !== undefined, `${label}: loadMarkets lacks ${s.symbol}`);
@@ -335,6 +345,12 @@ try {
     const { code, signal } = await sim.exited;
     check(code === 0, `perfagg-exsim stopped with ${signal || 'exit code ' + code}`);
   }
+}
+if (tamper) {
+  const caught = failures === tampered && tampered > 0;
+  console.log(`judge --tamper: ${tampered} altered fills, ${failures} differences reported`);
+  console.log(`${caught ? 1 : 0} passed, ${caught ? 0 : 1} failed`);
+  process.exit(caught ? 0 : 1);
 }
 console.log(`${checks - failures} passed, ${failures} failed`);
 process.exit(failures === 0 ? 0 : 1);
