@@ -225,6 +225,22 @@ async function binanceFlows(ex, truth) {
   return out;
 }
 
+// Binance USD-M: the income history's TRANSFER rows, walked forward by time.
+async function binanceFuturesFlows(ex, truth) {
+  const out = [];
+  let since = (truth.flows.length ? truth.flows[0].timestamp : Date.now()) - 86400000;
+  for (;;) {
+    const page = await ex.fetchLedger(undefined, since, 1000, { type: 'future', incomeType: 'TRANSFER' });
+    for (const e of page)
+      if (e.type === 'transfer')
+        out.push({ type: e.direction === 'out' ? 'withdrawal' : 'deposit', currency: e.currency,
+          amount: canon((e.direction === 'out' ? '-' : '') + ex.numberToString(e.amount)), timestamp: e.timestamp });
+    if (page.length < 1000) break;
+    since = page[page.length - 1].timestamp + 1;
+  }
+  return out;
+}
+
 // Kraken and Kraken Futures: the ledger's deposit, withdrawal and transfer entries.
 async function ledgerFlows(ex, params) {
   const out = [];
@@ -274,6 +290,8 @@ async function judgeAccount(base, port, a) {
     compareFlows(ex, label, await binanceFlows(ex, truth), truth.flows.map((f) =>
       // Binance's withdrawal applyTime is "YYYY-MM-DD HH:MM:SS": whole seconds
       f.type === 'withdrawal' ? { ...f, timestamp: f.timestamp - (f.timestamp % 1000) } : f));
+  else if (a.exchange === 'binance')
+    compareFlows(ex, label, await binanceFuturesFlows(ex, truth), truth.flows);
   else if (a.exchange === 'kraken')
     compareFlows(ex, label, await ledgerFlows(ex, { paginate: true, paginationCalls: 100000 }), truth.flows);
   else if (a.exchange === 'krakenfutures')
