@@ -37,7 +37,8 @@ static const char *const majors[] = { "BTC", "ETH", "BNB", "SOL", "XRP", "ADA", 
 static void
 send(struct exsim_response *rs, json_t *o)
 {
-	char *s = json_dumps(o, JSON_COMPACT);
+	/* 15 digits: a tick of 0.01 is written "0.01", not its binary expansion */
+	char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
 
 	json_decref(o);
 	if (s == NULL)
