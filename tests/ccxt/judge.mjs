@@ -147,9 +147,10 @@ async function binanceTrades(ex, a) {
   for (const s of a.symbols) {
     let fromId = 0;
     for (;;) {
-      const page = await ex.fetchMyTrades(s.symbol, undefined, 1000, { ...params, fromId });
+      // pages of 100 (not the 1000 maximum): the small history still spans several
+      const page = await ex.fetchMyTrades(s.symbol, undefined, 100, { ...params, fromId });
       out.push(...page);
-      if (page.length < 1000) break;
+      if (page.length < 100) break;
       fromId = Number(page[page.length - 1].id) + 1;
     }
   }
