@@ -12,6 +12,7 @@
 
 #include "core/prim.h"
 #include "exsim/exsim.h"
+#include "exsim/sim_markets.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -29,6 +30,8 @@ static const exsim_handler_fn handlers[] = {
 	sim_kraken_handle,
 	/* Kraken Futures */
 	sim_krakenfutures_handle,
+	/* reference data general clients load markets from (ccxt) */
+	sim_markets_handle,
 	/* end of table */
 	NULL
 };
@@ -396,6 +399,40 @@ exsim_truth_json(const struct exsim_account *a, int64_t now_ms)
 	return b.p;
 }
 
+/* GET /exsim/closes?exchange=E&market=M&symbol=S: the daily closes the
+ * exchange's public candle endpoint serves for unified symbol S
+ * (exsim_close), {"<day start ms>": "<close>", ...} over the last 1000
+ * days: the truth an independent client's OHLCV is judged by. */
+static void
+closes(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs)
+{
+	const char *exn = rq->param(rq, "exchange"), *mn = rq->param(rq, "market"), *sym = rq->param(rq, "symbol");
+	int ex = -1, m = -1;
+	int64_t today = rq->now_ms / 86400000LL;
+	json_t *o;
+
+	for (int j = 0; exn != NULL && j < EXSIM_NEXCHANGES; j++)
+		if (strcmp(exn, exsim_exchange_name((enum exsim_exchange)j)) == 0)
+			ex = j;
+	for (int j = FILL_SPOT; mn != NULL && j <= FILL_FUTURES; j++)
+		if (strcmp(mn, exsim_market_name((enum fill_market)j)) == 0)
+			m = j;
+	if (ex < 0 || m < 0 || sym == NULL) {
+		exsim_json(rs, 400, "{\"error\":\"exchange, market and symbol required\"}");
+		return;
+	}
+	o = json_object();
+	for (int64_t d = today - 999; d <= today; d++) {
+		struct dec c;
+		char key[24];
+		if (exsim_close(w, (enum exsim_exchange)ex, (enum fill_market)m, sym, d, rq->now_ms, &c) == 0) {
+			snprintf(key, sizeof(key), "%lld", (long long)(d * 86400000LL));
+			json_object_set_new(o, key, dec_json(c));
+		}
+	}
+	body_json(rs, 200, o);
+}
+
 static bool
 admin(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs)
 {
@@ -430,6 +467,8 @@ admin(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs
 			s = full;
 		}
 		exsim_body(rs, 200, s, strlen(s));
+	} else if (strcmp(rq->path, "/exsim/closes") == 0) {
+		closes(w, rq, rs);
 	} else if (strcmp(rq->path, "/exsim/stats") == 0) {
 		json_t *o, *by = json_object();
 		pthread_mutex_lock(&w->mu);
@@ -452,11 +491,13 @@ enum family { FAM_NONE = -1, FAM_BINANCE, FAM_COINBASE, FAM_KRAKEN, FAM_KRAKENFU
 static enum family
 family_of(const char *path)
 {
-	if (strncmp(path, "/api/v3/brokerage/", 18) == 0)
+	if (strncmp(path, "/api/v3/brokerage/", 18) == 0 || strncmp(path, "/v2/", 4) == 0)
 		return FAM_COINBASE;
+	if (strncmp(path, "/api/charts/", 12) == 0)
+		return FAM_KRAKENFUTURES;
 	if (strncmp(path, "/api/", 5) == 0 && strncmp(path, "/api/history/", 13) != 0)
 		return FAM_BINANCE;
-	if (strncmp(path, "/fapi/", 6) == 0 || strncmp(path, "/sapi/", 6) == 0)
+	if (strncmp(path, "/fapi/", 6) == 0 || strncmp(path, "/sapi/", 6) == 0 || strncmp(path, "/dapi/", 6) == 0)
 		return FAM_BINANCE;
 	if (strncmp(path, "/0/", 3) == 0)
 		return FAM_KRAKEN;

@@ -38,8 +38,9 @@
 #include <jansson.h>
 
 #include "core/dec.h"
-#include "exchange/sign_binance.h"
 #include "exsim/exsim.h"
+#include "exsim/exsim_auth.h"
+#include "exsim/sim_markets.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -318,7 +319,7 @@ authenticate(struct ctx *x)
 {
 	const struct exsim_request *rq = x->rq;
 	const char *key = rq->header(rq, "X-MBX-APIKEY"), *sig, *rw;
-	char expect[SIGN_BINANCE_HMAC_HEX], *payload;
+	char *payload;
 	int64_t ts, window = 5000 * 1000;
 	size_t siglen;
 	bool ok;
@@ -363,9 +364,8 @@ authenticate(struct ctx *x)
 		return false;
 	}
 	payload = split_signature(rq->query, &sig, &siglen);
-	ok = sig != NULL && siglen == 64 &&
-	    sign_binance_hmac(expect, x->a->secret, strlen(x->a->secret), payload, strlen(payload), rq->body,
-	    rq->body_len) == 0 && strncasecmp(expect, sig, 64) == 0;
+	ok = exsim_auth_binance(x->a->secret, strlen(x->a->secret), payload, strlen(payload), rq->body, rq->body_len,
+	    sig, siglen);
 	free(payload);
 	if (!ok) {
 		error(x, 400, -1022, "Signature for this request is not valid.");
@@ -1033,6 +1033,19 @@ server_time(struct ctx *x)
 	send_json(x, json_pack("{s:I}", "serverTime", (json_int_t)(x->rq->now_ms * x->tu)));
 }
 
+/* Reference data ccxt's loadMarkets signs for (sim_markets.c). */
+static void
+capital_config(struct ctx *x)
+{
+	sim_markets_binance_capital_config(x->w, x->a, x->rs);
+}
+
+static void
+margin_pairs(struct ctx *x, bool isolated)
+{
+	sim_markets_binance_margin_pairs(x->w, isolated, x->rs);
+}
+
 /* The parameters each endpoint reads (Binance's docs); a signed endpoint
  * also reads recvWindow, timestamp and signature. Anything else is answered
  * -1104, as /api and /fapi do (a route without a list checks nothing). */
@@ -1063,6 +1076,9 @@ static const struct route routes[] = {
 	    PARAMS("symbol", "incomeType", "startTime", "endTime", "page", "limit") },
 	{ "/sapi/v1/capital/deposit/hisrec", A_SAPI, 1, true, NULL, flows, true, NULL },
 	{ "/sapi/v1/capital/withdraw/history", A_SAPI, 18000, true, NULL, flows, false, NULL },
+	{ "/sapi/v1/capital/config/getall", A_SAPI, 10, true, capital_config, NULL, false, NULL },
+	{ "/sapi/v1/margin/allPairs", A_SAPI, 1, true, NULL, margin_pairs, false, NULL },
+	{ "/sapi/v1/margin/isolated/allPairs", A_SAPI, 10, true, NULL, margin_pairs, true, NULL },
 };
 
 /* -1101 for a parameter sent twice (anywhere), -1104 for one the endpoint

@@ -11,7 +11,7 @@
  * Authentication: "Authorization: Bearer <JWT>"; the kid names the account,
  * the signature is checked with the account's public key, alg, sub, exp
  * (lifetime <= 120 s, not expired) and uri = "GET " + Host + path without
- * the query (exchange/sign_coinbase.h). Any failure is what Coinbase sends:
+ * the query (exsim_auth.h, the simulator's own verifier). Any failure is what Coinbase sends:
  * 401 with the text/plain body "Unauthorized". The public key is derived
  * from the account's secret per request (tens of microseconds; no cache to
  * keep coherent).
@@ -57,8 +57,9 @@
 #include "core/b64.h"
 #include "core/hex.h"
 #include "core/prim.h"
-#include "exchange/sign_coinbase.h"
 #include "exsim/exsim.h"
+#include "exsim/exsim_auth.h"
+#include "exsim/sim_markets.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -149,20 +150,12 @@ authenticate(struct exsim *w, const struct exsim_request *rq, struct exsim_respo
 	const char *auth = rq->header(rq, "Authorization"), *host = rq->header(rq, "Host"), *err;
 	struct exsim_account *a;
 	char kid[sizeof(a->api_key)];
-	EVP_PKEY *pub;
-	int rc;
 
 	if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 || host == NULL ||
-	    sign_coinbase_kid(auth + 7, strlen(auth + 7), kid, sizeof(kid)) != 0 ||
+	    exsim_auth_coinbase_kid(auth + 7, strlen(auth + 7), kid, sizeof(kid)) != 0 ||
 	    (a = exsim_account_by_key(w, EXSIM_COINBASE, kid)) == NULL ||
-	    (pub = sign_coinbase_public(a->secret, strlen(a->secret), &err)) == NULL) {
-		unauthorized(rs);
-		return NULL;
-	}
-	rc = sign_coinbase_verify(auth + 7, strlen(auth + 7), pub, a->api_key, rq->method, host, rq->path,
-	    rq->now_ms / 1000, &err);
-	EVP_PKEY_free(pub);
-	if (rc != 0) {
+	    exsim_auth_coinbase(auth + 7, strlen(auth + 7), a->secret, strlen(a->secret), a->api_key, rq->method, host,
+	    rq->path, rq->now_ms / 1000, &err) != 0) {
 		unauthorized(rs);
 		return NULL;
 	}
@@ -808,7 +801,7 @@ sim_coinbase_handle(struct exsim *w, const struct exsim_request *rq, struct exsi
 		return true;
 	}
 	if (strcmp(p, "key_permissions") != 0 && strcmp(p, "accounts") != 0 &&
-	    strcmp(p, "orders/historical/fills") != 0)
+	    strcmp(p, "orders/historical/fills") != 0 && strcmp(p, "transaction_summary") != 0)
 		return false;
 	if (strcmp(rq->method, "GET") != 0)
 		return false;
@@ -820,6 +813,8 @@ sim_coinbase_handle(struct exsim *w, const struct exsim_request *rq, struct exsi
 		key_permissions(a, rs);
 	else if (strcmp(p, "accounts") == 0)
 		accounts(w, a, rq, rs);
+	else if (strcmp(p, "transaction_summary") == 0)
+		sim_markets_coinbase_transaction_summary(a, rs);
 	else
 		fills(a, rq, rs);
 	return true;

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "core/dec.h"
-#include "exchange/sign_kraken.h"
 #include "exsim/exsim.h"
+#include "exsim/exsim_auth.h"
 #include "exsim/sim_kraken_page.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -184,9 +184,7 @@ static struct exsim_account *
 auth(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs, unsigned cost)
 {
 	const char *key = rq->header(rq, "API-Key"), *sig = rq->header(rq, "API-Sign"), *nonce = rq->param(rq, "nonce");
-	char want[SIGN_KRAKEN_LEN];
 	struct exsim_account *a;
-	const char *err;
 	uint64_t n = 0;
 	char *end = NULL;
 	double counter;
@@ -195,9 +193,7 @@ auth(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs,
 		kerr(rs, "EAPI:Invalid key");
 		return NULL;
 	}
-	if (sig == NULL || nonce == NULL ||
-	    sign_kraken_spot(want, a->secret, strlen(a->secret), rq->path, nonce, rq->body, rq->body_len, &err) == -1 ||
-	    strcmp(want, sig) != 0) {
+	if (!exsim_auth_kraken(a->secret, rq->path, nonce, rq->body, rq->body_len, sig)) {
 		kerr(rs, "EAPI:Invalid signature");
 		return NULL;
 	}

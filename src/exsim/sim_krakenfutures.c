@@ -13,8 +13,9 @@
 #include <string.h>
 
 #include "core/dec.h"
-#include "exchange/sign_kraken.h"
 #include "exsim/exsim.h"
+#include "exsim/exsim_auth.h"
+#include "exsim/sim_markets.h"
 #include "exsim/sim_kraken_page.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -55,15 +56,13 @@ static struct exsim_account *
 auth(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs, unsigned cost, unsigned status)
 {
 	const char *key = rq->header(rq, "APIKey"), *sig = rq->header(rq, "Authent"), *nonce = rq->header(rq, "Nonce");
-	const char *post = strcmp(rq->method, "GET") == 0 ? rq->query : rq->body, *err;
+	const char *post = strcmp(rq->method, "GET") == 0 ? rq->query : rq->body;
 	size_t plen = strcmp(rq->method, "GET") == 0 ? strlen(rq->query) : rq->body_len;
-	char want[SIGN_KRAKEN_LEN];
 	struct exsim_account *a;
 	double counter;
 
 	if (key == NULL || sig == NULL || (a = exsim_account_by_key(w, EXSIM_KRAKENFUTURES, key)) == NULL ||
-	    sign_kraken_futures(want, a->secret, strlen(a->secret), SIGN_KRAKEN_STRICT, rq->path, post, plen, nonce,
-	    &err) == -1 || strcmp(want, sig) != 0) {
+	    !exsim_auth_krakenfutures(a->secret, rq->path, nonce, post, plen, sig)) {
 		ferr(rs, status, "authenticationError", rq->now_ms);
 		return NULL;
 	}
@@ -280,7 +279,8 @@ bool
 sim_krakenfutures_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs)
 {
 	struct exsim_account *a;
-	bool history = strcmp(rq->path, "/api/history/v3/executions") == 0;
+	bool log = strcmp(rq->path, "/api/history/v3/account-log") == 0;
+	bool history = log || strcmp(rq->path, "/api/history/v3/executions") == 0;
 
 	if (!history && strcmp(rq->path, "/derivatives/api/v3/accounts") != 0 &&
 	    strcmp(rq->path, "/derivatives/api/v3/fills") != 0)
@@ -293,7 +293,9 @@ sim_krakenfutures_handle(struct exsim *w, const struct exsim_request *rq, struct
 	    strcmp(rq->path, "/derivatives/api/v3/fills") == 0 && rq->param(rq, "lastFillTime") != NULL ? 25 : 2,
 	    history ? 401 : 200)) == NULL)
 		return true;
-	if (history)
+	if (log)
+		sim_markets_krakenfutures_account_log(a, rq, rs);
+	else if (history)
 		executions(w, a, rq, rs);
 	else if (strcmp(rq->path, "/derivatives/api/v3/accounts") == 0)
 		accounts(a, rq, rs);
