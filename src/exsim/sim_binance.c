@@ -411,10 +411,11 @@ info_symbol(const char *native, const char *base, const char *quote, bool fut)
 	    "isSpotTradingAllowed", 1, "isMarginTradingAllowed", 1);
 }
 
-static void
-exchange_info(struct ctx *x)
+/* The symbols listed on spot or USD-M: the fixed listing and every
+ * account's, once each, as exchangeInfo entries (a new reference). */
+static json_t *
+listed_symbols(struct ctx *x, bool fut)
 {
-	bool fut = x->api == A_FUT;
 	json_t *syms = json_array(), *seen = json_object();
 
 	for (size_t i = 0; i < NLISTED; i++)
@@ -434,6 +435,15 @@ exchange_info(struct ctx *x)
 			}
 	}
 	json_decref(seen);
+	return syms;
+}
+
+static void
+exchange_info(struct ctx *x)
+{
+	bool fut = x->api == A_FUT;
+	json_t *syms = listed_symbols(x, fut);
+
 	send_json(x, json_pack("{s:s, s:I, s:[{s:s, s:s, s:i, s:i}], s:[], s:o}", "timezone", "UTC",
 	    "serverTime", (json_int_t)x->rq->now_ms, "rateLimits", "rateLimitType", "REQUEST_WEIGHT", "interval",
 	    "MINUTE", "intervalNum", 1, "limit", fut ? 2400 : 6000, "exchangeFilters", "symbols", syms));
@@ -783,6 +793,27 @@ futures_account(struct ctx *x)
 	    "assets", assets, "positions", pos));
 }
 
+/* /fapi/v1/leverageBracket: one bracket per symbol (the first tier of
+ * Binance's documented example; ccxt loads it before reading positions). */
+static void
+leverage_bracket(struct ctx *x)
+{
+	json_t *syms = listed_symbols(x, true), *out = json_array(), *e;
+	const char *only = x->rq->param(x->rq, "symbol");
+	size_t i;
+
+	json_array_foreach(syms, i, e) {
+		const char *name = json_string_value(json_object_get(e, "symbol"));
+		if (only != NULL && strcmp(only, name) != 0)
+			continue;
+		json_array_append_new(out, json_pack("{s:s, s:f, s:[{s:i, s:i, s:i, s:i, s:f, s:i}]}", "symbol", name,
+		    "notionalCoef", 1.5, "brackets", "bracket", 1, "initialLeverage", 75, "notionalCap", 10000,
+		    "notionalFloor", 0, "maintMarginRatio", 0.0065, "cum", 0));
+	}
+	json_decref(syms);
+	send_json(x, out);
+}
+
 static void
 api_restrictions(struct ctx *x)
 {
@@ -1072,6 +1103,7 @@ static const struct route routes[] = {
 	{ "/fapi/v1/userTrades", A_FUT, 5, true, my_trades, NULL, false,
 	    PARAMS("symbol", "orderId", "startTime", "endTime", "fromId", "limit") },
 	{ "/sapi/v1/margin/myTrades", A_SAPI, 10, true, my_trades, NULL, false, NULL },
+	{ "/fapi/v1/leverageBracket", A_FUT, 1, true, leverage_bracket, NULL, false, PARAMS("symbol") },
 	{ "/fapi/v1/income", A_FUT, 30, true, income, NULL, false,
 	    PARAMS("symbol", "incomeType", "startTime", "endTime", "page", "limit") },
 	{ "/sapi/v1/capital/deposit/hisrec", A_SAPI, 1, true, NULL, flows, true, NULL },

@@ -189,14 +189,38 @@ async function krakenFuturesTrades(ex) {
 
 // ------------------------------------------------------------------ balances
 
-function compareBalances(ex, label, bal, truth) {
-  for (const [cur, amount] of Object.entries(truth)) {
-    const got = bal.total ? bal.total[cur] : undefined;
-    if (canon(amount) === '0' && got === undefined) continue;
-    check(same(ex, got, amount), `${label}: balance ${cur} ${num(ex, got)} != ${amount}`);
+// The truth is each currency's net cash. ccxt's total is gross of what it
+// reports separately: a margin account's debt (borrowed + interest), and a
+// USD-M account's open positions (total = marginBalance = wallet + unrealized
+// PnL; the cash left after closing them at the mark is total - signed
+// notional). Both adjustments come from ccxt's own parsed fields.
+function netTotals(ex, bal, positions) {
+  const out = {};
+  for (const [cur, v] of Object.entries(bal.total || {})) {
+    if (v === undefined || v === null) continue;
+    let t = ex.numberToString(v);
+    const debt = bal[cur] && bal[cur].debt;
+    if (debt !== undefined && debt !== null) t = ccxt.Precise.stringSub(t, ex.numberToString(debt));
+    out[cur] = t;
   }
-  for (const [cur, v] of Object.entries(bal.total || {}))
-    if (!(cur in truth) && v !== 0) fail(`${label}: balance ${cur} ${v} not in the truth`);
+  for (const p of positions || []) {
+    if (!p.notional) continue;
+    const cur = ex.market(p.symbol).settle;
+    const n = ex.numberToString(p.notional);
+    out[cur] = ccxt.Precise.stringSub(out[cur] || '0', p.side === 'short' ? ccxt.Precise.stringNeg(n) : n);
+  }
+  return out;
+}
+
+function compareBalances(ex, label, bal, truth, positions) {
+  const net = netTotals(ex, bal, positions);
+  for (const [cur, amount] of Object.entries(truth)) {
+    const got = net[cur];
+    if (canon(amount) === '0' && got === undefined) continue;
+    check(got !== undefined && canon(got) === canon(amount), `${label}: balance ${cur} ${got} != ${amount}`);
+  }
+  for (const [cur, v] of Object.entries(net))
+    if (!(cur in truth) && canon(v) !== '0') fail(`${label}: balance ${cur} ${v} not in the truth`);
 }
 
 // ------------------------------------------------------------------ flows
@@ -277,7 +301,8 @@ async function judgeAccount(base, port, a) {
   const bparams = a.market === 'margin' ? { type: 'margin' } : a.market === 'futures' && a.exchange === 'binance' ?
     { type: 'future' } : {};
   if (a.exchange === 'coinbase') bparams.v3 = true;	// Advanced Trade accounts, not the v2 App API
-  compareBalances(ex, label, await ex.fetchBalance(bparams), truth.balances);
+  const positions = a.exchange === 'binance' && a.market === 'futures' ? await ex.fetchPositions(undefined, { method: 'account' }) : [];
+  compareBalances(ex, label, await ex.fetchBalance(bparams), truth.balances, positions);
 
   // fills
   const trades = a.exchange === 'binance' ? await binanceTrades(ex, a) : a.exchange === 'kraken' ?
