@@ -5,7 +5,7 @@
 #
 # perfagg-exsim runs one account per exchange/market (binance spot, margin,
 # futures, coinbase, kraken, krakenfutures) that keeps trading (one new fill
-# per symbol every LIVE_MS); perfaggd polls them with API_INTERVAL=INTERVAL_MS
+# per account every LIVE_MS); perfaggd polls them with API_INTERVAL=INTERVAL_MS
 # (its floor then, so a cycle with new fills is followed by the next one
 # INTERVAL_MS later). Each account is registered with `perfagg register`, and
 # its collection status (GET /enclave/session: cycles, cycle_requests,
@@ -101,12 +101,12 @@ while IFS=$'\t' read -r ex market key creds; do
   printf '%s\t%s\t%s\t%s\n' "$ex" "$market" "$key" "$sid" >>"$tmp/sessions.tsv"
 done <"$tmp/accounts.tsv"
 
-echo "perfagg-exsim: 1 account per exchange/market, $FILLS fills over $HISTORY_DAYS days, then 1 fill per symbol every $LIVE_MS ms"
+echo "perfagg-exsim: 1 account per exchange/market, $FILLS fills over $HISTORY_DAYS days, then 1 new fill per account every $LIVE_MS ms"
 echo "perfaggd: API_INTERVAL=$INTERVAL_MS ms, exchange budgets off; waiting for backfill + $steady steady cycles per session"
 t0=$(date +%s)
 set +e
 python3 - "$url" "$sim" "$tmp/sessions.tsv" "$steady" "$TIMEOUT_S" <<'PY'
-import json, math, sys, time, urllib.request
+import json, math, sys, time, urllib.parse, urllib.request
 
 url, sim, sessions_file, steady, timeout_s = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
 
@@ -154,6 +154,7 @@ while time.time() < deadline and not all(s["done"] for s in sessions):
                 s["base"] = smp
                 s["backfill_requests"] = c["max_cycle_requests"]
                 s["backfill_cycles"] = c["cycles"]
+                s["backfill_repeats"] = c["repeats"]
             continue
         n = c["cycles"]
         if n > s["base"]["cycles"] and n not in s["steady"]:
@@ -168,12 +169,18 @@ while time.time() < deadline and not all(s["done"] for s in sessions):
 
 # ---- the stated bounds -------------------------------------------------
 
+def truth_of(s):
+    """The simulator's ground truth of the account (its balances), fetched once."""
+    if "truth" not in s:
+        s["truth"] = get(sim + "/exsim/truth?api_key=" + urllib.parse.quote(s["key"], safe=""))
+    return s["truth"]
+
 def binance_bound(s, T):
     """conn_binance.c: F + I + sum_s (floor(T_s/1000) + 1) + 2W + sum_k (floor(D_k/1000) + 1)."""
     a, market = s["acct"], s["market"]
     fut = market == "futures"
     info = get(sim + ("/fapi/v1/exchangeInfo" if fut else "/api/v3/exchangeInfo"))
-    truth = get(sim + "/exsim/truth?api_key=" + s["key"])
+    truth = truth_of(s)
     held = {cur for cur, v in truth["balances"].items() if float(v) != 0}
     if fut:
         held.add("USDT")  # the margin asset (discovery counts it as held: an over-count is safe)
@@ -198,7 +205,7 @@ def binance_bound(s, T):
 def coinbase_bound(s, F):
     """conn_coinbase.c: T + V + (floor(F/250) + 1) + ceil(W/250) + sum_p ceil((D_p + 1)/300)."""
     a = s["acct"]
-    truth = get(sim + "/exsim/truth?api_key=" + s["key"])
+    truth = truth_of(s)
     Wn = len(truth["balances"]) + 260           # sim_coinbase.c: the held wallets + 260 empty ones
     prods = {x["native"] for x in a["symbols"]} | {"BTC-USD"}
     prods |= {"%s-USD" % c for c in truth["balances"] if c != "USD"}
@@ -210,7 +217,7 @@ def coinbase_bound(s, F):
 def kraken_bound(s, T):
     """conn_kraken.c: 1 + max(1, ceil(T/50)) + 1 + max(1, ceil(D/50)) + max(1, ceil(W/50)) + P."""
     a = s["acct"]
-    truth = get(sim + "/exsim/truth?api_key=" + s["key"])
+    truth = truth_of(s)
     pairs = {x["symbol"] for x in a["symbols"]} | {"BTC/USD"}
     pairs |= {"%s/USD" % c for c in truth["balances"] if c != "USD"}
     P = min(64, len(pairs))
@@ -250,11 +257,13 @@ for s in sessions:
         worst = max(worst or 0, b)
     bmax, terms = bounds[s["ex"]](s, maxret)
     if c["repeats"] != 0:
-        bad.append("%s: repeats %d" % (name, c["repeats"]))
+        bad.append("%s: repeats %d (%d by the end of the backfill, %d in the steady cycles)" %
+                   (name, c["repeats"], s["backfill_repeats"], c["repeats"] - s["backfill_repeats"]))
     ncyc = c["cycles"] - s["backfill_cycles"]
     rows.append((s["ex"], s["market"], c["fills"], s["backfill_requests"],
                  "%d/%d" % (len(seen), ncyc), c["cycle_requests"], max((v["req"] for v in seen.values()), default=0),
-                 bmax, terms, c["repeats"]))
+                 bmax, terms, "%d (backfill %d, steady %d)" % (c["repeats"], s["backfill_repeats"],
+                                                             c["repeats"] - s["backfill_repeats"])))
 
 hdr = ("exchange", "market", "fills", "backfill req", "steady seen", "steady last", "steady max", "bound",
        "bound terms (most fills a steady cycle returned)", "repeats")
