@@ -401,8 +401,9 @@ exsim_truth_json(const struct exsim_account *a, int64_t now_ms)
 
 /* GET /exsim/closes?exchange=E&market=M&symbol=S: the daily closes the
  * exchange's public candle endpoint serves for unified symbol S
- * (exsim_close), {"<day start ms>": "<close>", ...} over the last 1000
- * days: the truth an independent client's OHLCV is judged by. */
+ * (exsim_close; Coinbase: only days that have a candle), {"<day start
+ * ms>": "<close>", ...} over the last 1000 days: the truth an independent
+ * client's OHLCV is judged by. */
 static void
 closes(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs)
 {
@@ -425,7 +426,9 @@ closes(struct exsim *w, const struct exsim_request *rq, struct exsim_response *r
 	for (int64_t d = today - 999; d <= today; d++) {
 		struct dec c;
 		char key[24];
-		if (exsim_close(w, (enum exsim_exchange)ex, (enum fill_market)m, sym, d, rq->now_ms, &c) == 0) {
+		int rc = ex == EXSIM_COINBASE ? sim_coinbase_candle_close(w, sym, d, rq->now_ms, &c) :
+		    exsim_close(w, (enum exsim_exchange)ex, (enum fill_market)m, sym, d, rq->now_ms, &c);
+		if (rc == 0) {
 			snprintf(key, sizeof(key), "%lld", (long long)(d * 86400000LL));
 			json_object_set_new(o, key, dec_json(c));
 		}

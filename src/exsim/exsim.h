@@ -274,10 +274,14 @@ size_t exsim_balances(const struct exsim_account *a, int64_t now_ms, char (*cur)
 /* Daily closes and equity (exsim_equity.c). The close of unified symbol on
  * day (days since the epoch) exactly as the exchange family's public candle
  * endpoint (klines, OHLC, candles) serves it at now_ms: 0, or -1 when it
- * serves none for that day. */
+ * serves none for that day. Coinbase omits a bucket without trades, and a
+ * client holds the latest candle before it: exsim_close() gives that
+ * close, sim_coinbase_candle_close() only the days that have a candle. */
 int exsim_close(const struct exsim *w, enum exsim_exchange ex, enum fill_market m, const char *unified, int64_t day,
     int64_t now_ms, struct dec *close);
 int sim_coinbase_close(const struct exsim *w, const char *unified, int64_t day, int64_t now_ms, struct dec *close);
+int sim_coinbase_candle_close(const struct exsim *w, const char *unified, int64_t day, int64_t now_ms,
+    struct dec *close);
 /* The truth's "daily_equity" of account a at now_ms (a new reference), computed
  * forward and independently of the daemon: the balances at the end of each day
  * from the account's own fills and flows, times that day's close from

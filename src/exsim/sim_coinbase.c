@@ -663,10 +663,12 @@ candle_of(const struct exsim *w, const char *id, int64_t t_ms, int64_t g_ms, int
 	}
 }
 
-/* The price of the last fill of the market before before_ms visible at
- * now_ms (ties: the later account), or -1 when there is none. */
+/* The price (and time, *ts) of the last fill of the market before
+ * before_ms visible at now_ms (ties: the later account), or -1 when there
+ * is none. */
 static int
-last_fill(const struct exsim *w, const char *unified, int64_t before_ms, int64_t now_ms, struct dec *price)
+last_fill(const struct exsim *w, const char *unified, int64_t before_ms, int64_t now_ms, struct dec *price,
+    int64_t *ts)
 {
 	int64_t best = 0;
 	bool any = false;
@@ -690,6 +692,7 @@ last_fill(const struct exsim *w, const char *unified, int64_t before_ms, int64_t
 			any = true;
 		}
 	}
+	*ts = best;
 	return any ? 0 : -1;
 }
 
@@ -713,9 +716,22 @@ candle_json(const struct candle *c, int64_t t)
 int
 sim_coinbase_close(const struct exsim *w, const char *unified, int64_t day, int64_t now_ms, struct dec *close)
 {
+	int64_t ts;
+
 	if (day * DAY_S * 1000 > now_ms)
 		return -1;
-	return last_fill(w, unified, (day + 1) * DAY_S * 1000, now_ms, close);
+	return last_fill(w, unified, (day + 1) * DAY_S * 1000, now_ms, close, &ts);
+}
+
+int
+sim_coinbase_candle_close(const struct exsim *w, const char *unified, int64_t day, int64_t now_ms, struct dec *close)
+{
+	int64_t ts;
+
+	if (day * DAY_S * 1000 > now_ms || last_fill(w, unified, (day + 1) * DAY_S * 1000, now_ms, close, &ts) != 0)
+		return -1;
+	/* a last fill from an earlier day makes no candle for this one */
+	return ts >= day * DAY_S * 1000 ? 0 : -1;
 }
 
 static void
