@@ -164,9 +164,9 @@ id_alnum(char *out, size_t n, uint64_t h1, uint64_t h2)
 	}
 }
 
-/* Kraken style "TXXXXX-XXXXX-XXXXXX" (prefix 'T' trades, 'O' orders). */
+/* EXSIM_IDS_TXID, Kraken's shape: "TXXXXX-XXXXX-XXXXXX" (prefix 'T' trades, 'O' orders). */
 static void
-kraken_txid(char *out, char prefix, uint64_t h1, uint64_t h2)
+txid(char *out, char prefix, uint64_t h1, uint64_t h2)
 {
 	char c[16];
 
@@ -302,8 +302,8 @@ exsim_fill(const struct exsim_account *a, size_t k, uint64_t i, struct fill *f)
 		snprintf(f->order, sizeof(f->order), "%llu", (unsigned long long)(s->first_order_id + o));
 		break;
 	case EXSIM_IDS_TXID:
-		kraken_txid(f->id, 'T', h3(s->salt, H_ID, i), h3(s->salt, H_ID + 100, i));
-		kraken_txid(f->order, 'O', h3(s->salt, H_OID, o), h3(s->salt, H_OID + 100, o));
+		txid(f->id, 'T', h3(s->salt, H_ID, i), h3(s->salt, H_ID + 100, i));
+		txid(f->order, 'O', h3(s->salt, H_OID, o), h3(s->salt, H_OID + 100, o));
 		break;
 	case EXSIM_IDS_UUID:
 		uuid4(f->id, sizeof(f->id), h3(s->salt, H_ID, i), h3(s->salt, H_ID + 100, i));
