@@ -10,6 +10,7 @@
 #include "exchange/exchange.h"
 #include "exchange/xsync.h"
 #include "exsim/exsim.h"
+#include "exsim/exsim_venue.h"
 #include "util/timeutil.h"
 
 static int
@@ -46,7 +47,7 @@ main(int argc, char **argv)
 		struct credential cr = { a->api_key, strlen(a->api_key), a->secret, strlen(a->secret), "", 0 };
 		struct xsink sk = { &n, count_fill, NULL, NULL, NULL, NULL };
 
-		if (a->exchange != EXSIM_COINBASE)
+		if (a->venue != exsim_venue_find("coinbase"))
 			continue;
 		snprintf(url, sizeof(url), "http://127.0.0.1:%u", exsim_http_port(h));
 		conf.base_url = url;

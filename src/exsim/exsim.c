@@ -1,6 +1,7 @@
 /*
  * exsim: the simulated world, account lookup, admin routes, fault injection
- * and dispatch to the per-exchange handlers.
+ * and dispatch to the venues (exsim_venue.h). Names no exchange: every
+ * per-exchange fact is a field of a venue.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,39 +13,10 @@
 
 #include "core/prim.h"
 #include "exsim/exsim.h"
-#include "exsim/sim_markets.h"
+#include "exsim/exsim_venue.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
-
-/*
- * The dispatch table: each exchange engineer enables one line. The comment
- * lines between entries keep the four edits in separate merge hunks.
- */
-static const exsim_handler_fn handlers[] = {
-	/* Binance: spot, USD-M, cross margin */
-	sim_binance_handle,
-	/* Coinbase Advanced Trade */
-	sim_coinbase_handle,
-	/* Kraken spot */
-	sim_kraken_handle,
-	/* Kraken Futures */
-	sim_krakenfutures_handle,
-	/* reference data general clients load markets from (ccxt) */
-	sim_markets_handle,
-	/* end of table */
-	NULL
-};
-
-/* The (exchange, market) pairs that exist, in account order. */
-static const struct {
-	enum exsim_exchange ex;
-	enum fill_market market;
-} markets[] = {
-	{ EXSIM_BINANCE, FILL_SPOT }, { EXSIM_BINANCE, FILL_MARGIN }, { EXSIM_BINANCE, FILL_FUTURES },
-	{ EXSIM_COINBASE, FILL_SPOT }, { EXSIM_KRAKEN, FILL_SPOT }, { EXSIM_KRAKENFUTURES, FILL_FUTURES },
-};
-#define NMARKETS (sizeof(markets) / sizeof(markets[0]))
 
 enum fault { F_5XX, F_429, F_TIMEOUT, F_TRUNCATE, F_MALFORMED, F_OVERLAP, F_N };
 static const char *const fault_names[F_N] = { "5xx", "429", "timeout", "truncate", "malformed", "overlap" };
@@ -62,14 +34,14 @@ exsim_config_default(struct exsim_config *cfg)
 }
 
 static void
-key_hash(uint8_t out[BMAP_KEY_BYTES], enum exsim_exchange ex, const char *api_key)
+key_hash(uint8_t out[BMAP_KEY_BYTES], const struct exsim_venue *v, const char *api_key)
 {
-	size_t n = strlen(api_key);
-	uint8_t *buf = xmalloc(n + 1);
+	size_t nv = strlen(v->name) + 1, n = strlen(api_key);
+	uint8_t *buf = xmalloc(nv + n);
 
-	buf[0] = (uint8_t)ex;
-	memcpy(buf + 1, api_key, n);
-	prim_sha256(out, buf, n + 1);
+	memcpy(buf, v->name, nv);
+	memcpy(buf + nv, api_key, n);
+	prim_sha256(out, buf, nv + n);
 	free(buf);
 }
 
@@ -77,7 +49,8 @@ int
 exsim_init(struct exsim *w, const struct exsim_config *cfg, const char **errstr)
 {
 	const struct exsim_faults *f = &cfg->faults;
-	size_t per = cfg->accounts_per_exchange, count[EXSIM_NEXCHANGES] = { 0 }, seen[EXSIM_NEXCHANGES] = { 0 };
+	size_t per = cfg->accounts_per_exchange, i = 0;
+	const struct exsim_venue *v;
 	double p[F_N] = { f->p_5xx, f->p_429, f->p_timeout, f->p_truncate, f->p_malformed, f->p_overlap };
 
 	memset(w, 0, sizeof(*w));
@@ -103,20 +76,21 @@ exsim_init(struct exsim *w, const struct exsim_config *cfg, const char **errstr)
 	if (pthread_mutex_init(&w->mu, NULL) != 0)
 		fatalx("exsim: mutex");
 	w->by_key = bmap_new();
-	for (size_t m = 0; m < NMARKETS; m++)
-		count[markets[m].ex] += per;
-	w->naccounts = per * NMARKETS;
+	/* per accounts of every market of every venue, in registry order */
+	for (size_t k = 0; (v = exsim_venue_at(k)) != NULL; k++)
+		w->naccounts += per * v->nmarkets;
 	w->accounts = xcalloc(w->naccounts, sizeof(*w->accounts));
-	for (size_t m = 0, i = 0; m < NMARKETS; m++)
-		for (size_t j = 0; j < per; j++, i++) {
-			struct exsim_account *a = &w->accounts[i];
-			uint8_t h[BMAP_KEY_BYTES];
-			enum exsim_exchange ex = markets[m].ex;
-			exsim_account_generate(a, cfg, w->start_ms, i, ex, markets[m].market, seen[ex]++, count[ex]);
-			key_hash(h, ex, a->api_key);
-			if (bmap_put(w->by_key, h, a) == -1)
-				fatalx("exsim: duplicate API key");
-		}
+	for (size_t k = 0; (v = exsim_venue_at(k)) != NULL; k++)
+		for (size_t m = 0, seen = 0; m < v->nmarkets; m++)
+			for (size_t j = 0; j < per; j++, i++) {
+				struct exsim_account *a = &w->accounts[i];
+				uint8_t h[BMAP_KEY_BYTES];
+				exsim_account_generate(a, cfg, w->start_ms, i, v, &v->markets[m], seen++,
+				    per * v->nmarkets);
+				key_hash(h, v, a->api_key);
+				if (bmap_put(w->by_key, h, a) == -1)
+					fatalx("exsim: duplicate API key");
+			}
 	return 0;
 }
 
@@ -134,23 +108,24 @@ exsim_free(struct exsim *w)
 }
 
 struct exsim_account *
-exsim_account_by_key(struct exsim *w, enum exsim_exchange ex, const char *api_key)
+exsim_account_by_key(struct exsim *w, const struct exsim_venue *v, const char *api_key)
 {
 	uint8_t h[BMAP_KEY_BYTES];
 
-	if (api_key == NULL || (unsigned)ex >= EXSIM_NEXCHANGES)
+	if (api_key == NULL || v == NULL)
 		return NULL;
-	key_hash(h, ex, api_key);
+	key_hash(h, v, api_key);
 	return bmap_get(w->by_key, h);
 }
 
 struct exsim_account *
 exsim_account_any(struct exsim *w, const char *api_key)
 {
+	const struct exsim_venue *v;
 	struct exsim_account *a;
 
-	for (int ex = 0; ex < EXSIM_NEXCHANGES; ex++)
-		if ((a = exsim_account_by_key(w, (enum exsim_exchange)ex, api_key)) != NULL)
+	for (size_t k = 0; (v = exsim_venue_at(k)) != NULL; k++)
+		if ((a = exsim_account_by_key(w, v, api_key)) != NULL)
 			return a;
 	return NULL;
 }
@@ -240,7 +215,7 @@ exsim_accounts_json(struct exsim *w, int64_t now_ms)
 			json_array_append_new(syms, json_pack("{s:s, s:s}", "symbol", a->symbols[k].unified,
 			    "native", a->symbols[k].native));
 		json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:I, s:o}",
-		    "index", (json_int_t)a->index, "exchange", exsim_exchange_name(a->exchange),
+		    "index", (json_int_t)a->index, "exchange", a->venue->name,
 		    "market", exsim_market_name(a->market), "api_key", a->api_key, "secret", a->secret,
 		    "passphrase", a->passphrase, "can_trade", a->can_trade, "can_withdraw", a->can_withdraw,
 		    "nfills", (json_int_t)visible_fills(a, now_ms), "symbols", syms));
@@ -401,24 +376,22 @@ exsim_truth_json(const struct exsim_account *a, int64_t now_ms)
 
 /* GET /exsim/closes?exchange=E&market=M&symbol=S: the daily closes the
  * exchange's public candle endpoint serves for unified symbol S
- * (exsim_close; Coinbase: only days that have a candle), {"<day start
- * ms>": "<close>", ...} over the last 1000 days: the truth an independent
- * client's OHLCV is judged by. */
+ * (exsim_close; a venue that omits empty buckets: only the days with a
+ * candle, its candle hook), {"<day start ms>": "<close>", ...} over the
+ * last 1000 days: the truth an independent client's OHLCV is judged by. */
 static void
 closes(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs)
 {
-	const char *exn = rq->param(rq, "exchange"), *mn = rq->param(rq, "market"), *sym = rq->param(rq, "symbol");
-	int ex = -1, m = -1;
+	const char *mn = rq->param(rq, "market"), *sym = rq->param(rq, "symbol");
+	const struct exsim_venue *v = exsim_venue_find(rq->param(rq, "exchange"));
+	int m = -1;
 	int64_t today = rq->now_ms / 86400000LL;
 	json_t *o;
 
-	for (int j = 0; exn != NULL && j < EXSIM_NEXCHANGES; j++)
-		if (strcmp(exn, exsim_exchange_name((enum exsim_exchange)j)) == 0)
-			ex = j;
 	for (int j = FILL_SPOT; mn != NULL && j <= FILL_FUTURES; j++)
 		if (strcmp(mn, exsim_market_name((enum fill_market)j)) == 0)
 			m = j;
-	if (ex < 0 || m < 0 || sym == NULL) {
+	if (v == NULL || m < 0 || sym == NULL) {
 		exsim_json(rs, 400, "{\"error\":\"exchange, market and symbol required\"}");
 		return;
 	}
@@ -426,8 +399,8 @@ closes(struct exsim *w, const struct exsim_request *rq, struct exsim_response *r
 	for (int64_t d = today - 999; d <= today; d++) {
 		struct dec c;
 		char key[24];
-		int rc = ex == EXSIM_COINBASE ? sim_coinbase_candle_close(w, sym, d, rq->now_ms, &c) :
-		    exsim_close(w, (enum exsim_exchange)ex, (enum fill_market)m, sym, d, rq->now_ms, &c);
+		int rc = v->candle != NULL ? v->candle(w, v, (enum fill_market)m, sym, d, rq->now_ms, &c) :
+		    exsim_close(w, v, (enum fill_market)m, sym, d, rq->now_ms, &c);
 		if (rc == 0) {
 			snprintf(key, sizeof(key), "%lld", (long long)(d * 86400000LL));
 			json_object_set_new(o, key, dec_json(c));
@@ -489,26 +462,6 @@ admin(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs
 
 /* ---- faults ---- */
 
-enum family { FAM_NONE = -1, FAM_BINANCE, FAM_COINBASE, FAM_KRAKEN, FAM_KRAKENFUTURES };
-
-static enum family
-family_of(const char *path)
-{
-	if (strncmp(path, "/api/v3/brokerage/", 18) == 0 || strncmp(path, "/v2/", 4) == 0)
-		return FAM_COINBASE;
-	if (strncmp(path, "/api/charts/", 12) == 0)
-		return FAM_KRAKENFUTURES;
-	if (strncmp(path, "/api/", 5) == 0 && strncmp(path, "/api/history/", 13) != 0)
-		return FAM_BINANCE;
-	if (strncmp(path, "/fapi/", 6) == 0 || strncmp(path, "/sapi/", 6) == 0 || strncmp(path, "/dapi/", 6) == 0)
-		return FAM_BINANCE;
-	if (strncmp(path, "/0/", 3) == 0)
-		return FAM_KRAKEN;
-	if (strncmp(path, "/derivatives/", 13) == 0 || strncmp(path, "/api/history/", 13) == 0)
-		return FAM_KRAKENFUTURES;
-	return FAM_NONE;
-}
-
 /* xorshift64* under w->mu: fault decisions are reproducible for a seed and
  * a request order. */
 static double
@@ -533,62 +486,6 @@ sleep_ms(int64_t ms)
 }
 
 static void
-iso_now(char out[TIME_ISO_LEN], int64_t now_ms)
-{
-	time_format_iso_ms(out, now_ms);
-}
-
-static void
-fault_5xx(struct exsim_response *rs, enum family fam, unsigned status, int64_t now_ms)
-{
-	char t[TIME_ISO_LEN];
-
-	switch (fam) {
-	case FAM_BINANCE:
-		exsim_json(rs, status, "{\"code\":-1001,\"msg\":\"Internal error; unable to process your request. "
-		    "Please try again.\"}");
-		break;
-	case FAM_COINBASE:
-		exsim_json(rs, status, "{\"error\":\"INTERNAL\",\"error_details\":\"internal error\","
-		    "\"message\":\"internal error\"}");
-		break;
-	case FAM_KRAKEN:
-		exsim_json(rs, status, "{\"error\":[\"EService:Unavailable\"]}");
-		break;
-	default:
-		iso_now(t, now_ms);
-		exsim_json(rs, status, "{\"result\":\"error\",\"serverTime\":\"%s\",\"error\":\"unavailable\"}", t);
-		break;
-	}
-}
-
-static void
-fault_429(struct exsim_response *rs, enum family fam, int64_t now_ms)
-{
-	char t[TIME_ISO_LEN];
-
-	switch (fam) {
-	case FAM_BINANCE:
-		exsim_json(rs, 429, "{\"code\":-1003,\"msg\":\"Too much request weight used; current limit is 6000 "
-		    "request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the "
-		    "API.\"}");
-		exsim_header(rs, "Retry-After", "%d", 1);
-		break;
-	case FAM_COINBASE:
-		exsim_json(rs, 429, "{\"error\":\"RATE_LIMIT_EXCEEDED\",\"error_details\":\"Too many requests\","
-		    "\"message\":\"Too many requests\"}");
-		break;
-	case FAM_KRAKEN:
-		exsim_json(rs, 200, "{\"error\":[\"EAPI:Rate limit exceeded\"]}");
-		break;
-	default:
-		iso_now(t, now_ms);
-		exsim_json(rs, 200, "{\"result\":\"error\",\"serverTime\":\"%s\",\"error\":\"apiLimitExceeded\"}", t);
-		break;
-	}
-}
-
-static void
 count_fault(struct exsim *w, enum fault f)
 {
 	w->stats_faults++;
@@ -596,16 +493,12 @@ count_fault(struct exsim *w, enum fault f)
 }
 
 static void
-not_found(struct exsim_response *rs, enum family fam)
+not_found(struct exsim_response *rs, const struct exsim_venue *v)
 {
-	switch (fam) {
-	case FAM_KRAKEN:
-		exsim_json(rs, 404, "{\"error\":[\"EGeneral:Unknown method\"]}");
-		break;
-	default:
+	if (v != NULL && v->not_found_body != NULL)
+		exsim_json(rs, 404, "%s", v->not_found_body);
+	else
 		exsim_json(rs, 404, "{\"error\":\"not found\"}");
-		break;
-	}
 }
 
 void
@@ -613,18 +506,17 @@ exsim_dispatch(struct exsim *w, const struct exsim_request *rq0, struct exsim_re
 {
 	const struct exsim_faults *F = &w->cfg.faults;
 	struct exsim_request rq = *rq0;
-	enum family fam = family_of(rq.path);
+	const struct exsim_venue *v = exsim_venue_of_path(rq.path);
 	bool f5 = false, f429 = false, fto = false, ftr = false, fmal = false;
 	unsigned status5 = 500;
 	double cut = 0;
-	size_t j;
 
 	if (rq.param == NULL)
 		rq.param = exsim_request_param;
 	rq.now_ms += F->clock_offset_ms;
 	pthread_mutex_lock(&w->mu);
 	w->stats_requests++;
-	if (fam != FAM_NONE) {
+	if (v != NULL) {
 		/* every draw happens on every request, so one probability does
 		 * not shift the sequence of another */
 		double u5 = rng_uniform(w), u429 = rng_uniform(w), uto = rng_uniform(w);
@@ -647,12 +539,12 @@ exsim_dispatch(struct exsim *w, const struct exsim_request *rq0, struct exsim_re
 	}
 	pthread_mutex_unlock(&w->mu);
 
-	if (F->latency_ms > 0 && fam != FAM_NONE)
+	if (F->latency_ms > 0 && v != NULL)
 		sleep_ms(F->latency_ms);
 	if (admin(w, &rq, rs))
 		return;
-	if (fam == FAM_NONE) {
-		not_found(rs, fam);
+	if (v == NULL) {
+		not_found(rs, v);
 		return;
 	}
 	if (fto) {
@@ -662,18 +554,15 @@ exsim_dispatch(struct exsim *w, const struct exsim_request *rq0, struct exsim_re
 		return;
 	}
 	if (f5) {
-		fault_5xx(rs, fam, status5, rq.now_ms);
+		v->error_5xx(rs, status5, rq.now_ms);
 		return;
 	}
 	if (f429) {
-		fault_429(rs, fam, rq.now_ms);
+		v->error_429(rs, rq.now_ms);
 		return;
 	}
-	for (j = 0; handlers[j] != NULL; j++)
-		if (handlers[j](w, &rq, rs))
-			break;
-	if (handlers[j] == NULL)
-		not_found(rs, fam);
+	if (!v->handle(w, &rq, rs) && (v->reference == NULL || !v->reference(w, v, &rq, rs)))
+		not_found(rs, v);
 	if (rq.overlap && rs->pageable) {
 		pthread_mutex_lock(&w->mu);
 		count_fault(w, F_OVERLAP);

@@ -6,10 +6,12 @@
  * error bodies, over deterministic trading histories, and injects faults.
  *
  * Layout: exsim.c (world, accounts, dispatch, faults), exsim_gen.c (the
- * deterministic history generator), exsim_http.c (libmicrohttpd glue), and
- * one handler file per exchange family: sim_binance.c, sim_coinbase.c,
- * sim_kraken.c, sim_krakenfutures.c.
- *
+ * deterministic history generator), exsim_http.c (libmicrohttpd glue),
+ * exsim_venue.c (the venue registry), and one module per simulated exchange,
+ * each a const struct exsim_venue (exsim_venue.h: its markets and symbols,
+ * handlers, error bodies, fees, id and key formats; how to add one):
+ * sim_binance.c, sim_coinbase.c, sim_kraken.c, sim_krakenfutures.c.
+
  * Accounts. The world holds accounts generated from (seed, index): each has
  * one exchange and market, an API key and secret in that exchange's format,
  * permissions, and a history of fills spread over several symbols. Histories
@@ -24,20 +26,20 @@
  * analyze` reads), plus "flows" and "balances". GET /exsim/accounts lists
  * the accounts with their credentials (a simulator's keys are test data).
  *
- * Handlers. exsim_dispatch() answers the /exsim/ routes itself, then, for a path of
- * an exchange family (Binance /api/ /fapi/ /sapi/; Coinbase
- * /api/v3/brokerage/; Kraken /0/; Kraken Futures /derivatives/ and
- * /api/history/), sleeps latency_ms, draws the faults (one seeded RNG under
- * w->mu, a fixed number of draws per request) and answers 504 after
- * timeout_ms, the family's 5xx body, or its rate-limit body (Binance 429 +
- * Retry-After -1003; Coinbase 429; Kraken HTTP 200 EAPI:Rate limit
- * exceeded; Kraken Futures HTTP 200 apiLimitExceeded) before any handler
- * runs. Otherwise the handlers in exsim.c's table are tried in order; the
- * first returning true owns the response; none gives 404. rq->overlap asks
- * a pageable endpoint to repeat rows (the handler sets rs->pageable when it
- * honoured it). Truncation or malformation is then applied to the body.
- * Handlers keep their own rate state under w->mu (account fields,
- * weight_used[], banned_until_ms).
+ * Handlers. exsim_dispatch() answers the /exsim/ routes itself, then, for a
+ * path a venue owns (the longest of the venues' URL prefixes: Binance /api/
+ * /fapi/ /sapi/ /dapi/; Coinbase /api/v3/brokerage/ /v2/; Kraken /0/; Kraken
+ * Futures /derivatives/ /api/history/ /api/charts/), sleeps latency_ms,
+ * draws the faults (one seeded RNG under w->mu, a fixed number of draws per
+ * request) and answers 504 after timeout_ms, the venue's 5xx body, or its
+ * rate-limit body (Binance 429 + Retry-After -1003; Coinbase 429; Kraken
+ * HTTP 200 EAPI:Rate limit exceeded; Kraken Futures HTTP 200
+ * apiLimitExceeded) before any handler runs. Otherwise the venue's handler,
+ * then its reference-data handler, answer; neither gives the venue's 404.
+ * rq->overlap asks a pageable endpoint to repeat rows (the handler sets
+ * rs->pageable when it honoured it). Truncation or malformation is then
+ * applied to the body. Handlers keep their own rate state under w->mu
+ * (account fields, banned_until_ms).
  */
 #ifndef PERFAGG_EXSIM_EXSIM_H
 #define PERFAGG_EXSIM_EXSIM_H
@@ -53,7 +55,8 @@
 #include "core/fill.h"
 #include "util/bmap.h"
 
-enum exsim_exchange { EXSIM_BINANCE, EXSIM_COINBASE, EXSIM_KRAKEN, EXSIM_KRAKENFUTURES, EXSIM_NEXCHANGES };
+/* A simulated exchange: exsim_venue.h (one const struct per sim_<venue>.c). */
+struct exsim_venue;
 
 /* A symbol an account trades: unified and native names and price scale. */
 struct exsim_symbol {
@@ -92,7 +95,7 @@ struct exsim_bcache;
 
 struct exsim_account {
 	size_t index;
-	enum exsim_exchange exchange;
+	const struct exsim_venue *venue;	/* static, never freed */
 	enum fill_market market;
 	char api_key[160];		/* Binance: 64 chars; Kraken: 56; Coinbase: organizations/.../apiKeys/... */
 	char secret[512];		/* Binance: 64 chars; Kraken: base64 of 64 bytes; Coinbase: EC PEM or Ed25519 b64 */
@@ -158,11 +161,10 @@ struct exsim {
 	uint64_t rng;			/* fault decisions */
 	/* per-IP weight windows (Binance) */
 	int64_t weight_window_ms;
-	unsigned weight_used[EXSIM_NEXCHANGES];
 	int64_t banned_until_ms;
 	uint64_t stats_requests, stats_faults;
 	uint64_t stats_by_fault[6];	/* 5xx, 429, timeout, truncate, malformed, overlap */
-	struct bmap *by_key;		/* SHA-256(exchange byte || api_key) -> account */
+	struct bmap *by_key;		/* SHA-256(venue name || NUL || api_key) -> account */
 };
 
 struct exsim_param {
@@ -207,15 +209,10 @@ struct exsim_response {
 
 /* Handlers: each returns true if it owns the path (and filled resp). They
  * run concurrently on the server's threads: mutable account and world state
- * only under w->mu. Register one in the table in exsim.c. */
+ * only under w->mu. A venue's handlers are fields of its exsim_venue. */
 typedef bool (*exsim_handler_fn)(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs);
-bool sim_binance_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs);
-bool sim_coinbase_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs);
-bool sim_kraken_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs);
-bool sim_krakenfutures_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs);
 
-/* Names: "binance", "coinbase", "kraken", "krakenfutures"; "spot", "margin", "futures". */
-const char *exsim_exchange_name(enum exsim_exchange ex);
+/* Names: "spot", "margin", "futures" (a venue's name is venue->name). */
 const char *exsim_market_name(enum fill_market m);
 
 /* Defaults for every field (port 0, seed 1, 2 accounts, 2000 fills, 90 days,
@@ -226,9 +223,9 @@ void exsim_config_default(struct exsim_config *cfg);
  * 0, or -1 with *errstr on a bad configuration. */
 int exsim_init(struct exsim *w, const struct exsim_config *cfg, const char **errstr);
 void exsim_free(struct exsim *w);
-/* Finds the account with this API key and exchange, NULL if none. */
-struct exsim_account *exsim_account_by_key(struct exsim *w, enum exsim_exchange ex, const char *api_key);
-/* Finds an account by API key on any exchange, NULL if none. */
+/* Finds the account with this API key on venue v, NULL if none. */
+struct exsim_account *exsim_account_by_key(struct exsim *w, const struct exsim_venue *v, const char *api_key);
+/* Finds an account by API key on any venue, NULL if none. */
 struct exsim_account *exsim_account_any(struct exsim *w, const char *api_key);
 /* Runs one request through the admin routes, faults and the handlers; rs
  * must be zeroed; the caller frees rs->body. */
@@ -240,10 +237,12 @@ const char *exsim_request_param(const struct exsim_request *r, const char *name)
 char *exsim_accounts_json(struct exsim *w, int64_t now_ms);
 char *exsim_truth_json(const struct exsim_account *a, int64_t now_ms);
 
-/* Generator (exsim_gen.c). Fills a (zeroed) with account number index,
- * ordinal-th of count accounts of its exchange (permissions depend on it). */
+/* Generator (exsim_gen.c). Fills a (zeroed) with account number index of
+ * market m of venue v, ordinal-th of count accounts of its venue
+ * (permissions depend on it). */
+struct exsim_venue_market;
 void exsim_account_generate(struct exsim_account *a, const struct exsim_config *cfg, int64_t start_ms, size_t index,
-    enum exsim_exchange ex, enum fill_market market, size_t ordinal, size_t count);
+    const struct exsim_venue *v, const struct exsim_venue_market *m, size_t ordinal, size_t count);
 void exsim_account_clear(struct exsim_account *a);
 /* The balance cache of an account (exsim_balance.c); free(NULL) no-op. */
 struct exsim_bcache *exsim_bcache_new(const struct exsim_account *a);
@@ -272,16 +271,13 @@ size_t exsim_balances(const struct exsim_account *a, int64_t now_ms, char (*cur)
     size_t cap);
 
 /* Daily closes and equity (exsim_equity.c). The close of unified symbol on
- * day (days since the epoch) exactly as the exchange family's public candle
- * endpoint (klines, OHLC, candles) serves it at now_ms: 0, or -1 when it
- * serves none for that day. Coinbase omits a bucket without trades, and a
- * client holds the latest candle before it: exsim_close() gives that
- * close, sim_coinbase_candle_close() only the days that have a candle. */
-int exsim_close(const struct exsim *w, enum exsim_exchange ex, enum fill_market m, const char *unified, int64_t day,
-    int64_t now_ms, struct dec *close);
-int sim_coinbase_close(const struct exsim *w, const char *unified, int64_t day, int64_t now_ms, struct dec *close);
-int sim_coinbase_candle_close(const struct exsim *w, const char *unified, int64_t day, int64_t now_ms,
-    struct dec *close);
+ * day (days since the epoch) exactly as venue v's public candle endpoint
+ * (klines, OHLC, candles) serves it at now_ms (its close hook): 0, or -1
+ * when it serves none for that day. A venue that omits empty buckets
+ * (Coinbase) serves the latest candle before; /exsim/closes lists only the
+ * days with a candle of their own (the venue's candle hook). */
+int exsim_close(const struct exsim *w, const struct exsim_venue *v, enum fill_market m, const char *unified,
+    int64_t day, int64_t now_ms, struct dec *close);
 /* The truth's "daily_equity" of account a at now_ms (a new reference), computed
  * forward and independently of the daemon: the balances at the end of each day
  * from the account's own fills and flows, times that day's close from

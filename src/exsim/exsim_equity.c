@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "exsim/exsim.h"
+#include "exsim/exsim_venue.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
@@ -45,17 +46,22 @@ close_from_fills(const struct exsim_account *a, size_t k, int64_t day, int64_t n
 }
 
 int
-exsim_close(const struct exsim *w, enum exsim_exchange ex, enum fill_market m, const char *unified, int64_t day,
+exsim_close(const struct exsim *w, const struct exsim_venue *v, enum fill_market m, const char *unified, int64_t day,
     int64_t now_ms, struct dec *close)
 {
+	return v->close != NULL ? v->close(w, v, m, unified, day, now_ms, close) : -1;
+}
+
+int
+exsim_close_from_fills(const struct exsim *w, const struct exsim_venue *v, enum fill_market m, const char *unified,
+    int64_t day, int64_t now_ms, struct dec *close)
+{
+	bool mixed = exsim_venue_mixed(v);
+
 	for (size_t i = 0; i < w->naccounts; i++) {
 		const struct exsim_account *a = &w->accounts[i];
-		if (a->exchange != ex || (ex == EXSIM_BINANCE && (a->market == FILL_FUTURES) != (m == FILL_FUTURES)))
+		if (a->venue != v || (mixed && (a->market == FILL_FUTURES) != (m == FILL_FUTURES)))
 			continue;
-		if (ex == EXSIM_COINBASE)
-			return sim_coinbase_close(w, unified, day, now_ms, close);
-		if (ex == EXSIM_KRAKENFUTURES)
-			return -1;
 		/* the first account trading the symbol serves its candles
 		 * (Kraken: sim_kraken.c pair_owner) */
 		for (size_t k = 0; k < a->nsymbols; k++)
@@ -136,7 +142,7 @@ exsim_daily_equity_json(const struct exsim *w, const struct exsim_account *a, in
 	}
 	for (size_t c = 0; c < nc; c++)
 		cur[c].excluded = cur[c].sym[0] != '\0' &&
-		    exsim_close(w, a->exchange, a->market, cur[c].sym, today, now_ms, &close) != 0;
+		    exsim_close(w, a->venue, a->market, cur[c].sym, today, now_ms, &close) != 0;
 	for (int64_t d = first; first >= 0 && d <= today; d++) {
 		int64_t end = (d + 1) * DAY_MS - 1 < now_ms ? (d + 1) * DAY_MS - 1 : now_ms;
 		struct dec eq = DEC_ZERO, fl = DEC_ZERO, x, base, r;
@@ -171,10 +177,10 @@ exsim_daily_equity_json(const struct exsim *w, const struct exsim_account *a, in
 					check(dec_add(&f, f, a->flows[j].amount));
 			if (dec_is_zero(cur[c].bal) && dec_is_zero(f))
 				continue;
-			if (cur[c].sym[0] != '\0' && exsim_close(w, a->exchange, a->market, cur[c].sym, d, now_ms, &p) != 0) {
+			if (cur[c].sym[0] != '\0' && exsim_close(w, a->venue, a->market, cur[c].sym, d, now_ms, &p) != 0) {
 				/* the latest close before d, if any */
 				int64_t e = d - 1;
-				while (e >= first - 400 && exsim_close(w, a->exchange, a->market, cur[c].sym, e, now_ms, &p) != 0)
+				while (e >= first - 400 && exsim_close(w, a->venue, a->market, cur[c].sym, e, now_ms, &p) != 0)
 					e--;
 				if (e < first - 400) {
 					valued = false;

@@ -11,6 +11,9 @@
  * a position and the second half closes it with the same amounts, so spot
  * inventories never go short and futures positions return to flat (futures
  * cycles open short about half the time).
+ *
+ * Every per-exchange fact (symbols, fees, id and key formats, held
+ * currencies) comes from the account's venue (exsim_venue.h).
  */
 #include <math.h>
 #include <stdio.h>
@@ -28,83 +31,16 @@
 #include "core/b64.h"
 #include "core/prim.h"
 #include "exsim/exsim.h"
+#include "exsim/exsim_venue.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
 #define DAY_MS 86400000LL
 #define LIVE_HORIZON_MS (365 * DAY_MS)
-#define USDC_HELD "USDC"
 
 /* Hash domains: each field of a fill draws from its own stream. */
 enum { H_TS = 1, H_PRICE, H_AMOUNT, H_ROLE, H_FEE, H_ORDER, H_ID, H_DIR, H_OID, H_SYM, H_FLOW, H_CRED, H_SIDEQ };
-
-struct symdef {
-	const char *unified, *native, *base, *quote, *nbase, *nquote;
-	double price0;
-	unsigned pdec, ldec;
-	double amt_lo, amt_hi;
-	uint64_t id0;
-};
-
-static const struct symdef binance_spot[] = {
-	{ "BTC/USDT", "BTCUSDT", "BTC", "USDT", "BTC", "USDT", 60000, 2, 5, 0.0005, 0.2, 3000000000ULL },
-	{ "ETH/USDT", "ETHUSDT", "ETH", "USDT", "ETH", "USDT", 3000, 2, 4, 0.005, 3, 1500000000ULL },
-	{ "BNB/USDT", "BNBUSDT", "BNB", "USDT", "BNB", "USDT", 550, 2, 4, 0.01, 10, 800000000ULL },
-	{ "SOL/USDT", "SOLUSDT", "SOL", "USDT", "SOL", "USDT", 150, 2, 4, 0.1, 40, 600000000ULL },
-	{ "ETH/BTC", "ETHBTC", "ETH", "BTC", "ETH", "BTC", 0.05, 5, 4, 0.005, 3, 400000000ULL },
-};
-static const struct symdef binance_usdm[] = {
-	{ "BTC/USDT:USDT", "BTCUSDT", "BTC", "USDT", "BTC", "USDT", 60000, 2, 4, 0.001, 0.5, 5000000000ULL },
-	{ "ETH/USDT:USDT", "ETHUSDT", "ETH", "USDT", "ETH", "USDT", 3000, 2, 4, 0.01, 5, 3000000000ULL },
-};
-static const struct symdef coinbase_spot[] = {
-	{ "BTC/USD", "BTC-USD", "BTC", "USD", "BTC", "USD", 60000, 2, 8, 0.0001, 0.2, 0 },
-	{ "ETH/USD", "ETH-USD", "ETH", "USD", "ETH", "USD", 3000, 2, 8, 0.001, 3, 0 },
-	{ "SOL/USD", "SOL-USD", "SOL", "USD", "SOL", "USD", 150, 2, 6, 0.05, 40, 0 },
-	{ "ETH/BTC", "ETH-BTC", "ETH", "BTC", "ETH", "BTC", 0.05, 5, 8, 0.001, 3, 0 },
-};
-static const struct symdef kraken_spot[] = {
-	{ "BTC/USD", "XXBTZUSD", "BTC", "USD", "XXBT", "ZUSD", 60000, 2, 8, 0.0001, 0.2, 0 },
-	{ "ETH/USD", "XETHZUSD", "ETH", "USD", "XETH", "ZUSD", 3000, 2, 8, 0.001, 3, 0 },
-	{ "SOL/USD", "SOLUSD", "SOL", "USD", "SOL", "USD", 150, 2, 8, 0.05, 40, 0 },
-	{ "ETH/BTC", "XETHXXBT", "ETH", "BTC", "XETH", "XXBT", 0.05, 5, 8, 0.001, 3, 0 },
-	{ "BTC/EUR", "XXBTZEUR", "BTC", "EUR", "XXBT", "ZEUR", 55000, 2, 8, 0.0001, 0.2, 0 },
-};
-static const struct symdef krakenfutures[] = {
-	{ "BTC/USD:USD", "PF_XBTUSD", "BTC", "USD", "BTC", "USD", 60000, 2, 4, 0.001, 0.5, 0 },
-	{ "ETH/USD:USD", "PF_ETHUSD", "ETH", "USD", "ETH", "USD", 3000, 2, 3, 0.01, 5, 0 },
-};
-
-static void
-symdefs(enum exsim_exchange ex, enum fill_market m, const struct symdef **defs, size_t *n)
-{
-	switch (ex) {
-	case EXSIM_BINANCE:
-		if (m == FILL_FUTURES) {
-			*defs = binance_usdm;
-			*n = sizeof(binance_usdm) / sizeof(binance_usdm[0]);
-		} else {
-			*defs = binance_spot;
-			*n = sizeof(binance_spot) / sizeof(binance_spot[0]);
-		}
-		return;
-	case EXSIM_COINBASE:
-		*defs = coinbase_spot;
-		*n = sizeof(coinbase_spot) / sizeof(coinbase_spot[0]);
-		return;
-	case EXSIM_KRAKEN:
-		*defs = kraken_spot;
-		*n = sizeof(kraken_spot) / sizeof(kraken_spot[0]);
-		return;
-	case EXSIM_KRAKENFUTURES:
-		*defs = krakenfutures;
-		*n = sizeof(krakenfutures) / sizeof(krakenfutures[0]);
-		return;
-	default:
-		fatalx("exsim: bad exchange %d", (int)ex);
-	}
-}
 
 /* splitmix64 finaliser: a fast, well-mixed 64-bit permutation. Not
  * cryptographic; histories only need to look random and be reproducible. */
@@ -152,16 +88,6 @@ dec_const(const char *s)
 	if (dec_parse(s, strlen(s), &d, &err) == -1)
 		fatalx("exsim: bad constant %s", s);
 	return d;
-}
-
-const char *
-exsim_exchange_name(enum exsim_exchange ex)
-{
-	static const char *const names[] = { "binance", "coinbase", "kraken", "krakenfutures" };
-
-	if ((unsigned)ex >= EXSIM_NEXCHANGES)
-		fatalx("exsim: bad exchange %d", (int)ex);
-	return names[ex];
 }
 
 const char *
@@ -238,9 +164,9 @@ id_alnum(char *out, size_t n, uint64_t h1, uint64_t h2)
 	}
 }
 
-/* Kraken style "TXXXXX-XXXXX-XXXXXX" (prefix 'T' trades, 'O' orders). */
+/* EXSIM_IDS_TXID, Kraken's shape: "TXXXXX-XXXXX-XXXXXX" (prefix 'T' trades, 'O' orders). */
 static void
-kraken_txid(char *out, char prefix, uint64_t h1, uint64_t h2)
+txid(char *out, char prefix, uint64_t h1, uint64_t h2)
 {
 	char c[16];
 
@@ -316,43 +242,28 @@ mul(struct dec a, struct dec b)
 	return r;
 }
 
+void
+exsim_fee_rate(struct fill *f, struct dec of, const char *rate, const char *cur)
+{
+	fee_add(f, round8(mul(of, dec_const(rate))), cur);
+}
+
+void
+exsim_fee_units(struct fill *f, int64_t units, unsigned decimals, const char *cur)
+{
+	fee_add(f, dec_units(units, decimals), cur);
+}
+
 static void
 fill_fee(const struct exsim_account *a, const struct exsim_symbol *s, uint64_t i, struct fill *f)
 {
-	uint64_t h = h3(s->salt, H_FEE, i);
-	unsigned r = (unsigned)(h % 100);
-	bool maker = f->role == FILL_MAKER;
+	unsigned r = (unsigned)(h3(s->salt, H_FEE, i) % 100);
+	const struct exsim_venue *v = a->venue;
 
-	switch (a->exchange) {
-	case EXSIM_BINANCE:
-		if (a->market == FILL_FUTURES) {
-			if (maker && r < 12)	/* a maker rebate */
-				fee_add(f, round8(mul(f->cost, dec_const("-0.00005"))), s->quote);
-			else
-				fee_add(f, round8(mul(f->cost, dec_const(maker ? "0.0002" : "0.0005"))), s->quote);
-		} else if (a->market == FILL_SPOT && f->side == FILL_BUY && r < 12) {
-			fee_add(f, round8(mul(f->amount, dec_const("0.001"))), s->base);
-		} else if (r >= 60) {
-			/* BNB at 25% off: the quote value converted at a BNB price in this quote */
-			double bnb = 550.0 * (strcmp(s->quote, "BTC") == 0 ? 1.0 / 60000.0 : 1.0);
-			double v = dec_to_double(f->cost) * 0.00075 / bnb;
-			int64_t units = llround(v * 1e8);
-			fee_add(f, dec_units(units < 1 ? 1 : units, 8), "BNB");
-		} else
-			fee_add(f, round8(mul(f->cost, dec_const("0.001"))), s->quote);
-		return;
-	case EXSIM_COINBASE:
-		fee_add(f, round8(mul(f->cost, dec_const(maker ? "0.004" : "0.006"))), s->quote);
-		return;
-	case EXSIM_KRAKEN:
-		fee_add(f, round8(mul(f->cost, dec_const(maker ? "0.0016" : "0.0026"))), s->quote);
-		return;
-	case EXSIM_KRAKENFUTURES:
-		fee_add(f, round8(mul(f->cost, dec_const(maker ? "0.0002" : "0.0005"))), s->quote);
-		return;
-	default:
-		fatalx("exsim: bad exchange");
-	}
+	if (v->fee != NULL)
+		v->fee(a, s, r, f);
+	else
+		exsim_fee_rate(f, f->cost, f->role == FILL_MAKER ? v->fee_maker : v->fee_taker, s->quote);
 }
 
 void
@@ -374,8 +285,8 @@ exsim_fill(const struct exsim_account *a, size_t k, uint64_t i, struct fill *f)
 	shortfirst = a->market == FILL_FUTURES && (h3(s->salt, H_DIR, cyc) & 1) != 0;
 	f->side = opening != shortfirst ? FILL_BUY : FILL_SELL;
 	f->role = h3(s->salt, H_ROLE, i) % 100 < 40 ? FILL_MAKER : FILL_TAKER;
-	/* Coinbase reports UNKNOWN_LIQUIDITY_INDICATOR on a few fills (charged as taker). */
-	if (a->exchange == EXSIM_COINBASE && h3(s->salt, H_ROLE, i) % 100 >= 97)
+	/* a few fills reported without liquidity (Coinbase UNKNOWN_LIQUIDITY_INDICATOR; charged as taker) */
+	if (h3(s->salt, H_ROLE, i) % 100 >= 100 - (uint64_t)a->venue->role_unknown_pct)
 		f->role = FILL_ROLE_UNKNOWN;
 	/* the closing half mirrors the opening half's amounts */
 	lots = s->amount_lo + h3(s->salt, H_AMOUNT, cyc * c2 + pos % s->cycle) % (s->amount_hi - s->amount_lo + 1);
@@ -385,16 +296,16 @@ exsim_fill(const struct exsim_account *a, size_t k, uint64_t i, struct fill *f)
 	f->has_cost = true;
 	fill_fee(a, s, i, f);
 	o = order_start(s, i);
-	switch (a->exchange) {
-	case EXSIM_BINANCE:
+	switch (a->venue->ids) {
+	case EXSIM_IDS_SEQUENCE:
 		snprintf(f->id, sizeof(f->id), "%llu", (unsigned long long)(s->first_id + i));
 		snprintf(f->order, sizeof(f->order), "%llu", (unsigned long long)(s->first_order_id + o));
 		break;
-	case EXSIM_KRAKEN:
-		kraken_txid(f->id, 'T', h3(s->salt, H_ID, i), h3(s->salt, H_ID + 100, i));
-		kraken_txid(f->order, 'O', h3(s->salt, H_OID, o), h3(s->salt, H_OID + 100, o));
+	case EXSIM_IDS_TXID:
+		txid(f->id, 'T', h3(s->salt, H_ID, i), h3(s->salt, H_ID + 100, i));
+		txid(f->order, 'O', h3(s->salt, H_OID, o), h3(s->salt, H_OID + 100, o));
 		break;
-	default:
+	case EXSIM_IDS_UUID:
 		uuid4(f->id, sizeof(f->id), h3(s->salt, H_ID, i), h3(s->salt, H_ID + 100, i));
 		uuid4(f->order, sizeof(f->order), h3(s->salt, H_OID, o), h3(s->salt, H_OID + 100, o));
 		break;
@@ -404,7 +315,7 @@ exsim_fill(const struct exsim_account *a, size_t k, uint64_t i, struct fill *f)
 bool
 exsim_side_unknown(const struct exsim_account *a, size_t k, uint64_t i)
 {
-	return a->exchange == EXSIM_COINBASE && a->unknown_side > 0 &&
+	return a->venue->side_unknown && a->unknown_side > 0 &&
 	    (double)(h3(a->symbols[k].salt, H_SIDEQ, i) % 1000000) < a->unknown_side * 1e6;
 }
 
@@ -519,19 +430,18 @@ credentials(struct exsim_account *a)
 {
 	uint8_t b[64];
 
-	switch (a->exchange) {
-	case EXSIM_BINANCE:
+	switch (a->venue->keys) {
+	case EXSIM_KEYS_ALNUM64:
 		cred_alnum(a->seed, "key", a->api_key, 64);
 		cred_alnum(a->seed, "secret", a->secret, 64);
 		break;
-	case EXSIM_KRAKEN:
-	case EXSIM_KRAKENFUTURES:
+	case EXSIM_KEYS_BASE64:
 		cred_bytes(a->seed, "key", b, 42);
 		b64_encode_to(a->api_key, b, 42);	/* 56 characters */
 		cred_bytes(a->seed, "secret", b, 64);
 		b64_encode_to(a->secret, b, 64);
 		break;
-	case EXSIM_COINBASE: {
+	case EXSIM_KEYS_CDP: {
 		char org[40], kid[40];
 		cred_uuid(a->seed, "org", org, sizeof(org));
 		cred_uuid(a->seed, "kid", kid, sizeof(kid));
@@ -547,7 +457,7 @@ credentials(struct exsim_account *a)
 		break;
 	}
 	default:
-		fatalx("exsim: bad exchange");
+		fatalx("exsim: bad key format");
 	}
 	OPENSSL_cleanse(b, sizeof(b));
 }
@@ -588,16 +498,15 @@ flow_cmp(const void *x, const void *y)
 	return a->ts_ms < b->ts_ms ? -1 : a->ts_ms > b->ts_ms ? 1 : strcmp(a->id, b->id);
 }
 
-/* A currency's starting capital: enough for any open round trip. */
+/* A currency's starting capital: enough for any open round trip (plus the
+ * market's held capital of its held currency). */
 static struct dec
-capital(const struct exsim_account *a, const char *cur)
+capital(const struct exsim_account *a, const struct exsim_venue_market *m, const char *cur)
 {
 	struct dec need = DEC_ZERO, t;
 
-	if (strcmp(cur, "BNB") == 0 && a->exchange == EXSIM_BINANCE)
-		need = dec_from_int(50);
-	if (strcmp(cur, USDC_HELD) == 0 && a->exchange == EXSIM_COINBASE)
-		need = dec_from_int(250);
+	if (m->held != NULL && strcmp(cur, m->held) == 0)
+		need = dec_from_int(m->held_capital);
 	for (size_t k = 0; k < a->nsymbols; k++) {
 		const struct exsim_symbol *s = &a->symbols[k];
 		/* cycle * max lots of base, or twice its quote value at the top of the path */
@@ -618,7 +527,7 @@ capital(const struct exsim_account *a, const char *cur)
 }
 
 static void
-make_flows(struct exsim_account *a, int64_t t0, int64_t start_ms)
+make_flows(struct exsim_account *a, const struct exsim_venue_market *m, int64_t t0, int64_t start_ms)
 {
 	size_t cap = a->ncurrencies + 4, nextra;
 	uint64_t h = h3(a->seed, H_FLOW, 0);
@@ -627,13 +536,13 @@ make_flows(struct exsim_account *a, int64_t t0, int64_t start_ms)
 	a->flows = xcalloc(cap, sizeof(*a->flows));
 	for (size_t j = 0; j < a->ncurrencies; j++)
 		add_flow(a, cap, "D", h3(a->seed, H_FLOW, 100 + j), t0 - DAY_MS + (int64_t)j * 60000,
-		    a->currencies[j], capital(a, a->currencies[j]));
+		    a->currencies[j], capital(a, m, a->currencies[j]));
 	/* then a few top-ups and withdrawals of the first quote currency */
 	nextra = 2 + h % 3;
 	for (size_t j = 0; j < nextra; j++) {
 		uint64_t hj = h3(a->seed, H_FLOW, 200 + j);
 		const char *cur = a->symbols[0].quote;
-		struct dec cap0 = capital(a, cur), amt;
+		struct dec cap0 = capital(a, m, cur), amt;
 		int64_t ts = t0 + (int64_t)(hj % (uint64_t)(span > 1 ? span : 1));
 		/* between 1% and 20% of the starting capital, whole units */
 		int64_t pct = 1 + (int64_t)((hj >> 20) % 20);
@@ -654,16 +563,17 @@ make_flows(struct exsim_account *a, int64_t t0, int64_t start_ms)
 
 void
 exsim_account_generate(struct exsim_account *a, const struct exsim_config *cfg, int64_t start_ms, size_t index,
-    enum exsim_exchange ex, enum fill_market market, size_t ordinal, size_t count)
+    const struct exsim_venue *v, const struct exsim_venue_market *m, size_t ordinal, size_t count)
 {
-	const struct symdef *defs;
-	size_t ndefs, nsym, off;
+	const struct exsim_symdef *defs = m->symbols;
+	enum fill_market market = m->market;
+	size_t ndefs = m->nsymbols, nsym, off;
 	uint64_t weights[8], wsum = 0, h;
 	int64_t t0 = start_ms;
 
 	memset(a, 0, sizeof(*a));
 	a->index = index;
-	a->exchange = ex;
+	a->venue = v;
 	a->market = market;
 	a->seed = mix(cfg->seed ^ mix(0x5eed0000ULL + index));
 	credentials(a);
@@ -671,7 +581,6 @@ exsim_account_generate(struct exsim_account *a, const struct exsim_config *cfg, 
 	a->can_trade = a->can_withdraw || ordinal % 5 == 3;
 	a->unknown_side = cfg->coinbase_unknown_side;
 
-	symdefs(ex, market, &defs, &ndefs);
 	h = h3(a->seed, H_SYM, 0);
 	nsym = 2 + h % 5;
 	if (nsym > ndefs)
@@ -684,7 +593,7 @@ exsim_account_generate(struct exsim_account *a, const struct exsim_config *cfg, 
 		wsum += weights[k];
 	}
 	for (size_t k = 0; k < nsym; k++) {
-		const struct symdef *d = &defs[(off + k) % ndefs];
+		const struct exsim_symdef *d = &defs[(off + k) % ndefs];
 		struct exsim_symbol *s = &a->symbols[k];
 		uint64_t n = cfg->fills_per_account * weights[k] / wsum;
 
@@ -722,13 +631,9 @@ exsim_account_generate(struct exsim_account *a, const struct exsim_config *cfg, 
 			add_currency(a, s->base);
 		add_currency(a, s->quote);
 	}
-	if (ex == EXSIM_BINANCE && market != FILL_FUTURES)
-		add_currency(a, "BNB");
-	/* Coinbase: USDC held and never traded, and Coinbase lists no USDC-USD
-	 * product (USDC converts 1:1): a held currency without a price series */
-	if (ex == EXSIM_COINBASE)
-		add_currency(a, USDC_HELD);
-	make_flows(a, t0, start_ms);
+	if (m->held != NULL)
+		add_currency(a, m->held);
+	make_flows(a, m, t0, start_ms);
 	a->bcache = exsim_bcache_new(a);
 }
 

@@ -28,6 +28,7 @@
  * and unrealizedProfit (see margin_account and futures_account). Not served:
  * FUNDING_FEE income rows (see futures_account).
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,10 +41,13 @@
 #include "core/dec.h"
 #include "exsim/exsim.h"
 #include "exsim/exsim_auth.h"
+#include "exsim/exsim_venue.h"
 #include "exsim/sim_markets.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
+
+extern const struct exsim_venue sim_binance_venue;
 
 #define DAY_MS 86400000LL
 #define MINUTE_MS 60000LL
@@ -328,7 +332,7 @@ authenticate(struct ctx *x)
 		error(x, 401, -2014, "API-key format invalid.");
 		return false;
 	}
-	if ((x->a = exsim_account_by_key(x->w, EXSIM_BINANCE, key)) == NULL) {
+	if ((x->a = exsim_account_by_key(x->w, &sim_binance_venue, key)) == NULL) {
 		error(x, 401, -2015, "Invalid API-key, IP, or permissions for action.");
 		return false;
 	}
@@ -390,7 +394,7 @@ is_listed(const struct exsim *w, const char *native, bool fut)
 			return true;
 	for (size_t i = 0; i < w->naccounts; i++) {
 		const struct exsim_account *a = &w->accounts[i];
-		if (a->exchange != EXSIM_BINANCE || (a->market == FILL_FUTURES) != fut)
+		if (a->venue != &sim_binance_venue || (a->market == FILL_FUTURES) != fut)
 			continue;
 		for (size_t k = 0; k < a->nsymbols; k++)
 			if (strcmp(a->symbols[k].native, native) == 0)
@@ -425,7 +429,7 @@ listed_symbols(struct ctx *x, bool fut)
 		}
 	for (size_t i = 0; i < x->w->naccounts; i++) {
 		const struct exsim_account *a = &x->w->accounts[i];
-		if (a->exchange != EXSIM_BINANCE || (a->market == FILL_FUTURES) != fut)
+		if (a->venue != &sim_binance_venue || (a->market == FILL_FUTURES) != fut)
 			continue;
 		for (size_t k = 0; k < a->nsymbols; k++)
 			if (json_object_get(seen, a->symbols[k].native) == NULL) {
@@ -999,7 +1003,7 @@ klines(struct ctx *x)
 	}
 	for (size_t i = 0; i < x->w->naccounts && k < 0; i++) {
 		a = &x->w->accounts[i];
-		if (a->exchange == EXSIM_BINANCE && (a->market == FILL_FUTURES) == fut)
+		if (a->venue == &sim_binance_venue && (a->market == FILL_FUTURES) == fut)
 			k = symbol_of(a, sym);
 	}
 	arr = json_array();
@@ -1074,7 +1078,7 @@ capital_config(struct ctx *x)
 static void
 margin_pairs(struct ctx *x, bool isolated)
 {
-	sim_markets_binance_margin_pairs(x->w, isolated, x->rs);
+	sim_markets_binance_margin_pairs(x->w, x->a, isolated, x->rs);
 }
 
 /* The parameters each endpoint reads (Binance's docs); a signed endpoint
@@ -1145,7 +1149,7 @@ check_params(struct ctx *x, const struct route *r)
 	return true;
 }
 
-bool
+static bool
 sim_binance_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs)
 {
 	const struct route *r = NULL;
@@ -1179,3 +1183,82 @@ sim_binance_handle(struct exsim *w, const struct exsim_request *rq, struct exsim
 		exsim_header(rs, pool_def[x.pool].header, "%u", x.used);
 	return true;
 }
+
+/* ------------------------------------------------------------------ venue */
+
+/* Symbols: spot and cross margin list the same, USD-M its perpetuals. */
+static const struct exsim_symdef binance_spot[] = {
+	{ "BTC/USDT", "BTCUSDT", "BTC", "USDT", "BTC", "USDT", 60000, 2, 5, 0.0005, 0.2, 3000000000ULL },
+	{ "ETH/USDT", "ETHUSDT", "ETH", "USDT", "ETH", "USDT", 3000, 2, 4, 0.005, 3, 1500000000ULL },
+	{ "BNB/USDT", "BNBUSDT", "BNB", "USDT", "BNB", "USDT", 550, 2, 4, 0.01, 10, 800000000ULL },
+	{ "SOL/USDT", "SOLUSDT", "SOL", "USDT", "SOL", "USDT", 150, 2, 4, 0.1, 40, 600000000ULL },
+	{ "ETH/BTC", "ETHBTC", "ETH", "BTC", "ETH", "BTC", 0.05, 5, 4, 0.005, 3, 400000000ULL },
+};
+static const struct exsim_symdef binance_usdm[] = {
+	{ "BTC/USDT:USDT", "BTCUSDT", "BTC", "USDT", "BTC", "USDT", 60000, 2, 4, 0.001, 0.5, 5000000000ULL },
+	{ "ETH/USDT:USDT", "ETHUSDT", "ETH", "USDT", "ETH", "USDT", 3000, 2, 4, 0.01, 5, 3000000000ULL },
+};
+
+static const struct exsim_venue_market binance_markets[] = {
+	/* spot and margin accounts hold BNB to pay fees with */
+	{ FILL_SPOT, binance_spot, sizeof(binance_spot) / sizeof(binance_spot[0]), "BNB", 50 },
+	{ FILL_MARGIN, binance_spot, sizeof(binance_spot) / sizeof(binance_spot[0]), "BNB", 50 },
+	{ FILL_FUTURES, binance_usdm, sizeof(binance_usdm) / sizeof(binance_usdm[0]), NULL, 0 },
+};
+
+static const char *const binance_prefixes[] = { "/api/", "/fapi/", "/sapi/", "/dapi/", NULL };
+
+static void
+binance_5xx(struct exsim_response *rs, unsigned status, int64_t now_ms)
+{
+	exsim_json(rs, status, "{\"code\":-1001,\"msg\":\"Internal error; unable to process your request. "
+	    "Please try again.\"}");
+}
+
+static void
+binance_429(struct exsim_response *rs, int64_t now_ms)
+{
+	exsim_json(rs, 429, "{\"code\":-1003,\"msg\":\"Too much request weight used; current limit is 6000 "
+	    "request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the "
+	    "API.\"}");
+	exsim_header(rs, "Retry-After", "%d", 1);
+}
+
+/* USD-M: maker 0.02% (a 0.005% rebate on some), taker 0.05%. Spot and
+ * margin: 0.1% of the quote, a spot buy sometimes in the base, often BNB at
+ * 25% off (the quote value converted at a BNB price in this quote). */
+static void
+binance_fee(const struct exsim_account *a, const struct exsim_symbol *s, unsigned r, struct fill *f)
+{
+	bool maker = f->role == FILL_MAKER;
+
+	if (a->market == FILL_FUTURES) {
+		if (maker && r < 12)
+			exsim_fee_rate(f, f->cost, "-0.00005", s->quote);
+		else
+			exsim_fee_rate(f, f->cost, maker ? "0.0002" : "0.0005", s->quote);
+	} else if (a->market == FILL_SPOT && f->side == FILL_BUY && r < 12) {
+		exsim_fee_rate(f, f->amount, "0.001", s->base);
+	} else if (r >= 60) {
+		double bnb = 550.0 * (strcmp(s->quote, "BTC") == 0 ? 1.0 / 60000.0 : 1.0);
+		double v = dec_to_double(f->cost) * 0.00075 / bnb;
+		int64_t units = llround(v * 1e8);
+		exsim_fee_units(f, units < 1 ? 1 : units, 8, "BNB");
+	} else
+		exsim_fee_rate(f, f->cost, "0.001", s->quote);
+}
+
+const struct exsim_venue sim_binance_venue = {
+	.name = "binance",
+	.markets = binance_markets,
+	.nmarkets = sizeof(binance_markets) / sizeof(binance_markets[0]),
+	.prefixes = binance_prefixes,
+	.handle = sim_binance_handle,
+	.reference = sim_markets_binance_reference,
+	.error_5xx = binance_5xx,
+	.error_429 = binance_429,
+	.close = exsim_close_from_fills,	/* klines: the last fill of the day */
+	.fee = binance_fee,
+	.ids = EXSIM_IDS_SEQUENCE,
+	.keys = EXSIM_KEYS_ALNUM64,
+};

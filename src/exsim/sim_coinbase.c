@@ -59,10 +59,13 @@
 #include "core/prim.h"
 #include "exsim/exsim.h"
 #include "exsim/exsim_auth.h"
+#include "exsim/exsim_venue.h"
 #include "exsim/sim_markets.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
+
+extern const struct exsim_venue sim_coinbase_venue;
 
 #define API "/api/v3/brokerage/"
 #define FILLS_DEFAULT 100
@@ -153,7 +156,7 @@ authenticate(struct exsim *w, const struct exsim_request *rq, struct exsim_respo
 
 	if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 || host == NULL ||
 	    exsim_auth_coinbase_kid(auth + 7, strlen(auth + 7), kid, sizeof(kid)) != 0 ||
-	    (a = exsim_account_by_key(w, EXSIM_COINBASE, kid)) == NULL ||
+	    (a = exsim_account_by_key(w, &sim_coinbase_venue, kid)) == NULL ||
 	    exsim_auth_coinbase(auth + 7, strlen(auth + 7), a->secret, strlen(a->secret), a->api_key, rq->method, host,
 	    rq->path, rq->now_ms / 1000, &err) != 0) {
 		unauthorized(rs);
@@ -600,7 +603,7 @@ static const struct {
 static bool
 trades(const struct exsim_account *a, size_t k, const char *id, bool unified)
 {
-	return a->exchange == EXSIM_COINBASE && strcmp(unified ? a->symbols[k].unified : a->symbols[k].native, id) == 0;
+	return a->venue == &sim_coinbase_venue && strcmp(unified ? a->symbols[k].unified : a->symbols[k].native, id) == 0;
 }
 
 static bool
@@ -713,7 +716,7 @@ candle_json(const struct candle *c, int64_t t)
 
 /* The close a client holds for day: the close of the latest ONE_DAY candle
  * at or before it, i.e. the market's last fill before the day's end. */
-int
+static int
 sim_coinbase_close(const struct exsim *w, const char *unified, int64_t day, int64_t now_ms, struct dec *close)
 {
 	int64_t ts;
@@ -723,7 +726,7 @@ sim_coinbase_close(const struct exsim *w, const char *unified, int64_t day, int6
 	return last_fill(w, unified, (day + 1) * DAY_S * 1000, now_ms, close, &ts);
 }
 
-int
+static int
 sim_coinbase_candle_close(const struct exsim *w, const char *unified, int64_t day, int64_t now_ms, struct dec *close)
 {
 	int64_t ts;
@@ -791,7 +794,7 @@ server_time(const struct exsim_request *rq, struct exsim_response *rs)
 
 /* ---- dispatch ---- */
 
-bool
+static bool
 sim_coinbase_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs)
 {
 	static double pub_counter;
@@ -835,3 +838,68 @@ sim_coinbase_handle(struct exsim *w, const struct exsim_request *rq, struct exsi
 		fills(a, rq, rs);
 	return true;
 }
+
+/* ------------------------------------------------------------------ venue */
+
+static const struct exsim_symdef coinbase_spot[] = {
+	{ "BTC/USD", "BTC-USD", "BTC", "USD", "BTC", "USD", 60000, 2, 8, 0.0001, 0.2, 0 },
+	{ "ETH/USD", "ETH-USD", "ETH", "USD", "ETH", "USD", 3000, 2, 8, 0.001, 3, 0 },
+	{ "SOL/USD", "SOL-USD", "SOL", "USD", "SOL", "USD", 150, 2, 6, 0.05, 40, 0 },
+	{ "ETH/BTC", "ETH-BTC", "ETH", "BTC", "ETH", "BTC", 0.05, 5, 8, 0.001, 3, 0 },
+};
+
+static const struct exsim_venue_market coinbase_markets[] = {
+	/* USDC held and never traded, and Coinbase lists no USDC-USD product
+	 * (USDC converts 1:1): a held currency without a price series */
+	{ FILL_SPOT, coinbase_spot, sizeof(coinbase_spot) / sizeof(coinbase_spot[0]), "USDC", 250 },
+};
+
+static const char *const coinbase_prefixes[] = { "/api/v3/brokerage/", "/v2/", NULL };
+
+static void
+coinbase_5xx(struct exsim_response *rs, unsigned status, int64_t now_ms)
+{
+	exsim_json(rs, status, "{\"error\":\"INTERNAL\",\"error_details\":\"internal error\","
+	    "\"message\":\"internal error\"}");
+}
+
+static void
+coinbase_429(struct exsim_response *rs, int64_t now_ms)
+{
+	exsim_json(rs, 429, "{\"error\":\"RATE_LIMIT_EXCEEDED\",\"error_details\":\"Too many requests\","
+	    "\"message\":\"Too many requests\"}");
+}
+
+/* Candles: sim_coinbase_close (the venue's own product candles). */
+static int
+coinbase_close(const struct exsim *w, const struct exsim_venue *v, enum fill_market m, const char *unified,
+    int64_t day, int64_t now_ms, struct dec *close)
+{
+	return sim_coinbase_close(w, unified, day, now_ms, close);
+}
+
+static int
+coinbase_candle(const struct exsim *w, const struct exsim_venue *v, enum fill_market m, const char *unified,
+    int64_t day, int64_t now_ms, struct dec *close)
+{
+	return sim_coinbase_candle_close(w, unified, day, now_ms, close);
+}
+
+const struct exsim_venue sim_coinbase_venue = {
+	.name = "coinbase",
+	.markets = coinbase_markets,
+	.nmarkets = sizeof(coinbase_markets) / sizeof(coinbase_markets[0]),
+	.prefixes = coinbase_prefixes,
+	.handle = sim_coinbase_handle,
+	.reference = sim_markets_coinbase_reference,
+	.error_5xx = coinbase_5xx,
+	.error_429 = coinbase_429,
+	.close = coinbase_close,
+	.candle = coinbase_candle,
+	.fee_maker = "0.004",
+	.fee_taker = "0.006",
+	.ids = EXSIM_IDS_UUID,
+	.keys = EXSIM_KEYS_CDP,
+	.role_unknown_pct = 3,		/* UNKNOWN_LIQUIDITY_INDICATOR, charged as taker */
+	.side_unknown = true,		/* UNKNOWN_ORDER_SIDE at cfg.coinbase_unknown_side */
+};

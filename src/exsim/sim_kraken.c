@@ -13,9 +13,13 @@
 #include "core/dec.h"
 #include "exsim/exsim.h"
 #include "exsim/exsim_auth.h"
+#include "exsim/exsim_venue.h"
 #include "exsim/sim_kraken_page.h"
+#include "exsim/sim_markets.h"
 #include "util/log.h"
 #include "util/xalloc.h"
+
+extern const struct exsim_venue sim_kraken_venue;
 
 #define PAGE 50
 #define OVERLAP_ROWS 7
@@ -87,7 +91,7 @@ static const struct exsim_account *
 pair_owner(const struct exsim *w, const char *name, size_t *kout)
 {
 	for (size_t j = 0; j < w->naccounts; j++)
-		if (w->accounts[j].exchange == EXSIM_KRAKEN && find_pair(&w->accounts[j], name, kout) != NULL)
+		if (w->accounts[j].venue == &sim_kraken_venue && find_pair(&w->accounts[j], name, kout) != NULL)
 			return &w->accounts[j];
 	return NULL;
 }
@@ -102,7 +106,7 @@ asset_pairs(struct exsim *w, struct exsim_response *rs)
 	skp_printf(&b, "{\"error\":[],\"result\":{");
 	for (size_t j = 0; j < w->naccounts; j++) {
 		const struct exsim_account *a = &w->accounts[j];
-		for (size_t k = 0; a->exchange == EXSIM_KRAKEN && k < a->nsymbols; k++) {
+		for (size_t k = 0; a->venue == &sim_kraken_venue && k < a->nsymbols; k++) {
 			const struct exsim_symbol *s = &a->symbols[k];
 			char alt[40], wb[16], wq[16];
 			size_t i;
@@ -189,7 +193,7 @@ auth(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs,
 	char *end = NULL;
 	double counter;
 
-	if (key == NULL || (a = exsim_account_by_key(w, EXSIM_KRAKEN, key)) == NULL) {
+	if (key == NULL || (a = exsim_account_by_key(w, &sim_kraken_venue, key)) == NULL) {
 		kerr(rs, "EAPI:Invalid key");
 		return NULL;
 	}
@@ -410,7 +414,7 @@ bad:
 	kerr(rs, "EGeneral:Invalid arguments");
 }
 
-bool
+static bool
 sim_kraken_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs)
 {
 	struct exsim_account *a;
@@ -452,3 +456,48 @@ sim_kraken_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_
 		ledgers(a, rq, rs);
 	return true;
 }
+
+/* ------------------------------------------------------------------ venue */
+
+static const struct exsim_symdef kraken_spot[] = {
+	{ "BTC/USD", "XXBTZUSD", "BTC", "USD", "XXBT", "ZUSD", 60000, 2, 8, 0.0001, 0.2, 0 },
+	{ "ETH/USD", "XETHZUSD", "ETH", "USD", "XETH", "ZUSD", 3000, 2, 8, 0.001, 3, 0 },
+	{ "SOL/USD", "SOLUSD", "SOL", "USD", "SOL", "USD", 150, 2, 8, 0.05, 40, 0 },
+	{ "ETH/BTC", "XETHXXBT", "ETH", "BTC", "XETH", "XXBT", 0.05, 5, 8, 0.001, 3, 0 },
+	{ "BTC/EUR", "XXBTZEUR", "BTC", "EUR", "XXBT", "ZEUR", 55000, 2, 8, 0.0001, 0.2, 0 },
+};
+
+static const struct exsim_venue_market kraken_markets[] = {
+	{ FILL_SPOT, kraken_spot, sizeof(kraken_spot) / sizeof(kraken_spot[0]), NULL, 0 },
+};
+
+static const char *const kraken_prefixes[] = { "/0/", NULL };
+
+static void
+kraken_5xx(struct exsim_response *rs, unsigned status, int64_t now_ms)
+{
+	exsim_json(rs, status, "{\"error\":[\"EService:Unavailable\"]}");
+}
+
+static void
+kraken_429(struct exsim_response *rs, int64_t now_ms)
+{
+	exsim_json(rs, 200, "{\"error\":[\"EAPI:Rate limit exceeded\"]}");
+}
+
+const struct exsim_venue sim_kraken_venue = {
+	.name = "kraken",
+	.markets = kraken_markets,
+	.nmarkets = sizeof(kraken_markets) / sizeof(kraken_markets[0]),
+	.prefixes = kraken_prefixes,
+	.handle = sim_kraken_handle,
+	.reference = sim_markets_kraken_reference,
+	.error_5xx = kraken_5xx,
+	.error_429 = kraken_429,
+	.not_found_body = "{\"error\":[\"EGeneral:Unknown method\"]}",
+	.close = exsim_close_from_fills,	/* OHLC: the pair owner's last fill of the day */
+	.fee_maker = "0.0016",
+	.fee_taker = "0.0026",
+	.ids = EXSIM_IDS_TXID,
+	.keys = EXSIM_KEYS_BASE64,
+};

@@ -15,11 +15,14 @@
 #include "core/dec.h"
 #include "exsim/exsim.h"
 #include "exsim/exsim_auth.h"
+#include "exsim/exsim_venue.h"
 #include "exsim/sim_markets.h"
 #include "exsim/sim_kraken_page.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
+
+extern const struct exsim_venue sim_krakenfutures_venue;
 
 #define BUDGET 500.0
 #define LEAK_PER_S 50.0
@@ -61,7 +64,7 @@ auth(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs,
 	struct exsim_account *a;
 	double counter;
 
-	if (key == NULL || sig == NULL || (a = exsim_account_by_key(w, EXSIM_KRAKENFUTURES, key)) == NULL ||
+	if (key == NULL || sig == NULL || (a = exsim_account_by_key(w, &sim_krakenfutures_venue, key)) == NULL ||
 	    !exsim_auth_krakenfutures(a->secret, rq->path, nonce, post, plen, sig)) {
 		ferr(rs, status, "authenticationError", rq->now_ms);
 		return NULL;
@@ -275,7 +278,7 @@ fills(const struct exsim_account *a, const struct exsim_request *rq, struct exsi
 	skp_view_free(&v);
 }
 
-bool
+static bool
 sim_krakenfutures_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs)
 {
 	struct exsim_account *a;
@@ -303,3 +306,50 @@ sim_krakenfutures_handle(struct exsim *w, const struct exsim_request *rq, struct
 		fills(a, rq, rs);
 	return true;
 }
+
+/* ------------------------------------------------------------------ venue */
+
+static const struct exsim_symdef krakenfutures[] = {
+	{ "BTC/USD:USD", "PF_XBTUSD", "BTC", "USD", "BTC", "USD", 60000, 2, 4, 0.001, 0.5, 0 },
+	{ "ETH/USD:USD", "PF_ETHUSD", "ETH", "USD", "ETH", "USD", 3000, 2, 3, 0.01, 5, 0 },
+};
+
+static const struct exsim_venue_market krakenfutures_markets[] = {
+	{ FILL_FUTURES, krakenfutures, sizeof(krakenfutures) / sizeof(krakenfutures[0]), NULL, 0 },
+};
+
+static const char *const krakenfutures_prefixes[] = { "/derivatives/", "/api/history/", "/api/charts/", NULL };
+
+static void
+krakenfutures_5xx(struct exsim_response *rs, unsigned status, int64_t now_ms)
+{
+	char t[TIME_ISO_LEN];
+
+	time_format_iso_ms(t, now_ms);
+	exsim_json(rs, status, "{\"result\":\"error\",\"serverTime\":\"%s\",\"error\":\"unavailable\"}", t);
+}
+
+static void
+krakenfutures_429(struct exsim_response *rs, int64_t now_ms)
+{
+	char t[TIME_ISO_LEN];
+
+	time_format_iso_ms(t, now_ms);
+	exsim_json(rs, 200, "{\"result\":\"error\",\"serverTime\":\"%s\",\"error\":\"apiLimitExceeded\"}", t);
+}
+
+const struct exsim_venue sim_krakenfutures_venue = {
+	.name = "krakenfutures",
+	.markets = krakenfutures_markets,
+	.nmarkets = sizeof(krakenfutures_markets) / sizeof(krakenfutures_markets[0]),
+	.prefixes = krakenfutures_prefixes,
+	.handle = sim_krakenfutures_handle,
+	.reference = sim_markets_krakenfutures_reference,
+	.error_5xx = krakenfutures_5xx,
+	.error_429 = krakenfutures_429,
+	.close = NULL,			/* no candles served */
+	.fee_maker = "0.0002",
+	.fee_taker = "0.0005",
+	.ids = EXSIM_IDS_UUID,
+	.keys = EXSIM_KEYS_BASE64,
+};

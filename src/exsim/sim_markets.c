@@ -13,9 +13,12 @@
  *   Kraken    GET /0/public/Assets
  *   Kraken F. GET /derivatives/api/v3/instruments (public)
  *
- * sim_markets_handle() answers the public ones (last in exsim.c's table);
- * the signed ones are bodies the exchange's handler calls after its own
- * authentication, so auth, rate limits and errors stay in one place.
+ * sim_markets_<venue>_reference() answer the public ones: each is the
+ * reference field of its venue (exsim_venue.h), run when the venue's own
+ * handler declines the path. The signed ones are bodies the venue's handler
+ * calls after its own authentication, so auth, rate limits and errors stay
+ * in one place. Every function reads the venue it is given (or the
+ * account's), never an exchange of its own choosing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +28,7 @@
 
 #include "core/dec.h"
 #include "exsim/exsim.h"
+#include "exsim/exsim_venue.h"
 #include "exsim/sim_markets.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -66,9 +70,9 @@ set_add(json_t *set, const char *cur)
 		json_object_set_new(set, cur, json_true());
 }
 
-/* Every unified currency of exchange ex: majors, then the accounts'. */
+/* Every unified currency of venue v: majors, then the accounts'. */
 static json_t *
-currencies(const struct exsim *w, enum exsim_exchange ex)
+currencies(const struct exsim *w, const struct exsim_venue *v)
 {
 	json_t *set = json_object();
 
@@ -76,7 +80,7 @@ currencies(const struct exsim *w, enum exsim_exchange ex)
 		set_add(set, majors[i]);
 	for (size_t i = 0; i < w->naccounts; i++) {
 		const struct exsim_account *a = &w->accounts[i];
-		if (a->exchange != ex)
+		if (a->venue != v)
 			continue;
 		for (size_t k = 0; k < a->nsymbols; k++) {
 			set_add(set, a->symbols[k].base);
@@ -88,16 +92,16 @@ currencies(const struct exsim *w, enum exsim_exchange ex)
 	return set;
 }
 
-/* Calls fn once per distinct native symbol of exchange ex (and futures or not). */
+/* Calls fn once per distinct native symbol of venue v (and futures or not). */
 static void
-each_symbol(const struct exsim *w, enum exsim_exchange ex, int futures, void (*fn)(const struct exsim_symbol *, void *),
+each_symbol(const struct exsim *w, const struct exsim_venue *v, int futures, void (*fn)(const struct exsim_symbol *, void *),
     void *arg)
 {
 	json_t *seen = json_object();
 
 	for (size_t i = 0; i < w->naccounts; i++) {
 		const struct exsim_account *a = &w->accounts[i];
-		if (a->exchange != ex || (futures >= 0 && (a->market == FILL_FUTURES) != (futures == 1)))
+		if (a->venue != v || (futures >= 0 && (a->market == FILL_FUTURES) != (futures == 1)))
 			continue;
 		for (size_t k = 0; k < a->nsymbols; k++)
 			if (json_object_get(seen, a->symbols[k].native) == NULL) {
@@ -113,11 +117,10 @@ each_symbol(const struct exsim *w, enum exsim_exchange ex, int futures, void (*f
 void
 sim_markets_binance_capital_config(const struct exsim *w, const struct exsim_account *a, struct exsim_response *rs)
 {
-	json_t *set = currencies(w, EXSIM_BINANCE), *arr = json_array(), *v;
+	json_t *set = currencies(w, a->venue), *arr = json_array(), *one;
 	const char *cur;
 
-	(void)a;
-	json_object_foreach(set, cur, v) {
+	json_object_foreach(set, cur, one) {
 		bool fiat = strcmp(cur, "USD") == 0 || strcmp(cur, "EUR") == 0;
 		json_t *nets = json_array();
 		if (!fiat)
@@ -153,11 +156,12 @@ margin_pair(const struct exsim_symbol *s, void *arg)
 }
 
 void
-sim_markets_binance_margin_pairs(const struct exsim *w, bool isolated, struct exsim_response *rs)
+sim_markets_binance_margin_pairs(const struct exsim *w, const struct exsim_account *a, bool isolated,
+    struct exsim_response *rs)
 {
 	struct pairs p = { .arr = json_array(), .isolated = isolated };
 
-	each_symbol(w, EXSIM_BINANCE, 0, margin_pair, &p);
+	each_symbol(w, a->venue, 0, margin_pair, &p);
 	send(rs, p.arr);
 }
 
@@ -185,13 +189,14 @@ cb_product(const struct exsim_symbol *s, void *arg)
 }
 
 static void
-cb_products(const struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs)
+cb_products(const struct exsim *w, const struct exsim_venue *v, const struct exsim_request *rq,
+    struct exsim_response *rs)
 {
 	const char *type = rq->param(rq, "product_type");
 	json_t *arr = json_array();
 
 	if (type == NULL || strcmp(type, "SPOT") == 0)
-		each_symbol(w, EXSIM_COINBASE, -1, cb_product, arr);
+		each_symbol(w, v, -1, cb_product, arr);
 	send(rs, json_pack("{s:o, s:I}", "products", arr, "num_products", (json_int_t)json_array_size(arr)));
 }
 
@@ -213,13 +218,13 @@ is_fiat(const char *c)
 }
 
 static void
-cb_currencies(const struct exsim *w, bool crypto, struct exsim_response *rs)
+cb_currencies(const struct exsim *w, const struct exsim_venue *v, bool crypto, struct exsim_response *rs)
 {
-	json_t *set = currencies(w, EXSIM_COINBASE), *arr = json_array(), *v;
+	json_t *set = currencies(w, v), *arr = json_array(), *one;
 	const char *cur;
 	unsigned n = 0;
 
-	json_object_foreach(set, cur, v) {
+	json_object_foreach(set, cur, one) {
 		char asset[40];
 		n++;
 		if (is_fiat(cur) != !crypto)
@@ -265,13 +270,13 @@ kraken_asset(json_t *res, const char *native)
 }
 
 static void
-kraken_assets(const struct exsim *w, struct exsim_response *rs)
+kraken_assets(const struct exsim *w, const struct exsim_venue *v, struct exsim_response *rs)
 {
 	json_t *res = json_object();
 
 	for (size_t i = 0; i < w->naccounts; i++) {
 		const struct exsim_account *a = &w->accounts[i];
-		if (a->exchange != EXSIM_KRAKEN)
+		if (a->venue != v)
 			continue;
 		for (size_t k = 0; k < a->nsymbols; k++) {
 			kraken_asset(res, a->symbols[k].native_base);
@@ -298,41 +303,67 @@ kf_instrument(const struct exsim_symbol *s, void *arg)
 }
 
 static void
-kf_instruments(const struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs)
+kf_instruments(const struct exsim *w, const struct exsim_venue *v, const struct exsim_request *rq,
+    struct exsim_response *rs)
 {
 	json_t *arr = json_array();
 	char t[TIME_ISO_LEN];
 
-	each_symbol(w, EXSIM_KRAKENFUTURES, 1, kf_instrument, arr);
+	each_symbol(w, v, 1, kf_instrument, arr);
 	time_format_iso_ms(t, rq->now_ms);
 	send(rs, json_pack("{s:s, s:o, s:s}", "result", "success", "instruments", arr, "serverTime", t));
 }
 
-/* ------------------------------------------------------------------ dispatch */
+/* ------------------------------------------------------------------ public reference handlers */
 
 bool
-sim_markets_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs)
+sim_markets_binance_reference(struct exsim *w, const struct exsim_venue *v, const struct exsim_request *rq,
+    struct exsim_response *rs)
+{
+	if (strcmp(rq->method, "GET") != 0 || strcmp(rq->path, "/dapi/v1/exchangeInfo") != 0)
+		return false;
+	dapi_exchange_info(rq, rs);
+	return true;
+}
+
+bool
+sim_markets_coinbase_reference(struct exsim *w, const struct exsim_venue *v, const struct exsim_request *rq,
+    struct exsim_response *rs)
 {
 	const char *p = rq->path;
 
 	if (strcmp(rq->method, "GET") != 0)
 		return false;
-	if (strcmp(p, "/dapi/v1/exchangeInfo") == 0)
-		dapi_exchange_info(rq, rs);
-	else if (strcmp(p, "/api/v3/brokerage/market/products") == 0)
-		cb_products(w, rq, rs);
+	if (strcmp(p, "/api/v3/brokerage/market/products") == 0)
+		cb_products(w, v, rq, rs);
 	else if (strcmp(p, "/v2/currencies") == 0)
-		cb_currencies(w, false, rs);
+		cb_currencies(w, v, false, rs);
 	else if (strcmp(p, "/v2/currencies/crypto") == 0)
-		cb_currencies(w, true, rs);
+		cb_currencies(w, v, true, rs);
 	else if (strcmp(p, "/v2/exchange-rates") == 0)
 		cb_rates(rs);
-	else if (strcmp(p, "/0/public/Assets") == 0)
-		kraken_assets(w, rs);
-	else if (strcmp(p, "/derivatives/api/v3/instruments") == 0)
-		kf_instruments(w, rq, rs);
 	else
 		return false;
+	return true;
+}
+
+bool
+sim_markets_kraken_reference(struct exsim *w, const struct exsim_venue *v, const struct exsim_request *rq,
+    struct exsim_response *rs)
+{
+	if (strcmp(rq->method, "GET") != 0 || strcmp(rq->path, "/0/public/Assets") != 0)
+		return false;
+	kraken_assets(w, v, rs);
+	return true;
+}
+
+bool
+sim_markets_krakenfutures_reference(struct exsim *w, const struct exsim_venue *v, const struct exsim_request *rq,
+    struct exsim_response *rs)
+{
+	if (strcmp(rq->method, "GET") != 0 || strcmp(rq->path, "/derivatives/api/v3/instruments") != 0)
+		return false;
+	kf_instruments(w, v, rq, rs);
 	return true;
 }
 

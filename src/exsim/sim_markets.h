@@ -1,7 +1,7 @@
 /*
  * sim_markets: reference-data endpoints general clients (ccxt) load markets
  * and currencies from (sim_markets.c for the list). The public ones are
- * answered by sim_markets_handle() in exsim.c's handler table; the signed
+ * answered by the venues' reference handlers (exsim_venue.h); the signed
  * ones are bodies the exchange's own handler calls once it has
  * authenticated the request.
  */
@@ -11,8 +11,14 @@
 #include <stdbool.h>
 
 #include "exsim/exsim.h"
+#include "exsim/exsim_venue.h"
 
-bool sim_markets_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs);
+/* Public reference data of each venue (its reference field): Binance
+ * /dapi/v1/exchangeInfo; Coinbase market/products, /v2/currencies[/crypto],
+ * /v2/exchange-rates; Kraken /0/public/Assets; Kraken Futures
+ * /derivatives/api/v3/instruments. */
+exsim_reference_fn sim_markets_binance_reference, sim_markets_coinbase_reference, sim_markets_kraken_reference,
+    sim_markets_krakenfutures_reference;
 
 /* Binance GET /sapi/v1/capital/config/getall: every currency of the
  * simulated Binance with one ETH network. */
@@ -20,7 +26,8 @@ void sim_markets_binance_capital_config(const struct exsim *w, const struct exsi
     struct exsim_response *rs);
 /* Binance GET /sapi/v1/margin/allPairs (cross, with ids) or
  * /sapi/v1/margin/isolated/allPairs: the spot and margin symbols. */
-void sim_markets_binance_margin_pairs(const struct exsim *w, bool isolated, struct exsim_response *rs);
+void sim_markets_binance_margin_pairs(const struct exsim *w, const struct exsim_account *a, bool isolated,
+    struct exsim_response *rs);
 /* Coinbase GET /api/v3/brokerage/transaction_summary: the lowest fee tier. */
 void sim_markets_coinbase_transaction_summary(const struct exsim_account *a, struct exsim_response *rs);
 

@@ -28,6 +28,7 @@
 #include "exchange/sign_binance.h"
 #include "exchange/xsync.h"
 #include "exsim/exsim.h"
+#include "exsim/exsim_venue.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
@@ -743,9 +744,9 @@ test_sim_rules(void **state)
 	assert_int_equal(exsim_init(&w, &cfg, &err), 0);
 	now = w.start_ms + 1000;
 	for (size_t i = 0; i < w.naccounts; i++)
-		if (w.accounts[i].exchange == EXSIM_BINANCE && w.accounts[i].market == FILL_SPOT && spot == NULL)
+		if (w.accounts[i].venue == exsim_venue_find("binance") && w.accounts[i].market == FILL_SPOT && spot == NULL)
 			spot = &w.accounts[i];
-		else if (w.accounts[i].exchange == EXSIM_BINANCE && w.accounts[i].market == FILL_FUTURES && fut == NULL)
+		else if (w.accounts[i].venue == exsim_venue_find("binance") && w.accounts[i].market == FILL_FUTURES && fut == NULL)
 			fut = &w.accounts[i];
 	assert_non_null(spot);
 	assert_non_null(fut);
@@ -1086,7 +1087,7 @@ test_requests_bounded(void **state)
 		enum xresult last;
 		int64_t now = w.start_ms + 1000;
 
-		if (a->exchange != EXSIM_BINANCE)
+		if (a->venue != exsim_venue_find("binance"))
 			continue;
 		assert_int_equal(xconn_open(&c, &exchange_binance, &conf, &err), 0);
 		col_init(&col, &sink);
@@ -1155,7 +1156,7 @@ test_futures_shapes(void **state)
 		json_t *j, *row;
 		size_t i;
 
-		if (a->exchange != EXSIM_BINANCE || a->market != FILL_FUTURES)
+		if (a->venue != exsim_venue_find("binance") || a->market != FILL_FUTURES)
 			continue;
 		n = exsim_balances(a, now, cur, tot, 8);
 		assert_int_equal(idispatch(&w, "/fapi/v2/account", "", a, 0, now, &rs), 200);
@@ -1262,7 +1263,7 @@ test_margin_borrows(void **state)
 		size_t n, i;
 		json_t *j, *row;
 
-		if (a->exchange != EXSIM_BINANCE || a->market != FILL_MARGIN)
+		if (a->venue != exsim_venue_find("binance") || a->market != FILL_MARGIN)
 			continue;
 		n = exsim_balances(a, now, cur, tot, 8);
 		assert_int_equal(idispatch(&w, "/sapi/v1/margin/account", "", a, 0, now, &rs), 200);

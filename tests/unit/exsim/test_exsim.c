@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "exsim/exsim.h"
+#include "exsim/exsim_venue.h"
 
 static const char *
 no_header(const struct exsim_request *r, const char *name)
@@ -158,7 +159,8 @@ test_helpers(void **state)
 	assert_string_equal(exsim_request_param(&rq, "a"), "1");
 	assert_string_equal(exsim_request_param(&rq, "b"), "2");
 	assert_null(exsim_request_param(&rq, "c"));
-	assert_string_equal(exsim_exchange_name(EXSIM_KRAKENFUTURES), "krakenfutures");
+	assert_string_equal(exsim_venue_find("krakenfutures")->name, "krakenfutures");
+	assert_null(exsim_venue_find("nope"));
 	assert_string_equal(exsim_market_name(FILL_MARGIN), "margin");
 }
 

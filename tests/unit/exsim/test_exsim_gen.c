@@ -15,6 +15,7 @@
 #include "core/b64.h"
 #include "core/prim.h"
 #include "exsim/exsim.h"
+#include "exsim/exsim_venue.h"
 
 #define START 1767225600000LL	/* 2026-01-01 */
 
@@ -246,11 +247,11 @@ test_fill_values(void **state)
 				rebate += dec_sign(f.fees[0].cost) < 0;
 				maker += f.role == FILL_MAKER;
 				if (dec_sign(f.fees[0].cost) < 0)
-					assert_true(a->exchange == EXSIM_BINANCE && a->market == FILL_FUTURES &&
+					assert_true(a->venue == exsim_venue_find("binance") && a->market == FILL_FUTURES &&
 					    f.role == FILL_MAKER);
 				if (strcmp(f.fees[0].currency, f.base) == 0 && strcmp(f.base, "BNB") != 0)
-					assert_true(a->exchange == EXSIM_BINANCE && f.side == FILL_BUY);
-				if (a->exchange != EXSIM_BINANCE)
+					assert_true(a->venue == exsim_venue_find("binance") && f.side == FILL_BUY);
+				if (a->venue != exsim_venue_find("binance"))
 					assert_string_equal(f.fees[0].currency, f.quote);
 				/* positions: spot never short; futures sometimes */
 				if (f.side == FILL_BUY)
@@ -261,16 +262,13 @@ test_fill_values(void **state)
 					assert_true(dec_sign(pos) >= 0);
 				else
 					shorts += dec_sign(pos) < 0;
-				switch (a->exchange) {
-				case EXSIM_BINANCE:
+				if (a->venue == exsim_venue_find("binance")) {
 					assert_int_equal(strtoull(f.id, NULL, 10), s->first_id + j);
 					assert_true(strtoull(f.order, NULL, 10) > 0);
-					break;
-				case EXSIM_KRAKEN:
+				} else if (a->venue == exsim_venue_find("kraken")) {
 					assert_true(is_txid(f.id, 'T'));
 					assert_true(is_txid(f.order, 'O'));
-					break;
-				default:
+				} else {
 					assert_true(is_uuid(f.id));
 					assert_true(is_uuid(f.order));
 					break;
@@ -307,11 +305,11 @@ test_fee_rates(void **state)
 		const char *rate = NULL;
 		struct dec r, want;
 		const char *err;
-		if (a->exchange == EXSIM_COINBASE)
+		if (a->venue == exsim_venue_find("coinbase"))
 			rate = "0.006";
-		else if (a->exchange == EXSIM_KRAKEN)
+		else if (a->venue == exsim_venue_find("kraken"))
 			rate = "0.0026";
-		else if (a->exchange == EXSIM_KRAKENFUTURES)
+		else if (a->venue == exsim_venue_find("krakenfutures"))
 			rate = "0.0005";
 		if (rate == NULL)
 			continue;
@@ -344,7 +342,7 @@ test_credentials(void **state)
 {
 	struct exsim_config cfg;
 	struct exsim w;
-	size_t withdraw[EXSIM_NEXCHANGES] = { 0 }, trade = 0, ro = 0, ec = 0, ed = 0;
+	size_t withdraw[8] = { 0 }, nv, trade = 0, ro = 0, ec = 0, ed = 0;
 	uint8_t b[80];
 
 	(void)state;
@@ -352,25 +350,25 @@ test_credentials(void **state)
 	world(&w, &cfg);
 	for (size_t i = 0; i < w.naccounts; i++) {
 		const struct exsim_account *a = &w.accounts[i];
-		withdraw[a->exchange] += a->can_withdraw;
+		const struct exsim_venue *next;
+		for (nv = 0; exsim_venue_at(nv) != a->venue; nv++)
+			;
+		withdraw[nv] += a->can_withdraw;
+		next = exsim_venue_at(nv + 1) != NULL ? exsim_venue_at(nv + 1) : exsim_venue_at(0);
 		trade += a->can_trade;
 		ro += !a->can_trade && !a->can_withdraw;
-		assert_ptr_equal(exsim_account_by_key(&w, a->exchange, a->api_key), a);
+		assert_ptr_equal(exsim_account_by_key(&w, a->venue, a->api_key), a);
 		assert_ptr_equal(exsim_account_any(&w, a->api_key), a);
-		assert_null(exsim_account_by_key(&w, (a->exchange + 1) % EXSIM_NEXCHANGES, a->api_key));
+		assert_null(exsim_account_by_key(&w, next, a->api_key));
 		assert_string_equal(a->passphrase, "");
-		switch (a->exchange) {
-		case EXSIM_BINANCE:
+		if (a->venue == exsim_venue_find("binance")) {
 			assert_int_equal(strlen(a->api_key), 64);
 			assert_int_equal(strlen(a->secret), 64);
 			assert_true(all_in(a->api_key, ALNUM) && all_in(a->secret, ALNUM));
-			break;
-		case EXSIM_KRAKEN:
-		case EXSIM_KRAKENFUTURES:
+		} else if (a->venue == exsim_venue_find("kraken") || a->venue == exsim_venue_find("krakenfutures")) {
 			assert_int_equal(strlen(a->api_key), 56);
 			assert_int_equal(b64_decode_exact(b, 64, a->secret, strlen(a->secret)), 0);
-			break;
-		case EXSIM_COINBASE: {
+		} else if (a->venue == exsim_venue_find("coinbase")) {
 			char org[37], kid[37];
 			assert_int_equal(sscanf(a->api_key, "organizations/%36[0-9a-f-]/apiKeys/%36[0-9a-f-]", org, kid), 2);
 			assert_true(is_uuid(org) && is_uuid(kid));
@@ -394,19 +392,18 @@ test_credentials(void **state)
 				assert_memory_equal(pub, b + 32, 32);
 				ed++;
 			}
-			break;
-		}
-		default:
+		} else
 			fail();
-		}
 	}
-	for (int ex = 0; ex < EXSIM_NEXCHANGES; ex++)
-		assert_int_equal(withdraw[ex], 1);
+	for (nv = 0; exsim_venue_at(nv) != NULL; nv++)
+		assert_int_equal(withdraw[nv], 1);
+	assert_int_equal(nv, 4);
 	assert_true(trade >= 4);
 	assert_true(ro > w.naccounts / 2);
 	assert_true(ec > 0 && ed > 0);
 	assert_null(exsim_account_any(&w, "nope"));
-	assert_null(exsim_account_by_key(&w, EXSIM_BINANCE, NULL));
+	assert_null(exsim_account_by_key(&w, exsim_venue_find("binance"), NULL));
+	assert_null(exsim_account_by_key(&w, NULL, w.accounts[0].api_key));
 	exsim_free(&w);
 }
 

@@ -19,6 +19,7 @@
 
 #include "core/fill.h"
 #include "exsim/exsim.h"
+#include "exsim/exsim_venue.h"
 #include "util/timeutil.h"
 
 #define START "1767225600000"
@@ -234,7 +235,7 @@ test_accounts_truth(void **state)
 		assert_string_equal(key, w.accounts[i].api_key);
 		assert_string_equal(json_string_value(json_object_get(a, "secret")), w.accounts[i].secret);
 		assert_string_equal(json_string_value(json_object_get(a, "exchange")),
-		    exsim_exchange_name(w.accounts[i].exchange));
+		    w.accounts[i].venue->name);
 		assert_string_equal(json_string_value(json_object_get(a, "market")),
 		    exsim_market_name(w.accounts[i].market));
 		assert_true(json_is_boolean(json_object_get(a, "can_trade")));

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "exsim/exsim.h"
+#include "exsim/exsim_venue.h"
 
 static const char *
 no_header(const struct exsim_request *r, const char *name)
@@ -39,10 +40,10 @@ get(struct exsim *w, const char *path, const struct exsim_param *p, size_t np)
 }
 
 static const struct exsim_account *
-first(const struct exsim *w, enum exsim_exchange ex)
+first(const struct exsim *w, const char *venue)
 {
 	for (size_t i = 0; i < w->naccounts; i++)
-		if (w->accounts[i].exchange == ex)
+		if (strcmp(w->accounts[i].venue->name, venue) == 0)
 			return &w->accounts[i];
 	fail();
 	return NULL;
@@ -82,7 +83,7 @@ test_routes(void **state)
 	assert_true(json_is_array(json_object_get(o, "symbols")));
 	json_decref(o);
 
-	a = first(&w, EXSIM_COINBASE);
+	a = first(&w, "coinbase");
 	o = get(&w, "/api/v3/brokerage/market/products", NULL, 0);
 	for (size_t k = 0; k < a->nsymbols; k++)
 		assert_true(listed(json_object_get(o, "products"), "product_id", a->symbols[k].native));
@@ -100,21 +101,21 @@ test_routes(void **state)
 	assert_true(listed(json_object_get(o, "data"), "id", "USD"));
 	json_decref(o);
 
-	a = first(&w, EXSIM_KRAKEN);
+	a = first(&w, "kraken");
 	o = get(&w, "/0/public/Assets", NULL, 0);
 	assert_int_equal(json_array_size(json_object_get(o, "error")), 0);
 	for (size_t k = 0; k < a->nsymbols; k++)
 		assert_non_null(json_object_get(json_object_get(o, "result"), a->symbols[k].native_base));
 	json_decref(o);
 
-	a = first(&w, EXSIM_KRAKENFUTURES);
+	a = first(&w, "krakenfutures");
 	o = get(&w, "/derivatives/api/v3/instruments", NULL, 0);
 	assert_string_equal(json_string_value(json_object_get(o, "result")), "success");
 	for (size_t k = 0; k < a->nsymbols; k++)
 		assert_true(listed(json_object_get(o, "instruments"), "symbol", a->symbols[k].native));
 	json_decref(o);
 
-	a = first(&w, EXSIM_BINANCE);
+	a = first(&w, "binance");
 	{
 		struct exsim_param p[3] = { { "exchange", "binance" }, { "market", "spot" },
 			{ "symbol", a->symbols[0].unified } };
