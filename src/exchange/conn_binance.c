@@ -73,7 +73,8 @@
  *       + 2 W + sum over price series k of (floor(D_k / 1000) + 1)
  * where F <= 5 is the fixed steps (time, exchangeInfo, account,
  * apiRestrictions, margin balances), I = floor(R / 1000) + 1 for R futures
- * income rows after the income cursor (0 for spot and margin), T_s the
+ * income rows after the income cursor (0 for spot and margin; rows counted
+ * again when a full page's last millisecond is read again, see on_income), T_s the
  * trades of candidate s after its cursor (candidates <= exchangeInfo's
  * symbols), W the 90-day windows of deposits (as many of withdrawals) since
  * the flows cursor, and D_k the days of closes series k still needs (the
