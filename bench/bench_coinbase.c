@@ -45,7 +45,7 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < w.naccounts; i++) {
 		const struct exsim_account *a = &w.accounts[i];
 		struct credential cr = { a->api_key, strlen(a->api_key), a->secret, strlen(a->secret), "", 0 };
-		struct xsink sk = { &n, count_fill, NULL, NULL, NULL, NULL };
+		struct xsink sk = { &n, count_fill, NULL, NULL, NULL, NULL, NULL };
 
 		if (a->venue != exsim_venue_find("coinbase"))
 			continue;

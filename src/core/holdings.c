@@ -20,11 +20,21 @@ struct hcur {
 	struct dec staged_total;
 };
 
+/* An external flow, or a funding payment (funding: not a flow). */
 struct hflow {
 	char *id;
+	bool funding;
 	int32_t day;
 	uint32_t cur;
 	struct dec amount;
+};
+
+/* Funding totals of one position symbol in one currency. */
+struct hfund {
+	char symbol[HOLDINGS_NAME_MAX];
+	uint32_t cur;
+	struct dec total;
+	uint64_t payments;
 };
 
 /* A change timestamped after the snapshot. */
@@ -37,8 +47,10 @@ struct hpost {
 struct holdings {
 	struct hcur *cur;
 	size_t ncur, capcur;
-	struct hflow *flows;		/* sorted by id */
+	struct hflow *flows;		/* flows and funding, sorted by (funding, id) */
 	size_t nflows, capflows;
+	struct hfund *fund;		/* first-seen order */
+	size_t nfund;
 	struct hpost *post;
 	size_t npost, cappost;
 	bool has_snapshot;
@@ -66,6 +78,7 @@ holdings_free(struct holdings *h)
 		free(h->flows[i].id);
 	free(h->cur);
 	free(h->flows);
+	free(h->fund);
 	free(h->post);
 	free(h);
 }
@@ -258,34 +271,45 @@ holdings_fill(struct holdings *h, const struct fill *f, const char **errstr)
 	return apply_legs(h, legs, n, f->timestamp, errstr);
 }
 
-static int
-flow_cmp(const void *key, const void *elt)
+/* Where (funding, id) is in h->flows, or goes: true when it is there. */
+static bool
+event_find(const struct holdings *h, bool funding, const char *id, size_t *pos)
 {
-	return strcmp(key, ((const struct hflow *)elt)->id);
-}
-
-int
-holdings_flow(struct holdings *h, const char *id, int64_t ts_ms, const char *currency, struct dec amount,
-    const char **errstr)
-{
-	struct leg leg = { currency, amount };
 	size_t lo = 0, hi = h->nflows;
-	long ci;
 
-	if (id == NULL || currency == NULL) {
-		*errstr = "flow without an id or currency";
-		return -1;
-	}
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = flow_cmp(id, &h->flows[mid]);
-		if (c == 0)
-			return 0;
+		const struct hflow *e = &h->flows[mid];
+		int c = funding != e->funding ? (funding ? 1 : -1) : strcmp(id, e->id);
+		if (c == 0) {
+			*pos = mid;
+			return true;
+		}
 		if (c > 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	*pos = lo;
+	return false;
+}
+
+/* Applies an external flow or a funding payment once per (kind, id):
+ * 1 applied, 0 seen already, -1 with *errstr. */
+static int
+event_add(struct holdings *h, bool funding, const char *id, int64_t ts_ms, const char *currency, struct dec amount,
+    const char **errstr)
+{
+	struct leg leg = { currency, amount };
+	size_t pos;
+	long ci;
+
+	if (id == NULL || currency == NULL) {
+		*errstr = "flow or funding without an id or currency";
+		return -1;
+	}
+	if (event_find(h, funding, id, &pos))
+		return 0;
 	if (apply_legs(h, &leg, 1, ts_ms, errstr) != 0)
 		return -1;
 	ci = cur_index(h, currency);
@@ -293,10 +317,77 @@ holdings_flow(struct holdings *h, const char *id, int64_t ts_ms, const char *cur
 		h->capflows = h->capflows ? h->capflows * 2 : 8;
 		h->flows = xreallocarray(h->flows, h->capflows, sizeof(*h->flows));
 	}
-	memmove(&h->flows[lo + 1], &h->flows[lo], (h->nflows - lo) * sizeof(*h->flows));
-	h->flows[lo] = (struct hflow){ xstrdup(id), (int32_t)time_day_of_ms(ts_ms), (uint32_t)ci, amount };
+	memmove(&h->flows[pos + 1], &h->flows[pos], (h->nflows - pos) * sizeof(*h->flows));
+	h->flows[pos] = (struct hflow){ xstrdup(id), funding, (int32_t)time_day_of_ms(ts_ms), (uint32_t)ci, amount };
 	h->nflows++;
 	return 1;
+}
+
+int
+holdings_flow(struct holdings *h, const char *id, int64_t ts_ms, const char *currency, struct dec amount,
+    const char **errstr)
+{
+	return event_add(h, false, id, ts_ms, currency, amount, errstr);
+}
+
+int
+holdings_funding(struct holdings *h, const char *id, int64_t ts_ms, const char *symbol, const char *currency,
+    struct dec amount, const char **errstr)
+{
+	struct hfund *f = NULL;
+	struct dec total;
+	long ci;
+	size_t pos;
+	int rc;
+
+	if (symbol == NULL || *symbol == '\0' || strlen(symbol) >= HOLDINGS_NAME_MAX) {
+		*errstr = "funding without a symbol, or its name too long";
+		return -1;
+	}
+	if (id != NULL && event_find(h, true, id, &pos))
+		return 0;
+	if (currency == NULL || (ci = cur_index(h, currency)) < 0) {
+		*errstr = "currency name too long";
+		return -1;
+	}
+	for (size_t i = 0; i < h->nfund && f == NULL; i++)
+		if (h->fund[i].cur == (uint32_t)ci && strcmp(h->fund[i].symbol, symbol) == 0)
+			f = &h->fund[i];
+	if (dec_add(&total, f != NULL ? f->total : DEC_ZERO, amount) != 0) {
+		*errstr = "overflow in funding";
+		return -1;
+	}
+	if ((rc = event_add(h, true, id, ts_ms, currency, amount, errstr)) != 1)
+		return rc;
+	if (f == NULL) {
+		h->fund = xreallocarray(h->fund, h->nfund + 1, sizeof(*h->fund));
+		f = &h->fund[h->nfund++];
+		memset(f, 0, sizeof(*f));
+		memcpy(f->symbol, symbol, strlen(symbol) + 1);
+		f->cur = (uint32_t)ci;
+	}
+	f->total = total;
+	f->payments++;
+	return 1;
+}
+
+size_t
+holdings_nfunding(const struct holdings *h)
+{
+	return h->nfund;
+}
+
+int
+holdings_funding_total(const struct holdings *h, size_t i, const char **symbol, const char **currency,
+    struct dec *total, uint64_t *payments)
+{
+	if (i >= h->nfund)
+		return -1;
+	*symbol = h->fund[i].symbol;
+	*currency = h->cur[h->fund[i].cur].name;
+	*total = h->fund[i].total;
+	*payments = h->fund[i].payments;
+	return 0;
 }
 
 void
@@ -422,7 +513,8 @@ holdings_flows_on(const struct holdings *h, size_t i, int64_t day, struct dec *o
 {
 	*out = DEC_ZERO;
 	for (size_t k = 0; k < h->nflows; k++)
-		if (h->flows[k].cur == i && h->flows[k].day == day && dec_add(out, *out, h->flows[k].amount) != 0)
+		if (!h->flows[k].funding && h->flows[k].cur == i && h->flows[k].day == day &&
+		    dec_add(out, *out, h->flows[k].amount) != 0)
 			return -1;
 	return 0;
 }
@@ -431,7 +523,7 @@ size_t
 holdings_bytes(const struct holdings *h)
 {
 	size_t n = sizeof(*h) + h->capcur * sizeof(*h->cur) + h->capflows * sizeof(*h->flows) +
-	    h->cappost * sizeof(*h->post);
+	    h->cappost * sizeof(*h->post) + h->nfund * sizeof(*h->fund);
 
 	for (size_t i = 0; i < h->ncur; i++)
 		n += h->cur[i].cap * (sizeof(int32_t) + sizeof(struct dec));

@@ -14,6 +14,11 @@
  *  - external flows (deposit > 0, withdrawal < 0) by id: an id seen again is
  *    ignored (connectors re-read overlapping windows); a flow also adds to
  *    its day's net change;
+ *  - futures funding payments (received > 0, paid < 0) by id, the same way:
+ *    P&L that is neither a fill nor a flow. A payment adds to its currency's
+ *    day's net change (so balances and equity include it) but is not a flow
+ *    (holdings_flows_on leaves it out, so returns count it as P&L), and is
+ *    totalled per (position symbol, currency);
  *  - the latest complete balance snapshot (currency -> total) and when it
  *    was taken. Balances are staged between holdings_balances_begin() and
  *    holdings_balances_commit(): a currency absent from the new snapshot is
@@ -57,6 +62,20 @@ int holdings_fill(struct holdings *h, const struct fill *f, const char **errstr)
 int holdings_flow(struct holdings *h, const char *id, int64_t ts_ms, const char *currency, struct dec amount,
     const char **errstr);
 
+/* Records the funding payment id (copied) of the futures position symbol:
+ * amount (received > 0, paid < 0) in currency at ts_ms. Ids are their own
+ * namespace (a flow's id never hides a payment's). Returns 1 when applied,
+ * 0 when id was seen already (ignored), -1 with *errstr on overflow or a bad
+ * argument (h unchanged). */
+int holdings_funding(struct holdings *h, const char *id, int64_t ts_ms, const char *symbol, const char *currency,
+    struct dec amount, const char **errstr);
+/* The funding totals, one per (symbol, currency), in first-seen order,
+ * 0 <= i < holdings_nfunding(): 0 with the names (owned by h), the sum of
+ * the payments and their count; -1 when i is out of range. */
+size_t holdings_nfunding(const struct holdings *h);
+int holdings_funding_total(const struct holdings *h, size_t i, const char **symbol, const char **currency,
+    struct dec *total, uint64_t *payments);
+
 /* Balance snapshot: begin discards any staged entries; balance stages one
  * currency (a repeat replaces it; -1 with *errstr if the name is too long);
  * commit makes the staged set the snapshot, taken at at_ms; abort drops it. */
@@ -86,8 +105,8 @@ int holdings_span(const struct holdings *h, int64_t *first_day, int64_t *last_da
 int holdings_daily_balances(const struct holdings *h, size_t i, int64_t first_day, size_t ndays, struct dec *out,
     const char **errstr);
 
-/* The sum of the flows of currency i dated day (0 when none). Returns 0, or
- * -1 on overflow. */
+/* The sum of the flows of currency i dated day (0 when none; funding is not
+ * a flow). Returns 0, or -1 on overflow. */
 int holdings_flows_on(const struct holdings *h, size_t i, int64_t day, struct dec *out);
 
 /* Approximate heap bytes held by h (for capacity estimates). */

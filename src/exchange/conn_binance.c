@@ -12,8 +12,10 @@
  *   mbalance  GET /sapi/v1/margin/account (margin): balances, net of debt (netAsset)
  *   restrict  GET /sapi/v1/account/apiRestrictions: the key's own permissions
  *             (skipped where /sapi is not reachable: the spot testnet)
- *   income    GET /fapi/v1/income (futures): symbols with COMMISSION or
- *             REALIZED_PNL rows are candidates; TRANSFER rows are the flows
+ *   income    GET /fapi/v1/income (futures): symbols with COMMISSION,
+ *             REALIZED_PNL or FUNDING_FEE rows are candidates; TRANSFER rows
+ *             are the flows, FUNDING_FEE rows the funding payments (sink
+ *             funding: P&L that is neither a fill nor a flow)
  *   trades    per candidate symbol: fromId = cursor, limit = 1000, cursor =
  *             last id + 1, until a short page
  *   deposit   GET /sapi/v1/capital/deposit/hisrec, 90-day windows (spot, margin)
@@ -28,7 +30,8 @@
  * and trades are the fills walk (XPART_FILLS): discovery needs the balances
  * and, for USD-M, the income history's symbols, so none of them is skipped
  * (income is a fills step: its COMMISSION and REALIZED_PNL rows name
- * symbols traded with no position left). restrict (XPART_PERMISSIONS),
+ * symbols traded with no position left; so funding, read from the same
+ * rows, is exactly as complete as the fills walk). restrict (XPART_PERMISSIONS),
  * deposit and withdraw (XPART_FLOWS) and klines (XPART_PRICES) are side
  * steps: a permanent refusal there (-2015/-2014/-1002 after the account step
  * accepted the key, 404, -1121 for a price series) degrades the part with
@@ -70,7 +73,8 @@
  *       + 2 W + sum over price series k of (floor(D_k / 1000) + 1)
  * where F <= 5 is the fixed steps (time, exchangeInfo, account,
  * apiRestrictions, margin balances), I = floor(R / 1000) + 1 for R futures
- * income rows after the income cursor (0 for spot and margin), T_s the
+ * income rows after the income cursor (0 for spot and margin; rows counted
+ * again when a full page's last millisecond is read again, see on_income), T_s the
  * trades of candidate s after its cursor (candidates <= exchangeInfo's
  * symbols), W the 90-day windows of deposits (as many of withdrawals) since
  * the flows cursor, and D_k the days of closes series k still needs (the
@@ -945,7 +949,7 @@ on_income(struct xconn *c, const json_t *j, const struct xsink *sink, struct xou
 {
 	struct bpriv *p = c->priv;
 	const json_t *row;
-	int64_t t = 0, last = p->income_from;
+	int64_t t = 0, last = p->income_from, first = 0;
 	size_t i;
 
 	if (!json_is_array(j)) {
@@ -967,24 +971,39 @@ on_income(struct xconn *c, const json_t *j, const struct xsink *sink, struct xou
 		const char *type = jstr(row, "incomeType"), *sym = jstr(row, "symbol"), *asset = jstr(row, "asset");
 		const char *tran = jstr(row, "tranId");
 		struct dec amt;
+		int rc = 0;
 
 		jint(row, "time", &t);
 		jdec(row, "income", &amt);
-		if ((strcmp(type, "COMMISSION") == 0 || strcmp(type, "REALIZED_PNL") == 0) && sym != NULL)
+		if (i == 0)
+			first = t;
+		if ((strcmp(type, "COMMISSION") == 0 || strcmp(type, "REALIZED_PNL") == 0 ||
+		    strcmp(type, "FUNDING_FEE") == 0) && sym != NULL)
 			sym_track(p, sym);
-		if (strcmp(type, "TRANSFER") != 0 || asset == NULL || tran == NULL)
+		if (asset == NULL || tran == NULL)
 			continue;
-		note_day(p, t);
-		if (sink->flow(sink->arg, tran, t, asset, amt) == -1) {
-			xoutcome_error(out, XR_FATAL, "the flow sink refused");
+		if (strcmp(type, "TRANSFER") == 0) {
+			note_day(p, t);
+			rc = sink->flow(sink->arg, tran, t, asset, amt);
+		} else if (strcmp(type, "FUNDING_FEE") == 0 && sym != NULL && sink->funding != NULL) {
+			/* a symbol exchangeInfo no longer lists keeps its native name */
+			const struct binfo *bi = info_find(p, sym);
+			note_day(p, t);
+			rc = sink->funding(sink->arg, tran, t, bi != NULL ? bi->unified : sym, asset, amt);
+		}
+		if (rc == -1) {
+			xoutcome_error(out, XR_FATAL, "the %s sink refused", type);
 			return;
 		}
 	}
-	/* startTime is inclusive: a full page goes on from its last row's
-	 * time + 1. Rows sharing that last millisecond beyond the page would
-	 * be missed; they only name symbols, and a symbol seen once is kept. */
+	/* startTime is inclusive. A full page goes on from its last row's
+	 * time: rows sharing that millisecond (the funding of every position
+	 * is booked at the same instant) may lie beyond the page, and the rows
+	 * read again are the same ids (flows and funding are kept once). Only
+	 * a page whose rows all share one millisecond goes on from it + 1 (so
+	 * that the cursor moves), losing rows of that millisecond beyond 1000. */
 	if (json_array_size(j) >= PAGE) {
-		p->income_from = last + 1;
+		p->income_from = first < last ? last : last + 1;
 		return;
 	}
 	p->income_from = json_array_size(j) > 0 ? last + 1 : p->income_from;
@@ -1359,6 +1378,7 @@ const struct exchange_ops exchange_binance = {
 	.prod_url = { "https://api.binance.com", "https://api.binance.com", "https://fapi.binance.com" },
 	.sandbox_url = { "https://testnet.binance.vision", NULL, "https://testnet.binancefuture.com" },
 	.ascending = true,
+	.funding = true,
 	.open = b_open,
 	.close = b_close,
 	.begin = b_begin,

@@ -165,6 +165,12 @@ struct xsink {
 	int (*price)(void *arg, const char *symbol, int64_t day_ms, struct dec close);
 	/* What the key may do, as the exchange reports it. */
 	int (*permissions)(void *arg, bool can_trade, bool can_withdraw);
+	/* A funding payment id of the futures position symbol (unified), in
+	 * its settle currency: received (amount > 0) or paid (< 0). P&L that is
+	 * neither a fill nor a flow; ids may repeat (re-read pages). NULL: the
+	 * sink takes none (the connector skips them). */
+	int (*funding)(void *arg, const char *id, int64_t ts_ms, const char *symbol, const char *currency,
+	    struct dec amount);
 };
 
 /* Per-session connector configuration. */
@@ -209,6 +215,9 @@ struct exchange_ops {
 	const char *prod_url[3];
 	const char *sandbox_url[3];
 	bool ascending;			/* see the ordering contract above */
+	/* Futures funding payments are reported (sink funding) with the fills
+	 * walk; false: the connector does not collect them. */
+	bool funding;
 	/* Sets up c->priv for c->conf. Returns 0, or -1 with *errstr (e.g. an
 	 * account type the exchange does not offer). */
 	int (*open)(struct xconn *c, const char **errstr);

@@ -417,6 +417,19 @@ sink_flow(void *arg, const char *id, int64_t ts_ms, const char *currency, struct
 }
 
 static int
+sink_funding(void *arg, const char *id, int64_t ts_ms, const char *symbol, const char *currency, struct dec amount)
+{
+	struct job *j = arg;
+	const char *err;
+
+	pthread_mutex_lock(&j->mu);
+	if (holdings_funding(j->holdings, id, ts_ms, symbol, currency, amount, &err) < 0)
+		snprintf(j->st.last_error, sizeof(j->st.last_error), "funding %.40s: %s", id != NULL ? id : "", err);
+	pthread_mutex_unlock(&j->mu);
+	return 0;
+}
+
+static int
 sink_price(void *arg, const char *symbol, int64_t day_ms, struct dec close)
 {
 	struct job *j = arg;
@@ -833,7 +846,7 @@ job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
 	struct xresp r = { 0 };
 	struct xoutcome o = { 0 };
 	struct xsink sink = { .arg = j, .fill = sink_fill, .balance = sink_balance, .flow = sink_flow,
-		.price = sink_price, .permissions = sink_permissions };
+		.funding = sink_funding, .price = sink_price, .permissions = sink_permissions };
 	bool was_validated = j->conn.validated;
 	curl_off_t us = 0;
 	/* What the request was, once end_transfer has wiped it. */

@@ -322,6 +322,47 @@ buf_json(struct buf *b, json_t *o)
 	free(s);
 }
 
+/* The account's funding rows booked by now_ms (exsim_funding_at), by time
+ * then symbol, as ccxt's fetchFundingHistory unifies them, plus the rate,
+ * position and mark they were computed from. */
+static json_t *
+funding_json(const struct exsim_account *a, int64_t now_ms)
+{
+	json_t *arr = json_array();
+	int64_t from = INT64_MAX, to = INT64_MIN;
+
+	for (size_t k = 0; exsim_has_funding(a) && k < a->nsymbols; k++) {
+		const struct exsim_symbol *s = &a->symbols[k];
+		uint64_t vis = exsim_visible(a, k, now_ms);
+		if (vis == 0)
+			continue;
+		if (exsim_fill_ts(a, k, 0) < from)
+			from = exsim_fill_ts(a, k, 0);
+		/* every fill (INT64_MAX): up to the last one, as exsim_funding_sum */
+		if (now_ms < INT64_MAX)
+			to = now_ms;
+		else if (exsim_fill_ts(a, k, s->nfills - 1) > to)
+			to = exsim_fill_ts(a, k, s->nfills - 1);
+	}
+	for (int64_t t = from == INT64_MAX ? 0 : exsim_funding_ceil(from); from != INT64_MAX && t <= to;
+	    t += EXSIM_FUNDING_PERIOD_MS)
+		for (size_t k = 0; k < a->nsymbols; k++) {
+			struct exsim_funding f;
+			char dt[TIME_ISO_LEN], id[24];
+			if (now_ms == INT64_MAX && t > exsim_fill_ts(a, k, a->symbols[k].nfills - 1))
+				continue;
+			if (!exsim_funding_at(a, k, t, &f))
+				continue;
+			time_format_iso_ms(dt, t);
+			snprintf(id, sizeof(id), "%llu", (unsigned long long)f.tran_id);
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:s, s:s, s:o, s:o, s:o, s:o}", "id", id,
+			    "symbol", a->symbols[k].unified, "timestamp", (json_int_t)t, "datetime", dt, "currency",
+			    a->symbols[k].quote, "amount", dec_json(f.income), "rate", dec_json(f.rate), "position",
+			    dec_json(f.position), "mark", dec_json(f.mark)));
+		}
+	return arr;
+}
+
 char *
 exsim_truth_json(const struct exsim_account *a, int64_t now_ms)
 {
@@ -365,6 +406,8 @@ exsim_truth_json(const struct exsim_account *a, int64_t now_ms)
 		json_object_set_new(bal, cur[j], dec_json(tot[j]));
 	buf_add(&b, "],\"flows\":", 10);
 	buf_json(&b, flows);
+	buf_add(&b, ",\"funding\":", 11);
+	buf_json(&b, funding_json(a, now_ms));
 	buf_add(&b, ",\"balances\":", 12);
 	buf_json(&b, bal);
 	buf_add(&b, "}", 1);

@@ -23,7 +23,8 @@
  *
  * Ground truth: GET /exsim/truth?api_key=K returns every visible fill of the
  * account as a JSON array of ccxt unified trades (exactly what `perfagg
- * analyze` reads), plus "flows" and "balances". GET /exsim/accounts lists
+ * analyze` reads), plus "flows", "funding" (Binance USD-M FUNDING_FEE rows,
+ * see "Funding" below) and "balances". GET /exsim/accounts lists
  * the accounts with their credentials (a simulator's keys are test data).
  *
  * Handlers. exsim_dispatch() answers the /exsim/ routes itself, then, for a
@@ -103,6 +104,7 @@ struct exsim_account {
 	bool can_trade, can_withdraw;	/* key permissions (read-only keys have both false) */
 	double unknown_side;		/* Coinbase: cfg.coinbase_unknown_side */
 	uint64_t seed;
+	uint64_t world_seed;		/* cfg.seed: market-wide facts (funding rates) */
 	struct exsim_symbol *symbols;
 	size_t nsymbols;
 	struct exsim_flow *flows;	/* sorted by ts_ms; all before the world's start */
@@ -265,10 +267,56 @@ uint64_t exsim_index_at(const struct exsim_account *a, size_t k, int64_t ts_ms);
  * cap entries, returns the count. Spot and margin: flows, plus base and
  * minus cost on buys (the reverse on sells), minus fees in their currency.
  * Futures (cash view of the settle currency): flows, plus cost on sells,
- * minus cost on buys, minus fees; equal to realized PnL at the end of each
- * round trip. Thread-safe. */
+ * minus cost on buys, minus fees, plus the funding booked up to now_ms
+ * (Binance USD-M, exsim_funding_at); equal to realized PnL plus funding at
+ * the end of each round trip. Thread-safe. */
 size_t exsim_balances(const struct exsim_account *a, int64_t now_ms, char (*cur)[FILL_CUR_MAX], struct dec *total,
     size_t cap);
+
+/* A deterministic 64-bit hash of (salt, domain, i) (exsim_gen.c). */
+uint64_t exsim_hash(uint64_t salt, uint64_t domain, uint64_t i);
+
+/* A USD-M position in its round trip (exsim_gen.c: a trip opens over cycle
+ * fills and closes over as many with the same amounts). For the fills
+ * [start, upto) of the trip holding fill upto - 1: the opening half's signed
+ * amount and signed cost (buys positive), and the position left (amt). */
+struct exsim_trip {
+	uint64_t start;
+	struct dec open_amt, open_cost, amt;
+};
+/* The trip of symbol k after its first upto fills (all zero for upto 0). */
+void exsim_trip_of(const struct exsim_account *a, size_t k, uint64_t upto, struct exsim_trip *t);
+
+/*
+ * Funding (exsim_funding.c). Binance USD-M books a FUNDING_FEE income row
+ * every 8 hours (00:00, 08:00, 16:00 UTC) on each position open at that
+ * time, in the settle (quote) asset: income = -position x mark x rate, to 8
+ * decimals, added to walletBalance. Here the position is the one left by the
+ * fills timestamped at or before the funding time, the mark the last of
+ * those fills' price, and the rate a deterministic function of the world
+ * seed, the symbol and the period, a multiple of 0.000001 in
+ * [-0.0003, 0.0003] (the same for every account). Other exchanges and
+ * markets have none here.
+ */
+#define EXSIM_FUNDING_PERIOD_MS (8 * 3600000LL)
+struct exsim_funding {
+	int64_t ts_ms;			/* the funding time */
+	uint64_t tran_id;		/* unique per account */
+	struct dec position;		/* signed amount held */
+	struct dec mark;		/* price the notional is taken at */
+	struct dec rate;
+	struct dec income;		/* received (> 0) or paid (< 0) */
+};
+/* Whether account a is booked funding (Binance USD-M). */
+bool exsim_has_funding(const struct exsim_account *a);
+/* The first funding time at or after ts_ms. */
+int64_t exsim_funding_ceil(int64_t ts_ms);
+/* The funding of symbol k at funding time ts_ms (a multiple of the period):
+ * true with *out when a position was open then, false when none is booked. */
+bool exsim_funding_at(const struct exsim_account *a, size_t k, int64_t ts_ms, struct exsim_funding *out);
+/* The sum of the funding of symbol k booked at times in [from_ms, to_ms]
+ * (to_ms INT64_MAX: up to its last fill). */
+struct dec exsim_funding_sum(const struct exsim_account *a, size_t k, int64_t from_ms, int64_t to_ms);
 
 /* Daily closes and equity (exsim_equity.c). The close of unified symbol on
  * day (days since the epoch) exactly as venue v's public candle endpoint

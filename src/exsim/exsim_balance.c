@@ -5,7 +5,8 @@
  * simulator's bottleneck, so each symbol keeps running sums up to the last
  * visible fill it was asked about and only the new fills are added; a query
  * for an earlier time recomputes that symbol from zero without touching the
- * cache.
+ * cache. Funding (Binance USD-M) is cached the same way, per symbol, up
+ * to the last time asked.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -20,6 +21,8 @@
 struct symsums {
 	uint64_t n;			/* fills summed */
 	struct dec delta[NCUR];		/* per account currency */
+	int64_t fund_to;		/* funding summed up to this time (inclusive) */
+	struct dec fund;		/* in the symbol's quote (exsim_funding_sum) */
 };
 
 struct exsim_bcache {
@@ -103,18 +106,25 @@ exsim_balances(const struct exsim_account *a, int64_t now_ms, char (*cur)[FILL_C
 		uint64_t vis = exsim_visible(a, k, now_ms);
 		struct symsums tmp;
 
+		struct symsums *c = &a->bcache->sym[k];
+
 		pthread_mutex_lock(&a->bcache->mu);
-		if (vis >= a->bcache->sym[k].n) {
-			sum_fills(a, k, a->bcache->sym[k].n, vis, &a->bcache->sym[k]);
-			tmp = a->bcache->sym[k];
+		if (vis >= c->n && now_ms >= c->fund_to) {
+			sum_fills(a, k, c->n, vis, c);
+			add(&c->fund, exsim_funding_sum(a, k, c->fund_to + 1, now_ms), false);
+			c->fund_to = now_ms;
+			tmp = *c;
 			pthread_mutex_unlock(&a->bcache->mu);
 		} else {
 			pthread_mutex_unlock(&a->bcache->mu);
 			memset(&tmp, 0, sizeof(tmp));
 			sum_fills(a, k, 0, vis, &tmp);
+			tmp.fund = exsim_funding_sum(a, k, INT64_MIN, now_ms);
 		}
 		for (size_t j = 0; j < a->ncurrencies; j++)
 			add(&sum[j], tmp.delta[j], false);
+		if (exsim_has_funding(a))
+			add(&sum[cur_index(a, a->symbols[k].quote)], tmp.fund, false);
 	}
 	for (size_t j = 0; j < n; j++) {
 		memcpy(cur[j], a->currencies[j], FILL_CUR_MAX);

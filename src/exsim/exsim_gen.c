@@ -59,6 +59,12 @@ h3(uint64_t salt, uint64_t domain, uint64_t i)
 	return mix(mix(salt ^ (domain * 0xd1342543de82ef95ULL)) ^ i);
 }
 
+uint64_t
+exsim_hash(uint64_t salt, uint64_t domain, uint64_t i)
+{
+	return h3(salt, domain, i);
+}
+
 static uint64_t
 pow10u(unsigned n)
 {
@@ -576,6 +582,7 @@ exsim_account_generate(struct exsim_account *a, const struct exsim_config *cfg, 
 	a->venue = v;
 	a->market = market;
 	a->seed = mix(cfg->seed ^ mix(0x5eed0000ULL + index));
+	a->world_seed = cfg->seed;
 	credentials(a);
 	a->can_withdraw = ordinal == count - 1;
 	a->can_trade = a->can_withdraw || ordinal % 5 == 3;

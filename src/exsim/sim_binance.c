@@ -25,8 +25,9 @@
  * price, qty and commission to 8 places as Binance does), rows ascending.
  * Cross margin borrows (borrowed, interest, netAsset != free); USD-M trades
  * carry realizedPnl and /fapi/v2/account the real walletBalance, positions
- * and unrealizedProfit (see margin_account and futures_account). Not served:
- * FUNDING_FEE income rows (see futures_account).
+ * and unrealizedProfit (see margin_account and futures_account), and the
+ * income history its FUNDING_FEE rows (exsim.h "Funding"), which are in
+ * walletBalance.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -467,42 +468,10 @@ symbol_of(const struct exsim_account *a, const char *native)
 
 /* ------------------------------------------------------------------ futures positions */
 
-/* A USD-M position in its round trip (exsim_gen.c: a trip opens over cycle
- * fills and closes over as many with the same amounts). For the fills
- * [start, upto) of the trip holding fill upto - 1: the opening half's signed
- * amount and signed cost (buys positive), and the position left. */
-struct trip {
-	uint64_t start;
-	struct dec open_amt, open_cost, amt;
-};
-
-static void
-trip_of(const struct exsim_account *a, size_t k, uint64_t upto, struct trip *t)
-{
-	const struct exsim_symbol *s = &a->symbols[k];
-	uint64_t c2 = 2 * (uint64_t)s->cycle;
-	struct fill f;
-
-	memset(t, 0, sizeof(*t));
-	if (upto == 0)
-		return;
-	t->start = (upto - 1) - (upto - 1) % c2;
-	for (uint64_t i = t->start; i < upto; i++) {
-		exsim_fill(a, k, i, &f);
-		bool buy = f.side == FILL_BUY;
-		if (buy ? dec_add(&t->amt, t->amt, f.amount) : dec_sub(&t->amt, t->amt, f.amount))
-			fatalx("sim_binance: position overflow");
-		if (i - t->start < s->cycle &&
-		    ((buy ? dec_add(&t->open_amt, t->open_amt, f.amount) : dec_sub(&t->open_amt, t->open_amt, f.amount)) ||
-		    (buy ? dec_add(&t->open_cost, t->open_cost, f.cost) : dec_sub(&t->open_cost, t->open_cost, f.cost))))
-			fatalx("sim_binance: position overflow");
-	}
-}
-
 /* The cost basis (signed) of what is left of the position: the opening cost,
  * in proportion once part of it is closed, to Binance's 8 decimals. */
 static struct dec
-trip_basis(const struct trip *t)
+trip_basis(const struct exsim_trip *t)
 {
 	struct dec b = DEC_ZERO;
 
@@ -521,12 +490,12 @@ static struct dec
 realized_pnl(const struct exsim_account *a, size_t k, uint64_t i, const struct fill *f)
 {
 	const struct exsim_symbol *s = &a->symbols[k];
-	struct trip t;
+	struct exsim_trip t;
 	struct dec basis, pnl;
 
 	if (i % (2 * (uint64_t)s->cycle) < s->cycle)
 		return DEC_ZERO;
-	trip_of(a, k, i - i % (2 * (uint64_t)s->cycle) + s->cycle, &t);
+	exsim_trip_of(a, k, i - i % (2 * (uint64_t)s->cycle) + s->cycle, &t);
 	/* basis of the closed amount: open cost x amount / open amount */
 	if (dec_muldiv(&basis, t.open_cost, f->amount, t.open_amt) == -1)
 		fatalx("sim_binance: pnl overflow");
@@ -729,21 +698,18 @@ margin_account(struct ctx *x)
 }
 
 /* /fapi/v2/account as Binance serves it: per margin asset, walletBalance =
- * transfers + realized PnL - fees, unrealizedProfit and marginBalance; per
- * symbol, positionAmt, entryPrice, the mark price's notional and
- * unrealizedProfit. The simulator's truth is the cash view (exsim_balances:
- * transfers + proceeds of sells - cost of buys - fees); the two differ by
+ * transfers + realized PnL + funding - fees, unrealizedProfit and
+ * marginBalance; per symbol, positionAmt, entryPrice, the mark price's
+ * notional and unrealizedProfit. The simulator's truth is the cash view
+ * (exsim_balances: transfers + proceeds of sells - cost of buys - fees +
+ * funding); the two differ by
  * the cost basis of the open positions: walletBalance = cash + basis, and
  * unrealizedProfit = notional - basis, so that cash = walletBalance +
  * unrealizedProfit - notional exactly, the formula a client derives the cash
  * view with. The mark price is the symbol's last visible fill price.
  *
- * XXX No funding: Binance books FUNDING_FEE income into walletBalance every
- * 8 hours of an open position. The daemon has no place yet for P&L that is
- * neither a fill nor an external flow (core/holdings), so serving funding
- * in the wallet would make every futures equity differ from the truth
- * without a fix there; served only as income rows it would contradict the
- * wallet. Both sides come together. */
+ * Funding: the cash view includes the FUNDING_FEE income booked so far
+ * (exsim_balances), so walletBalance does too, as on Binance. */
 static void
 futures_account(struct ctx *x)
 {
@@ -759,11 +725,11 @@ futures_account(struct ctx *x)
 	for (size_t k = 0; a->market == FILL_FUTURES && k < a->nsymbols; k++) {
 		uint64_t vis = exsim_visible(a, k, x->rq->now_ms);
 		struct dec b, notional = DEC_ZERO, u = DEC_ZERO, entry = DEC_ZERO, mark = DEC_ZERO;
-		struct trip t;
+		struct exsim_trip t;
 		struct fill last;
 		size_t j;
 
-		trip_of(a, k, vis, &t);
+		exsim_trip_of(a, k, vis, &t);
 		if (vis > 0) {
 			exsim_fill(a, k, vis - 1, &last);
 			mark = last.price;
@@ -897,23 +863,99 @@ flows(struct ctx *x, bool deposits)
 	send_json(x, arr);
 }
 
-/* USD-M income: COMMISSION per fill and TRANSFER per flow, ascending. */
+/* USD-M income rows, ascending by time: TRANSFER per flow, FUNDING_FEE per
+ * open position at each funding time (exsim_funding_at), COMMISSION per
+ * fill; at one time, in that order, then by symbol. incomeType and symbol
+ * filter the rows (a TRANSFER has no symbol); without startTime and
+ * endTime, the last 7 days; limit 100 by default, at most 1000. */
+enum inc_kind { INC_TRANSFER, INC_FUNDING, INC_COMMISSION, INC_NONE };
+
+struct inc_walk {
+	const struct exsim_account *a;
+	int64_t et;			/* last time served */
+	bool want[INC_NONE];
+	int only;			/* symbol index, -1 = every symbol */
+	size_t fl;			/* next flow */
+	uint64_t *next;			/* per symbol: next fill */
+	int64_t *fund;			/* per symbol: next funding time with a row, INT64_MAX = none */
+	struct exsim_funding *frow;	/* its row */
+};
+
+/* Moves symbol k's funding cursor to the first row at or after t. */
+static void
+inc_fund_seek(struct inc_walk *w, size_t k, int64_t t)
+{
+	for (t = exsim_funding_ceil(t); t <= w->et; t += EXSIM_FUNDING_PERIOD_MS)
+		if (exsim_funding_at(w->a, k, t, &w->frow[k])) {
+			w->fund[k] = t;
+			return;
+		}
+	w->fund[k] = INT64_MAX;
+}
+
+static bool
+inc_sym_ok(const struct inc_walk *w, size_t k)
+{
+	return w->only < 0 || (size_t)w->only == k;
+}
+
+/* The next row's kind, symbol and time; INC_NONE past et. */
+static enum inc_kind
+inc_next(const struct inc_walk *w, size_t *sym, int64_t *t)
+{
+	enum inc_kind best = INC_NONE;
+	const struct exsim_account *a = w->a;
+
+	*t = INT64_MAX;
+	if (w->want[INC_TRANSFER] && w->only < 0 && w->fl < a->nflows) {
+		best = INC_TRANSFER;
+		*t = a->flows[w->fl].ts_ms;
+	}
+	for (size_t k = 0; k < a->nsymbols; k++) {
+		if (!inc_sym_ok(w, k))
+			continue;
+		if (w->want[INC_FUNDING] && (w->fund[k] < *t || (w->fund[k] == *t && best > INC_FUNDING))) {
+			best = INC_FUNDING;
+			*sym = k;
+			*t = w->fund[k];
+		}
+		if (w->want[INC_COMMISSION] && w->next[k] < a->symbols[k].nfills) {
+			int64_t ft = exsim_fill_ts(a, k, w->next[k]);
+			if (ft < *t) {
+				best = INC_COMMISSION;
+				*sym = k;
+				*t = ft;
+			}
+		}
+	}
+	return *t <= w->et ? best : INC_NONE;
+}
+
+static json_t *
+income_row(const char *sym, const char *type, struct dec amount, const char *asset, int64_t t, uint64_t tran,
+    const char *trade)
+{
+	return json_pack("{s:s, s:s, s:o, s:s, s:s, s:I, s:I, s:s}", "symbol", sym, "incomeType", type, "income",
+	    jdec(amount, 8), "asset", asset, "info", type, "time", (json_int_t)t, "tranId", (json_int_t)tran,
+	    "tradeId", trade);
+}
+
 static void
 income(struct ctx *x)
 {
+	static const char *const names[INC_NONE] = { "TRANSFER", "FUNDING_FEE", "COMMISSION" };
 	const struct exsim_account *a = x->a;
-	int64_t st, et, limit = 100, now = x->rq->now_ms;
+	const char *type = x->rq->param(x->rq, "incomeType"), *sym = x->rq->param(x->rq, "symbol");
+	int64_t st, et, limit = 100, now = x->rq->now_ms, t;
 	bool hs, he, hl;
-	uint64_t *next;
-	size_t fl = 0;
-	json_t *arr = json_array();
+	struct inc_walk w = { .a = a, .only = -1 };
+	json_t *arr;
+	enum inc_kind kind;
+	size_t k = 0;
 
-	if (!opt_int(x, "startTime", &st, &hs) || !opt_int(x, "endTime", &et, &he) || !opt_int(x, "limit", &limit, &hl)) {
-		json_decref(arr);
+	if (!opt_int(x, "startTime", &st, &hs) || !opt_int(x, "endTime", &et, &he) || !opt_int(x, "limit", &limit, &hl))
 		return;
-	}
 	if (limit < 1 || limit > 1000) {
-		json_decref(arr);
 		error(x, 400, -1130, "Data sent for parameter 'limit' is not valid.");
 		return;
 	}
@@ -921,48 +963,53 @@ income(struct ctx *x)
 		st = he ? et - 7 * DAY_MS : now - 7 * DAY_MS;
 	if (!he || et > now)
 		et = now;
-	if (a->market != FILL_FUTURES) {
+	arr = json_array();
+	if (a->market != FILL_FUTURES || (sym != NULL && (w.only = symbol_of(a, sym)) < 0)) {
 		send_json(x, arr);
 		return;
 	}
-	next = xcalloc(a->nsymbols, sizeof(*next));
-	for (size_t k = 0; k < a->nsymbols; k++)
-		next[k] = exsim_index_at(a, k, st);
-	while (fl < a->nflows && a->flows[fl].ts_ms < st)
-		fl++;
-	while (json_array_size(arr) < (size_t)limit) {
-		size_t best = SIZE_MAX;
-		int64_t bt = INT64_MAX;
-		for (size_t k = 0; k < a->nsymbols; k++)
-			if (next[k] < a->symbols[k].nfills) {
-				int64_t t = exsim_fill_ts(a, k, next[k]);
-				if (t < bt) {
-					bt = t;
-					best = k;
-				}
-			}
-		if (fl < a->nflows && a->flows[fl].ts_ms <= bt) {
-			const struct exsim_flow *f = &a->flows[fl++];
-			if (f->ts_ms > et)
-				break;
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:s, s:s, s:I, s:I, s:s}", "symbol", "",
-			    "incomeType", "TRANSFER", "income", jdec(f->amount, 8), "asset", f->currency, "info", "TRANSFER",
-			    "time", (json_int_t)f->ts_ms, "tranId", (json_int_t)(strtoull(f->id + 1, NULL, 16) >> 12),
-			    "tradeId", ""));
-		} else if (best != SIZE_MAX && bt <= et) {
-			struct fill f;
-			struct dec neg;
-			exsim_fill(a, best, next[best], &f);
-			(void)dec_neg(&neg, f.fees[0].cost);
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:s, s:s, s:I, s:I, s:s}", "symbol",
-			    a->symbols[best].native, "incomeType", "COMMISSION", "income", jdec(neg, 8), "asset",
-			    f.fees[0].currency, "info", "COMMISSION", "time", (json_int_t)f.timestamp, "tranId",
-			    (json_int_t)(9689322392LL + (int64_t)next[best] * 8 + (int64_t)best), "tradeId", f.id));
-			next[best]++;
-		} else
-			break;
+	for (int i = 0; i < INC_NONE; i++)
+		w.want[i] = type == NULL || strcmp(type, names[i]) == 0;
+	w.et = et;
+	w.next = xcalloc(a->nsymbols, sizeof(*w.next));
+	w.fund = xcalloc(a->nsymbols, sizeof(*w.fund));
+	w.frow = xcalloc(a->nsymbols, sizeof(*w.frow));
+	for (k = 0; k < a->nsymbols; k++) {
+		w.next[k] = exsim_index_at(a, k, st);
+		w.fund[k] = INT64_MAX;
+		if (w.want[INC_FUNDING] && inc_sym_ok(&w, k))
+			inc_fund_seek(&w, k, st);
 	}
-	free(next);
+	while (w.fl < a->nflows && a->flows[w.fl].ts_ms < st)
+		w.fl++;
+	while (json_array_size(arr) < (size_t)limit && (kind = inc_next(&w, &k, &t)) != INC_NONE) {
+		struct fill f;
+		struct dec neg;
+		const struct exsim_flow *fl;
+
+		switch (kind) {
+		case INC_TRANSFER:
+			fl = &a->flows[w.fl++];
+			json_array_append_new(arr, income_row("", names[kind], fl->amount, fl->currency, t,
+			    strtoull(fl->id + 1, NULL, 16) >> 12, ""));
+			break;
+		case INC_FUNDING:
+			json_array_append_new(arr, income_row(a->symbols[k].native, names[kind], w.frow[k].income,
+			    a->symbols[k].quote, t, w.frow[k].tran_id, ""));
+			inc_fund_seek(&w, k, t + 1);
+			break;
+		default:
+			exsim_fill(a, k, w.next[k], &f);
+			(void)dec_neg(&neg, f.fees[0].cost);
+			json_array_append_new(arr, income_row(a->symbols[k].native, names[kind], neg, f.fees[0].currency,
+			    t, 9689322392ULL + w.next[k] * 8 + k, f.id));
+			w.next[k]++;
+			break;
+		}
+	}
+	free(w.next);
+	free(w.fund);
+	free(w.frow);
 	send_json(x, arr);
 }
 

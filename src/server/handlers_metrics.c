@@ -312,6 +312,54 @@ account_json(json_t *out, const struct poller_account *acct, const char *quote, 
 	return 1;
 }
 
+/*
+ * The realized funding of a futures account (null for spot and margin):
+ * per position symbol and settle currency the sum of the payments
+ * (received > 0, paid < 0) and their count, the totals per currency, and
+ * whether the connector collects them at all. Funding comes with the fills
+ * walk, so it is complete up to the same time as the fills
+ * (freshness.complete_until). It is P&L in the account equity and returns,
+ * and not part of realized_pnl (fills only).
+ */
+static json_t *
+funding_json(const struct poller_account *acct)
+{
+	const struct exchange_ops *ops = exchange_find(acct->exchange);
+	const struct holdings *h = acct->holdings;
+	size_t n = holdings_nfunding(h);
+	json_t *syms, *totals, *o;
+
+	if (acct->market != FILL_FUTURES)
+		return json_null();
+	if (ops == NULL || !ops->funding)
+		return json_pack("{s:b, s:s}", "collected", 0, "note", "this exchange's connector does not collect "
+		    "funding payments: the equity includes them through the balances, the per-symbol figures do not");
+	syms = json_array();
+	totals = json_object();
+	for (size_t i = 0; i < n; i++) {
+		const char *sym, *cur, *s2, *c2;
+		struct dec total, sum = DEC_ZERO, t2;
+		uint64_t payments, p2;
+
+		(void)holdings_funding_total(h, i, &sym, &cur, &total, &payments);
+		json_array_append_new(syms, json_pack("{s:s, s:s, s:o, s:I}", "symbol", sym, "currency", cur,
+		    "amount", report_dec_json(total), "payments", (json_int_t)payments));
+		if (json_object_get(totals, cur) != NULL)
+			continue;
+		/* the first entry of a currency sums them all */
+		for (size_t k = i; k < n; k++)
+			if (holdings_funding_total(h, k, &s2, &c2, &t2, &p2) == 0 && strcmp(c2, cur) == 0 &&
+			    dec_add(&sum, sum, t2) != 0) {
+				json_decref(syms);
+				json_decref(totals);
+				return NULL;
+			}
+		json_object_set_new(totals, cur, report_dec_json(sum));
+	}
+	o = json_pack("{s:b, s:o, s:o}", "collected", 1, "symbols", syms, "totals", totals);
+	return o;
+}
+
 static int
 build(void *arg, const struct poller_account *acct)
 {
@@ -373,6 +421,11 @@ build(void *arg, const struct poller_account *acct)
 		json_object_set_new(a->out, "statistics", stats);
 	else
 		json_decref(stats);
+	if ((o = funding_json(acct)) == NULL) {
+		a->err = "overflow in funding";
+		goto fail;
+	}
+	json_object_set_new(a->out, "funding", o);
 	/* Coverage: what the figures are computed from, and what they lack. */
 	json_object_set_new(a->out, "freshness", json_pack("{s:o, s:b, s:o, s:s, s:o, s:o, s:o, s:o}",
 	    "last_poll", jtime(st->last_poll_ms), "backfill_done", st->backfill_done,

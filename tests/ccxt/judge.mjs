@@ -41,7 +41,7 @@ const opt = (name, dflt) => {
   return i >= 0 ? args[i + 1] : dflt;
 };
 const REQUEST_TIMEOUT_MS = 300000;	// hang guard only
-// --tamper: alter one fill of each account's truth; the run passes only if
+// --tamper: alter one fill (and one funding payment) of each account's truth; the run passes only if
 // the judge reports exactly those differences (proves the judge can fail).
 const tamper = args.includes('--tamper');
 let tampered = 0;
@@ -266,6 +266,36 @@ async function binanceFuturesFlows(ex, truth) {
   return out;
 }
 
+// ------------------------------------------------------------------ funding
+
+// Binance USD-M: per symbol, fetchFundingHistory (FUNDING_FEE income rows)
+// walked forward by time in pages of 100 from before the account's first fill.
+async function binanceFunding(ex, a, truth) {
+  const out = [];
+  const first = truth.fills.length ? Math.min(...truth.fills.map((f) => f.timestamp)) : Date.now();
+  for (const s of a.symbols) {
+    let since = first - 86400000;
+    for (;;) {
+      const page = await ex.fetchFundingHistory(s.symbol, since, 100);
+      out.push(...page);
+      if (page.length < 100) break;
+      since = page[page.length - 1].timestamp + 1;
+    }
+  }
+  return out;
+}
+
+function compareFunding(ex, label, got, truth) {
+  const want = truth.map((f) => `${f.id} ${f.symbol} ${f.currency} ${canon(f.amount)} ${f.timestamp}`).sort();
+  const have = got.map((f) => `${f.id} ${f.symbol} ${f.code} ${num(ex, f.amount)} ${f.timestamp}`).sort();
+  console.log(`  funding: ${have.length} payments from ccxt, ${want.length} in the truth`);
+  check(want.length > 0, `${label}: no funding in the truth of a USD-M account`);
+  const diff = have.filter((x, i) => x !== want[i]).slice(0, 3);
+  check(JSON.stringify(have) === JSON.stringify(want),
+    `${label}: funding differs (${have.length} rows from ccxt, ${want.length} in the truth), first: ` +
+    `${diff.join(', ')} vs ${want.filter((x) => !have.includes(x)).slice(0, 3).join(', ')}`);
+}
+
 // Kraken and Kraken Futures: the ledger's deposit, withdrawal and transfer entries.
 async function ledgerFlows(ex, params) {
   const out = [];
@@ -292,6 +322,11 @@ async function judgeAccount(base, port, a) {
     truth.fills[0].price = canon(truth.fills[0].price).includes('.') ? truth.fills[0].price + '1' :
       truth.fills[0].price + '.1';
     tampered++;
+    // and one funding payment's amount, where there is funding
+    if (truth.funding && truth.funding.length > 0) {
+      truth.funding[0].amount = canon(truth.funding[0].amount) === '0' ? '1' : '0';
+      tampered++;
+    }
   }
 
   const markets = await ex.loadMarkets();
@@ -326,6 +361,12 @@ async function judgeAccount(base, port, a) {
     console.log('  (flows not judged: Advanced Trade has no deposit history; ccxt reads it from the v2 App API)');
   else
     console.log(`  (flows not judged: ${a.exchange} ${a.market} has no deposit history endpoint served here)`);
+
+  // funding (Binance USD-M: FUNDING_FEE income, in the wallet and the truth's balances)
+  if (a.exchange === 'binance' && a.market === 'futures')
+    compareFunding(ex, label, await binanceFunding(ex, a, truth), truth.funding);
+  else
+    check((truth.funding || []).length === 0, `${label}: funding in the truth of an account without any`);
 
   // daily OHLCV
   if (a.exchange !== 'krakenfutures') {
@@ -392,7 +433,7 @@ try {
 }
 if (tamper) {
   const caught = failures === tampered && tampered > 0;
-  console.log(`judge --tamper: ${tampered} altered fills, ${failures} differences reported`);
+  console.log(`judge --tamper: ${tampered} altered fills and funding payments, ${failures} differences reported`);
   console.log(`${caught ? 1 : 0} passed, ${caught ? 0 : 1} failed`);
   process.exit(caught ? 0 : 1);
 }

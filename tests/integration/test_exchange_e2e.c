@@ -42,6 +42,38 @@ dec_of(json_t *v, const char *what)
 }
 
 /*
+ * The summary's realized funding equals the truth's FUNDING_FEE payments:
+ * per currency the sum, per symbol the count (Binance USD-M; null for spot
+ * and margin).
+ */
+static void
+compare_funding(json_t *sum, json_t *truth, const char *ex, const char *what)
+{
+	json_t *fund = json_object_get(sum, "funding"), *rows = json_object_get(truth, "funding"), *v;
+	struct dec want = DEC_ZERO;
+	size_t i, n = 0;
+
+	if (strcmp(json_string_value(json_object_get(sum, "account_type")), "futures") != 0) {
+		assert_true(json_is_null(fund));
+		return;
+	}
+	assert_true(json_is_true(json_object_get(fund, "collected")));
+	assert_string_equal(ex, "binance");
+	assert_true(json_array_size(rows) > 0);
+	json_array_foreach(rows, i, v)
+		assert_int_equal(dec_add(&want, want, dec_of(json_object_get(v, "amount"), what)), 0);
+	if (dec_cmp(dec_of(json_object_get(json_object_get(fund, "totals"), "USDT"), what), want) != 0) {
+		char b[DEC_STR_MAX];
+		dec_format(b, sizeof(b), want);
+		fail_msg("%s: funding %s, truth %s", what,
+		    json_string_value(json_object_get(json_object_get(fund, "totals"), "USDT")), b);
+	}
+	json_array_foreach(json_object_get(fund, "symbols"), i, v)
+		n += (size_t)json_integer_value(json_object_get(v, "payments"));
+	assert_int_equal(n, json_array_size(rows));
+}
+
+/*
  * The summary's daily account equity equals the simulator's forward truth
  * exactly, day by day, and the TWR to 1e-12. Coinbase reports no flows, so
  * its equity is only exact from the last flow's day on and its TWR is not
@@ -116,6 +148,7 @@ compare_equity(const struct daemon *d, json_t *truth, const char *ex, const char
 			fail_msg("%s: TWR %.17g, truth %.17g", what, sw, tw);
 		assert_true(json_is_object(json_object_get(sum, "benchmark")));
 	}
+	compare_funding(sum, truth, ex, what);
 	json_decref(sum);
 }
 

@@ -153,6 +153,49 @@ test_futures_cash_view(void **state)
 	holdings_free(h);
 }
 
+/* Funding: cash in the settle currency like a flow, but not a flow (the
+ * returns count it), once per id (its own namespace), totalled per symbol. */
+static void
+test_futures_funding(void **state)
+{
+	struct holdings *h = holdings_new();
+	struct fill open = mkfill("1", "BTC/USDT:USDT", D0, 1000, "buy", "2", "200", "0.1", "USDT");
+	struct fill close = mkfill("2", "BTC/USDT:USDT", D0 + 1, 1000, "sell", "2", "220", "0.11", "USDT");
+	const char *err, *cash[] = { "1000", "799.86", "1019.76" }, *sym, *c;
+	struct dec f, total;
+	uint64_t n;
+
+	(void)state;
+	assert_int_equal(holdings_flow(h, "T1", (D0 - 1) * DAY, "USDT", D("1000"), &err), 1);
+	assert_int_equal(holdings_fill(h, &open, &err), 0);
+	assert_int_equal(holdings_funding(h, "F1", D0 * DAY + 16 * 3600000LL, "BTC/USDT:USDT", "USDT", D("-0.04"),
+	    &err), 1);
+	assert_int_equal(holdings_funding(h, "F1", D0 * DAY + 16 * 3600000LL, "BTC/USDT:USDT", "USDT", D("-0.04"),
+	    &err), 0);
+	assert_int_equal(holdings_funding(h, "F2", (D0 + 1) * DAY, "BTC/USDT:USDT", "USDT", D("0.01"), &err), 1);
+	assert_int_equal(holdings_fill(h, &close, &err), 0);
+	/* a flow's id does not hide a payment's, nor the reverse */
+	assert_int_equal(holdings_funding(h, "T1", (D0 + 1) * DAY, "BTC/USDT:USDT", "USDT", D("0"), &err), 1);
+	assert_int_equal(holdings_funding(h, NULL, D0 * DAY, "BTC/USDT:USDT", "USDT", D("1"), &err), -1);
+	assert_int_equal(holdings_funding(h, "F3", D0 * DAY, "", "USDT", D("1"), &err), -1);
+	holdings_balances_begin(h);
+	assert_int_equal(holdings_balance(h, "USDT", D("1019.76"), &err), 0);
+	holdings_balances_commit(h, (D0 + 1) * DAY + 5000);
+	assert_days(h, "USDT", D0 - 1, 3, cash);
+	assert_int_equal(holdings_flows_on(h, cur(h, "USDT"), D0, &f), 0);
+	assert_dec_str(f, "0");
+	assert_int_equal(holdings_flows_on(h, cur(h, "USDT"), D0 - 1, &f), 0);
+	assert_dec_str(f, "1000");
+	assert_int_equal(holdings_nfunding(h), 1);
+	assert_int_equal(holdings_funding_total(h, 0, &sym, &c, &total, &n), 0);
+	assert_string_equal(sym, "BTC/USDT:USDT");
+	assert_string_equal(c, "USDT");
+	assert_dec_str(total, "-0.03");
+	assert_int_equal(n, 3);
+	assert_int_equal(holdings_funding_total(h, 1, &sym, &c, &total, &n), -1);
+	holdings_free(h);
+}
+
 int
 main(void)
 {
@@ -162,6 +205,7 @@ main(void)
 		cmocka_unit_test(test_snapshot_begin_commit),
 		cmocka_unit_test(test_after_snapshot),
 		cmocka_unit_test(test_futures_cash_view),
+		cmocka_unit_test(test_futures_funding),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -82,7 +82,7 @@ col_perms(void *arg, bool t, bool w)
 static inline struct xsink
 col_sink(struct collected *c)
 {
-	struct xsink s = { c, col_fill, col_balance, col_flow, col_price, col_perms };
+	struct xsink s = { c, col_fill, col_balance, col_flow, col_price, col_perms, NULL };
 	return s;
 }
 

@@ -182,6 +182,10 @@ struct rec {
 	int64_t price_day[8];
 	size_t nprices;
 	int perms;	/* -1 none, else can_trade | can_withdraw << 1 */
+	char fund_id[8][40], fund_sym[8][48], fund_cur[8][16];
+	struct dec fund_amt[8];
+	int64_t fund_ts[8];
+	size_t nfunding;
 };
 
 static int
@@ -215,6 +219,21 @@ on_flow(void *arg, const char *id, int64_t ts, const char *cur, struct dec amoun
 	snprintf(r->flow_id[r->nflows], 40, "%s", id);
 	r->flow_ts[r->nflows] = ts;
 	r->flow_amt[r->nflows++] = amount;
+	return 0;
+}
+
+static int
+on_funding(void *arg, const char *id, int64_t ts, const char *sym, const char *cur, struct dec amount)
+{
+	struct rec *r = arg;
+
+	if (r->nfunding == 8)	/* the pagination test sends pages of them */
+		return 0;
+	snprintf(r->fund_id[r->nfunding], 40, "%s", id);
+	snprintf(r->fund_sym[r->nfunding], 48, "%s", sym);
+	snprintf(r->fund_cur[r->nfunding], 16, "%s", cur);
+	r->fund_ts[r->nfunding] = ts;
+	r->fund_amt[r->nfunding++] = amount;
 	return 0;
 }
 
@@ -276,7 +295,7 @@ h_open(struct harness *h, enum fill_market m)
 	h->cred.secret_len = strlen(doc_secret);
 	h->rec.perms = -1;
 	h->rec.fills = xcalloc(MAXFILLS, sizeof(*h->rec.fills));
-	h->sink = (struct xsink){ &h->rec, on_fill, on_balance, on_flow, on_price, on_perms };
+	h->sink = (struct xsink){ &h->rec, on_fill, on_balance, on_flow, on_price, on_perms, on_funding };
 	h->c.ops->begin(&h->c, 1700000000000LL);
 }
 
@@ -579,6 +598,88 @@ test_futures_and_margin_rows(void **state)
 	h_close(&h);
 }
 
+/* Binance's documented /fapi/v1/income example (a TRANSFER and a
+ * COMMISSION row), with a FUNDING_FEE row of the same documented shape:
+ * the transfer is a flow, the funding a payment of its position's unified
+ * symbol in its asset, and every symbol named a candidate. Then the
+ * pagination of full pages: rows sharing the last millisecond (every
+ * position's funding is booked at one instant) are read again from it; a
+ * page all in one millisecond moves on past it. */
+static void
+test_futures_funding_income(void **state)
+{
+	struct harness h;
+	struct xoutcome o;
+	char *page;
+	size_t n, cap = 1000 * 220;
+
+	(void)state;
+	h_open(&h, FILL_FUTURES);
+	ok(&h, "/fapi/v1/time", "{\"serverTime\":1700000000000}");
+	ok(&h, "/fapi/v1/exchangeInfo", "{\"symbols\":[{\"symbol\":\"BTCUSDT\",\"baseAsset\":\"BTC\",\"quoteAsset\":"
+	    "\"USDT\",\"marginAsset\":\"USDT\",\"contractType\":\"PERPETUAL\"},{\"symbol\":\"ETHUSDT\",\"baseAsset\":"
+	    "\"ETH\",\"quoteAsset\":\"USDT\",\"marginAsset\":\"USDT\",\"contractType\":\"PERPETUAL\"}]}");
+	ok(&h, "/fapi/v2/account", "{\"canTrade\":true,\"assets\":[],\"positions\":[]}");
+	ok(&h, "/sapi/v1/account/apiRestrictions", "{\"enableWithdrawals\":false,\"enableFutures\":true}");
+	expect(&h, "/fapi/v1/income?startTime=");
+	assert_int_equal(answer(&h, 200, "[{\"symbol\":\"\",\"incomeType\":\"TRANSFER\",\"income\":\"-0.37500000\","
+	    "\"asset\":\"USDT\",\"info\":\"TRANSFER\",\"time\":1570608000000,\"tranId\":9689322392,\"tradeId\":\"\"},"
+	    "{\"symbol\":\"BTCUSDT\",\"incomeType\":\"COMMISSION\",\"income\":\"-0.01000000\",\"asset\":\"USDT\","
+	    "\"info\":\"COMMISSION\",\"time\":1570636800000,\"tranId\":9689322392,\"tradeId\":\"2059192\"},"
+	    "{\"symbol\":\"ETHUSDT\",\"incomeType\":\"FUNDING_FEE\",\"income\":\"-0.00151200\",\"asset\":\"USDT\","
+	    "\"info\":\"FUNDING_FEE\",\"time\":1570665600000,\"tranId\":9689322393,\"tradeId\":\"\"}]", NULL, &o),
+	    XR_OK);
+	assert_int_equal(h.rec.nflows, 1);
+	assert_string_equal(h.rec.flow_id[0], "9689322392");
+	assert_dec(h.rec.flow_amt[0], "-0.375");
+	assert_int_equal(h.rec.nfunding, 1);
+	assert_string_equal(h.rec.fund_id[0], "9689322393");
+	assert_string_equal(h.rec.fund_sym[0], "ETH/USDT:USDT");
+	assert_string_equal(h.rec.fund_cur[0], "USDT");
+	assert_int_equal(h.rec.fund_ts[0], 1570665600000LL);
+	assert_dec(h.rec.fund_amt[0], "-0.001512");
+	/* both named symbols are walked */
+	ok(&h, "/fapi/v1/userTrades?symbol=BTCUSDT&fromId=0", "[]");
+	ok(&h, "/fapi/v1/userTrades?symbol=ETHUSDT&fromId=0", "[]");
+	h_close(&h);
+
+	/* A full page whose last two rows share a millisecond. */
+	page = xmalloc(cap);
+	h_open(&h, FILL_FUTURES);
+	ok(&h, "/fapi/v1/time", "{\"serverTime\":1700000000000}");
+	ok(&h, "/fapi/v1/exchangeInfo", "{\"symbols\":[]}");
+	ok(&h, "/fapi/v2/account", "{\"canTrade\":true,\"assets\":[],\"positions\":[]}");
+	ok(&h, "/sapi/v1/account/apiRestrictions", "{\"enableWithdrawals\":false,\"enableFutures\":true}");
+	for (int round = 0; round < 2; round++) {
+		n = (size_t)snprintf(page, cap, "[");
+		for (int i = 0; i < 1000; i++) {
+			/* round 0: 1000 funding times, the last shared; round 1: one time */
+			long long t = round == 0 ? 1680000000000LL + (long long)(i < 999 ? i : 998) * 28800000LL :
+			    1690000000000LL;
+			n += (size_t)snprintf(page + n, cap - n, "%s{\"symbol\":\"S%d\",\"incomeType\":\"FUNDING_FEE\","
+			    "\"income\":\"0.1\",\"asset\":\"USDT\",\"info\":\"FUNDING_FEE\",\"time\":%lld,\"tranId\":%d,"
+			    "\"tradeId\":\"\"}", i ? "," : "", i % 2, t, round * 1000 + i);
+		}
+		snprintf(page + n, cap - n, "]");
+		expect(&h, "/fapi/v1/income?startTime=");
+		assert_int_equal(answer(&h, 200, page, NULL, &o), XR_OK);
+		expect(&h, round == 0 ? "/fapi/v1/income?startTime=1708742400000&" :
+		    "/fapi/v1/income?startTime=1690000000001&");
+		if (round == 0) {
+			/* the repeated millisecond: same ids, and the cycle goes on */
+			assert_int_equal(answer(&h, 200, "[]", NULL, &o), XR_OK);
+			h_close(&h);
+			h_open(&h, FILL_FUTURES);
+			ok(&h, "/fapi/v1/time", "{\"serverTime\":1700000000000}");
+			ok(&h, "/fapi/v1/exchangeInfo", "{\"symbols\":[]}");
+			ok(&h, "/fapi/v2/account", "{\"canTrade\":true,\"assets\":[],\"positions\":[]}");
+			ok(&h, "/sapi/v1/account/apiRestrictions", "{\"enableWithdrawals\":false,\"enableFutures\":true}");
+		}
+	}
+	free(page);
+	h_close(&h);
+}
+
 /* Runs the spot cycle up to the first trades request. */
 static void
 to_trades(struct harness *h)
@@ -852,6 +953,7 @@ main(void)
 		cmocka_unit_test(test_spot_cycle),
 		cmocka_unit_test(test_pagination_overlap),
 		cmocka_unit_test(test_futures_and_margin_rows),
+		cmocka_unit_test(test_futures_funding_income),
 		cmocka_unit_test(test_error_mapping),
 		cmocka_unit_test(test_unknown_symbol_and_weight),
 		cmocka_unit_test(test_pools_and_weights),

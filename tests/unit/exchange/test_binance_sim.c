@@ -163,6 +163,7 @@ struct col {
 	size_t nprices;
 	json_t *price_syms;		/* symbol -> true */
 	int perms;			/* -1 none; can_trade | can_withdraw << 1 */
+	json_t *funding;		/* tranId -> "symbol currency amount time" */
 };
 
 static int
@@ -205,6 +206,17 @@ c_flow(void *arg, const char *id, int64_t ts, const char *cur, struct dec amount
 }
 
 static int
+c_funding(void *arg, const char *id, int64_t ts, const char *sym, const char *cur, struct dec amount)
+{
+	struct col *c = arg;
+	char b[DEC_STR_MAX];
+
+	dec_format(b, sizeof(b), amount);
+	json_object_set_new(c->funding, id, json_sprintf("%s %s %s %lld", sym, cur, b, (long long)ts));
+	return 0;
+}
+
+static int
 c_price(void *arg, const char *sym, int64_t day, struct dec close)
 {
 	struct col *c = arg;
@@ -231,8 +243,9 @@ col_init(struct col *c, struct xsink *sink)
 	memset(c, 0, sizeof(*c));
 	c->balances = json_object();
 	c->price_syms = json_object();
+	c->funding = json_object();
 	c->perms = -1;
-	*sink = (struct xsink){ c, c_fill, c_balance, c_flow, c_price, c_perms };
+	*sink = (struct xsink){ c, c_fill, c_balance, c_flow, c_price, c_perms, c_funding };
 }
 
 static void
@@ -241,6 +254,7 @@ col_free(struct col *c)
 	free(c->fills);
 	json_decref(c->balances);
 	json_decref(c->price_syms);
+	json_decref(c->funding);
 }
 
 /* ------------------------------------------------------------------ comparison */
@@ -396,6 +410,34 @@ cycle_ok(struct session *ss, unsigned max_retries, struct xsync_stats *st)
 		fail_msg("cycle failed: %d %s", st->last, st->error);
 }
 
+/* The funding payments collected are the truth's FUNDING_FEE rows exactly
+ * (each once: a re-read row has the same id); USD-M accounts have some. */
+static void
+assert_funding(const struct sim *s, const char *key, const struct col *c, bool futures)
+{
+	char *path = xasprintf("/exsim/truth?api_key=%s", key);
+	json_t *t = get_json(s, path), *rows = json_object_get(t, "funding"), *o;
+	size_t i;
+
+	assert_non_null(rows);
+	assert_int_equal(json_object_size(c->funding), json_array_size(rows));
+	if (futures)
+		assert_true(json_array_size(rows) > 0);
+	json_array_foreach(rows, i, o) {
+		const char *id = json_string_value(json_object_get(o, "id"));
+		json_t *want = json_sprintf("%s %s %s %s", json_string_value(json_object_get(o, "symbol")),
+		    json_string_value(json_object_get(o, "currency")), json_string_value(json_object_get(o, "amount")),
+		    json_string_value(json_object_get(o, "timestamp")));
+		const json_t *got = json_object_get(c->funding, id);
+		if (got == NULL || strcmp(json_string_value(got), json_string_value(want)) != 0)
+			fail_msg("funding %s: collected %s, truth %s", id, got ? json_string_value(got) : "nothing",
+			    json_string_value(want));
+		json_decref(want);
+	}
+	json_decref(t);
+	free(path);
+}
+
 /* Backfill, an idle incremental cycle, and the checks against the truth. */
 static void
 backfill_market(const struct sim *s, const char *market, int idx, size_t *nfills)
@@ -412,6 +454,7 @@ backfill_market(const struct sim *s, const char *market, int idx, size_t *nfills
 	assert_truth(s, ss.key, &ss.col, &n);
 	assert_true(n > 0);
 	assert_balances_flows(s, ss.key, &ss.col, ss.c.conf.market == FILL_FUTURES);
+	assert_funding(s, ss.key, &ss.col, ss.c.conf.market == FILL_FUTURES);
 	/* Daily closes for the traded symbols and the BTCUSDT benchmark. */
 	assert_true(ss.col.nprices > 0);
 	assert_non_null(json_object_get(ss.col.price_syms, ss.c.conf.market == FILL_FUTURES ? "BTC/USDT:USDT" :
@@ -420,6 +463,7 @@ backfill_market(const struct sim *s, const char *market, int idx, size_t *nfills
 	ss.col.nflows = 0;
 	cycle_ok(&ss, 3, &st);
 	assert_truth(s, ss.key, &ss.col, &n);
+	assert_funding(s, ss.key, &ss.col, ss.c.conf.market == FILL_FUTURES);
 	*nfills = n;
 	session_close(&ss);
 }

@@ -80,7 +80,7 @@ on_perms(void *arg, bool trade, bool withdraw)
 }
 
 static struct rec rec;
-static const struct xsink sink = { &rec, on_fill, on_balance, NULL, on_price, on_perms };
+static const struct xsink sink = { &rec, on_fill, on_balance, NULL, on_price, on_perms, NULL };
 
 /* ---- canned responses ---- */
 

@@ -111,7 +111,7 @@ got_free(struct got *g)
 static struct xsink
 sink_of(struct got *g)
 {
-	return (struct xsink){ g, g_fill, g_balance, NULL, g_price, g_perms };
+	return (struct xsink){ g, g_fill, g_balance, NULL, g_price, g_perms, NULL };
 }
 
 /* ---- comparing with the truth ---- */

@@ -417,6 +417,45 @@ cur_at(char (*cur)[FILL_CUR_MAX], size_t n, const char *c)
 	return 0;
 }
 
+/* Adds to *acc the funding of symbol k booked up to at, from a naive walk:
+ * at every 8-hour time, the position is the signed sum of the fills at or
+ * before it and the mark their last price; income = -position x mark x
+ * rate, to 8 places. Returns how many rows there were. */
+static size_t
+naive_funding(const struct exsim_account *a, size_t k, int64_t at, struct dec *acc)
+{
+	struct dec pos = DEC_ZERO, mark = DEC_ZERO, x;
+	struct exsim_funding row;
+	struct fill f;
+	uint64_t j = 0;
+	size_t rows = 0;
+
+	for (int64_t t = 0; t <= at; t += EXSIM_FUNDING_PERIOD_MS) {
+		if (j == 0 && a->symbols[k].nfills > 0 && t < exsim_fill_ts(a, k, 0) - EXSIM_FUNDING_PERIOD_MS) {
+			t = exsim_fill_ts(a, k, 0) / EXSIM_FUNDING_PERIOD_MS * EXSIM_FUNDING_PERIOD_MS -
+			    EXSIM_FUNDING_PERIOD_MS;
+			continue;
+		}
+		for (; j < a->symbols[k].nfills && exsim_fill_ts(a, k, j) <= t; j++) {
+			exsim_fill(a, k, j, &f);
+			assert_int_equal(f.side == FILL_BUY ? dec_add(&pos, pos, f.amount) : dec_sub(&pos, pos, f.amount), 0);
+			mark = f.price;
+		}
+		assert_int_equal(exsim_funding_at(a, k, t, &row), !dec_is_zero(pos));
+		if (dec_is_zero(pos))
+			continue;
+		assert_true(dec_to_double(row.rate) >= -0.0003 && dec_to_double(row.rate) <= 0.0003);
+		assert_int_equal(dec_mul(&x, pos, mark), 0);
+		assert_int_equal(dec_mul(&x, x, row.rate), 0);
+		assert_int_equal(dec_neg(&x, x), 0);
+		assert_int_equal(dec_round(&x, x, 8), 0);
+		assert_int_equal(dec_cmp(x, row.income), 0);
+		assert_int_equal(dec_add(acc, *acc, x), 0);
+		rows++;
+	}
+	return rows;
+}
+
 /* Balances equal flows plus a naive sum over every visible fill, at times
  * that move forwards and back (the cache's two paths). */
 static void
@@ -465,6 +504,8 @@ test_balances(void **state)
 					q = cur_at(cur, n, f.fees[0].currency);
 					assert_int_equal(dec_sub(&want[q], want[q], f.fees[0].cost), 0);
 				}
+			for (size_t k = 0; exsim_has_funding(a) && k < a->nsymbols; k++)
+				naive_funding(a, k, at[t], &want[cur_at(cur, n, a->symbols[k].quote)]);
 			for (size_t j = 0; j < n; j++)
 				assert_int_equal(dec_cmp(got[j], want[j]), 0);
 		}
