@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "exsim/exsim.h"
+#include "exsim/exsim_venue.h"
 #include "util/log.h"
 
 /* exsim_hash domain of the funding rates. */
@@ -40,7 +41,10 @@ exsim_trip_of(const struct exsim_account *a, size_t k, uint64_t upto, struct exs
 bool
 exsim_has_funding(const struct exsim_account *a)
 {
-	return a->exchange == EXSIM_BINANCE && a->market == FILL_FUTURES;
+	for (size_t j = 0; j < a->venue->nmarkets; j++)
+		if (a->venue->markets[j].market == a->market)
+			return a->venue->markets[j].funding;
+	return false;
 }
 
 int64_t

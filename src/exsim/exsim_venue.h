@@ -56,6 +56,7 @@ struct exsim_venue_market {
 	size_t nsymbols;
 	const char *held;		/* Binance spot "BNB" (fees), Coinbase "USDC" */
 	int64_t held_capital;		/* whole units, before the symbols' needs */
+	bool funding;			/* positions booked funding (exsim_funding.c) */
 };
 
 /* Trade and order ids of fills. */

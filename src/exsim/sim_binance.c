@@ -1248,9 +1248,10 @@ static const struct exsim_symdef binance_usdm[] = {
 
 static const struct exsim_venue_market binance_markets[] = {
 	/* spot and margin accounts hold BNB to pay fees with */
-	{ FILL_SPOT, binance_spot, sizeof(binance_spot) / sizeof(binance_spot[0]), "BNB", 50 },
-	{ FILL_MARGIN, binance_spot, sizeof(binance_spot) / sizeof(binance_spot[0]), "BNB", 50 },
-	{ FILL_FUTURES, binance_usdm, sizeof(binance_usdm) / sizeof(binance_usdm[0]), NULL, 0 },
+	{ FILL_SPOT, binance_spot, sizeof(binance_spot) / sizeof(binance_spot[0]), "BNB", 50, false },
+	{ FILL_MARGIN, binance_spot, sizeof(binance_spot) / sizeof(binance_spot[0]), "BNB", 50, false },
+	/* USD-M books FUNDING_FEE income every 8 hours */
+	{ FILL_FUTURES, binance_usdm, sizeof(binance_usdm) / sizeof(binance_usdm[0]), NULL, 0, true },
 };
 
 static const char *const binance_prefixes[] = { "/api/", "/fapi/", "/sapi/", "/dapi/", NULL };

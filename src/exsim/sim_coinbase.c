@@ -851,7 +851,7 @@ static const struct exsim_symdef coinbase_spot[] = {
 static const struct exsim_venue_market coinbase_markets[] = {
 	/* USDC held and never traded, and Coinbase lists no USDC-USD product
 	 * (USDC converts 1:1): a held currency without a price series */
-	{ FILL_SPOT, coinbase_spot, sizeof(coinbase_spot) / sizeof(coinbase_spot[0]), "USDC", 250 },
+	{ FILL_SPOT, coinbase_spot, sizeof(coinbase_spot) / sizeof(coinbase_spot[0]), "USDC", 250, false },
 };
 
 static const char *const coinbase_prefixes[] = { "/api/v3/brokerage/", "/v2/", NULL };

@@ -468,7 +468,7 @@ static const struct exsim_symdef kraken_spot[] = {
 };
 
 static const struct exsim_venue_market kraken_markets[] = {
-	{ FILL_SPOT, kraken_spot, sizeof(kraken_spot) / sizeof(kraken_spot[0]), NULL, 0 },
+	{ FILL_SPOT, kraken_spot, sizeof(kraken_spot) / sizeof(kraken_spot[0]), NULL, 0, false },
 };
 
 static const char *const kraken_prefixes[] = { "/0/", NULL };

@@ -315,7 +315,7 @@ static const struct exsim_symdef krakenfutures[] = {
 };
 
 static const struct exsim_venue_market krakenfutures_markets[] = {
-	{ FILL_FUTURES, krakenfutures, sizeof(krakenfutures) / sizeof(krakenfutures[0]), NULL, 0 },
+	{ FILL_FUTURES, krakenfutures, sizeof(krakenfutures) / sizeof(krakenfutures[0]), NULL, 0, false },
 };
 
 static const char *const krakenfutures_prefixes[] = { "/derivatives/", "/api/history/", "/api/charts/", NULL };

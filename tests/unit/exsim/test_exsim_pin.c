@@ -136,7 +136,7 @@ test_world(void **state)
 		dg_add_str(&d, json_dumps(de, JSON_COMPACT));
 		json_decref(de);
 	}
-	dg_check(&d, "58bba83cb106a9ff29ca5abbd214f6fc6e8e569e13584e5969c35dc051502a31", "world");
+	dg_check(&d, "2e10a6c2867d5772cbc2d20a9826942775aeb5ec319cf077ad144b5b884bdecc", "world");
 	exsim_free(&w);
 }
 
