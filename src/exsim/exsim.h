@@ -271,6 +271,20 @@ uint64_t exsim_index_at(const struct exsim_account *a, size_t k, int64_t ts_ms);
 size_t exsim_balances(const struct exsim_account *a, int64_t now_ms, char (*cur)[FILL_CUR_MAX], struct dec *total,
     size_t cap);
 
+/* A futures position in its round trip (exsim_gen.c: a trip opens over
+ * cycle fills and closes over as many with the same amounts). For the fills
+ * [start, upto) of the trip holding fill upto - 1 of symbol k: the opening
+ * half's signed amount and signed cost (buys positive), and the position
+ * left (amt, signed). All zero when upto is 0 (exsim_balance.c). */
+struct exsim_trip {
+	uint64_t start;
+	struct dec open_amt, open_cost, amt;
+};
+void exsim_trip_of(const struct exsim_account *a, size_t k, uint64_t upto, struct exsim_trip *t);
+/* The cost basis (signed) of what is left of the position: the opening
+ * cost, in proportion once part of it is closed, rounded to decimals. */
+struct dec exsim_trip_basis(const struct exsim_trip *t, unsigned decimals);
+
 /* Daily closes and equity (exsim_equity.c). The close of unified symbol on
  * day (days since the epoch) exactly as the exchange family's public candle
  * endpoint (klines, OHLC, candles) serves it at now_ms: 0, or -1 when it

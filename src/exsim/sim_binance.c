@@ -463,66 +463,18 @@ symbol_of(const struct exsim_account *a, const char *native)
 
 /* ------------------------------------------------------------------ futures positions */
 
-/* A USD-M position in its round trip (exsim_gen.c: a trip opens over cycle
- * fills and closes over as many with the same amounts). For the fills
- * [start, upto) of the trip holding fill upto - 1: the opening half's signed
- * amount and signed cost (buys positive), and the position left. */
-struct trip {
-	uint64_t start;
-	struct dec open_amt, open_cost, amt;
-};
-
-static void
-trip_of(const struct exsim_account *a, size_t k, uint64_t upto, struct trip *t)
-{
-	const struct exsim_symbol *s = &a->symbols[k];
-	uint64_t c2 = 2 * (uint64_t)s->cycle;
-	struct fill f;
-
-	memset(t, 0, sizeof(*t));
-	if (upto == 0)
-		return;
-	t->start = (upto - 1) - (upto - 1) % c2;
-	for (uint64_t i = t->start; i < upto; i++) {
-		exsim_fill(a, k, i, &f);
-		bool buy = f.side == FILL_BUY;
-		if (buy ? dec_add(&t->amt, t->amt, f.amount) : dec_sub(&t->amt, t->amt, f.amount))
-			fatalx("sim_binance: position overflow");
-		if (i - t->start < s->cycle &&
-		    ((buy ? dec_add(&t->open_amt, t->open_amt, f.amount) : dec_sub(&t->open_amt, t->open_amt, f.amount)) ||
-		    (buy ? dec_add(&t->open_cost, t->open_cost, f.cost) : dec_sub(&t->open_cost, t->open_cost, f.cost))))
-			fatalx("sim_binance: position overflow");
-	}
-}
-
-/* The cost basis (signed) of what is left of the position: the opening cost,
- * in proportion once part of it is closed, to Binance's 8 decimals. */
-static struct dec
-trip_basis(const struct trip *t)
-{
-	struct dec b = DEC_ZERO;
-
-	if (dec_is_zero(t->amt))
-		return DEC_ZERO;
-	if (dec_cmp(t->amt, t->open_amt) == 0)
-		return t->open_cost;
-	if (dec_muldiv(&b, t->open_cost, t->amt, t->open_amt) == -1 || dec_round(&b, b, 8) == -1)
-		fatalx("sim_binance: basis overflow");
-	return b;
-}
-
 /* realizedPnl of fill i (USD-M): 0 on an opening fill; on a closing one,
  * its proceeds against the average entry, to 8 decimals. */
 static struct dec
 realized_pnl(const struct exsim_account *a, size_t k, uint64_t i, const struct fill *f)
 {
 	const struct exsim_symbol *s = &a->symbols[k];
-	struct trip t;
+	struct exsim_trip t;
 	struct dec basis, pnl;
 
 	if (i % (2 * (uint64_t)s->cycle) < s->cycle)
 		return DEC_ZERO;
-	trip_of(a, k, i - i % (2 * (uint64_t)s->cycle) + s->cycle, &t);
+	exsim_trip_of(a, k, i - i % (2 * (uint64_t)s->cycle) + s->cycle, &t);
 	/* basis of the closed amount: open cost x amount / open amount */
 	if (dec_muldiv(&basis, t.open_cost, f->amount, t.open_amt) == -1)
 		fatalx("sim_binance: pnl overflow");
@@ -755,16 +707,16 @@ futures_account(struct ctx *x)
 	for (size_t k = 0; a->market == FILL_FUTURES && k < a->nsymbols; k++) {
 		uint64_t vis = exsim_visible(a, k, x->rq->now_ms);
 		struct dec b, notional = DEC_ZERO, u = DEC_ZERO, entry = DEC_ZERO, mark = DEC_ZERO;
-		struct trip t;
+		struct exsim_trip t;
 		struct fill last;
 		size_t j;
 
-		trip_of(a, k, vis, &t);
+		exsim_trip_of(a, k, vis, &t);
 		if (vis > 0) {
 			exsim_fill(a, k, vis - 1, &last);
 			mark = last.price;
 		}
-		b = trip_basis(&t);
+		b = exsim_trip_basis(&t, 8);
 		if (!dec_is_zero(t.amt) && (dec_mul(&notional, t.amt, mark) == -1 || dec_sub(&u, notional, b) == -1 ||
 		    dec_div(&entry, t.open_cost, t.open_amt) == -1 || dec_round(&entry, entry, 8) == -1))
 			fatalx("sim_binance: position overflow");
