@@ -1,20 +1,44 @@
 /*
  * Kraken Futures connector (exchanges.md section 7).
  *
- * A cycle: GET /derivatives/api/v3/accounts (validates the key, balances),
- * then the account's executions from the history API,
+ * A cycle: GET /derivatives/api/v3/accounts (validates the key), then the
+ * account's executions from the history API,
  * GET /api/history/v3/executions?sort=asc&since=..&count=.., following the
  * continuation token (response header Next-Continuation-Token, or the body
  * field continuationToken) until there is none. Executions carry the fee,
- * which /derivatives/api/v3/fills does not, so fills is not used.
+ * which /derivatives/api/v3/fills does not, so fills is not used. Then the
+ * balances side step (XPART_BALANCES): GET /derivatives/api/v3/openpositions
+ * and GET /derivatives/api/v3/accounts again, back to back, so that the
+ * positions and the collateral they are netted against are one snapshot.
  *
- * Requests per cycle, retries of a request aside: R = 1 (accounts) +
- * max(1, ceil(E / 100)) executions pages, E the executions since the
- * cursor (count=100 asked; a server answering smaller pages adds pages,
- * never repeats one: each page's continuation token is new). Rate pools
- * (docs.kraken.com futures-rate-limits): /derivatives 500 per 10 s per key
- * (accounts costs 2); /history a pool of 100 tokens whose refill Kraken
- * does not state: taken as 100 per 10 s (1 per call).
+ * Balances are reported in the cash view the daemon's equity uses (equity =
+ * cash + sum(position size x close)), as conn_binance.c does for USD-M. The
+ * flex (multi-collateral) account's currencies[c].quantity is the
+ * collateral: deposits + realized PnL - fees; its unrealized PnL (pnl,
+ * totalUnrealized, in portfolioValue) is sum(signed size x (mark - entry)).
+ * The cash left after closing every position at the mark is therefore
+ *     cash(USD) = quantity(USD) + sum(signed size x (mark - entry))
+ *                               - sum(signed size x mark)
+ *               = quantity(USD) - sum over flex positions (signed size x price)
+ * with price the position's average entry price from /openpositions (long
+ * size > 0, short < 0; every flex contract, PF_*, is quoted and margined in
+ * USD whatever its pnlCurrency). Other currencies: cash = quantity, plus the
+ * holding wallet's (cashAccount) balances, summed per currency. Each flex
+ * position is also reported as a balance of its unified symbol (signed
+ * size). Unrealized funding is not counted (Kraken does not state its
+ * sign; it moves into quantity when realized). Single-collateral margin
+ * accounts (marginAccount: inverse PI_ and FI_ contracts) and their
+ * positions are not read (a permanent caveat).
+ *
+ * Requests per cycle, retries of a request aside: R = 3 (accounts,
+ * openpositions, accounts) + max(1, ceil(E / 100)) executions pages, E the
+ * executions since the cursor (count=100 asked; a server answering smaller
+ * pages adds pages, never repeats one: each page's continuation token is
+ * new). Rate pools (docs.kraken.com futures-rate-limits): /derivatives 500
+ * per 10 s per key (accounts and openpositions cost 2 each); /history a pool
+ * of 100 tokens whose refill Kraken does not state: taken as 100 per 10 s
+ * (1 per call). A balances step given up by the poller (ops->skip) ends the
+ * cycle without balances.
  *
  * Fills are emitted oldest first (ascending). The cursor is the newest
  * execution time seen and the ids seen at exactly that time: since is
@@ -40,7 +64,14 @@
 #define BUDGET 500
 #define BUDGET_WINDOW_MS 10000
 
-enum step { ST_ACCOUNTS, ST_EXECUTIONS, ST_DONE };
+enum step { ST_ACCOUNTS, ST_EXECUTIONS, ST_POSITIONS, ST_BALANCES, ST_DONE };
+
+/* An open flex position (ST_POSITIONS), for the balances step. */
+struct kfpos {
+	char symbol[FILL_SYMBOL_MAX];	/* unified */
+	struct dec size;		/* signed: long > 0 */
+	struct dec price;		/* average entry */
+};
 
 struct krakenfutures {
 	enum step step;
@@ -51,6 +82,8 @@ struct krakenfutures {
 	int64_t walk_since;		/* since of this walk */
 	bool perms_reported;
 	uint64_t nfills;
+	struct kfpos *pos;		/* this cycle's open flex positions */
+	size_t npos, poscap;
 };
 
 static int
@@ -68,6 +101,8 @@ kf_open(struct xconn *c, const char **errstr)
 	c->caveat[XPART_PRICES] = "Kraken Futures: no daily closes are fetched, so open positions are not valued "
 	    "(only the margin account's balances are)";
 	c->caveat[XPART_FLOWS] = "Kraken Futures: no deposits or withdrawals are fetched: transfers count as returns";
+	c->caveat[XPART_BALANCES] = "Kraken Futures: single-collateral margin accounts (inverse contracts) and their "
+	    "positions are not read";
 	return 0;
 }
 
@@ -79,6 +114,7 @@ kf_close(struct xconn *c)
 	if (k == NULL)
 		return;
 	free(k->at_cursor);
+	free(k->pos);
 	free(k);
 }
 
@@ -88,6 +124,7 @@ kf_begin(struct xconn *c, int64_t now_ms)
 	struct krakenfutures *k = c->priv;
 
 	k->step = ST_ACCOUNTS;
+	k->npos = 0;
 	k->token[0] = '\0';
 	k->walk_since = k->cursor_ms >= 0 ? k->cursor_ms : c->conf.backfill_from_ms;
 }
@@ -124,12 +161,16 @@ kf_next(struct xconn *c, const struct credential *cred, int64_t now_ms, struct x
 
 	switch (k->step) {
 	case ST_ACCOUNTS:
-		if (signed_get(c, cred, now_ms, req, "/derivatives/api/v3/accounts", "", errstr) == -1)
+	case ST_POSITIONS:
+	case ST_BALANCES:
+		if (signed_get(c, cred, now_ms, req, k->step == ST_POSITIONS ? "/derivatives/api/v3/openpositions" :
+		    "/derivatives/api/v3/accounts", "", errstr) == -1)
 			return -1;
 		req->weight = 2;
 		req->pool = 0;
-		req->part = XPART_FILLS;	/* validates the key before the walk */
-		req->tag = ST_ACCOUNTS;
+		/* the first accounts request validates the key before the walk */
+		req->part = k->step == ST_ACCOUNTS ? XPART_FILLS : XPART_BALANCES;
+		req->tag = (int)k->step;
 		return 1;
 	case ST_EXECUTIONS:
 		n = snprintf(q, sizeof(q), "sort=asc&count=%d", PAGE);
@@ -384,66 +425,184 @@ on_executions(struct xconn *c, const json_t *j, const struct xresp *resp, const 
 		}
 		strcpy(k->token, tok);
 	} else {
-		k->step = ST_DONE;
+		k->step = ST_POSITIONS;
 		c->backfill_done = true;
 	}
 	snprintf(c->progress, sizeof(c->progress), "%" PRIu64 " fills; key permissions unknown (Kraken does not report them)",
 	    k->nfills);
 }
 
+/* Per-currency totals of the balances step. */
+struct totals {
+	struct {
+		char cur[FILL_CUR_MAX];
+		struct dec v;
+	} t[32];
+	size_t n;
+};
+
+/* Adds v (a JSON number or string) to currency cur (Kraken's spelling:
+ * "xbt", "XBT" -> "BTC"). Returns 0 or -1 (bad value, too many). */
 static int
-add_balance(const struct xsink *sink, const char *cur, const json_t *v)
+totals_add(struct totals *t, const char *cur, struct dec v)
 {
 	char up[FILL_CUR_MAX];
-	struct dec d;
-	size_t n = strlen(cur);
+	size_t n = strlen(cur), i;
 
-	if (n == 0 || n >= sizeof(up) || num_dec(v, &d) == -1)
+	if (n == 0 || n >= sizeof(up))
 		return -1;
-	for (size_t i = 0; i <= n; i++)
+	for (i = 0; i <= n; i++)
 		up[i] = (char)(cur[i] >= 'a' && cur[i] <= 'z' ? cur[i] - 32 : cur[i]);
 	if (strcmp(up, "XBT") == 0)
 		strcpy(up, "BTC");
-	return sink->balance != NULL ? sink->balance(sink->arg, up, d) : 0;
+	for (i = 0; i < t->n && strcmp(t->t[i].cur, up) != 0; i++)
+		;
+	if (i == t->n) {
+		if (t->n == sizeof(t->t) / sizeof(t->t[0]))
+			return -1;
+		strcpy(t->t[t->n].cur, up);
+		t->t[t->n++].v = DEC_ZERO;
+	}
+	return dec_add(&t->t[i].v, t->t[i].v, v);
 }
 
+/* The first GET /accounts of a cycle: the key is valid. */
 static void
-on_accounts(struct xconn *c, json_t *j, const struct xsink *sink, struct xoutcome *out)
+on_accounts(struct xconn *c, const json_t *j, const struct xsink *sink, struct xoutcome *out)
+{
+	struct krakenfutures *k = c->priv;
+
+	if (!json_is_object(json_object_get(j, "accounts"))) {
+		xoutcome_error(out, XR_RETRY, "krakenfutures accounts: malformed body");
+		return;
+	}
+	c->validated = true;
+	if (!k->perms_reported) {
+		if (sink->permissions != NULL && sink->permissions(sink->arg, false, false) == -1) {
+			xoutcome_error(out, XR_FATAL, "the permissions sink refused");
+			return;
+		}
+		k->perms_reported = true;
+		snprintf(c->progress, sizeof(c->progress), "key permissions unknown (Kraken does not report them)");
+	}
+	k->step = ST_EXECUTIONS;
+}
+
+/*
+ * GET /openpositions: the flex positions (PF_*), checked whole before the
+ * balances step uses them. Inverse ones (PI_, FI_) belong to
+ * single-collateral margin accounts, which are not read (caveat).
+ */
+static void
+on_positions(struct xconn *c, const json_t *j, struct xoutcome *out)
+{
+	struct krakenfutures *k = c->priv;
+	const json_t *arr = json_object_get(j, "openPositions"), *p;
+	const char *why;
+	size_t i;
+
+	if (!json_is_array(arr)) {
+		/* a flat account and an unreadable one differ (ccxt/ccxt#29710) */
+		xoutcome_error(out, XR_RETRY, "krakenfutures openpositions: no openPositions list");
+		return;
+	}
+	k->npos = 0;
+	json_array_foreach(arr, i, p) {
+		const char *sym = json_string_value(json_object_get(p, "symbol"));
+		const json_t *side = json_object_get(p, "side");
+		char settle[FILL_CUR_MAX];
+		bool inverse;
+		struct fill f;
+		struct kfpos *kp;
+
+		memset(&f, 0, sizeof(f));
+		if (sym == NULL || kf_symbol(sym, &f, &inverse, settle, &why) == -1 || (!str_is(side, "long") &&
+		    !str_is(side, "short"))) {
+			xoutcome_error(out, XR_FATAL, "krakenfutures openpositions: %s", sym == NULL ? "no symbol" :
+			    "bad position");
+			return;
+		}
+		if (inverse)
+			continue;
+		if (k->npos == k->poscap) {
+			k->poscap = k->poscap == 0 ? 8 : k->poscap * 2;
+			k->pos = xreallocarray(k->pos, k->poscap, sizeof(*k->pos));
+		}
+		kp = &k->pos[k->npos];
+		snprintf(kp->symbol, sizeof(kp->symbol), "%s", f.symbol);
+		if (num_dec(json_object_get(p, "size"), &kp->size) == -1 || dec_sign(kp->size) < 0 ||
+		    num_dec(json_object_get(p, "price"), &kp->price) == -1 || dec_sign(kp->price) <= 0 ||
+		    (str_is(side, "short") && dec_neg(&kp->size, kp->size) == -1)) {
+			xoutcome_error(out, XR_FATAL, "krakenfutures openpositions: bad size or price (%s)", sym);
+			return;
+		}
+		k->npos++;
+	}
+	k->step = ST_BALANCES;
+}
+
+/* The balances step's GET /accounts: the cash view (top of the file). Every
+ * figure is checked before anything is emitted. */
+static void
+on_balances(struct xconn *c, json_t *j, const struct xsink *sink, struct xoutcome *out)
 {
 	struct krakenfutures *k = c->priv;
 	json_t *accts = json_object_get(j, "accounts"), *a, *v;
 	const char *name, *cur;
+	struct totals t = { .n = 0 };
+	struct dec d, basis;
+	bool flex = false;
 
 	if (!json_is_object(accts)) {
 		xoutcome_error(out, XR_RETRY, "krakenfutures accounts: malformed body");
 		return;
 	}
-	c->validated = true;
-	/* cash: {"balances":{"xbt":..}}; flex (multi-collateral):
-	 * {"currencies":{"USD":{"quantity":..}}}; margin accounts hold
-	 * collateral already counted in cash or flex. */
 	json_object_foreach(accts, name, a) {
 		const char *type = json_string_value(json_object_get(a, "type"));
 		if (type != NULL && strcmp(type, "cashAccount") == 0) {
 			json_object_foreach(json_object_get(a, "balances"), cur, v)
-				if (add_balance(sink, cur, v) == -1)
+				if (num_dec(v, &d) == -1 || totals_add(&t, cur, d) == -1)
 					goto bad;
 		} else if (type != NULL && strcmp(type, "multiCollateralMarginAccount") == 0) {
+			flex = true;
 			json_object_foreach(json_object_get(a, "currencies"), cur, v)
-				if (add_balance(sink, cur, json_object_get(v, "quantity")) == -1)
+				if (num_dec(json_object_get(v, "quantity"), &d) == -1 || totals_add(&t, cur, d) == -1)
 					goto bad;
 		}
 	}
-	if (!k->perms_reported) {
-		if (sink->permissions != NULL && sink->permissions(sink->arg, false, false) == -1)
-			goto bad;
-		k->perms_reported = true;
-		snprintf(c->progress, sizeof(c->progress), "key permissions unknown (Kraken does not report them)");
+	if (k->npos > 0 && !flex) {
+		xoutcome_error(out, XR_FATAL, "krakenfutures accounts: open flex positions and no flex account");
+		return;
 	}
-	k->step = ST_EXECUTIONS;
+	/* cash(USD) = quantity(USD) - sum(signed size x entry price) */
+	for (size_t i = 0; i < k->npos; i++)
+		if (dec_mul(&basis, k->pos[i].size, k->pos[i].price) == -1 || dec_neg(&basis, basis) == -1 ||
+		    totals_add(&t, "USD", basis) == -1)
+			goto bad;
+	for (size_t i = 0; i < t.n; i++)
+		if (sink->balance != NULL && sink->balance(sink->arg, t.t[i].cur, t.t[i].v) == -1)
+			goto refused;
+	for (size_t i = 0; i < k->npos; i++)
+		if (sink->balance != NULL && sink->balance(sink->arg, k->pos[i].symbol, k->pos[i].size) == -1)
+			goto refused;
+	k->step = ST_DONE;
 	return;
 bad:
 	xoutcome_error(out, XR_FATAL, "krakenfutures accounts: bad balance");
+	return;
+refused:
+	xoutcome_error(out, XR_FATAL, "the balance sink refused");
+}
+
+/* ops->skip: the balances step was given up for this cycle. */
+static void
+kf_skip(struct xconn *c, const struct xreq *req)
+{
+	struct krakenfutures *k = c->priv;
+
+	(void)req;
+	if (k->step == ST_POSITIONS || k->step == ST_BALANCES)
+		k->step = ST_DONE;
 }
 
 /* The budget refills over its window: wait at least this call's share,
@@ -531,6 +690,10 @@ kf_handle(struct xconn *c, const struct xreq *req, const struct xresp *resp, con
 		on_accounts(c, j, sink, out);
 	else if (req->tag == ST_EXECUTIONS)
 		on_executions(c, j, resp, sink, out);
+	else if (req->tag == ST_POSITIONS)
+		on_positions(c, j, out);
+	else if (req->tag == ST_BALANCES)
+		on_balances(c, j, sink, out);
 	else
 		xoutcome_error(out, XR_FATAL, "krakenfutures: response to an unknown step");
 done:
@@ -558,4 +721,5 @@ const struct exchange_ops exchange_krakenfutures = {
 	.next = kf_next,
 	.handle = kf_handle,
 	.pools = kf_pools,
+	.skip = kf_skip,
 };

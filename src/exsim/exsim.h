@@ -276,16 +276,19 @@ size_t exsim_balances(const struct exsim_account *a, int64_t now_ms, char (*cur)
 /* A deterministic 64-bit hash of (salt, domain, i) (exsim_gen.c). */
 uint64_t exsim_hash(uint64_t salt, uint64_t domain, uint64_t i);
 
-/* A USD-M position in its round trip (exsim_gen.c: a trip opens over cycle
- * fills and closes over as many with the same amounts). For the fills
- * [start, upto) of the trip holding fill upto - 1: the opening half's signed
- * amount and signed cost (buys positive), and the position left (amt). */
+/* A futures position in its round trip (exsim_gen.c: a trip opens over
+ * cycle fills and closes over as many with the same amounts). For the fills
+ * [start, upto) of the trip holding fill upto - 1 of symbol k: the opening
+ * half's signed amount and signed cost (buys positive), and the position
+ * left (amt, signed). All zero when upto is 0 (exsim_balance.c). */
 struct exsim_trip {
 	uint64_t start;
 	struct dec open_amt, open_cost, amt;
 };
-/* The trip of symbol k after its first upto fills (all zero for upto 0). */
 void exsim_trip_of(const struct exsim_account *a, size_t k, uint64_t upto, struct exsim_trip *t);
+/* The cost basis (signed) of what is left of the position: the opening
+ * cost, in proportion once part of it is closed, rounded to decimals. */
+struct dec exsim_trip_basis(const struct exsim_trip *t, unsigned decimals);
 
 /*
  * Funding (exsim_funding.c). Binance USD-M books a FUNDING_FEE income row

@@ -132,3 +132,40 @@ exsim_balances(const struct exsim_account *a, int64_t now_ms, char (*cur)[FILL_C
 	}
 	return n;
 }
+
+void
+exsim_trip_of(const struct exsim_account *a, size_t k, uint64_t upto, struct exsim_trip *t)
+{
+	const struct exsim_symbol *s = &a->symbols[k];
+	uint64_t c2 = 2 * (uint64_t)s->cycle;
+	struct fill f;
+
+	memset(t, 0, sizeof(*t));
+	if (upto == 0)
+		return;
+	t->start = (upto - 1) - (upto - 1) % c2;
+	for (uint64_t i = t->start; i < upto; i++) {
+		bool buy;
+		exsim_fill(a, k, i, &f);
+		buy = f.side == FILL_BUY;
+		add(&t->amt, f.amount, !buy);
+		if (i - t->start < s->cycle) {
+			add(&t->open_amt, f.amount, !buy);
+			add(&t->open_cost, f.cost, !buy);
+		}
+	}
+}
+
+struct dec
+exsim_trip_basis(const struct exsim_trip *t, unsigned decimals)
+{
+	struct dec b = DEC_ZERO;
+
+	if (dec_is_zero(t->amt))
+		return DEC_ZERO;
+	if (dec_cmp(t->amt, t->open_amt) == 0)
+		return t->open_cost;
+	if (dec_muldiv(&b, t->open_cost, t->amt, t->open_amt) == -1 || dec_round(&b, b, decimals) == -1)
+		fatalx("exsim: basis overflow");
+	return b;
+}

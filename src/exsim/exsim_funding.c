@@ -15,29 +15,6 @@
 /* Rates are n x 10^-6 with |n| <= RATE_MAX_MICRO: [-0.0003, 0.0003]. */
 #define RATE_MAX_MICRO 300
 
-void
-exsim_trip_of(const struct exsim_account *a, size_t k, uint64_t upto, struct exsim_trip *t)
-{
-	const struct exsim_symbol *s = &a->symbols[k];
-	uint64_t c2 = 2 * (uint64_t)s->cycle;
-	struct fill f;
-
-	memset(t, 0, sizeof(*t));
-	if (upto == 0)
-		return;
-	t->start = (upto - 1) - (upto - 1) % c2;
-	for (uint64_t i = t->start; i < upto; i++) {
-		exsim_fill(a, k, i, &f);
-		bool buy = f.side == FILL_BUY;
-		if (buy ? dec_add(&t->amt, t->amt, f.amount) : dec_sub(&t->amt, t->amt, f.amount))
-			fatalx("exsim: position overflow");
-		if (i - t->start < s->cycle &&
-		    ((buy ? dec_add(&t->open_amt, t->open_amt, f.amount) : dec_sub(&t->open_amt, t->open_amt, f.amount)) ||
-		    (buy ? dec_add(&t->open_cost, t->open_cost, f.cost) : dec_sub(&t->open_cost, t->open_cost, f.cost))))
-			fatalx("exsim: position overflow");
-	}
-}
-
 bool
 exsim_has_funding(const struct exsim_account *a)
 {

@@ -468,22 +468,6 @@ symbol_of(const struct exsim_account *a, const char *native)
 
 /* ------------------------------------------------------------------ futures positions */
 
-/* The cost basis (signed) of what is left of the position: the opening cost,
- * in proportion once part of it is closed, to Binance's 8 decimals. */
-static struct dec
-trip_basis(const struct exsim_trip *t)
-{
-	struct dec b = DEC_ZERO;
-
-	if (dec_is_zero(t->amt))
-		return DEC_ZERO;
-	if (dec_cmp(t->amt, t->open_amt) == 0)
-		return t->open_cost;
-	if (dec_muldiv(&b, t->open_cost, t->amt, t->open_amt) == -1 || dec_round(&b, b, 8) == -1)
-		fatalx("sim_binance: basis overflow");
-	return b;
-}
-
 /* realizedPnl of fill i (USD-M): 0 on an opening fill; on a closing one,
  * its proceeds against the average entry, to 8 decimals. */
 static struct dec
@@ -734,7 +718,7 @@ futures_account(struct ctx *x)
 			exsim_fill(a, k, vis - 1, &last);
 			mark = last.price;
 		}
-		b = trip_basis(&t);
+		b = exsim_trip_basis(&t, 8);
 		if (!dec_is_zero(t.amt) && (dec_mul(&notional, t.amt, mark) == -1 || dec_sub(&u, notional, b) == -1 ||
 		    dec_div(&entry, t.open_cost, t.open_amt) == -1 || dec_round(&entry, entry, 8) == -1))
 			fatalx("sim_binance: position overflow");

@@ -1,6 +1,7 @@
 /*
  * Kraken Futures endpoints of the simulator (exchanges.md section 7):
- * GET /derivatives/api/v3/accounts, GET /derivatives/api/v3/fills and
+ * GET /derivatives/api/v3/accounts (the flex account), /openpositions,
+ * GET /derivatives/api/v3/fills and
  * GET /api/history/v3/executions, with APIKey/Authent/Nonce checks and,
  * with strict limits, the /derivatives budget (500 per 10 s) and the
  * history pool (100 tokens), both as one leaky counter per key: costs are
@@ -98,22 +99,133 @@ auth(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs,
 	return a;
 }
 
+/* An open position of the flex account as Kraken reports it: the average
+ * entry price (the opening cost over the opening amount of the round trip,
+ * to two places finer than the tick: Kraken serves its entry as a double),
+ * and the mark (the last fill's price). */
+struct kfpos {
+	size_t k;
+	struct dec amt;			/* signed: long > 0 */
+	struct dec entry, mark;
+	int64_t opened_ms;		/* the trip's first fill */
+};
+
+/* The account's open positions at now_ms (up to cap), returns the count. */
+static size_t
+positions(const struct exsim_account *a, int64_t now_ms, struct kfpos *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < a->nsymbols && n < cap; k++) {
+		uint64_t vis = exsim_visible(a, k, now_ms);
+		struct exsim_trip t;
+		struct fill last;
+
+		exsim_trip_of(a, k, vis, &t);
+		if (dec_is_zero(t.amt))
+			continue;
+		exsim_fill(a, k, vis - 1, &last);
+		out[n].k = k;
+		out[n].amt = t.amt;
+		out[n].mark = last.price;
+		out[n].opened_ms = exsim_fill_ts(a, k, t.start);
+		if (dec_div(&out[n].entry, t.open_cost, t.open_amt) == -1 ||
+		    dec_round(&out[n].entry, out[n].entry, a->symbols[k].price_decimals + 2) == -1)
+			fatalx("sim_krakenfutures: entry overflow");
+		n++;
+	}
+	return n;
+}
+
+#define NPOS 16
+
+/* GET /derivatives/api/v3/accounts: the flex (multi-collateral) account
+ * with the documented fields (docs.kraken.com "Get wallets"; JSON numbers,
+ * as Kraken serves them), consistent with the open positions:
+ *   quantity (USD) = the cash view + sum(size x entry) over the positions:
+ *     deposits + realized PnL - fees (what Kraken credits the collateral);
+ *   pnl = totalUnrealized = sum(size x (mark - entry)); no funding;
+ *   balanceValue = sum(value) (USD: value = quantity; every collateral at
+ *     par: the simulated accounts hold USD only);
+ *   portfolioValue = balanceValue + totalUnrealized;
+ *   initialMargin = 2 % of sum(|size x mark|), maintenanceMargin 1 %;
+ *   marginEquity = collateralValue + totalUnrealizedAsMargin;
+ *   availableMargin = marginEquity - initialMargin. */
 static void
 accounts(const struct exsim_account *a, const struct exsim_request *rq, struct exsim_response *rs)
 {
-	char cur[8][FILL_CUR_MAX], db[DEC_STR_MAX], t[TIME_ISO_LEN];
-	struct dec tot[8];
-	size_t n = exsim_balances(a, rq->now_ms, cur, tot, 8);
+	char cur[8][FILL_CUR_MAX], qb[DEC_STR_MAX], t[TIME_ISO_LEN];
+	char b1[DEC_STR_MAX], b2[DEC_STR_MAX], b3[DEC_STR_MAX], b4[DEC_STR_MAX], b5[DEC_STR_MAX], b6[DEC_STR_MAX];
+	struct dec tot[8], bal = DEC_ZERO, upnl = DEC_ZERO, gross = DEC_ZERO, im, mm, pv, eq, avail;
+	struct kfpos p[NPOS];
+	size_t n = exsim_balances(a, rq->now_ms, cur, tot, 8), np = positions(a, rq->now_ms, p, NPOS);
 	struct skp_buf b = { 0 };
 
+	for (size_t i = 0; i < np; i++) {
+		const char *settle = a->symbols[p[i].k].quote;
+		struct dec x, d;
+		size_t j;
+		for (j = 0; j < n && strcmp(cur[j], settle) != 0; j++)
+			;
+		if (j == n || dec_mul(&x, p[i].amt, p[i].entry) == -1 || dec_add(&tot[j], tot[j], x) == -1 ||
+		    dec_sub(&d, p[i].mark, p[i].entry) == -1 || dec_mul(&x, p[i].amt, d) == -1 ||
+		    dec_add(&upnl, upnl, x) == -1 || dec_mul(&x, p[i].amt, p[i].mark) == -1 || dec_abs(&x, x) == -1 ||
+		    dec_add(&gross, gross, x) == -1)
+			fatalx("sim_krakenfutures: position overflow");
+	}
 	skp_printf(&b, "{\"result\":\"success\",\"accounts\":{\"flex\":{\"type\":\"multiCollateralMarginAccount\","
 	    "\"currencies\":{");
-	for (size_t j = 0; j < n; j++)
+	for (size_t j = 0; j < n; j++) {
+		if (dec_add(&bal, bal, tot[j]) == -1)
+			fatalx("sim_krakenfutures: balance overflow");
+		dstr(qb, tot[j]);
 		skp_printf(&b, "%s\"%s\":{\"quantity\":%s,\"value\":%s,\"collateral\":%s,\"available\":%s}",
-		    j > 0 ? "," : "", cur[j], dstr(db, tot[j]), db, db, db);
+		    j > 0 ? "," : "", cur[j], qb, qb, qb, qb);
+	}
+	if (dec_muldiv(&im, gross, dec_from_int(2), dec_from_int(100)) == -1 ||
+	    dec_muldiv(&mm, gross, dec_one(), dec_from_int(100)) == -1 || dec_add(&pv, bal, upnl) == -1 ||
+	    dec_add(&eq, bal, upnl) == -1 || dec_sub(&avail, eq, im) == -1)
+		fatalx("sim_krakenfutures: margin overflow");
 	time_format_iso_ms(t, rq->now_ms);
-	skp_printf(&b, "},\"initialMargin\":0,\"maintenanceMargin\":0,\"balanceValue\":0,\"portfolioValue\":0}},"
-	    "\"serverTime\":\"%s\"}", t);
+	skp_printf(&b, "},\"initialMargin\":%s,\"initialMarginWithOrders\":%s,\"maintenanceMargin\":%s,"
+	    "\"balanceValue\":%s,\"portfolioValue\":%s,\"collateralValue\":%s,\"pnl\":%s,\"unrealizedFunding\":0,"
+	    "\"totalUnrealized\":%s,\"totalUnrealizedAsMargin\":%s,\"availableMargin\":%s,\"marginEquity\":%s}},"
+	    "\"serverTime\":\"%s\"}", dstr(b1, im), b1, dstr(b2, mm), dstr(b3, bal), dstr(b4, pv), b3, dstr(b5, upnl),
+	    b5, b5, dstr(b6, avail), dstr(qb, eq), t);
+	skp_send(&b, rs);
+}
+
+/* GET /derivatives/api/v3/openpositions (docs.kraken.com "Get open
+ * positions"): side, symbol, average entry price, fillTime (when the
+ * position was entered), size (unsigned), unrealizedFunding (none is
+ * simulated), pnlCurrency; sorted descending by fillTime. */
+static void
+open_positions(const struct exsim_account *a, const struct exsim_request *rq, struct exsim_response *rs)
+{
+	struct kfpos p[NPOS], tmp;
+	size_t np = positions(a, rq->now_ms, p, NPOS);
+	char t[TIME_ISO_LEN], ft[TIME_ISO_LEN], pb[DEC_STR_MAX], sb[DEC_STR_MAX];
+	struct skp_buf b = { 0 };
+
+	for (size_t i = 1; i < np; i++)
+		for (size_t j = i; j > 0 && p[j].opened_ms > p[j - 1].opened_ms; j--) {
+			tmp = p[j];
+			p[j] = p[j - 1];
+			p[j - 1] = tmp;
+		}
+	skp_printf(&b, "{\"result\":\"success\",\"openPositions\":[");
+	for (size_t i = 0; i < np; i++) {
+		struct dec size = p[i].amt;
+		if (dec_abs(&size, size) == -1)
+			fatalx("sim_krakenfutures: position overflow");
+		time_format_iso_ms(ft, p[i].opened_ms);
+		skp_printf(&b, "%s{\"side\":\"%s\",\"symbol\":\"%s\",\"price\":%s,\"fillTime\":\"%s\",\"size\":%s,"
+		    "\"unrealizedFunding\":0,\"pnlCurrency\":\"%s\"}", i > 0 ? "," : "",
+		    dec_sign(p[i].amt) > 0 ? "long" : "short", a->symbols[p[i].k].native, dstr(pb, p[i].entry), ft,
+		    dstr(sb, size), a->symbols[p[i].k].quote);
+	}
+	time_format_iso_ms(t, rq->now_ms);
+	skp_printf(&b, "],\"serverTime\":\"%s\"}", t);
 	skp_send(&b, rs);
 }
 
@@ -286,6 +398,7 @@ sim_krakenfutures_handle(struct exsim *w, const struct exsim_request *rq, struct
 	bool history = log || strcmp(rq->path, "/api/history/v3/executions") == 0;
 
 	if (!history && strcmp(rq->path, "/derivatives/api/v3/accounts") != 0 &&
+	    strcmp(rq->path, "/derivatives/api/v3/openpositions") != 0 &&
 	    strcmp(rq->path, "/derivatives/api/v3/fills") != 0)
 		return false;
 	if (strcmp(rq->method, "GET") != 0) {
@@ -302,6 +415,8 @@ sim_krakenfutures_handle(struct exsim *w, const struct exsim_request *rq, struct
 		executions(w, a, rq, rs);
 	else if (strcmp(rq->path, "/derivatives/api/v3/accounts") == 0)
 		accounts(a, rq, rs);
+	else if (strcmp(rq->path, "/derivatives/api/v3/openpositions") == 0)
+		open_positions(a, rq, rs);
 	else
 		fills(a, rq, rs);
 	return true;

@@ -204,12 +204,40 @@ function netTotals(ex, bal, positions) {
     out[cur] = t;
   }
   for (const p of positions || []) {
-    if (!p.notional) continue;
     const cur = ex.market(p.symbol).settle;
-    const n = ex.numberToString(p.notional);
+    let n;
+    if (ex.id === 'krakenfutures') {
+      // Kraken Futures' flex quantity is the collateral (deposits + realized
+      // PnL - fees): the cash left after closing at the mark is quantity +
+      // unrealized PnL - notional = quantity - contracts x contractSize x entry
+      // (ccxt gives no notional for Kraken Futures: entryPrice and contracts)
+      if (!p.contracts) continue;
+      n = ccxt.Precise.stringMul(ccxt.Precise.stringMul(ex.numberToString(p.contracts),
+        ex.numberToString(p.contractSize ?? 1)), ex.numberToString(p.entryPrice));
+    } else {
+      if (!p.notional) continue;
+      n = ex.numberToString(p.notional);
+    }
     out[cur] = ccxt.Precise.stringSub(out[cur] || '0', p.side === 'short' ? ccxt.Precise.stringNeg(n) : n);
   }
   return out;
+}
+
+// Open positions as ccxt parses them against the truth's fills: per symbol,
+// the signed sum of the fill amounts (buys positive); a flat symbol has no
+// position (or one of zero contracts).
+function comparePositions(ex, label, positions, truthFills) {
+  const want = {};
+  for (const f of truthFills)
+    want[f.symbol] = ccxt.Precise.stringAdd(want[f.symbol] || '0', f.side === 'buy' ? f.amount : ccxt.Precise.stringNeg(f.amount));
+  const got = {};
+  for (const p of positions) {
+    const c = ccxt.Precise.stringMul(ex.numberToString(p.contracts ?? 0), ex.numberToString(p.contractSize ?? 1));
+    got[p.symbol] = ccxt.Precise.stringAdd(got[p.symbol] || '0', p.side === 'short' ? ccxt.Precise.stringNeg(c) : c);
+  }
+  for (const sym of new Set([...Object.keys(want), ...Object.keys(got)]))
+    check(canon(got[sym] || '0') === canon(want[sym] || '0'),
+      `${label}: position ${sym} ${canon(got[sym] || '0')} != ${canon(want[sym] || '0')} (truth's fills)`);
 }
 
 function compareBalances(ex, label, bal, truth, positions) {
@@ -336,8 +364,10 @@ async function judgeAccount(base, port, a) {
   const bparams = a.market === 'margin' ? { type: 'margin' } : a.market === 'futures' && a.exchange === 'binance' ?
     { type: 'future' } : {};
   if (a.exchange === 'coinbase') bparams.v3 = true;	// Advanced Trade accounts, not the v2 App API
-  const positions = a.exchange === 'binance' && a.market === 'futures' ? await ex.fetchPositions(undefined, { method: 'account' }) : [];
+  const positions = a.exchange === 'binance' && a.market === 'futures' ? await ex.fetchPositions(undefined, { method: 'account' }) :
+    a.exchange === 'krakenfutures' ? await ex.fetchPositions() : [];
   compareBalances(ex, label, await ex.fetchBalance(bparams), truth.balances, positions);
+  if (a.exchange === 'krakenfutures') comparePositions(ex, label, positions, truth.fills);
 
   // fills
   const trades = a.exchange === 'binance' ? await binanceTrades(ex, a) : a.exchange === 'kraken' ?

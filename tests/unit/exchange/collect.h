@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "core/fill.h"
 #include "exchange/exchange.h"
@@ -25,6 +26,11 @@ struct collected {
 		struct dec amount;
 	} flows[64];
 	size_t nflows;
+	struct {
+		char name[FILL_SYMBOL_MAX];	/* a currency or an open position's unified symbol */
+		struct dec total;		/* as last reported */
+	} bal[32];
+	size_t nbal;			/* distinct names reported */
 };
 
 static int
@@ -43,8 +49,30 @@ col_fill(void *arg, const struct fill *f)
 static int
 col_balance(void *arg, const char *cur, struct dec total)
 {
-	((struct collected *)arg)->nbalances++;
+	struct collected *c = arg;
+	size_t i;
+
+	c->nbalances++;
+	for (i = 0; i < c->nbal && strcmp(c->bal[i].name, cur) != 0; i++)
+		;
+	if (i == c->nbal) {
+		assert_true(c->nbal < 32);
+		snprintf(c->bal[c->nbal++].name, sizeof(c->bal[0].name), "%s", cur);
+	}
+	c->bal[i].total = total;
 	return 0;
+}
+
+/* The last balance reported for name as decimal text, NULL if none. */
+static inline const char *
+col_balance_of(const struct collected *c, const char *name, char buf[DEC_STR_MAX])
+{
+	for (size_t i = 0; i < c->nbal; i++)
+		if (strcmp(c->bal[i].name, name) == 0) {
+			dec_format(buf, DEC_STR_MAX, c->bal[i].total);
+			return buf;
+		}
+	return NULL;
 }
 
 static int

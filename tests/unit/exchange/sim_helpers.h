@@ -134,6 +134,20 @@ sim_account(const struct simproc *s, const char *exchange, const char *market, c
 	free(body);
 }
 
+/* The first account of exchange/market as a credential: key and secret
+ * (the caller's buffers, which it points into) copied from the simulator. */
+static inline void
+sim_credential(const struct simproc *s, const char *exchange, const char *market, char key[160], char secret[512],
+    struct credential *cred)
+{
+	sim_account(s, exchange, market, key, 160, secret, 512);
+	memset(cred, 0, sizeof(*cred));
+	cred->api_key = key;
+	cred->api_key_len = strlen(key);
+	cred->secret = secret;
+	cred->secret_len = strlen(secret);
+}
+
 static inline bool
 fill_same(const struct fill *a, const struct fill *b)
 {
@@ -245,11 +259,8 @@ sim_run(const struct exchange_ops *ops, const char *exchange, enum fill_market m
 	unsigned limited = 0;
 
 	sim_start(&s, args);
-	sim_account(&s, exchange, market == FILL_SPOT ? "spot" : market == FILL_MARGIN ? "margin" : "futures", key, sizeof(key), secret, sizeof(secret));
-	cred.api_key = key;
-	cred.api_key_len = strlen(key);
-	cred.secret = secret;
-	cred.secret_len = strlen(secret);
+	sim_credential(&s, exchange, market == FILL_SPOT ? "spot" : market == FILL_MARGIN ? "margin" : "futures", key,
+	    secret, &cred);
 	conf.base_url = s.base;
 	assert_int_equal(xconn_open(&c, ops, &conf, &err), 0);
 	for (unsigned i = 0; i < cycles; i++) {

@@ -900,6 +900,165 @@ test_skip(void **state)
 	xconn_close(&c);
 }
 
+/* Coinbase Advanced Trade's documented example responses, verbatim
+ * (docs.cdp.coinbase.com api-reference/advanced-trade-api/rest-api:
+ * orders/list-fills, accounts/list-accounts, public/get-public-product-candles),
+ * and the documented 403 body of a key without the view scope (exchanges.md
+ * 5.5), through the connector: what ccxt would make of them, exactly. */
+static const char DOC_FILLS[] = "{\n"
+    "  \"fills\": [\n"
+    "    {\n"
+    "      \"entry_id\": \"22222-2222222-22222222\",\n"
+    "      \"trade_id\": \"1111-11111-111111\",\n"
+    "      \"order_id\": \"0000-000000-000000\",\n"
+    "      \"trade_time\": \"2021-05-31T09:59:59.000Z\",\n"
+    "      \"trade_type\": \"FILL\",\n"
+    "      \"price\": \"10000.00\",\n"
+    "      \"size\": \"0.001\",\n"
+    "      \"commission\": \"1.25\",\n"
+    "      \"product_id\": \"BTC-USD\",\n"
+    "      \"sequence_timestamp\": \"2021-05-31T09:58:59.000Z\",\n"
+    "      \"liquidity_indicator\": \"UNKNOWN_LIQUIDITY_INDICATOR\",\n"
+    "      \"size_in_quote\": false,\n"
+    "      \"user_id\": \"3333-333333-3333333\",\n"
+    "      \"side\": \"BUY\",\n"
+    "      \"retail_portfolio_id\": \"4444-444444-4444444\",\n"
+    "      \"fillSource\": \"FILL_SOURCE_UNKNOWN\",\n"
+    "      \"commission_detail_total\": {\n"
+    "        \"total_commission\": \"<string>\",\n"
+    "        \"gst_commission\": \"<string>\",\n"
+    "        \"withholding_commission\": \"<string>\",\n"
+    "        \"client_commission\": \"<string>\"\n"
+    "      }\n"
+    "    }\n"
+    "  ],\n"
+    "  \"cursor\": \"789100\"\n"
+    "}\n";
+
+static const char DOC_ACCOUNTS[] = "{\n"
+    "  \"accounts\": [\n"
+    "    {\n"
+    "      \"uuid\": \"8bfc20d7-f7c6-4422-bf07-8243ca4169fe\",\n"
+    "      \"name\": \"BTC Wallet\",\n"
+    "      \"currency\": \"BTC\",\n"
+    "      \"available_balance\": {\n"
+    "        \"value\": \"1.23\",\n"
+    "        \"currency\": \"BTC\"\n"
+    "      },\n"
+    "      \"default\": false,\n"
+    "      \"active\": true,\n"
+    "      \"created_at\": \"2021-05-31T09:59:59.000Z\",\n"
+    "      \"updated_at\": \"2021-05-31T09:59:59.000Z\",\n"
+    "      \"deleted_at\": \"2021-05-31T09:59:59.000Z\",\n"
+    "      \"type\": \"FIAT\",\n"
+    "      \"ready\": true,\n"
+    "      \"hold\": {\n"
+    "        \"value\": \"1.23\",\n"
+    "        \"currency\": \"BTC\"\n"
+    "      },\n"
+    "      \"retail_portfolio_id\": \"b87a2d3f-8a1e-49b3-a4ea-402d8c389aca\",\n"
+    "      \"platform\": \"ACCOUNT_PLATFORM_CONSUMER\"\n"
+    "    }\n"
+    "  ],\n"
+    "  \"has_next\": true,\n"
+    "  \"cursor\": \"789100\",\n"
+    "  \"size\": 123\n"
+    "}\n";
+
+static const char DOC_CANDLES[] = "{\n"
+    "  \"candles\": [\n"
+    "    {\n"
+    "      \"start\": \"1639508050\",\n"
+    "      \"low\": \"140.21\",\n"
+    "      \"high\": \"140.21\",\n"
+    "      \"open\": \"140.21\",\n"
+    "      \"close\": \"140.21\",\n"
+    "      \"volume\": \"56437345\"\n"
+    "    }\n"
+    "  ]\n"
+    "}\n";
+
+static void
+test_documented_examples(void **state)
+{
+	struct xconn c;
+	struct xreq q = { 0 };
+	const char *err = NULL;
+	const struct fill *f;
+	char *body;
+
+	(void)state;
+	/* the documented 403 (missing scopes) on the fills: the key is refused */
+	to_fills(&c, &q, BASE, "api.coinbase.com");
+	expect_req(&c, &q, FILLS, true, "api.coinbase.com");
+	assert_outcome(reply(&c, &q, 403, "{\"error\":\"unknown\",\"error_details\":\"Missing required scopes\","
+	    "\"message\":\"Missing required scopes\"}"), XR_AUTH, "coinbase HTTP 403 unknown: Missing required scopes");
+	xreq_clear(&q);
+	xconn_close(&c);
+
+	to_fills(&c, &q, BASE, "api.coinbase.com");
+	expect_req(&c, &q, FILLS, true, "api.coinbase.com");
+	assert_outcome(reply(&c, &q, 200, DOC_FILLS), XR_OK, NULL);
+	assert_int_equal(rec.nfills, 1);
+	f = &rec.fills[0];
+	assert_string_equal(f->id, "1111-11111-111111");
+	assert_string_equal(f->order, "0000-000000-000000");
+	assert_int_equal(f->timestamp, 1622455199000LL);
+	assert_string_equal(f->symbol, "BTC/USD");
+	assert_int_equal(f->side, FILL_BUY);
+	assert_int_equal(f->role, FILL_ROLE_UNKNOWN);
+	assert_dec(f->price, "10000");
+	assert_dec(f->amount, "0.001");
+	assert_false(f->has_cost);
+	assert_int_equal(f->nfees, 1);
+	assert_dec(f->fees[0].cost, "1.25");
+	assert_string_equal(f->fees[0].currency, "USD");
+	assert_int_equal(f->market, FILL_SPOT);
+	/* the example's cursor is followed; an empty page ends the walk */
+	expect_req(&c, &q, FILLS "&cursor=789100", true, "api.coinbase.com");
+	assert_outcome(reply(&c, &q, 200, "{\"fills\":[],\"cursor\":\"\"}"), XR_OK, NULL);
+	assert_true(c.backfill_done);
+
+	/* accounts: available + hold, the next page by the example's cursor */
+	expect_req(&c, &q, ACCTS, true, "api.coinbase.com");
+	assert_outcome(reply(&c, &q, 200, DOC_ACCOUNTS), XR_OK, NULL);
+	assert_int_equal(rec.nbals, 0);
+	expect_req(&c, &q, ACCTS "&cursor=789100", true, "api.coinbase.com");
+	assert_outcome(reply(&c, &q, 200, "{\"accounts\":[],\"has_next\":false,\"cursor\":\"\",\"size\":0}"), XR_OK,
+	    NULL);
+	assert_int_equal(rec.nbals, 1);
+	assert_string_equal(rec.bal_cur[0], "BTC");
+	assert_string_equal(rec.bal_val[0], "2.46");
+
+	/* candles of BTC-USD from the fill's day: the documented candle
+	 * starts mid-day (a placeholder): not a daily close, none taken; the
+	 * same candle at a day's start is that day's close */
+	assert_int_equal(c.ops->next(&c, &cred, NOW, &q, &err), 1);
+	assert_non_null(strstr(q.url, "/api/v3/brokerage/market/products/BTC-USD/candles?start=1622419200&end="));
+	assert_outcome(reply(&c, &q, 200, DOC_CANDLES), XR_OK, NULL);
+	assert_int_equal(rec.nprices, 0);
+	xreq_clear(&q);
+	xconn_close(&c);
+	to_fills(&c, &q, BASE, "api.coinbase.com");
+	expect_req(&c, &q, FILLS, true, "api.coinbase.com");
+	assert_outcome(reply(&c, &q, 200, "{\"fills\":[],\"cursor\":\"\"}"), XR_OK, NULL);
+	expect_req(&c, &q, ACCTS, true, "api.coinbase.com");
+	assert_outcome(reply(&c, &q, 200, "{\"accounts\":[{\"currency\":\"BTC\",\"available_balance\":{\"value\":\"1\"},"
+	    "\"hold\":{\"value\":\"0\"}}],\"has_next\":false,\"cursor\":\"\"}"), XR_OK, NULL);
+	assert_int_equal(c.ops->next(&c, &cred, NOW, &q, &err), 1);
+	assert_non_null(strstr(q.url, "/market/products/BTC-USD/candles?"));
+	body = xstrdup(DOC_CANDLES);
+	memcpy(strstr(body, "1639508050"), "1700956800", 10);	/* 2023-11-26T00:00:00Z: today, the window */
+	assert_outcome(reply(&c, &q, 200, body), XR_OK, NULL);
+	free(body);
+	assert_int_equal(rec.nprices, 1);
+	assert_string_equal(rec.price_sym[0], "BTC/USD");
+	assert_int_equal(rec.price_day[0], 1700956800000LL);
+	assert_string_equal(rec.price_val[0], "140.21");
+	xreq_clear(&q);
+	xconn_close(&c);
+}
+
 int
 main(void)
 {
@@ -915,6 +1074,7 @@ main(void)
 		cmocka_unit_test(test_first_day),
 		cmocka_unit_test(test_fill_kinds),
 		cmocka_unit_test(test_skip),
+		cmocka_unit_test(test_documented_examples),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -175,6 +175,118 @@ static const char docs_current[] = "{\n"
     "  ]\n"
     "}\n";
 
+/* docs.kraken.com Futures REST "Get wallets" (GET /derivatives/api/v3/accounts,
+ * api-reference/account-information/get-wallets), sample response verbatim. */
+static const char docs_accounts[] = "{\n"
+    "  \"accounts\": {\n"
+    "    \"cash\": {\n"
+    "      \"balances\": {\n"
+    "        \"xbt\": \"141.31756797\",\n"
+    "        \"xrp\": \"52465.1254\"\n"
+    "      },\n"
+    "      \"type\": \"cashAccount\"\n"
+    "    },\n"
+    "    \"fi_xbtusd\": {\n"
+    "      \"auxiliary\": {\n"
+    "        \"af\": 100.73891563,\n"
+    "        \"funding\": 100.73891563,\n"
+    "        \"pnl\": 12.42134766,\n"
+    "        \"pv\": 153.73891563,\n"
+    "        \"usd\": 0\n"
+    "      },\n"
+    "      \"balances\": {\n"
+    "        \"xbt\": \"141.31756797\"\n"
+    "      },\n"
+    "      \"currency\": \"xbt\",\n"
+    "      \"marginRequirements\": {\n"
+    "        \"im\": 52.8,\n"
+    "        \"lt\": 39.6,\n"
+    "        \"mm\": 23.76,\n"
+    "        \"tt\": 15.84\n"
+    "      },\n"
+    "      \"triggerEstimates\": {\n"
+    "        \"im\": 3110,\n"
+    "        \"lt\": 2890,\n"
+    "        \"mm\": 3000,\n"
+    "        \"tt\": 2830\n"
+    "      },\n"
+    "      \"type\": \"marginAccount\"\n"
+    "    },\n"
+    "    \"flex\": {\n"
+    "      \"type\": \"multiCollateralMarginAccount\",\n"
+    "      \"currencies\": {\n"
+    "        \"XBT\": {\n"
+    "          \"quantity\": 0.1185308247,\n"
+    "          \"value\": 4998.721054420551,\n"
+    "          \"collateral\": 4886.49976674881,\n"
+    "          \"available\": 0.1185308247\n"
+    "        },\n"
+    "        \"USD\": {\n"
+    "          \"quantity\": 5000,\n"
+    "          \"value\": 5000,\n"
+    "          \"collateral\": 5000,\n"
+    "          \"available\": 5000\n"
+    "        },\n"
+    "        \"EUR\": {\n"
+    "          \"quantity\": 4540.5837374453,\n"
+    "          \"value\": 4999.137289089901,\n"
+    "          \"collateral\": 4886.906656949836,\n"
+    "          \"available\": 4540.5837374453\n"
+    "        }\n"
+    "      },\n"
+    "      \"balanceValue\": 34995.52,\n"
+    "      \"portfolioValue\": 34995.52,\n"
+    "      \"collateralValue\": 34122.66,\n"
+    "      \"initialMargin\": 0,\n"
+    "      \"initialMarginWithOrders\": 0,\n"
+    "      \"maintenanceMargin\": 0,\n"
+    "      \"pnl\": 0,\n"
+    "      \"unrealizedFunding\": 0,\n"
+    "      \"totalUnrealized\": 0,\n"
+    "      \"totalUnrealizedAsMargin\": 0,\n"
+    "      \"marginEquity\": 34122.66,\n"
+    "      \"availableMargin\": 34122.66\n"
+    "    }\n"
+    "  },\n"
+    "  \"result\": \"success\",\n"
+    "  \"serverTime\": \"2016-02-25T09:45:53.818Z\"\n"
+    "}\n";
+
+/* docs.kraken.com Futures REST "Get open positions" (GET
+ * /derivatives/api/v3/openpositions, api-reference/account-information/
+ * get-open-positions), sample response verbatim. */
+static const char docs_positions[] = "{\n"
+    "  \"result\": \"success\",\n"
+    "  \"openPositions\": [\n"
+    "    {\n"
+    "      \"side\": \"short\",\n"
+    "      \"symbol\": \"PF_XBTUSD\",\n"
+    "      \"price\": 9392.749993345933,\n"
+    "      \"fillTime\": \"2020-07-22T14:39:12.376Z\",\n"
+    "      \"size\": 10000,\n"
+    "      \"unrealizedFunding\": 0.00001045432180096817\n"
+    "    },\n"
+    "    {\n"
+    "      \"side\": \"long\",\n"
+    "      \"symbol\": \"FI_XBTUSD_201225\",\n"
+    "      \"price\": 9399.749966754434,\n"
+    "      \"fillTime\": \"2020-07-22T14:39:12.376Z\",\n"
+    "      \"size\": 20000\n"
+    "    },\n"
+    "    {\n"
+    "      \"side\": \"long\",\n"
+    "      \"symbol\": \"PF_DEFIUSD\",\n"
+    "      \"price\": 570,\n"
+    "      \"fillTime\": \"2022-04-20T19:15:25.438Z\",\n"
+    "      \"size\": 1,\n"
+    "      \"unrealizedFunding\": -0.0073428045972263895,\n"
+    "      \"pnlCurrency\": \"BTC\",\n"
+    "      \"maxFixedLeverage\": 5\n"
+    "    }\n"
+    "  ],\n"
+    "  \"serverTime\": \"2020-07-22T14:39:12.376Z\"\n"
+    "}\n";
+
 static const char *hdr_token;
 
 static const char *
@@ -234,7 +346,7 @@ test_executions(void **state)
 	assert_int_equal(step(&c, &g, 200, accounts_body, &o, url, sizeof(url)), XR_OK);
 	assert_string_equal(url, "https://f.test/derivatives/api/v3/accounts");
 	assert_true(c.validated);
-	assert_int_equal(g.nbalances, 2);
+	assert_int_equal(g.nbalances, 0);	/* balances come after the walk */
 	hdr_token = NULL;
 	assert_int_equal(step(&c, &g, 200, page1, &o, url, sizeof(url)), XR_OK);
 	assert_string_equal(url, "https://f.test/api/history/v3/executions?sort=asc&count=100");
@@ -276,6 +388,14 @@ test_executions(void **state)
 	assert_int_equal(step(&c, &g, 200, "{\"accountUid\":\"" ME "\",\"len\":0,\"elements\":[]}", &o, url,
 	    sizeof(url)), XR_OK);
 	assert_non_null(strstr(url, "continuation_token=hdr%2Ftoken"));
+	/* the balances step: positions, then the accounts they are netted with */
+	assert_int_equal(step(&c, &g, 200, "{\"result\":\"success\",\"openPositions\":[],"
+	    "\"serverTime\":\"2023-11-14T22:13:20.000Z\"}", &o, url, sizeof(url)), XR_OK);
+	assert_string_equal(url, "https://f.test/derivatives/api/v3/openpositions");
+	assert_int_equal(step(&c, &g, 200, accounts_body, &o, url, sizeof(url)), XR_OK);
+	assert_string_equal(url, "https://f.test/derivatives/api/v3/accounts");
+	assert_string_equal(col_balance_of(&g, "USD", b), "1000.5");
+	assert_string_equal(col_balance_of(&g, "BTC", b), "0.1");
 	/* the header's bound: 1 + pages; the pools the requests go to */
 	{
 		struct xpool pools[XPOOL_MAX];
@@ -454,6 +574,60 @@ test_documented_examples(void **state)
 	free(g.fills);
 }
 
+/* The documented /accounts and /openpositions examples through a whole
+ * cycle: the holding wallet and the flex currencies summed per currency
+ * (XBT -> BTC), USD cash = quantity - sum(signed size x entry) over the flex
+ * positions (short 10000 PF_XBTUSD at 9392.749993345933, long 1 PF_DEFIUSD
+ * at 570), the inverse FI_ position left out with the margin accounts, and
+ * each flex position reported as its unified symbol. */
+static void
+test_documented_balances(void **state)
+{
+	struct xconn c;
+	struct collected g = { 0 };
+	struct xoutcome o;
+	char b[DEC_STR_MAX];
+
+	(void)state;
+	open_conn(&c);
+	assert_int_equal(step(&c, &g, 200, docs_accounts, &o, NULL, 0), XR_OK);
+	hdr_token = NULL;
+	assert_int_equal(step(&c, &g, 200, "{\"accountUid\":\"" ME "\",\"len\":0,\"elements\":[]}", &o, NULL, 0), XR_OK);
+	assert_int_equal(step(&c, &g, 200, docs_positions, &o, NULL, 0), XR_OK);
+	assert_int_equal(g.nbalances, 0);
+	assert_int_equal(step(&c, &g, 200, docs_accounts, &o, NULL, 0), XR_OK);
+	assert_int_equal(g.nbal, 6);
+	assert_string_equal(col_balance_of(&g, "BTC", b), "141.4360987947");
+	assert_string_equal(col_balance_of(&g, "XRP", b), "52465.1254");
+	assert_string_equal(col_balance_of(&g, "EUR", b), "4540.5837374453");
+	/* 5000 + 10000 x 9392.749993345933 - 1 x 570 */
+	assert_string_equal(col_balance_of(&g, "USD", b), "93931929.93345933");
+	assert_string_equal(col_balance_of(&g, "BTC/USD:USD", b), "-10000");
+	assert_string_equal(col_balance_of(&g, "DEFI/USD:USD", b), "1");
+	assert_int_equal(c.ops->next(&c, &cred, 1700000003000, &(struct xreq){ 0 }, &(const char *){ NULL }), 0);
+	xconn_close(&c);
+
+	/* a body without openPositions is not a flat account: retried, and
+	 * the poller's skip ends the cycle without balances */
+	memset(&g, 0, sizeof(g));
+	open_conn(&c);
+	assert_int_equal(step(&c, &g, 200, docs_accounts, &o, NULL, 0), XR_OK);
+	assert_int_equal(step(&c, &g, 200, "{\"accountUid\":\"" ME "\",\"len\":0,\"elements\":[]}", &o, NULL, 0), XR_OK);
+	assert_int_equal(step(&c, &g, 200, "{\"result\":\"success\"}", &o, NULL, 0), XR_RETRY);
+	{
+		struct xreq q = { 0 };
+		const char *err;
+		assert_int_equal(c.ops->next(&c, &cred, 1700000003000, &q, &err), 1);
+		assert_int_equal(q.part, XPART_BALANCES);
+		(c.ops->skip)(&c, &q);
+		xreq_clear(&q);
+	}
+	assert_int_equal(c.ops->next(&c, &cred, 1700000003000, &(struct xreq){ 0 }, &(const char *){ NULL }), 0);
+	assert_int_equal(g.nbalances, 0);
+	xconn_close(&c);
+	free(g.fills);
+}
+
 int
 main(void)
 {
@@ -461,6 +635,7 @@ main(void)
 		cmocka_unit_test(test_executions),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_documented_examples),
+		cmocka_unit_test(test_documented_balances),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,13 +43,9 @@ test_bad_secret(void **state)
 
 	(void)state;
 	sim_start(&s, args);
-	sim_account(&s, "krakenfutures", "futures", key, sizeof(key), secret, sizeof(secret));
+	sim_credential(&s, "krakenfutures", "futures", key, secret, &cred);
 	conf.base_url = s.base;
 	secret[0] = secret[0] == 'A' ? 'B' : 'A';
-	cred.api_key = key;
-	cred.api_key_len = strlen(key);
-	cred.secret = secret;
-	cred.secret_len = strlen(secret);
 	assert_int_equal(xconn_open(&c, &exchange_krakenfutures, &conf, &err), 0);
 	assert_int_equal(xsync_cycle(&c, &cred, &sink, 3, &st), -1);
 	assert_int_equal(st.last, XR_AUTH);
@@ -59,6 +55,84 @@ test_bad_secret(void **state)
 	sim_stop(&s);
 }
 
+/* Balances through the simulator's flex account and open positions, in the
+ * cash view: every currency equals the truth exactly, and each open
+ * position equals the signed sum of the truth's fills of its symbol (seed 7,
+ * 603 fills: a long and a short are open at the end). */
+static void
+test_balances_positions(void **state)
+{
+	static const char *const args[] = { "--seed", "7", "--accounts", "1", "--fills", "603", NULL };
+	struct simproc s;
+	char key[160], secret[512], b[DEC_STR_MAX], *path, *body;
+	struct credential cred = { 0 };
+	struct collected col = { 0 };
+	struct xsink sink = col_sink(&col);
+	struct xconf conf = { .market = FILL_FUTURES };
+	struct xconn c;
+	struct xsync_stats st;
+	const char *err = NULL, *cur;
+	json_t *t, *v, *pos;
+	size_t i, npos = 0;
+
+	(void)state;
+	sim_start(&s, args);
+	sim_credential(&s, "krakenfutures", "futures", key, secret, &cred);
+	conf.base_url = s.base;
+	assert_int_equal(xconn_open(&c, &exchange_krakenfutures, &conf, &err), 0);
+	if (xsync_cycle(&c, &cred, &sink, 60, &st) != 0)
+		fail_msg("cycle: %s", st.error);
+	path = xasprintf("/exsim/truth?api_key=%s", key);
+	body = sim_get(&s, path);
+	t = json_loads(body, 0, NULL);
+	assert_non_null(t);
+	json_object_foreach(json_object_get(t, "balances"), cur, v) {
+		struct dec d;
+		const char *e;
+		assert_int_equal(dec_parse(json_string_value(v), strlen(json_string_value(v)), &d, &e), 0);
+		dec_format(b, sizeof(b), d);
+		{
+			char got[DEC_STR_MAX];
+			if (col_balance_of(&col, cur, got) == NULL || strcmp(got, b) != 0)
+				fail_msg("balance %s: %s, truth %s", cur, col_balance_of(&col, cur, got), b);
+		}
+	}
+	/* positions: the signed sum of the truth's fills per symbol */
+	pos = json_object();
+	json_array_foreach(json_object_get(t, "fills"), i, v) {
+		const char *sym = json_string_value(json_object_get(v, "symbol"));
+		const char *amt = json_string_value(json_object_get(v, "amount")), *e;
+		struct dec a, sum = DEC_ZERO;
+		json_t *prev = json_object_get(pos, sym);
+		assert_int_equal(dec_parse(amt, strlen(amt), &a, &e), 0);
+		if (prev != NULL)
+			assert_int_equal(dec_parse(json_string_value(prev), strlen(json_string_value(prev)), &sum, &e), 0);
+		assert_int_equal(strcmp(json_string_value(json_object_get(v, "side")), "buy") == 0 ?
+		    dec_add(&sum, sum, a) : dec_sub(&sum, sum, a), 0);
+		dec_format(b, sizeof(b), sum);
+		json_object_set_new(pos, sym, json_string(b));
+	}
+	json_object_foreach(pos, cur, v) {
+		char got[DEC_STR_MAX];
+		const char *g = col_balance_of(&col, cur, got);
+		if (strcmp(json_string_value(v), "0") == 0) {
+			assert_null(g);
+			continue;
+		}
+		npos++;
+		if (g == NULL || strcmp(g, json_string_value(v)) != 0)
+			fail_msg("position %s: %s, truth's fills %s", cur, g, json_string_value(v));
+	}
+	assert_int_equal(npos, 2);
+	json_decref(pos);
+	json_decref(t);
+	free(body);
+	free(path);
+	xconn_close(&c);
+	sim_stop(&s);
+	free(col.fills);
+}
+
 int
 main(void)
 {
@@ -66,6 +140,7 @@ main(void)
 		cmocka_unit_test(test_backfill_live),
 		cmocka_unit_test(test_faults),
 		cmocka_unit_test(test_bad_secret),
+		cmocka_unit_test(test_balances_positions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
