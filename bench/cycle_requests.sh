@@ -226,9 +226,9 @@ def kraken_bound(s, T):
     return b, "AssetPairs 1 + trades %d + BalanceEx 1 + Ledgers 1+1 + OHLC %d pairs" % (t, P)
 
 def krakenfutures_bound(s, T):
-    """conn_krakenfutures.c: 1 + max(1, ceil(E/100))."""
+    """conn_krakenfutures.c, after the first cycle: 2 + max(1, ceil(E/100))."""
     t = max(1, math.ceil(T / 100))
-    return 1 + t, "accounts 1 + executions %d" % t
+    return 2 + t, "executions %d + openpositions 1 + accounts 1" % t
 
 bounds = {"binance": binance_bound, "coinbase": coinbase_bound, "kraken": kraken_bound,
           "krakenfutures": krakenfutures_bound}

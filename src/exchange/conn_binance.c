@@ -302,10 +302,22 @@ note_day(struct bpriv *p, int64_t ts)
  * first klines request: run again after a full page it would move that
  * symbol's start back to the first day, and the same page would be asked
  * for forever (an account older than 1000 days never finished a cycle). */
+/* The tracked symbol whose closes are the benchmark's (BTCUSDT, once its
+ * closes are wanted), or NULL. */
+static struct bsym *
+bench_twin(struct bpriv *p)
+{
+	for (size_t i = 0; i < p->nsyms; i++)
+		if (strcmp(p->syms[i].native, p->bench.native) == 0 && p->syms[i].kline_from != 0)
+			return &p->syms[i];
+	return NULL;
+}
+
 static void
 want_closes(struct xconn *c)
 {
 	struct bpriv *p = c->priv;
+	struct bsym *twin;
 
 	if (p->first_day_ms == 0)
 		return;
@@ -318,6 +330,11 @@ want_closes(struct xconn *c)
 	}
 	if (p->bench.kline_at == 0)
 		p->bench.kline_from = p->first_day_ms;
+	/* A traded BTCUSDT is the benchmark's own series: it is fetched once,
+	 * as the symbol, over the benchmark's days too (it was asked twice
+	 * per cycle, a repeat the poller counted). */
+	if ((twin = bench_twin(p)) != NULL && p->bench.kline_from != 0 && p->bench.kline_from < twin->kline_from)
+		twin->kline_from = p->bench.kline_from;
 }
 
 /* Every exchangeInfo symbol in an asset held becomes a candidate. */
@@ -558,7 +575,8 @@ b_next(struct xconn *c, const struct credential *cred, int64_t now, struct xreq 
 				p->closes_planned = true;
 			}
 			for (;; p->idx++) {
-				s = p->idx < p->nsyms ? &p->syms[p->idx] : p->idx == p->nsyms ? &p->bench : NULL;
+				s = p->idx < p->nsyms ? &p->syms[p->idx] :
+				    p->idx == p->nsyms && bench_twin(p) == NULL ? &p->bench : NULL;
 				if (s == NULL || (s->kline_from != 0 && (s->kline_at == 0 || now - s->kline_at >= CLOCK_TTL_MS)))
 					break;
 			}
@@ -1120,6 +1138,11 @@ on_klines(struct xconn *c, const json_t *j, const struct xsink *sink, struct xou
 	if (last >= 0)
 		s->kline_from = last;
 	s->kline_at = p->now;
+	/* the benchmark's twin fetched the benchmark's days too */
+	if (s != &p->bench && strcmp(s->native, p->bench.native) == 0) {
+		p->bench.kline_from = s->kline_from;
+		p->bench.kline_at = s->kline_at;
+	}
 	p->idx++;
 	return;
 bad:

@@ -1,8 +1,8 @@
 /*
  * Kraken Futures connector (exchanges.md section 7).
  *
- * A cycle: GET /derivatives/api/v3/accounts (validates the key), then the
- * account's executions from the history API,
+ * A cycle: GET /derivatives/api/v3/accounts (validates the key; the first
+ * cycle only), then the account's executions from the history API,
  * GET /api/history/v3/executions?sort=asc&since=..&count=.., following the
  * continuation token (response header Next-Continuation-Token, or the body
  * field continuationToken) until there is none. Executions carry the fee,
@@ -30,8 +30,9 @@
  * accounts (marginAccount: inverse PI_ and FI_ contracts) and their
  * positions are not read (a permanent caveat).
  *
- * Requests per cycle, retries of a request aside: R = 3 (accounts,
- * openpositions, accounts) + max(1, ceil(E / 100)) executions pages, E the
+ * Requests per cycle, retries of a request aside: R = 2 (openpositions,
+ * accounts; 3 in the first cycle, which validates the key with accounts
+ * first) + max(1, ceil(E / 100)) executions pages, E the
  * executions since the cursor (count=100 asked; a server answering smaller
  * pages adds pages, never repeats one: each page's continuation token is
  * new). Rate pools (docs.kraken.com futures-rate-limits): /derivatives 500
@@ -123,7 +124,10 @@ kf_begin(struct xconn *c, int64_t now_ms)
 {
 	struct krakenfutures *k = c->priv;
 
-	k->step = ST_ACCOUNTS;
+	/* once the key is validated, the previous cycle's closing accounts
+	 * request stands for this one's opening one (asked back to back, the
+	 * same request twice: a repeat) */
+	k->step = c->validated ? ST_EXECUTIONS : ST_ACCOUNTS;
 	k->npos = 0;
 	k->token[0] = '\0';
 	k->walk_since = k->cursor_ms >= 0 ? k->cursor_ms : c->conf.backfill_from_ms;

@@ -943,6 +943,9 @@ ireq_header(const struct exsim_request *r, const char *name)
  * (no HTTP, no wall clock). Stops after cap requests. Returns 0 when the
  * cycle completed, -1 when it did not within cap requests or a step failed
  * (*last says how). *nreq counts the requests made. */
+/* BTCUSDT daily klines requests icycle() sent (the benchmark's series). */
+static unsigned icycle_btc_klines;
+
 static int
 icycle(struct exsim *w, struct xconn *c, const struct credential *cred, const struct xsink *sink, int64_t now,
     unsigned cap, unsigned *nreq, enum xresult *last)
@@ -974,6 +977,8 @@ icycle(struct exsim *w, struct xconn *c, const struct credential *cred, const st
 			return -1;
 		}
 		(*nreq)++;
+		if (strstr(req.url, "klines?symbol=BTCUSDT&") != NULL)
+			icycle_btc_klines++;
 		if (getenv("ICYCLE_TRACE") != NULL)
 			fprintf(stderr, "%u %s\n", *nreq, req.url);
 		/* base + path ? query, the query split (Binance's values need no decoding). */
@@ -1109,6 +1114,7 @@ test_requests_bounded(void **state)
 	struct exsim_config cfg;
 	struct exsim w;
 	const char *err = NULL;
+	unsigned btc_traded = 0;
 
 	(void)state;
 	exsim_config_default(&cfg);
@@ -1150,14 +1156,21 @@ test_requests_bounded(void **state)
 		work_of(&w, a, now, now + 3600001, &wk);
 		b = bound(&wk);
 		now += 3600001;
+		icycle_btc_klines = 0;
 		if (icycle(&w, &c, &cred, &sink, now, b, &n, &last) != 0)
 			fail_msg("%s steady state: not complete after %u requests (bound %u), last %d",
 			    markets[a->market], n, b, last);
+		/* BTCUSDT's closes once, traded or only the benchmark (it was
+		 * asked twice when traded) */
+		for (size_t k = 0; k < a->nsymbols; k++)
+			btc_traded += strcmp(a->symbols[k].native, "BTCUSDT") == 0;
+		assert_int_equal(icycle_btc_klines, 1);
 		if (getenv("ICYCLE_TRACE") != NULL)
 			fprintf(stderr, "%s steady: %u requests, bound %u\n", markets[a->market], n, b);
 		xconn_close(&c);
 		col_free(&col);
 	}
+	assert_true(btc_traded > 0);	/* the case that was asked twice */
 	exsim_free(&w);
 }
 

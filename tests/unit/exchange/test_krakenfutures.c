@@ -377,9 +377,10 @@ test_executions(void **state)
 	assert_string_equal(b, "0.25");
 	assert_string_equal(g.fills[2].fees[0].currency, "BTC");
 	assert_true(c.backfill_done);
-	/* next cycle: since the newest, the header token wins over the body */
+	/* next cycle: the key is validated, so the executions come first
+	 * (the last cycle's closing accounts request stands for an opening
+	 * one); since the newest, the header token wins over the body */
 	c.ops->begin(&c, 1700000002000);
-	assert_int_equal(step(&c, &g, 200, accounts_body, &o, NULL, 0), XR_OK);
 	hdr_token = "hdr/token";
 	assert_int_equal(step(&c, &g, 200, page2, &o, url, sizeof(url)), XR_OK);
 	assert_non_null(strstr(url, "since=1700000000400"));
@@ -396,7 +397,7 @@ test_executions(void **state)
 	assert_string_equal(url, "https://f.test/derivatives/api/v3/accounts");
 	assert_string_equal(col_balance_of(&g, "USD", b), "1000.5");
 	assert_string_equal(col_balance_of(&g, "BTC", b), "0.1");
-	/* the header's bound: 1 + pages; the pools the requests go to */
+	/* the pools the requests go to */
 	{
 		struct xpool pools[XPOOL_MAX];
 		assert_int_equal(c.ops->pools(&c, pools), 2);
