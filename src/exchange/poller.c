@@ -41,11 +41,8 @@ struct job {
 	struct breaker *breaker;
 	bool budget_bound;
 
-	pthread_mutex_t mu;		/* ledger, holdings and status, against readers */
-	struct ledger *ledger;
-	struct holdings *holdings;
+	struct collection *coll;	/* ledger, holdings and status, under coll->mu (also p->colls') */
 	struct pricebook *book;		/* the poller's, shared */
-	struct poll_status st;
 
 	/* poller thread only */
 	size_t heap_idx;
@@ -83,6 +80,9 @@ struct poller {
 
 	pthread_mutex_t mu;		/* jobs map, command lists, stop flag, counters */
 	struct bmap *jobs;		/* sid -> job */
+	/* sid -> the job's collection, for readers (its own lock: readers never
+	 * take p->mu). Filed and removed with p->mu held. */
+	struct collection_table *colls;
 	struct job **incoming;
 	size_t nincoming;
 	struct job **outgoing;
@@ -107,23 +107,6 @@ struct poller {
 	uint64_t rng;
 };
 
-const char *
-poll_state_name(enum poll_state s)
-{
-	switch (s) {
-	case POLL_VALIDATING:
-		return "validating";
-	case POLL_ACTIVE:
-		return "active";
-	case POLL_INVALID_CREDENTIALS:
-		return "invalid_credentials";
-	case POLL_REFUSED_PERMISSIONS:
-		return "refused_permissions";
-	case POLL_FAILED:
-		return "failed";
-	}
-	return "unknown";
-}
 
 int
 poller_parse_urls(struct poller_config *cfg, const char *spec, const char **errstr)
@@ -292,19 +275,19 @@ backoff_ms(struct poller *p, unsigned failures)
 static void
 set_error(struct job *j, const char *msg)
 {
-	pthread_mutex_lock(&j->mu);
-	snprintf(j->st.last_error, sizeof(j->st.last_error), "%s", msg);
-	pthread_mutex_unlock(&j->mu);
+	pthread_mutex_lock(&j->coll->mu);
+	snprintf(j->coll->st.last_error, sizeof(j->coll->st.last_error), "%s", msg);
+	pthread_mutex_unlock(&j->coll->mu);
 }
 
 static void
 set_state(struct job *j, enum poll_state s, const char *msg)
 {
-	pthread_mutex_lock(&j->mu);
-	j->st.state = s;
+	pthread_mutex_lock(&j->coll->mu);
+	collection_set_state(j->coll, s);
 	if (msg != NULL)
-		snprintf(j->st.last_error, sizeof(j->st.last_error), "%s", msg);
-	pthread_mutex_unlock(&j->mu);
+		snprintf(j->coll->st.last_error, sizeof(j->coll->st.last_error), "%s", msg);
+	pthread_mutex_unlock(&j->coll->mu);
 }
 
 /* ---- the sink: what connectors learn lands here ---- */
@@ -315,22 +298,22 @@ apply_fill(struct job *j, const struct fill *f)
 	enum ledger_outcome oc;
 	const char *err = NULL;
 
-	if (ledger_apply(j->ledger, f, &oc, &err) != 0) {
-		j->st.rejected++;
-		snprintf(j->st.last_error, sizeof(j->st.last_error), "fill %.40s refused by the ledger: %s", f->id, err);
+	if (ledger_apply(j->coll->ledger, f, &oc, &err) != 0) {
+		j->coll->st.rejected++;
+		snprintf(j->coll->st.last_error, sizeof(j->coll->st.last_error), "fill %.40s refused by the ledger: %s", f->id, err);
 		return;
 	}
 	if (oc == LEDGER_APPLIED) {
-		j->st.fills_applied++;
+		j->coll->st.fills_applied++;
 		j->cycle_fills++;
 		/* Once per fill, as the ledger deduplicates: the daily holdings. */
-		if (holdings_fill(j->holdings, f, &err) != 0)
-			snprintf(j->st.last_error, sizeof(j->st.last_error), "fill %.40s not in the holdings: %s", f->id,
+		if (holdings_fill(j->coll->holdings, f, &err) != 0)
+			snprintf(j->coll->st.last_error, sizeof(j->coll->st.last_error), "fill %.40s not in the holdings: %s", f->id,
 			    err);
 	} else if (oc == LEDGER_DUPLICATE)
-		j->st.duplicates++;
+		j->coll->st.duplicates++;
 	else
-		j->st.stale++;
+		j->coll->st.stale++;
 }
 
 static int
@@ -339,9 +322,9 @@ sink_fill(void *arg, const struct fill *f)
 	struct job *j = arg;
 
 	if (j->conn.ops->ascending) {
-		pthread_mutex_lock(&j->mu);
+		pthread_mutex_lock(&j->coll->mu);
 		apply_fill(j, f);
-		pthread_mutex_unlock(&j->mu);
+		pthread_mutex_unlock(&j->coll->mu);
 		return 0;
 	}
 	if (j->nbuf == j->capbuf) {
@@ -369,10 +352,10 @@ flush_buffer(struct job *j)
 	if (j->nbuf == 0)
 		return;
 	qsort(j->buf, j->nbuf, sizeof(*j->buf), fill_order);
-	pthread_mutex_lock(&j->mu);
+	pthread_mutex_lock(&j->coll->mu);
 	for (size_t i = 0; i < j->nbuf; i++)
 		apply_fill(j, &j->buf[i]);
-	pthread_mutex_unlock(&j->mu);
+	pthread_mutex_unlock(&j->coll->mu);
 	j->nbuf = 0;
 	if (j->capbuf > 4096) {
 		free(j->buf);
@@ -390,14 +373,14 @@ sink_balance(void *arg, const char *currency, struct dec total)
 	struct job *j = arg;
 	const char *err;
 
-	pthread_mutex_lock(&j->mu);
+	pthread_mutex_lock(&j->coll->mu);
 	if (!j->staging) {
-		holdings_balances_begin(j->holdings);
+		holdings_balances_begin(j->coll->holdings);
 		j->staging = true;
 	}
-	if (holdings_balance(j->holdings, currency, total, &err) != 0)
-		snprintf(j->st.last_error, sizeof(j->st.last_error), "balance %.20s: %s", currency, err);
-	pthread_mutex_unlock(&j->mu);
+	if (holdings_balance(j->coll->holdings, currency, total, &err) != 0)
+		snprintf(j->coll->st.last_error, sizeof(j->coll->st.last_error), "balance %.20s: %s", currency, err);
+	pthread_mutex_unlock(&j->coll->mu);
 	return 0;
 }
 
@@ -408,11 +391,11 @@ sink_flow(void *arg, const char *id, int64_t ts_ms, const char *currency, struct
 	const char *err;
 	int rc;
 
-	pthread_mutex_lock(&j->mu);
-	rc = holdings_flow(j->holdings, id, ts_ms, currency, amount, &err);
+	pthread_mutex_lock(&j->coll->mu);
+	rc = holdings_flow(j->coll->holdings, id, ts_ms, currency, amount, &err);
 	if (rc < 0)
-		snprintf(j->st.last_error, sizeof(j->st.last_error), "flow %.40s: %s", id != NULL ? id : "", err);
-	pthread_mutex_unlock(&j->mu);
+		snprintf(j->coll->st.last_error, sizeof(j->coll->st.last_error), "flow %.40s: %s", id != NULL ? id : "", err);
+	pthread_mutex_unlock(&j->coll->mu);
 	return 0;
 }
 
@@ -422,10 +405,11 @@ sink_funding(void *arg, const char *id, int64_t ts_ms, const char *symbol, const
 	struct job *j = arg;
 	const char *err;
 
-	pthread_mutex_lock(&j->mu);
-	if (holdings_funding(j->holdings, id, ts_ms, symbol, currency, amount, &err) < 0)
-		snprintf(j->st.last_error, sizeof(j->st.last_error), "funding %.40s: %s", id != NULL ? id : "", err);
-	pthread_mutex_unlock(&j->mu);
+	pthread_mutex_lock(&j->coll->mu);
+	if (holdings_funding(j->coll->holdings, id, ts_ms, symbol, currency, amount, &err) < 0)
+		snprintf(j->coll->st.last_error, sizeof(j->coll->st.last_error), "funding %.40s: %s",
+		    id != NULL ? id : "", err);
+	pthread_mutex_unlock(&j->coll->mu);
 	return 0;
 }
 
@@ -447,11 +431,11 @@ sink_permissions(void *arg, bool can_trade, bool can_withdraw)
 {
 	struct job *j = arg;
 
-	pthread_mutex_lock(&j->mu);
-	j->st.can_trade = can_trade;
-	j->st.can_withdraw = can_withdraw;
-	j->st.permissions_known = true;
-	pthread_mutex_unlock(&j->mu);
+	pthread_mutex_lock(&j->coll->mu);
+	j->coll->st.can_trade = can_trade;
+	j->coll->st.can_withdraw = can_withdraw;
+	j->coll->st.permissions_known = true;
+	pthread_mutex_unlock(&j->coll->mu);
 	return 0;
 }
 
@@ -489,14 +473,14 @@ call_next(void *arg, const struct credential *cred)
 /* A cycle's degraded parts become the status's: a part requested this
  * cycle says what this cycle found (possibly complete), a part not
  * requested keeps what an earlier cycle found unless the connector said
- * more. Caller holds j->mu. */
+ * more. Caller holds j->coll->mu. */
 static void
 publish_degraded(struct job *j)
 {
 	for (size_t i = 0; i < XPART_COUNT; i++) {
 		if ((j->touched & (1u << i)) != 0 || j->conn.degraded[i][0] != '\0')
-			snprintf(j->st.degraded[i], sizeof(j->st.degraded[i]), "%s", j->conn.degraded[i]);
-		j->st.caveat[i] = j->conn.caveat[i];
+			snprintf(j->coll->st.degraded[i], sizeof(j->coll->st.degraded[i]), "%s", j->conn.degraded[i]);
+		j->coll->st.caveat[i] = j->conn.caveat[i];
 	}
 }
 
@@ -511,7 +495,7 @@ job_finish_cycle(struct poller *p, struct job *j, int64_t mono)
 	/* Adaptive interval: busier accounts are polled sooner. The cycle that
 	 * completes the backfill finds a history, not activity: it keeps the
 	 * interval (halving it would send every new session back at once). */
-	iv = j->st.interval_ms;
+	iv = j->coll->st.interval_ms;
 	backfill_cycle = !j->history_done;
 	j->history_done = j->conn.backfill_done;
 	if (backfill_cycle)
@@ -524,25 +508,25 @@ job_finish_cycle(struct poller *p, struct job *j, int64_t mono)
 		iv = p->cfg.min_interval_ms;
 	if (iv > p->cfg.max_interval_ms)
 		iv = p->cfg.max_interval_ms;
-	pthread_mutex_lock(&j->mu);
-	j->st.interval_ms = iv;
-	j->st.last_success_ms = time_now_ms();
-	j->st.complete_until_ms = j->cycle_begin_ms;
-	j->st.consecutive_failures = 0;
-	j->st.last_error[0] = '\0';
+	pthread_mutex_lock(&j->coll->mu);
+	j->coll->st.interval_ms = iv;
+	j->coll->st.last_success_ms = time_now_ms();
+	j->coll->st.complete_until_ms = j->cycle_begin_ms;
+	j->coll->st.consecutive_failures = 0;
+	j->coll->st.last_error[0] = '\0';
 	/* The cycle's closes are in: convert the third-currency fees whose
 	 * day now has a final close (fills applied earlier, or this cycle). */
-	if (feebook_resolve(j->ledger, j->book, j->conn.ops->name, &err) != 0)
-		snprintf(j->st.last_error, sizeof(j->st.last_error), "converting fees: %s", err);
-	j->st.backfill_done = j->conn.backfill_done;
-	snprintf(j->st.progress, sizeof(j->st.progress), "%s", j->conn.progress);
+	if (feebook_resolve(j->coll->ledger, j->book, j->conn.ops->name, &err) != 0)
+		snprintf(j->coll->st.last_error, sizeof(j->coll->st.last_error), "converting fees: %s", err);
+	j->coll->st.backfill_done = j->conn.backfill_done;
+	snprintf(j->coll->st.progress, sizeof(j->coll->st.progress), "%s", j->conn.progress);
 	publish_degraded(j);
-	j->st.cycles++;
-	j->st.cycle_requests = j->cycle_requests;
-	if (j->cycle_requests > j->st.max_cycle_requests)
-		j->st.max_cycle_requests = j->cycle_requests;
-	j->st.next_poll_ms = time_now_ms() + iv;
-	pthread_mutex_unlock(&j->mu);
+	j->coll->st.cycles++;
+	j->coll->st.cycle_requests = j->cycle_requests;
+	if (j->cycle_requests > j->coll->st.max_cycle_requests)
+		j->coll->st.max_cycle_requests = j->cycle_requests;
+	j->coll->st.next_poll_ms = time_now_ms() + iv;
+	pthread_mutex_unlock(&j->coll->mu);
 	j->in_cycle = false;
 	j->cycle_fills = 0;
 	pthread_mutex_lock(&p->mu);
@@ -781,12 +765,12 @@ job_step(struct poller *p, struct job *j, int64_t mono)
 	j->prepaid = false;
 	repeat = note_request(j);
 	j->cycle_requests++;
-	pthread_mutex_lock(&j->mu);
-	j->st.requests++;
+	pthread_mutex_lock(&j->coll->mu);
+	j->coll->st.requests++;
 	if (repeat)
-		j->st.repeats++;
-	j->st.last_poll_ms = a.now_ms;
-	pthread_mutex_unlock(&j->mu);
+		j->coll->st.repeats++;
+	j->coll->st.last_poll_ms = a.now_ms;
+	pthread_mutex_unlock(&j->coll->mu);
 	pthread_mutex_lock(&p->mu);
 	p->counters.requests++;
 	pthread_mutex_unlock(&p->mu);
@@ -862,24 +846,24 @@ job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
 	r.hdr_arg = j;
 	j->conn.ops->handle(&j->conn, &j->req, &r, &sink, &o);
 	if (j->staging) {
-		pthread_mutex_lock(&j->mu);
+		pthread_mutex_lock(&j->coll->mu);
 		if (o.result == XR_OK)
-			holdings_balances_commit(j->holdings, r.now_ms);
+			holdings_balances_commit(j->coll->holdings, r.now_ms);
 		else
-			holdings_balances_abort(j->holdings);
+			holdings_balances_abort(j->coll->holdings);
 		j->staging = false;
-		pthread_mutex_unlock(&j->mu);
+		pthread_mutex_unlock(&j->coll->mu);
 	}
 	curl_easy_getinfo(j->easy, CURLINFO_TOTAL_TIME_T, &us);
 	end_transfer(p, j);
 	observe_poll(j, cc, r.status, o.result, (int64_t)us * 1000);
 
-	if (p->cfg.require_read_only && j->st.permissions_known && (j->st.can_trade || j->st.can_withdraw)) {
+	if (p->cfg.require_read_only && j->coll->st.permissions_known && (j->coll->st.can_trade || j->coll->st.can_withdraw)) {
 		set_state(j, POLL_REFUSED_PERMISSIONS, "the key can trade or withdraw, and read-only keys are required "
 		    "(PERFAGG_REQUIRE_READ_ONLY=1)");
 		session_revoke_credential(p->sessions, j->sid);
 		log_event(LOG_WARN, "key_refused", "{s:s, s:s, s:b, s:b}", "sid", j->sid_hash, "exchange",
-		    j->conn.ops->name, "can_trade", j->st.can_trade, "can_withdraw", j->st.can_withdraw);
+		    j->conn.ops->name, "can_trade", j->coll->st.can_trade, "can_withdraw", j->coll->st.can_withdraw);
 		credential_hook(p, j, "refused_permissions");
 		j->done = true;
 		return;
@@ -897,9 +881,9 @@ job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
 		j->breaker->failures = 0;
 		/* backfill_done is published with the end of the cycle, once every
 		 * fill it walked is applied, never before. */
-		pthread_mutex_lock(&j->mu);
-		snprintf(j->st.progress, sizeof(j->st.progress), "%s", j->conn.progress);
-		pthread_mutex_unlock(&j->mu);
+		pthread_mutex_lock(&j->coll->mu);
+		snprintf(j->coll->st.progress, sizeof(j->coll->st.progress), "%s", j->conn.progress);
+		pthread_mutex_unlock(&j->coll->mu);
 		schedule(p, j, mono);
 		return;
 	case XR_AUTH:
@@ -956,12 +940,12 @@ job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
 		j->breaker->failures = BREAKER_THRESHOLD / 2;
 		log_event(LOG_WARN, "circuit_open", "{s:s, s:i}", "exchange", j->conn.ops->name, "ms", BREAKER_OPEN_MS);
 	}
-	pthread_mutex_lock(&j->mu);
-	snprintf(j->st.last_error, sizeof(j->st.last_error), "%s",
+	pthread_mutex_lock(&j->coll->mu);
+	snprintf(j->coll->st.last_error, sizeof(j->coll->st.last_error), "%s",
 	    o.error[0] != '\0' ? o.error : r.status == 0 ? "transport error" : "transient error");
 	if (j->step_failures > p->cfg.max_retries)
-		j->st.consecutive_failures++;
-	pthread_mutex_unlock(&j->mu);
+		j->coll->st.consecutive_failures++;
+	pthread_mutex_unlock(&j->coll->mu);
 	if (j->step_failures > p->cfg.max_retries && meta.part != XPART_FILLS && j->conn.ops->skip != NULL) {
 		/* A side step is given up for this cycle, and says so; the fills
 		 * it would have valued are already applied. */
@@ -989,10 +973,8 @@ job_free(struct poller *p, struct job *j)
 		end_transfer(p, j);
 	xreq_clear(&j->req);
 	xconn_close(&j->conn);
-	ledger_free(j->ledger);
-	holdings_free(j->holdings);
+	collection_unref(j->coll);
 	free(j->buf);
-	pthread_mutex_destroy(&j->mu);
 	OPENSSL_cleanse(j->sid, sizeof(j->sid));
 	free(j);
 }
@@ -1007,6 +989,7 @@ job_retire(struct poller *p, struct job *j)
 	queued = j->removed;	/* poller_remove got there first: it is in outgoing */
 	if (!queued) {
 		bmap_del(p->jobs, j->sid);
+		collection_table_del(p->colls, j->sid);
 		j->removed = true;
 		p->counters.jobs--;
 	}
@@ -1123,6 +1106,7 @@ poller_start(const struct poller_config *cfg, struct session_table *sessions, co
 	p->sessions = sessions;
 	pthread_mutex_init(&p->mu, NULL);
 	p->jobs = bmap_new();
+	p->colls = collection_table_new();
 	p->pacing = pacing_new(cfg->ip_budgets, cfg->key_budgets);
 	p->book = pricebook_new();
 	prim_random(&p->rng, sizeof(p->rng));
@@ -1178,6 +1162,7 @@ poller_stop(struct poller *p)
 	free(p->incoming);
 	bmap_sweep(p->jobs, drop_job, p);
 	bmap_free(p->jobs);
+	collection_table_free(p->colls);
 	pacing_free(p->pacing);
 	free(p->heap);
 	pricebook_free(p->book);
@@ -1228,24 +1213,23 @@ poller_add_ops(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const stru
 	}
 	memcpy(j->sid, sid, SESSION_ID_BYTES);
 	memcpy(j->sid_hash, info->id_hash, sizeof(j->sid_hash));
-	j->ledger = ledger_new();
-	j->holdings = holdings_new();
+	j->coll = collection_new(ops->name, conf.market);
 	j->book = p->book;
-	pthread_mutex_init(&j->mu, NULL);
-	j->st.state = POLL_VALIDATING;
-	j->st.interval_ms = p->cfg.interval_ms;
-	memcpy(j->st.caveat, j->conn.caveat, sizeof(j->st.caveat));
+	j->coll->st.interval_ms = p->cfg.interval_ms;
+	memcpy(j->coll->st.caveat, j->conn.caveat, sizeof(j->coll->st.caveat));
 	j->heap_idx = SIZE_MAX;
 	pthread_mutex_lock(&p->mu);
 	if (bmap_put(p->jobs, sid, j) != 0) {
 		pthread_mutex_unlock(&p->mu);
 		xconn_close(&j->conn);
-		ledger_free(j->ledger);
-		holdings_free(j->holdings);
+		collection_unref(j->coll);
 		free(j);
 		*errstr = "session already polled";
 		return -1;
 	}
+	/* p->mu is held: the table's lock nests inside it, never the reverse */
+	if (collection_table_put(p->colls, sid, j->coll) != 0)
+		fatalx("poller: collection of a new job already filed");
 	/* Only the first command since the poller last took them wakes it:
 	 * it takes them all at once (a burst of registrations is one wakeup). */
 	wake = p->nincoming == 0 && p->noutgoing == 0;
@@ -1267,6 +1251,7 @@ poller_remove(struct poller *p, const uint8_t sid[SESSION_ID_BYTES])
 	pthread_mutex_lock(&p->mu);
 	j = bmap_del(p->jobs, sid);
 	if (j != NULL) {
+		collection_table_del(p->colls, sid);
 		j->removed = true;
 		p->counters.jobs--;
 		/* A job not yet taken from incoming is dropped from there. */
@@ -1311,71 +1296,31 @@ poller_view_account(struct poller *p, const uint8_t sid[SESSION_ID_BYTES],
     int (*fn)(void *arg, const struct poller_account *a), void *arg)
 {
 	struct poller_account a;
-	struct job *j;
-	int rc = -1;
+	struct collection *c = collection_table_get(p->colls, sid);
+	int rc;
 
-	pthread_mutex_lock(&p->mu);
-	j = bmap_get(p->jobs, sid);
-	if (j != NULL) {
-		pthread_mutex_lock(&j->mu);
-		a = (struct poller_account){ .ledger = j->ledger, .holdings = j->holdings, .status = &j->st,
-			.prices = p->book, .exchange = j->conn.ops->name, .market = j->conn.conf.market };
-		rc = fn(arg, &a);
-		pthread_mutex_unlock(&j->mu);
-	}
-	pthread_mutex_unlock(&p->mu);
+	if (c == NULL)
+		return -1;
+	pthread_mutex_lock(&c->mu);
+	a = (struct poller_account){ .ledger = c->ledger, .holdings = c->holdings, .status = &c->st,
+		.prices = p->book, .exchange = c->exchange, .market = c->market };
+	rc = fn(arg, &a);
+	pthread_mutex_unlock(&c->mu);
+	collection_unref(c);
 	return rc;
-}
-
-struct collect_arg {
-	uint8_t (*sids)[SESSION_ID_BYTES];
-	size_t n;
-};
-
-static bool
-collect_sid(void *arg, const uint8_t *key, void *val)
-{
-	struct collect_arg *a = arg;
-
-	memcpy(a->sids[a->n++], key, SESSION_ID_BYTES);
-	return false;
 }
 
 size_t
 poller_sessions(struct poller *p, uint8_t (**sids)[SESSION_ID_BYTES])
 {
-	struct collect_arg a = { 0 };
-
-	pthread_mutex_lock(&p->mu);
-	a.sids = xcalloc(bmap_count(p->jobs) + 1, SESSION_ID_BYTES);
-	bmap_sweep(p->jobs, collect_sid, &a);
-	pthread_mutex_unlock(&p->mu);
-	*sids = a.sids;
-	return a.n;
-}
-
-static bool
-count_state(void *arg, const uint8_t *key, void *val)
-{
-	uint64_t *counts = arg;
-	struct job *j = val;
-
-	pthread_mutex_lock(&j->mu);
-	if ((unsigned)j->st.state < POLL_NSTATES)
-		counts[j->st.state]++;
-	pthread_mutex_unlock(&j->mu);
-	return false;
+	return collection_table_sids(p->colls, sids);
 }
 
 void
 poller_state_counts(struct poller *p, uint64_t counts[POLL_NSTATES])
 {
-	memset(counts, 0, POLL_NSTATES * sizeof(counts[0]));
-	pthread_mutex_lock(&p->mu);
-	bmap_sweep(p->jobs, count_state, counts);
-	pthread_mutex_unlock(&p->mu);
+	collection_table_state_counts(p->colls, counts);
 }
-
 void
 poller_counters(struct poller *p, struct poller_counters *out)
 {

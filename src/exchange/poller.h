@@ -13,6 +13,14 @@
  * one key (and, for per-IP limits, of one exchange). A circuit breaker per
  * exchange stops requests for a while after a run of failures.
  * THREAD SAFETY: poller_add/remove/view may be called from any thread.
+ * Readers (views, session lists, state counts) never take the poller's own
+ * lock: each session's ledger, holdings and status are a collection
+ * (collection.h) behind a lock of its own, found through a table with its
+ * own read-write lock. A view holds only its session's collection: the
+ * poller's lock, the table and the other sessions stay free, and the
+ * poller thread waits on a view only to update that same session (one
+ * thread: for as long as the view lasts, so views must be short)
+ * (test_poller: test_readers_never_stall_polling).
  */
 #ifndef PERFAGG_EXCHANGE_POLLER_H
 #define PERFAGG_EXCHANGE_POLLER_H
@@ -23,6 +31,7 @@
 #include "core/holdings.h"
 #include "core/ledger.h"
 #include "enclave/session.h"
+#include "exchange/collection.h"
 #include "exchange/exchange.h"
 #include "exchange/pricebook.h"
 
@@ -53,45 +62,6 @@ struct poller_config {
 	size_t nurls;
 };
 
-/* Where a session's collection stands. */
-enum poll_state {
-	POLL_VALIDATING,		/* no authenticated answer yet */
-	POLL_ACTIVE,
-	POLL_INVALID_CREDENTIALS,	/* the exchange refused the key: polling stopped, credential wiped */
-	POLL_REFUSED_PERMISSIONS,	/* the key can trade or withdraw and read-only keys are required */
-	POLL_FAILED,			/* the connector cannot serve this account (error says why) */
-};
-#define POLL_NSTATES (POLL_FAILED + 1)
-
-struct poll_status {
-	enum poll_state state;
-	bool backfill_done;
-	char progress[128];
-	char last_error[160];		/* "" when the last step succeeded */
-	unsigned consecutive_failures;
-	int64_t last_success_ms;	/* wall clock of the last successful cycle, 0 = none yet */
-	int64_t complete_until_ms;	/* wall clock at which the last successful cycle began: the
-					 * fills the exchange had executed before it are applied; 0 = none */
-	int64_t last_poll_ms;		/* wall clock of the last request */
-	int64_t next_poll_ms;
-	int64_t interval_ms;
-	uint64_t requests, fills_applied, duplicates, stale, rejected;
-	uint64_t cycles;		/* completed poll cycles */
-	uint64_t cycle_requests;	/* requests of the last completed cycle */
-	uint64_t max_cycle_requests;	/* the most any completed cycle took */
-	/* Requests that repeated the previous one verbatim (method, URL, body)
-	 * although it had been answered and consumed: a connector not
-	 * advancing (exchange.h progress contract). Must stay 0. */
-	uint64_t repeats;
-	bool can_trade, can_withdraw, permissions_known;
-	/* Why a part of the account is incomplete ("" = complete), as of the
-	 * last completed cycle, and the exchange's permanent caveats (static
-	 * strings or NULL), by enum xpart. */
-	char degraded[XPART_COUNT][XDEGRADED_MAX];
-	const char *caveat[XPART_COUNT];
-};
-
-const char *poll_state_name(enum poll_state s);
 
 struct poller;
 
@@ -114,8 +84,9 @@ int poller_add_ops(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const 
 /* Stops collecting for sid and frees its ledger (revocation). */
 void poller_remove(struct poller *p, const uint8_t sid[SESSION_ID_BYTES]);
 
-/* Calls fn with the session's ledger and status, locked against the poller
- * for the duration of the call. Returns fn's result, or -1 if unknown. */
+/* Calls fn with the session's ledger and status, its collection locked
+ * for the duration of the call (the session removed meanwhile stays
+ * readable until fn returns). Returns fn's result, or -1 if unknown. */
 int poller_view(struct poller *p, const uint8_t sid[SESSION_ID_BYTES],
     int (*fn)(void *arg, const struct ledger *l, const struct poll_status *st), void *arg);
 

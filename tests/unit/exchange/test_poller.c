@@ -577,6 +577,104 @@ test_side_step_skipped_and_degraded(void **state)
 	world_stop(&w);
 }
 
+/* A reader inside poller_view holds only its session's collection: the
+ * poller keeps scheduling (another session backfills, sessions are added,
+ * listed and counted) while the reader waits. Before collections had their
+ * own table, the view held the poller's lock and this deadlocked. */
+struct slow_reader {
+	struct world *w;
+	uint8_t other[SESSION_ID_BYTES];
+	bool other_done;
+};
+
+static int
+other_backfilled(void *arg, const struct ledger *l, const struct poll_status *st)
+{
+	(void)l;
+	*(bool *)arg = st->backfill_done && st->fills_applied == NFILLS;
+	return 0;
+}
+
+static int
+hold_view(void *arg, const struct ledger *l, const struct poll_status *st)
+{
+	struct slow_reader *r = arg;
+	uint8_t (*sids)[SESSION_ID_BYTES];
+	uint64_t counts[POLL_NSTATES];
+	size_t n;
+
+	(void)l;
+	(void)st;
+	/* the poller, the session list and the state counts all answer */
+	for (int i = 0; i < 6000 && !r->other_done; i++) {
+		if (poller_view(r->w->poller, r->other, other_backfilled, &r->other_done) != 0)
+			fail_msg("the other session is not viewable");
+		usleep(10000);
+	}
+	n = poller_sessions(r->w->poller, &sids);
+	free(sids);
+	poller_state_counts(r->w->poller, counts);
+	assert_int_equal(n, 2);
+	assert_int_equal(counts[POLL_ACTIVE], 2);
+	return 0;
+}
+
+static void
+test_readers_never_stall_polling(void **state)
+{
+	struct world w;
+	struct snap s;
+	struct slow_reader r = { .w = &w };
+	struct session_params sp = { .exchange = "fake", .account_type = "spot", .user_id = "u2", .ttl_s = 600 };
+	struct session_info info;
+	const char *err = NULL;
+	uint32_t h;
+	struct credential cred = { .api_key = "good-key", .api_key_len = 8, .secret = "s", .secret_len = 1 };
+
+	(void)state;
+	memset(fail_plan, 0, sizeof(fail_plan));
+	world_start(&w, "good-key");
+	wait_for(&w, &s, backfilled);
+	/* inside a view of the first session, a second one is added and must
+	 * backfill completely */
+	assert_int_equal(vault_put(w.vault, &cred, &h, &err), 0);
+	assert_int_equal(session_create(w.sessions, &sp, h, time_now_ms(), r.other, &info, &err), 0);
+	assert_int_equal(poller_add_ops(w.poller, r.other, &info, &fake_ops, &err), 0);
+	assert_int_equal(poller_view(w.poller, w.sid, hold_view, &r), 0);
+	assert_true(r.other_done);
+	world_stop(&w);
+}
+
+/* A reader's reference keeps a removed session's collection alive; the
+ * session is gone from the table at once. */
+static int
+remove_inside(void *arg, const struct ledger *l, const struct poll_status *st)
+{
+	struct world *w = arg;
+	struct snap s;
+
+	poller_remove(w->poller, w->sid);
+	assert_int_equal(poller_view(w->poller, w->sid, take, &s), -1);
+	/* still readable here: the reference is held until the view returns */
+	assert_int_equal(st->fills_applied, NFILLS);
+	assert_int_equal(ledger_nsymbols(l), 1);
+	return 7;
+}
+
+static void
+test_view_outlives_removal(void **state)
+{
+	struct world w;
+	struct snap s;
+
+	(void)state;
+	memset(fail_plan, 0, sizeof(fail_plan));
+	world_start(&w, "good-key");
+	wait_for(&w, &s, backfilled);
+	assert_int_equal(poller_view(w.poller, w.sid, remove_inside, &w), 7);
+	world_stop(&w);
+}
+
 static void
 test_revoke_stops_polling(void **state)
 {
@@ -656,6 +754,8 @@ main(void)
 		cmocka_unit_test(test_failing_side_step_holds_nothing_back),
 		cmocka_unit_test(test_side_step_skipped_and_degraded),
 		cmocka_unit_test(test_revoke_stops_polling),
+		cmocka_unit_test(test_readers_never_stall_polling),
+		cmocka_unit_test(test_view_outlives_removal),
 		cmocka_unit_test(test_account_sinks),
 		cmocka_unit_test(test_bnb_fees_converted),
 	};
