@@ -10,6 +10,10 @@
  * balances side step (XPART_BALANCES): GET /derivatives/api/v3/openpositions
  * and GET /derivatives/api/v3/accounts again, back to back, so that the
  * positions and the collateral they are netted against are one snapshot.
+ * Then the prices side step (XPART_PRICES): the daily closes of every
+ * contract traded or held, and of PF_XBTUSD (the BTC benchmark), from the
+ * account's first day, GET /api/charts/v1/trade/<contract>/1d?from=&to=
+ * (public), each series at most hourly (on_charts).
  *
  * Balances are reported in the cash view the daemon's equity uses (equity =
  * cash + sum(position size x close)), as conn_binance.c does for USD-M. The
@@ -32,14 +36,18 @@
  *
  * Requests per cycle, retries of a request aside: R = 2 (openpositions,
  * accounts; 3 in the first cycle, which validates the key with accounts
- * first) + max(1, ceil(E / 100)) executions pages, E the
+ * first) + max(1, ceil(E / 100)) executions pages + sum over the series
+ * due (not fetched within the hour) of (floor(D_k / 2000) + 1), E the
  * executions since the cursor (count=100 asked; a server answering smaller
  * pages adds pages, never repeats one: each page's continuation token is
- * new). Rate pools (docs.kraken.com futures-rate-limits): /derivatives 500
- * per 10 s per key (accounts and openpositions cost 2 each); /history a pool
- * of 100 tokens whose refill Kraken does not state: taken as 100 per 10 s
- * (1 per call). A balances step given up by the poller (ops->skip) ends the
- * cycle without balances.
+ * new) and D_k the days of closes series k still needs (2,000 candles an
+ * answer; each next request starts after the last candle). Rate pools
+ * (docs.kraken.com futures-rate-limits): /derivatives 500 per 10 s per key
+ * (accounts and openpositions cost 2 each); /history a pool of 100 tokens
+ * whose refill Kraken does not state: taken as 100 per 10 s (1 per call);
+ * the public charts API states no limit (not paced). A balances step given
+ * up by the poller (ops->skip) goes on to the prices; a series given up, or
+ * refused with a 4xx, leaves prices degraded and goes on to the next.
  *
  * Fills are emitted oldest first (ascending). The cursor is the newest
  * execution time seen and the ids seen at exactly that time: since is
@@ -65,7 +73,24 @@
 #define BUDGET 500
 #define BUDGET_WINDOW_MS 10000
 
-enum step { ST_ACCOUNTS, ST_EXECUTIONS, ST_POSITIONS, ST_BALANCES, ST_DONE };
+enum step { ST_ACCOUNTS, ST_EXECUTIONS, ST_POSITIONS, ST_BALANCES, ST_CHARTS, ST_DONE };
+
+/* Daily closes: the charts API answers at most CHART_MAX candles; a series
+ * caught up is asked again at most every CHARTS_EVERY_MS (its newest
+ * candle's close moves until the day ends). */
+#define SERIES_MAX 64
+#define CHART_MAX 2000
+#define CHARTS_EVERY_MS 3600000LL
+#define DAY_MS 86400000LL
+#define BENCH_NATIVE "PF_XBTUSD"	/* the BTC benchmark's series (server handlers_metrics.c) */
+
+/* A series of daily closes: a contract traded or held, or the benchmark. */
+struct kfseries {
+	char native[32];		/* "PF_XBTUSD" */
+	char unified[FILL_SYMBOL_MAX];	/* "BTC/USD:USD" */
+	int64_t from_s;			/* from of its next request, seconds; 0: the account's first day */
+	int64_t fetched_ms;		/* when it was last caught up, 0 never */
+};
 
 /* An open flex position (ST_POSITIONS), for the balances step. */
 struct kfpos {
@@ -85,6 +110,9 @@ struct krakenfutures {
 	uint64_t nfills;
 	struct kfpos *pos;		/* this cycle's open flex positions */
 	size_t npos, poscap;
+	struct kfseries series[SERIES_MAX];
+	size_t nseries, series_i;
+	int64_t first_day_ms;		/* day of the earliest fill, -1 none */
 };
 
 static int
@@ -98,9 +126,8 @@ kf_open(struct xconn *c, const char **errstr)
 	}
 	k = xcalloc(1, sizeof(*k));
 	k->cursor_ms = -1;
+	k->first_day_ms = -1;
 	c->priv = k;
-	c->caveat[XPART_PRICES] = "Kraken Futures: no daily closes are fetched, so open positions are not valued "
-	    "(only the margin account's balances are)";
 	c->caveat[XPART_FLOWS] = "Kraken Futures: no deposits or withdrawals are fetched: transfers count as returns";
 	c->caveat[XPART_BALANCES] = "Kraken Futures: single-collateral margin accounts (inverse contracts) and their "
 	    "positions are not read";
@@ -129,6 +156,7 @@ kf_begin(struct xconn *c, int64_t now_ms)
 	 * same request twice: a repeat) */
 	k->step = c->validated ? ST_EXECUTIONS : ST_ACCOUNTS;
 	k->npos = 0;
+	k->series_i = 0;
 	k->token[0] = '\0';
 	k->walk_since = k->cursor_ms >= 0 ? k->cursor_ms : c->conf.backfill_from_ms;
 }
@@ -191,6 +219,28 @@ kf_next(struct xconn *c, const struct credential *cred, int64_t now_ms, struct x
 		req->pool = 1;
 		req->part = XPART_FILLS;
 		req->tag = ST_EXECUTIONS;
+		return 1;
+	case ST_CHARTS:
+		while (k->series_i < k->nseries && k->series[k->series_i].fetched_ms != 0 &&
+		    now_ms - k->series[k->series_i].fetched_ms < CHARTS_EVERY_MS)
+			k->series_i++;
+		if (k->series_i == k->nseries) {
+			k->step = ST_DONE;
+			return 0;
+		}
+		{
+			struct kfseries *s = &k->series[k->series_i];
+			char path[96];
+			if (s->from_s == 0)
+				s->from_s = (k->first_day_ms >= 0 ? k->first_day_ms : now_ms - now_ms % DAY_MS) / 1000;
+			snprintf(path, sizeof(path), "/api/charts/v1/trade/%s/1d", s->native);
+			snprintf(q, sizeof(q), "from=%" PRId64 "&to=%" PRId64, s->from_s, now_ms / 1000);
+			xreq_set(req, "GET", c->base_url, path, q);
+		}
+		req->weight = 1;
+		req->pool = 2;
+		req->part = XPART_PRICES;
+		req->tag = ST_CHARTS;
 		return 1;
 	case ST_DONE:
 		break;
@@ -275,7 +325,7 @@ str_is(const json_t *v, const char *a)
  *    "makerOrderData" / "takerOrderData" (fee, nullable) -- the older docs.
  */
 static int
-parse_execution(const json_t *el, const char *account, struct fill *f, const char **why)
+parse_execution(const json_t *el, const char *account, struct fill *f, const char **native, const char **why)
 {
 	const json_t *ev = json_object_get(el, "event"), *wrap, *ex, *mine, *od = NULL, *et;
 	const char *id, *dir, *tradeable, *oid, *mine_acct;
@@ -349,6 +399,7 @@ parse_execution(const json_t *el, const char *account, struct fill *f, const cha
 		return -1;
 	if (kf_symbol(tradeable, f, &inverse, settle, why) == -1)
 		return -1;
+	*native = tradeable;
 	*why = "execution: bad field";
 	if (num_dec(json_object_get(ex, "quantity"), &f->amount) == -1 ||
 	    num_dec(json_object_get(ex, "price"), &f->price) == -1 || dec_sign(f->amount) <= 0 ||
@@ -389,6 +440,27 @@ advance_cursor(struct krakenfutures *k, int64_t ts, const char *id)
 	snprintf(k->at_cursor[k->nat++], ID_MAX, "%s", id);
 }
 
+/* Daily closes are wanted for every contract traded or held (native name
+ * as Kraken spells it, unified as the fills name it) and, once the account
+ * has a first day, for the BTC benchmark. */
+static void
+note_series(struct krakenfutures *k, const char *native, const char *unified)
+{
+	struct kfseries *s;
+
+	for (size_t i = 0; i < k->nseries; i++)
+		if (strcasecmp(k->series[i].native, native) == 0)
+			return;
+	if (k->nseries == SERIES_MAX || strlen(native) >= sizeof(s->native))
+		return;
+	s = &k->series[k->nseries++];
+	memset(s, 0, sizeof(*s));
+	snprintf(s->native, sizeof(s->native), "%s", native);
+	snprintf(s->unified, sizeof(s->unified), "%s", unified);
+	if (strcasecmp(native, BENCH_NATIVE) != 0)
+		note_series(k, BENCH_NATIVE, "BTC/USD:USD");
+}
+
 static void
 on_executions(struct xconn *c, const json_t *j, const struct xresp *resp, const struct xsink *sink,
     struct xoutcome *out)
@@ -404,7 +476,8 @@ on_executions(struct xconn *c, const json_t *j, const struct xresp *resp, const 
 		return;
 	}
 	json_array_foreach(els, i, el) {
-		int r = parse_execution(el, account, &f, &why);
+		const char *native = NULL;
+		int r = parse_execution(el, account, &f, &native, &why);
 		if (r == -1) {
 			xoutcome_error(out, XR_FATAL, "krakenfutures executions: %s", why);
 			return;
@@ -418,6 +491,9 @@ on_executions(struct xconn *c, const json_t *j, const struct xresp *resp, const 
 		}
 		advance_cursor(k, f.timestamp, f.id);
 		k->nfills++;
+		if (k->first_day_ms < 0 || f.timestamp - f.timestamp % DAY_MS < k->first_day_ms)
+			k->first_day_ms = f.timestamp - f.timestamp % DAY_MS;
+		note_series(k, native, f.symbol);
 	}
 	tok = resp->header != NULL ? resp->header(resp, "Next-Continuation-Token") : NULL;
 	if (tok == NULL || *tok == '\0')
@@ -534,6 +610,7 @@ on_positions(struct xconn *c, const json_t *j, struct xoutcome *out)
 		}
 		kp = &k->pos[k->npos];
 		snprintf(kp->symbol, sizeof(kp->symbol), "%s", f.symbol);
+		note_series(k, sym, f.symbol);
 		if (num_dec(json_object_get(p, "size"), &kp->size) == -1 || dec_sign(kp->size) < 0 ||
 		    num_dec(json_object_get(p, "price"), &kp->price) == -1 || dec_sign(kp->price) <= 0 ||
 		    (str_is(side, "short") && dec_neg(&kp->size, kp->size) == -1)) {
@@ -589,7 +666,7 @@ on_balances(struct xconn *c, json_t *j, const struct xsink *sink, struct xoutcom
 	for (size_t i = 0; i < k->npos; i++)
 		if (sink->balance != NULL && sink->balance(sink->arg, k->pos[i].symbol, k->pos[i].size) == -1)
 			goto refused;
-	k->step = ST_DONE;
+	k->step = ST_CHARTS;
 	return;
 bad:
 	xoutcome_error(out, XR_FATAL, "krakenfutures accounts: bad balance");
@@ -598,15 +675,87 @@ refused:
 	xoutcome_error(out, XR_FATAL, "the balance sink refused");
 }
 
-/* ops->skip: the balances step was given up for this cycle. */
+/* ops->skip: the balances step, or one series of closes, was given up for
+ * this cycle. */
 static void
 kf_skip(struct xconn *c, const struct xreq *req)
 {
 	struct krakenfutures *k = c->priv;
 
-	(void)req;
-	if (k->step == ST_POSITIONS || k->step == ST_BALANCES)
-		k->step = ST_DONE;
+	if (req->tag == ST_CHARTS)
+		k->series_i++;
+	else if (k->step == ST_POSITIONS || k->step == ST_BALANCES)
+		k->step = ST_CHARTS;
+}
+
+/*
+ * GET /api/charts/v1/trade/<symbol>/1d (public): {"candles":[{"time" (ms),
+ * "open", "high", "low", "close", "volume"}], "more_candles"} oldest first
+ * (docs.kraken.com futures-api charts/candles; ccxt fetchOHLCV). More
+ * candles: the next request starts the day after the last one. Caught up:
+ * the next cycle's starts at the newest candle, whose close moves until
+ * the day ends. A 4xx is the series' permanent refusal (an unknown or
+ * delisted contract): prices are degraded and the cycle goes on.
+ */
+static void
+on_charts(struct xconn *c, const struct xresp *resp, const struct xsink *sink, struct xoutcome *out)
+{
+	struct krakenfutures *k = c->priv;
+	struct kfseries *s = &k->series[k->series_i];
+	const json_t *candles, *cd;
+	json_t *j = NULL;
+	int64_t last = -1, t;
+	const char *err;
+	size_t i;
+	int line;
+
+	if (resp->status == 429) {
+		out->retry_after_ms = 1000;
+		xoutcome_error(out, XR_RATE_LIMITED, "krakenfutures charts: HTTP 429");
+		return;
+	}
+	if (resp->status == 0 || resp->status >= 500) {
+		xoutcome_error(out, XR_RETRY, "krakenfutures charts %s: HTTP %ld", s->native, resp->status);
+		return;
+	}
+	if (resp->status >= 400) {
+		xconn_degrade(c, XPART_PRICES, "no daily closes for %s (krakenfutures charts: HTTP %ld)", s->native,
+		    resp->status);
+		s->fetched_ms = resp->now_ms;
+		k->series_i++;
+		return;
+	}
+	j = fill_json_loads(resp->body, resp->body_len, &line, &err);
+	if (resp->status != 200 || j == NULL || !json_is_array(candles = json_object_get(j, "candles"))) {
+		xoutcome_error(out, XR_RETRY, "krakenfutures charts %s: HTTP %ld, malformed body", s->native,
+		    resp->status);
+		goto done;
+	}
+	json_array_foreach(candles, i, cd) {
+		struct dec close;
+		const json_t *tv = json_object_get(cd, "time"), *cv = json_object_get(cd, "close");
+		/* numbers arrive as their exact text (fill_json_loads) */
+		if (num_ms(tv, &t) == -1 || t % DAY_MS != 0 || t <= last || num_dec(cv, &close) == -1 ||
+		    dec_sign(close) <= 0) {
+			xoutcome_error(out, XR_RETRY, "krakenfutures charts %s: bad candle", s->native);
+			goto done;
+		}
+		last = t;
+		if (sink->price != NULL && sink->price(sink->arg, s->unified, t, close) == -1) {
+			xoutcome_error(out, XR_FATAL, "sink refused a price");
+			goto done;
+		}
+	}
+	if (json_is_true(json_object_get(j, "more_candles")) && last >= 0 && (last + DAY_MS) / 1000 > s->from_s) {
+		s->from_s = (last + DAY_MS) / 1000;
+		goto done;
+	}
+	if (last >= 0)
+		s->from_s = last / 1000;
+	s->fetched_ms = resp->now_ms;
+	k->series_i++;
+done:
+	json_decref(j);
 }
 
 /* The budget refills over its window: wait at least this call's share,
@@ -630,6 +779,10 @@ kf_handle(struct xconn *c, const struct xreq *req, const struct xresp *resp, con
 
 	memset(out, 0, sizeof(*out));
 	out->result = XR_OK;
+	if (req->tag == ST_CHARTS) {
+		on_charts(c, resp, sink, out);
+		return;
+	}
 	if (resp->status == 0 || resp->status >= 500) {
 		xoutcome_error(out, XR_RETRY, "krakenfutures: HTTP %ld", resp->status);
 		return;
@@ -711,7 +864,9 @@ kf_pools(const struct xconn *c, struct xpool out[XPOOL_MAX])
 	(void)c;
 	out[0] = (struct xpool){ "derivatives", true, 500, 50 };
 	out[1] = (struct xpool){ "history", true, 100, 10 };
-	return 2;
+	/* the public charts API states no limit: not paced */
+	out[2] = (struct xpool){ "charts", false, 0, 0 };
+	return 3;
 }
 
 const struct exchange_ops exchange_krakenfutures = {

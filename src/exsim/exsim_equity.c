@@ -52,9 +52,11 @@ exsim_close(const struct exsim *w, const struct exsim_venue *v, enum fill_market
 	return v->close != NULL ? v->close(w, v, m, unified, day, now_ms, close) : -1;
 }
 
-int
-exsim_close_from_fills(const struct exsim *w, const struct exsim_venue *v, enum fill_market m, const char *unified,
-    int64_t day, int64_t now_ms, struct dec *close)
+/* The account of v whose fills are unified's candles, and the symbol's
+ * index in it: the first account trading it (Kraken: sim_kraken.c
+ * pair_owner), of the same futures-ness as m when v is mixed. */
+static const struct exsim_account *
+candle_owner(const struct exsim *w, const struct exsim_venue *v, enum fill_market m, const char *unified, size_t *kout)
 {
 	bool mixed = exsim_venue_mixed(v);
 
@@ -62,13 +64,51 @@ exsim_close_from_fills(const struct exsim *w, const struct exsim_venue *v, enum 
 		const struct exsim_account *a = &w->accounts[i];
 		if (a->venue != v || (mixed && (a->market == FILL_FUTURES) != (m == FILL_FUTURES)))
 			continue;
-		/* the first account trading the symbol serves its candles
-		 * (Kraken: sim_kraken.c pair_owner) */
 		for (size_t k = 0; k < a->nsymbols; k++)
-			if (strcmp(a->symbols[k].unified, unified) == 0)
-				return close_from_fills(a, k, day, now_ms, close);
+			if (strcmp(a->symbols[k].unified, unified) == 0) {
+				*kout = k;
+				return a;
+			}
 	}
-	return -1;
+	return NULL;
+}
+
+int
+exsim_close_from_fills(const struct exsim *w, const struct exsim_venue *v, enum fill_market m, const char *unified,
+    int64_t day, int64_t now_ms, struct dec *close)
+{
+	size_t k;
+	const struct exsim_account *a = candle_owner(w, v, m, unified, &k);
+
+	return a != NULL ? close_from_fills(a, k, day, now_ms, close) : -1;
+}
+
+int
+exsim_candle_from_fills(const struct exsim *w, const struct exsim_venue *v, enum fill_market m, const char *unified,
+    int64_t day, int64_t now_ms, struct exsim_candle *c)
+{
+	size_t k;
+	const struct exsim_account *a = candle_owner(w, v, m, unified, &k);
+	uint64_t i0, i1, vis;
+	struct fill f;
+
+	if (a == NULL || close_from_fills(a, k, day, now_ms, &c->close) != 0)
+		return -1;
+	vis = exsim_visible(a, k, now_ms);
+	i0 = exsim_index_at(a, k, day * DAY_MS);
+	i1 = exsim_index_at(a, k, (day + 1) * DAY_MS);
+	if (i1 > vis)
+		i1 = vis;
+	c->fills = i1 > i0 ? i1 - i0 : 0;
+	c->open = c->close;
+	if (c->fills > 0) {
+		exsim_fill(a, k, i0, &f);
+		c->open = f.price;
+	} else if (i0 > 0) {
+		exsim_fill(a, k, i0 - 1, &f);
+		c->open = f.price;
+	}
+	return 0;
 }
 
 struct tcur {

@@ -129,6 +129,18 @@ bool exsim_venue_mixed(const struct exsim_venue *v);
 int exsim_close_from_fills(const struct exsim *w, const struct exsim_venue *v, enum fill_market m, const char *unified,
     int64_t day, int64_t now_ms, struct dec *close);
 
+/* A day's candle as a venue whose candles are its accounts' fills serves
+ * it: open is the day's first fill (the previous close on a day without
+ * one), close as exsim_close_from_fills, fills how many the day has. */
+struct exsim_candle {
+	struct dec open, close;
+	uint64_t fills;
+};
+/* The candle of unified on day (days since the epoch) at now_ms, from the
+ * same account as exsim_close_from_fills: 0, or -1 when there is none. */
+int exsim_candle_from_fills(const struct exsim *w, const struct exsim_venue *v, enum fill_market m, const char *unified,
+    int64_t day, int64_t now_ms, struct exsim_candle *c);
+
 /* Fee helpers for venue fee hooks (exsim_gen.c): adds round8(of * rate) in
  * cur; adds units * 10^-decimals of cur. */
 void exsim_fee_rate(struct fill *f, struct dec of, const char *rate, const char *cur);

@@ -2,8 +2,9 @@
  * Kraken Futures endpoints of the simulator (exchanges.md section 7):
  * GET /derivatives/api/v3/accounts (the flex account), /openpositions,
  * GET /derivatives/api/v3/fills and
- * GET /api/history/v3/executions, with APIKey/Authent/Nonce checks and,
- * with strict limits, the /derivatives budget (500 per 10 s) and the
+ * GET /api/history/v3/executions, with APIKey/Authent/Nonce checks, and
+ * the public daily candles GET /api/charts/v1/{tick}/{symbol}/1d. With
+ * strict limits: the /derivatives budget (500 per 10 s) and the
  * history pool (100 tokens), both as one leaky counter per key: costs are
  * in /derivatives units, a history call costs 5 (100 calls per 10 s).
  */
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/dec.h"
 #include "exsim/exsim.h"
@@ -390,6 +392,95 @@ fills(const struct exsim_account *a, const struct exsim_request *rq, struct exsi
 	skp_view_free(&v);
 }
 
+/* ------------------------------------------------------------------ charts */
+
+/*
+ * GET /api/charts/v1/{tick_type}/{symbol}/{resolution}?from=&to= (public;
+ * docs.kraken.com futures-api charts/candles, ccxt fetchOHLCV): candles
+ * {time (ms), open, high, low, close (strings), volume} oldest first, from
+ * `from` (seconds, inclusive) to `to` (default now), at most CHART_MAX;
+ * more_candles says the range holds more. Without from: the CHART_MAX
+ * newest. Daily candles only. The simulator has one price path per
+ * symbol, so the mark and index (spot) candles are the trade candles; high
+ * and low are those of open and close (marking uses closes only).
+ */
+#define CHART_MAX 2000
+#define DAY_MS 86400000LL
+
+static const struct exsim_symdef *
+chart_symbol(const char *native)
+{
+	for (size_t m = 0; m < sim_krakenfutures_venue.nmarkets; m++) {
+		const struct exsim_venue_market *vm = &sim_krakenfutures_venue.markets[m];
+		for (size_t i = 0; i < vm->nsymbols; i++)
+			if (strcasecmp(vm->symbols[i].native, native) == 0)
+				return &vm->symbols[i];
+	}
+	return NULL;
+}
+
+static void
+charts(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs)
+{
+	char tick[16], native[40], res[8], ob[DEC_STR_MAX], cb[DEC_STR_MAX];
+	const struct exsim_symdef *sd;
+	struct exsim_candle c;
+	struct skp_buf b = { 0 };
+	int64_t from = 0, to = 0, d0, d1, d, today = time_day_of_ms(rq->now_ms);
+	bool has_from, has_to, any = false, more = false;
+	size_t n = 0;
+
+	if (sscanf(rq->path, "/api/charts/v1/%15[^/]/%39[^/]/%7[^/]", tick, native, res) != 3) {
+		exsim_json(rs, 404, "{\"error\":\"not found\"}");
+		return;
+	}
+	if (strcmp(tick, "trade") != 0 && strcmp(tick, "mark") != 0 && strcmp(tick, "spot") != 0) {
+		exsim_json(rs, 400, "{\"error\":\"invalid tick type\"}");
+		return;
+	}
+	if ((sd = chart_symbol(native)) == NULL) {
+		exsim_json(rs, 404, "{\"error\":\"symbol not found\"}");
+		return;
+	}
+	if (strcmp(res, "1d") != 0) {
+		exsim_json(rs, 400, "{\"error\":\"resolution not served by the simulator (1d only)\"}");
+		return;
+	}
+	has_from = rq->param(rq, "from") != NULL;
+	has_to = rq->param(rq, "to") != NULL;
+	if ((has_from && !parse_i64(rq->param(rq, "from"), &from)) || (has_to && !parse_i64(rq->param(rq, "to"), &to))) {
+		exsim_json(rs, 400, "{\"error\":\"from and to are integer seconds\"}");
+		return;
+	}
+	if (!has_to || to > rq->now_ms / 1000)
+		to = rq->now_ms / 1000;
+	d1 = to * 1000 / DAY_MS;
+	if (d1 > today)
+		d1 = today;
+	/* the first candle at or after from */
+	d0 = has_from ? (from * 1000 + DAY_MS - 1) / DAY_MS : d1 - (CHART_MAX - 1);
+	if (has_from && from < 0)
+		d0 = 0;
+	skp_printf(&b, "{\"candles\":[");
+	for (d = d0; d <= d1; d++) {
+		if (exsim_candle_from_fills(w, &sim_krakenfutures_venue, FILL_FUTURES, sd->unified, d, rq->now_ms, &c) != 0)
+			continue;
+		if (n == CHART_MAX) {
+			more = true;
+			break;
+		}
+		dstr(ob, c.open);
+		dstr(cb, c.close);
+		skp_printf(&b, "%s{\"time\":%" PRId64 ",\"open\":\"%s\",\"high\":\"%s\",\"low\":\"%s\","
+		    "\"close\":\"%s\",\"volume\":0}", any ? "," : "", (int64_t)(d * DAY_MS), ob,
+		    dec_cmp(c.open, c.close) > 0 ? ob : cb, dec_cmp(c.open, c.close) < 0 ? ob : cb, cb);
+		any = true;
+		n++;
+	}
+	skp_printf(&b, "],\"more_candles\":%s}", more ? "true" : "false");
+	skp_send(&b, rs);
+}
+
 static bool
 sim_krakenfutures_handle(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs)
 {
@@ -397,6 +488,13 @@ sim_krakenfutures_handle(struct exsim *w, const struct exsim_request *rq, struct
 	bool log = strcmp(rq->path, "/api/history/v3/account-log") == 0;
 	bool history = log || strcmp(rq->path, "/api/history/v3/executions") == 0;
 
+	if (strncmp(rq->path, "/api/charts/", 12) == 0) {
+		if (strcmp(rq->method, "GET") != 0)
+			exsim_json(rs, 405, "{\"error\":\"method not allowed\"}");
+		else
+			charts(w, rq, rs);
+		return true;
+	}
 	if (!history && strcmp(rq->path, "/derivatives/api/v3/accounts") != 0 &&
 	    strcmp(rq->path, "/derivatives/api/v3/openpositions") != 0 &&
 	    strcmp(rq->path, "/derivatives/api/v3/fills") != 0)
@@ -462,7 +560,7 @@ const struct exsim_venue sim_krakenfutures_venue = {
 	.reference = sim_markets_krakenfutures_reference,
 	.error_5xx = krakenfutures_5xx,
 	.error_429 = krakenfutures_429,
-	.close = NULL,			/* no candles served */
+	.close = exsim_close_from_fills,	/* charts: the last fill of the day */
 	.fee_maker = "0.0002",
 	.fee_taker = "0.0005",
 	.ids = EXSIM_IDS_UUID,

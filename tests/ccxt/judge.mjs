@@ -399,27 +399,33 @@ async function judgeAccount(base, port, a) {
     check((truth.funding || []).length === 0, `${label}: funding in the truth of an account without any`);
 
   // daily OHLCV
-  if (a.exchange !== 'krakenfutures') {
-    for (const s of a.symbols) {
-      const closes = await getJson(base, `/exsim/closes?exchange=${a.exchange}&market=${a.market}&symbol=` +
-        encodeURIComponent(s.symbol));
-      const candles = await ex.fetchOHLCV(s.symbol, '1d', undefined, undefined);
-      check(candles.length > 0, `${label}: no daily candles for ${s.symbol}`);
-      const got = new Map(candles.map((c) => [String(c[0]), c]));
-      let bad = 0;
-      for (const c of candles) {
-        const want = closes[String(c[0])];
-        checks++;
-        if (want === undefined || !same(ex, c[4], want)) {
-          failures++;
-          if (bad++ < 5) console.log(`  FAIL ${label}: ${s.symbol} ${new Date(c[0]).toISOString()} close ` +
-            `${num(ex, c[4])} != ${want}`);
-        }
+  for (const s of a.symbols) {
+    const closes = await getJson(base, `/exsim/closes?exchange=${a.exchange}&market=${a.market}&symbol=` +
+      encodeURIComponent(s.symbol));
+    const candles = await ex.fetchOHLCV(s.symbol, '1d', undefined, undefined);
+    check(candles.length > 0, `${label}: no daily candles for ${s.symbol}`);
+    const got = new Map(candles.map((c) => [String(c[0]), c]));
+    let bad = 0;
+    for (const c of candles) {
+      const want = closes[String(c[0])];
+      checks++;
+      if (want === undefined || !same(ex, c[4], want)) {
+        failures++;
+        if (bad++ < 5) console.log(`  FAIL ${label}: ${s.symbol} ${new Date(c[0]).toISOString()} close ` +
+          `${num(ex, c[4])} != ${want}`);
       }
-      const first = candles.length ? candles[0][0] : Infinity;
-      for (const day of Object.keys(closes))
-        if (Number(day) >= first && !got.has(day)) { fail(`${label}: ${s.symbol} no candle for day ${day}`); break; }
     }
+    // a window by since and limit (ccxt turns them into the exchange's own
+    // range parameters) is the same candles
+    if (candles.length >= 4) {
+      const win = await ex.fetchOHLCV(s.symbol, '1d', candles[1][0], 2);
+      check(win.length === 2 && win[0][0] === candles[1][0] && win[1][0] === candles[2][0] &&
+        same(ex, win[0][4], candles[1][4]) && same(ex, win[1][4], candles[2][4]),
+        `${label}: ${s.symbol} candles from ${candles[1][0]} limit 2: ${JSON.stringify(win)}`);
+    }
+    const first = candles.length ? candles[0][0] : Infinity;
+    for (const day of Object.keys(closes))
+      if (Number(day) >= first && !got.has(day)) { fail(`${label}: ${s.symbol} no candle for day ${day}`); break; }
   }
 }
 

@@ -397,14 +397,37 @@ test_executions(void **state)
 	assert_string_equal(url, "https://f.test/derivatives/api/v3/accounts");
 	assert_string_equal(col_balance_of(&g, "USD", b), "1000.5");
 	assert_string_equal(col_balance_of(&g, "BTC", b), "0.1");
+	/* the daily closes of every contract traded, from the first fill's
+	 * day (2023-11-14): more candles go on the day after the last one */
+	assert_int_equal(step(&c, &g, 200, "{\"candles\":[{\"time\":1699920000000,\"open\":\"36000\","
+	    "\"high\":\"37500\",\"low\":\"35900\",\"close\":\"37000.5\",\"volume\":12}],\"more_candles\":true}", &o,
+	    url, sizeof(url)), XR_OK);
+	assert_string_equal(url, "https://f.test/api/charts/v1/trade/PF_XBTUSD/1d?from=1699920000&to=1700000001");
+	assert_int_equal(g.nprices, 1);
+	assert_int_equal(step(&c, &g, 200, "{\"candles\":[],\"more_candles\":false}", &o, url, sizeof(url)), XR_OK);
+	assert_string_equal(url, "https://f.test/api/charts/v1/trade/PF_XBTUSD/1d?from=1700006400&to=1700000001");
+	/* a contract the charts API refuses: prices degraded, the cycle goes on */
+	assert_int_equal(step(&c, &g, 404, "{\"error\":\"not found\"}", &o, url, sizeof(url)), XR_OK);
+	assert_string_equal(url, "https://f.test/api/charts/v1/trade/PF_ETHUSD/1d?from=1699920000&to=1700000001");
+	assert_non_null(strstr(c.degraded[XPART_PRICES], "PF_ETHUSD"));
+	/* a malformed candle is retried, never half-applied */
+	assert_int_equal(step(&c, &g, 200, "{\"candles\":[{\"time\":1699920000001,\"close\":\"1\"}]}", &o, url,
+	    sizeof(url)), XR_RETRY);
+	assert_string_equal(url, "https://f.test/api/charts/v1/trade/PI_XBTUSD/1d?from=1699920000&to=1700000001");
+	assert_int_equal(step(&c, &g, 200, "{\"candles\":[{\"time\":1699920000000,\"open\":309.15,\"high\":310,"
+	    "\"low\":308.7,\"close\":308.85,\"volume\":0}],\"more_candles\":false}", &o, url, sizeof(url)), XR_OK);
+	assert_string_equal(url, "https://f.test/api/charts/v1/trade/PI_XBTUSD/1d?from=1699920000&to=1700000001");
+	assert_int_equal(g.nprices, 2);
 	/* the pools the requests go to */
 	{
 		struct xpool pools[XPOOL_MAX];
-		assert_int_equal(c.ops->pools(&c, pools), 2);
+		assert_int_equal(c.ops->pools(&c, pools), 3);
 		assert_string_equal(pools[0].name, "derivatives");
 		assert_true(pools[0].cap == 500 && pools[0].per_s == 50);
 		assert_string_equal(pools[1].name, "history");
 		assert_true(pools[1].cap == 100);
+		assert_string_equal(pools[2].name, "charts");
+		assert_false(pools[2].per_key);
 	}
 	assert_int_equal(c.ops->next(&c, &cred, 1700000003000, &(struct xreq){ 0 }, &(const char *){ NULL }), 0);
 	xconn_close(&c);
@@ -605,6 +628,14 @@ test_documented_balances(void **state)
 	assert_string_equal(col_balance_of(&g, "USD", b), "93931929.93345933");
 	assert_string_equal(col_balance_of(&g, "BTC/USD:USD", b), "-10000");
 	assert_string_equal(col_balance_of(&g, "DEFI/USD:USD", b), "1");
+	/* the contracts held are priced, from today when nothing was traded */
+	{
+		char url[256];
+		assert_int_equal(step(&c, &g, 200, "{\"candles\":[],\"more_candles\":false}", &o, url, sizeof(url)), XR_OK);
+		assert_string_equal(url, "https://f.test/api/charts/v1/trade/PF_XBTUSD/1d?from=1699920000&to=1700000001");
+		assert_int_equal(step(&c, &g, 200, "{\"candles\":[],\"more_candles\":false}", &o, url, sizeof(url)), XR_OK);
+		assert_string_equal(url, "https://f.test/api/charts/v1/trade/PF_DEFIUSD/1d?from=1699920000&to=1700000001");
+	}
 	assert_int_equal(c.ops->next(&c, &cred, 1700000003000, &(struct xreq){ 0 }, &(const char *){ NULL }), 0);
 	xconn_close(&c);
 

@@ -133,6 +133,104 @@ test_balances_positions(void **state)
 	free(col.fills);
 }
 
+/* Prices seen by a sink: unified symbol -> {day ms: close}. */
+static json_t *prices_seen;
+
+static int
+keep_price(void *arg, const char *symbol, int64_t day, struct dec close)
+{
+	char k[24], b[DEC_STR_MAX];
+	json_t *o = json_object_get(prices_seen, symbol);
+
+	(void)arg;
+	if (o == NULL)
+		json_object_set_new(prices_seen, symbol, o = json_object());
+	snprintf(k, sizeof(k), "%lld", (long long)day);
+	dec_format(b, sizeof(b), close);
+	json_object_set_new(o, k, json_string(b));
+	return 0;
+}
+
+/* Daily closes through the charts API over a history longer than one
+ * answer (2,000 candles): every close equals the simulator's candle truth
+ * (/exsim/closes, its last 1,000 days), every day from the first fill on
+ * is there, the requests
+ * stay within the stated bound, and a second cycle within the hour asks for
+ * no closes. */
+static void
+test_closes(void **state)
+{
+	static const char *const args[] = { "--seed", "7", "--accounts", "1", "--fills", "603", "--history-days",
+		"2300", NULL };
+	static const char *const syms[] = { "BTC/USD:USD", "ETH/USD:USD" };
+	struct simproc s;
+	char key[160], secret[512];
+	struct credential cred = { 0 };
+	struct collected col = { 0 };
+	struct xsink sink = col_sink(&col);
+	struct xconf conf = { .market = FILL_FUTURES };
+	struct xconn c;
+	struct xsync_stats st;
+	const char *err = NULL;
+	unsigned bound;
+
+	(void)state;
+	prices_seen = json_object();
+	sink.price = keep_price;
+	sim_start(&s, args);
+	sim_credential(&s, "krakenfutures", "futures", key, secret, &cred);
+	conf.base_url = s.base;
+	assert_int_equal(xconn_open(&c, &exchange_krakenfutures, &conf, &err), 0);
+	if (xsync_cycle(&c, &cred, &sink, 60, &st) != 0)
+		fail_msg("cycle: %s", st.error);
+	assert_true(c.backfill_done);
+	for (size_t i = 0; i < 2; i++) {
+		char *path = xasprintf("/exsim/closes?exchange=krakenfutures&market=futures&symbol=%s", syms[i]);
+		char *body = sim_get(&s, path);
+		json_t *truth = json_loads(body, 0, NULL), *got = json_object_get(prices_seen, syms[i]), *v;
+		const char *day;
+		assert_non_null(truth);
+		assert_non_null(got);
+		assert_true(json_object_size(got) > 2000);	/* more than one answer */
+		{
+			/* every day from the first on (the truth lists the last 1,000) */
+			long long lo = -1, hi = -1;
+			json_object_foreach(got, day, v) {
+				long long d = atoll(day);
+				lo = lo < 0 || d < lo ? d : lo;
+				hi = d > hi ? d : hi;
+			}
+			assert_int_equal((hi - lo) / 86400000LL + 1, json_object_size(got));
+		}
+		json_object_foreach(truth, day, v) {
+			const json_t *g = json_object_get(got, day);
+			if (g == NULL || strcmp(json_string_value(g), json_string_value(v)) != 0)
+				fail_msg("%s day %s: close %s, truth %s", syms[i], day, g != NULL ? json_string_value(g) :
+				    "(none)", json_string_value(v));
+		}
+		json_decref(truth);
+		free(body);
+		free(path);
+	}
+	/* R = 3 + (floor(E / 100) + 1) + sum over series (floor(D / 2000) + 1) */
+	bound = 3 + (unsigned)(col.nfills / 100 + 1);
+	for (size_t i = 0; i < 2; i++)
+		bound += (unsigned)(json_object_size(json_object_get(prices_seen, syms[i])) / 2000 + 1);
+	if (st.requests > bound)
+		fail_msg("first cycle: %u requests, bound %u", st.requests, bound);
+	/* within the hour: executions, openpositions, accounts; no closes */
+	json_object_clear(prices_seen);
+	assert_int_equal(xsync_cycle(&c, &cred, &sink, 60, &st), 0);
+	assert_int_equal(st.requests, 3);
+	assert_int_equal(json_object_size(prices_seen), 0);
+	assert_string_equal(c.degraded[XPART_PRICES], "");
+	assert_null(c.caveat[XPART_PRICES]);
+	json_decref(prices_seen);
+	xconn_close(&c);
+	sim_stop(&s);
+	free(col.fills);
+}
+
 int
 main(void)
 {
@@ -141,6 +239,7 @@ main(void)
 		cmocka_unit_test(test_faults),
 		cmocka_unit_test(test_bad_secret),
 		cmocka_unit_test(test_balances_positions),
+		cmocka_unit_test(test_closes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
