@@ -118,6 +118,31 @@ bucket_json(const struct ledger_bucket *b, const char **errstr)
 	return o;
 }
 
+static int64_t
+hour_of(int64_t ms)
+{
+	return ms - ((ms % INGEST_HOUR_MS) + INGEST_HOUR_MS) % INGEST_HOUR_MS;
+}
+
+/* The (currency, quote) pairs whose pending fills reach into the hours
+ * period p carries (those that ended in (start, end]). */
+static json_t *
+unconverted_json(const struct ledger *l, const struct ingest_period *p)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < ledger_nconversions(l); i++) {
+		struct ledger_conversion c;
+		ledger_conversion(l, i, &c);
+		if (c.pending_fills == 0 || hour_of(c.pending_last) + INGEST_HOUR_MS <= p->start_ms ||
+		    hour_of(c.pending_first) + INGEST_HOUR_MS > p->end_ms)
+			continue;
+		json_array_append_new(a, json_pack("{s:s, s:s, s:o, s:o}", "currency", c.currency, "quote", c.quote,
+		    "pending_first", jtime(c.pending_first), "pending_last", jtime(c.pending_last)));
+	}
+	return a;
+}
+
 json_t *
 ingest_build(const struct ledger *l, const struct ingest_period *p, signed_sign_fn sign, void *sign_arg,
     const char *key_id, const char **errstr)
@@ -179,8 +204,10 @@ ingest_build(const struct ledger *l, const struct ingest_period *p, signed_sign_
 	json_object_set_new(doc, "hourly_buckets", buckets);
 	buckets = NULL;
 	json_object_set_new(doc, "totals", totals);
+	json_object_set_new(doc, "fees_unconverted", unconverted_json(l, p));
 	json_object_set_new(doc, "metadata", json_pack("{s:s, s:s}", "kind", p->kind, "units",
-	    "amounts are exact decimal strings; return_pct is a percent; fees_usd counts USD, USDT and USDC at par"));
+	    "amounts are exact decimal strings; return_pct is a percent; fees_usd counts USD, USDT and USDC at par; "
+	    "fees and realized PnL leave out the third-currency fees listed in fees_unconverted"));
 	ingest_key(key, p->client_id, p->exchange, p->start_ms, p->end_ms);
 	json_object_set_new(doc, "idempotency_key", json_string(key));
 	if (signed_sign(doc, sign, sign_arg, key_id, errstr) != 0)

@@ -13,6 +13,8 @@
  *	 "totals": {"trades": int, "volume_base": dec, "volume_quote": dec,
  *	     "fees_usd": dec, "by_quote": {QUOTE: {"trades", "volume_base",
  *	     "volume_quote", "fees_quote"}}},
+ *	 "fees_unconverted": [{"currency": str, "quote": str,
+ *	     "pending_first": ISO, "pending_last": ISO}],
  *	 "metadata": {"kind": "hourly"|"backfill", "units": "..."},
  *	 "idempotency_key": hex, "signing_key_id": hex, "signature": base64}
  *
@@ -38,6 +40,14 @@
  *   period_end]: an hourly period aligned to the hour carries exactly its
  *   hour, a backfill period every hour completed so far, and consecutive
  *   periods never carry an hour twice nor an unfinished hour.
+ * - Third-currency fees (BNB on a BTC/USDT fill) count in fees_quote and
+ *   realized_pnl once converted at their day's close (ledger.h), which is
+ *   final only after the UTC day ends; until then they count in neither. An
+ *   hour is published when it ends all the same (holding today's hours
+ *   until tomorrow would make the hourly feed daily), and its document
+ *   lists, in fees_unconverted, every (currency, quote) whose pending fills
+ *   (first to last, over the account) reach into the hours it carries: its
+ *   figures leave those fees out, and say so. Empty when none.
  * - client_id is pseudonymous (ingest_client_id): never the session id.
  * - idempotency_key (ingest_key) depends only on (client_id, exchange,
  *   period_start, period_end), so a rebuilt payload has the same key, and,

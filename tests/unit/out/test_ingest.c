@@ -102,7 +102,8 @@ test_shape_and_exact_strings(void **state)
 	struct ledger *l = sample();
 	json_t *doc = build(l, H10, H10 + HOUR, "hourly"), *b, *t;
 	static const char *const top[] = { "client_id", "exchange", "connector_version", "period_start", "period_end",
-		"hourly_buckets", "totals", "metadata", "idempotency_key", "signing_key_id", "signature" };
+		"hourly_buckets", "totals", "fees_unconverted", "metadata", "idempotency_key", "signing_key_id",
+		"signature" };
 
 	(void)state;
 	assert_int_equal(json_object_size(doc), sizeof(top) / sizeof(top[0]));
@@ -260,6 +261,65 @@ test_client_id(void **state)
 	assert_false(ingest_usd_like("BTC") || ingest_usd_like("EUR") || ingest_usd_like("usdt"));
 }
 
+/* 1 BNB = 300 USDT, any day. */
+static int
+bnb_rate(void *arg, const char *currency, const char *quote, int64_t day, struct dec *num, struct dec *den)
+{
+	(void)arg;
+	(void)day;
+	if (strcmp(currency, "BNB") != 0 || strcmp(quote, "USDT") != 0)
+		return -1;
+	*num = dec_from_int(300);
+	*den = dec_from_int(1);
+	return 0;
+}
+
+/*
+ * A fee paid in BNB on a BTC/USDT fill at 12:20 counts in nothing until its
+ * rate is known: a document carrying 12:00 lists it in fees_unconverted
+ * (and says its figures leave it out), one that does not lists nothing.
+ * Once converted, nothing is listed and the fee is in fees_quote.
+ */
+static void
+test_unconverted_fees_said(void **state)
+{
+	struct ledger *l = sample();
+	json_t *doc, *u;
+	size_t n = 0;
+	char b[DEC_STR_MAX];
+
+	(void)state;
+	apply(l, "{\"id\":\"5\",\"datetime\":\"2024-01-01T12:20:00Z\",\"symbol\":\"BTC/USDT\",\"side\":\"buy\","
+	    "\"price\":100,\"amount\":1,\"cost\":100,\"fee\":{\"cost\":0.01,\"currency\":\"BNB\"}}");
+	assert_int_equal(ledger_fees_pending(l), 1);
+	doc = build(l, H10 + 2 * HOUR, H10 + 3 * HOUR, "hourly");
+	u = json_object_get(doc, "fees_unconverted");
+	assert_int_equal(json_array_size(u), 1);
+	assert_string_equal(sget(json_array_get(u, 0), "currency"), "BNB");
+	assert_string_equal(sget(json_array_get(u, 0), "quote"), "USDT");
+	assert_string_equal(sget(json_array_get(u, 0), "pending_first"), "2024-01-01T12:20:00.000Z");
+	assert_string_equal(sget(json_array_get(u, 0), "pending_last"), "2024-01-01T12:20:00.000Z");
+	assert_non_null(strstr(sget(json_object_get(doc, "metadata"), "units"), "fees_unconverted"));
+	json_decref(doc);
+	/* a period that does not carry 12:00 lists nothing */
+	doc = build(l, H10, H10 + 2 * HOUR, "hourly");
+	assert_int_equal(json_array_size(json_object_get(doc, "fees_unconverted")), 0);
+	json_decref(doc);
+	/* the backfill document carrying every hour lists it too */
+	doc = build(l, H10 - HOUR, H10 + 3 * HOUR, "backfill");
+	assert_int_equal(json_array_size(json_object_get(doc, "fees_unconverted")), 1);
+	json_decref(doc);
+	/* converted: nothing listed, the fee in fees_quote */
+	assert_int_equal(ledger_resolve_fees(l, bnb_rate, NULL, &n, &(const char *){ NULL }), 0);
+	assert_int_equal(n, 1);
+	doc = build(l, H10 + 2 * HOUR, H10 + 3 * HOUR, "hourly");
+	assert_int_equal(json_array_size(json_object_get(doc, "fees_unconverted")), 0);
+	dec_format(b, sizeof(b), dec_from_int(3));
+	assert_string_equal(sget(json_array_get(json_object_get(doc, "hourly_buckets"), 0), "fees_quote"), b);
+	json_decref(doc);
+	ledger_free(l);
+}
+
 int
 main(void)
 {
@@ -269,6 +329,7 @@ main(void)
 		cmocka_unit_test(test_idempotency_key),
 		cmocka_unit_test(test_signature),
 		cmocka_unit_test(test_client_id),
+		cmocka_unit_test(test_unconverted_fees_said),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
