@@ -226,10 +226,11 @@ def kraken_bound(s, T):
     return b, "AssetPairs 1 + trades %d + BalanceEx 1 + Ledgers 1+1 + OHLC %d pairs" % (t, P)
 
 def krakenfutures_bound(s, T):
-    """conn_krakenfutures.c, after the first cycle: 2 + max(1, ceil(E/100)) + S (hourly, one day each)."""
+    """conn_krakenfutures.c, after the first cycle: 2 + max(1, ceil(E/100)) + 1 + S (the account-log page:
+    a steady cycle reads few entries; closes hourly, one day each)."""
     t = max(1, math.ceil(T / 100))
     S = len({x["native"] for x in s["acct"]["symbols"]} | {"PF_XBTUSD"})
-    return 2 + t + S, "executions %d + openpositions 1 + accounts 1 + charts %d series" % (t, S)
+    return 3 + t + S, "executions %d + account-log 1 + openpositions 1 + accounts 1 + charts %d series" % (t, S)
 
 bounds = {"binance": binance_bound, "coinbase": coinbase_bound, "kraken": kraken_bound,
           "krakenfutures": krakenfutures_bound}

@@ -7,6 +7,8 @@
  * continuation token (response header Next-Continuation-Token, or the body
  * field continuationToken) until there is none. Executions carry the fee,
  * which /derivatives/api/v3/fills does not, so fills is not used. Then the
+ * flows side step (XPART_FLOWS): the transfers in GET
+ * /api/history/v3/account-log?sort=asc&count=500&since=.. (on_log). Then the
  * balances side step (XPART_BALANCES): GET /derivatives/api/v3/openpositions
  * and GET /derivatives/api/v3/accounts again, back to back, so that the
  * positions and the collateral they are netted against are one snapshot.
@@ -34,20 +36,24 @@
  * accounts (marginAccount: inverse PI_ and FI_ contracts) and their
  * positions are not read (a permanent caveat).
  *
- * Requests per cycle, retries of a request aside: R = 2 (openpositions,
- * accounts; 3 in the first cycle, which validates the key with accounts
- * first) + max(1, ceil(E / 100)) executions pages + sum over the series
- * due (not fetched within the hour) of (floor(D_k / 2000) + 1), E the
- * executions since the cursor (count=100 asked; a server answering smaller
- * pages adds pages, never repeats one: each page's continuation token is
- * new) and D_k the days of closes series k still needs (2,000 candles an
- * answer; each next request starts after the last candle). Rate pools
- * (docs.kraken.com futures-rate-limits): /derivatives 500 per 10 s per key
- * (accounts and openpositions cost 2 each); /history a pool of 100 tokens
- * whose refill Kraken does not state: taken as 100 per 10 s (1 per call);
- * the public charts API states no limit (not paced). A balances step given
- * up by the poller (ops->skip) goes on to the prices; a series given up, or
- * refused with a 4xx, leaves prices degraded and goes on to the next.
+ * Requests per cycle, retries of a request aside:
+ *     R = 2 + max(1, ceil(E / 100)) + floor(L / 500) + 1
+ *           + sum over the series due of (floor(D_k / 2000) + 1)
+ * 2 for openpositions and accounts (3 in the first cycle, which validates
+ * the key with accounts first); E the executions since the cursor
+ * (count=100 asked; a server answering smaller pages adds pages, never
+ * repeats one: each page's continuation token is new); L the account-log
+ * entries since its cursor (those at the cursor's millisecond are read
+ * again); D_k the days of closes series k still needs (2,000 candles an
+ * answer, each next request starting after the last candle), a series
+ * being due when not fetched within the hour. Rate pools (docs.kraken.com
+ * futures-rate-limits): /derivatives 500 per 10 s per key (accounts and
+ * openpositions cost 2 each); /history a pool of 100 tokens whose refill
+ * Kraken does not state: taken as 100 per 10 s (1 per call); the public
+ * charts API states no limit (not paced). A side step given up by the
+ * poller (ops->skip) goes on to the next one (flows, balances, prices); a
+ * series of closes given up, or refused with a 4xx, leaves prices degraded
+ * and goes on to the next series.
  *
  * Fills are emitted oldest first (ascending). The cursor is the newest
  * execution time seen and the ids seen at exactly that time: since is
@@ -64,6 +70,7 @@
 #include "core/fill.h"
 #include "exchange/exchange.h"
 #include "exchange/sign_kraken.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 #define PAGE 100
@@ -73,7 +80,9 @@
 #define BUDGET 500
 #define BUDGET_WINDOW_MS 10000
 
-enum step { ST_ACCOUNTS, ST_EXECUTIONS, ST_POSITIONS, ST_BALANCES, ST_CHARTS, ST_DONE };
+enum step { ST_ACCOUNTS, ST_EXECUTIONS, ST_LOG, ST_POSITIONS, ST_BALANCES, ST_CHARTS, ST_DONE };
+
+#define LOG_PAGE 500
 
 /* Daily closes: the charts API answers at most CHART_MAX candles; a series
  * caught up is asked again at most every CHARTS_EVERY_MS (its newest
@@ -99,11 +108,19 @@ struct kfpos {
 	struct dec price;		/* average entry */
 };
 
+/* Where a walk ordered by time has got to: the newest time emitted, and
+ * the ids emitted at exactly that time (the next walk asks from that time
+ * again, inclusive, and skips them). */
+struct kfcursor {
+	int64_t ms;			/* -1: nothing emitted yet */
+	char (*ids)[ID_MAX];
+	size_t n, cap;
+};
+
 struct krakenfutures {
 	enum step step;
-	int64_t cursor_ms;		/* newest execution time emitted, -1 none */
-	char (*at_cursor)[ID_MAX];	/* execution ids emitted at cursor_ms */
-	size_t nat, cap;
+	struct kfcursor exec;		/* executions */
+	struct kfcursor log;		/* account-log transfers (flows) */
 	char token[TOKEN_MAX];		/* continuation token of the walk, "" first page */
 	int64_t walk_since;		/* since of this walk */
 	bool perms_reported;
@@ -125,10 +142,9 @@ kf_open(struct xconn *c, const char **errstr)
 		return -1;
 	}
 	k = xcalloc(1, sizeof(*k));
-	k->cursor_ms = -1;
+	k->exec.ms = k->log.ms = -1;
 	k->first_day_ms = -1;
 	c->priv = k;
-	c->caveat[XPART_FLOWS] = "Kraken Futures: no deposits or withdrawals are fetched: transfers count as returns";
 	c->caveat[XPART_BALANCES] = "Kraken Futures: single-collateral margin accounts (inverse contracts) and their "
 	    "positions are not read";
 	return 0;
@@ -141,7 +157,8 @@ kf_close(struct xconn *c)
 
 	if (k == NULL)
 		return;
-	free(k->at_cursor);
+	free(k->exec.ids);
+	free(k->log.ids);
 	free(k->pos);
 	free(k);
 }
@@ -158,7 +175,7 @@ kf_begin(struct xconn *c, int64_t now_ms)
 	k->npos = 0;
 	k->series_i = 0;
 	k->token[0] = '\0';
-	k->walk_since = k->cursor_ms >= 0 ? k->cursor_ms : c->conf.backfill_from_ms;
+	k->walk_since = k->exec.ms >= 0 ? k->exec.ms : c->conf.backfill_from_ms;
 }
 
 static int
@@ -184,12 +201,37 @@ signed_get(struct xconn *c, const struct credential *cred, int64_t now_ms, struc
 	return 0;
 }
 
+/* A history API page, oldest first: count rows from since (ms, inclusive;
+ * 0: from the start) after the continuation token (""), on the history
+ * pool. Returns 1, or -1 with *errstr. */
+static int
+history_get(struct xconn *c, const struct credential *cred, int64_t now_ms, struct xreq *req, const char *path,
+    int count, int64_t since, const char *token, enum xpart part, enum step tag, const char **errstr)
+{
+	char q[TOKEN_MAX * 3 + 128];
+	int n = snprintf(q, sizeof(q), "sort=asc&count=%d", count);
+
+	if (since > 0)
+		n += snprintf(q + n, sizeof(q) - (size_t)n, "&since=%" PRId64, since);
+	if (token[0] != '\0') {
+		char *t = xurl_encode(token, strlen(token));
+		snprintf(q + n, sizeof(q) - (size_t)n, "&continuation_token=%s", t);
+		free(t);
+	}
+	if (signed_get(c, cred, now_ms, req, path, q, errstr) == -1)
+		return -1;
+	req->weight = 1;
+	req->pool = 1;
+	req->part = part;
+	req->tag = (int)tag;
+	return 1;
+}
+
 static int
 kf_next(struct xconn *c, const struct credential *cred, int64_t now_ms, struct xreq *req, const char **errstr)
 {
 	struct krakenfutures *k = c->priv;
-	char q[TOKEN_MAX * 3 + 128];
-	int n;
+	char q[64];
 
 	switch (k->step) {
 	case ST_ACCOUNTS:
@@ -205,21 +247,11 @@ kf_next(struct xconn *c, const struct credential *cred, int64_t now_ms, struct x
 		req->tag = (int)k->step;
 		return 1;
 	case ST_EXECUTIONS:
-		n = snprintf(q, sizeof(q), "sort=asc&count=%d", PAGE);
-		if (k->walk_since > 0)
-			n += snprintf(q + n, sizeof(q) - (size_t)n, "&since=%" PRId64, k->walk_since);
-		if (k->token[0] != '\0') {
-			char *t = xurl_encode(k->token, strlen(k->token));
-			snprintf(q + n, sizeof(q) - (size_t)n, "&continuation_token=%s", t);
-			free(t);
-		}
-		if (signed_get(c, cred, now_ms, req, "/api/history/v3/executions", q, errstr) == -1)
-			return -1;
-		req->weight = 1;
-		req->pool = 1;
-		req->part = XPART_FILLS;
-		req->tag = ST_EXECUTIONS;
-		return 1;
+		return history_get(c, cred, now_ms, req, "/api/history/v3/executions", PAGE, k->walk_since, k->token,
+		    XPART_FILLS, ST_EXECUTIONS, errstr);
+	case ST_LOG:
+		return history_get(c, cred, now_ms, req, "/api/history/v3/account-log", LOG_PAGE,
+		    k->log.ms >= 0 ? k->log.ms : c->conf.backfill_from_ms, "", XPART_FLOWS, ST_LOG, errstr);
 	case ST_CHARTS:
 		while (k->series_i < k->nseries && k->series[k->series_i].fetched_ms != 0 &&
 		    now_ms - k->series[k->series_i].fetched_ms < CHARTS_EVERY_MS)
@@ -417,27 +449,33 @@ parse_execution(const json_t *el, const char *account, struct fill *f, const cha
 	return 1;
 }
 
+/* Whether the row (ts, id) was emitted already: older than the cursor, or
+ * at its time with an id emitted there. */
 static bool
-seen_at_cursor(const struct krakenfutures *k, const char *id)
+cursor_seen(const struct kfcursor *cu, int64_t ts, const char *id)
 {
-	for (size_t i = 0; i < k->nat; i++)
-		if (strcmp(k->at_cursor[i], id) == 0)
+	if (ts < cu->ms)
+		return true;
+	if (ts > cu->ms)
+		return false;
+	for (size_t i = 0; i < cu->n; i++)
+		if (strcmp(cu->ids[i], id) == 0)
 			return true;
 	return false;
 }
 
 static void
-advance_cursor(struct krakenfutures *k, int64_t ts, const char *id)
+cursor_advance(struct kfcursor *cu, int64_t ts, const char *id)
 {
-	if (ts > k->cursor_ms) {
-		k->cursor_ms = ts;
-		k->nat = 0;
+	if (ts > cu->ms) {
+		cu->ms = ts;
+		cu->n = 0;
 	}
-	if (k->nat == k->cap) {
-		k->cap = k->cap == 0 ? 8 : k->cap * 2;
-		k->at_cursor = xreallocarray(k->at_cursor, k->cap, sizeof(*k->at_cursor));
+	if (cu->n == cu->cap) {
+		cu->cap = cu->cap == 0 ? 8 : cu->cap * 2;
+		cu->ids = xreallocarray(cu->ids, cu->cap, sizeof(*cu->ids));
 	}
-	snprintf(k->at_cursor[k->nat++], ID_MAX, "%s", id);
+	snprintf(cu->ids[cu->n++], ID_MAX, "%s", id);
 }
 
 /* Daily closes are wanted for every contract traded or held (native name
@@ -482,14 +520,13 @@ on_executions(struct xconn *c, const json_t *j, const struct xresp *resp, const 
 			xoutcome_error(out, XR_FATAL, "krakenfutures executions: %s", why);
 			return;
 		}
-		if (f.timestamp < k->cursor_ms || (f.timestamp == k->cursor_ms && seen_at_cursor(k, f.id)) ||
-		    f.timestamp < c->conf.backfill_from_ms)
+		if (cursor_seen(&k->exec, f.timestamp, f.id) || f.timestamp < c->conf.backfill_from_ms)
 			continue;
 		if (sink->fill(sink->arg, &f) == -1) {
 			xoutcome_error(out, XR_FATAL, "sink refused a fill");
 			return;
 		}
-		advance_cursor(k, f.timestamp, f.id);
+		cursor_advance(&k->exec, f.timestamp, f.id);
 		k->nfills++;
 		if (k->first_day_ms < 0 || f.timestamp - f.timestamp % DAY_MS < k->first_day_ms)
 			k->first_day_ms = f.timestamp - f.timestamp % DAY_MS;
@@ -505,11 +542,108 @@ on_executions(struct xconn *c, const json_t *j, const struct xresp *resp, const 
 		}
 		strcpy(k->token, tok);
 	} else {
-		k->step = ST_POSITIONS;
+		k->step = ST_LOG;
 		c->backfill_done = true;
 	}
 	snprintf(c->progress, sizeof(c->progress), "%" PRIu64 " fills; key permissions unknown (Kraken does not report them)",
 	    k->nfills);
+}
+
+/* A currency as Kraken Futures spells it ("usd", "xbt") in unified form
+ * ("USD", "BTC"). Returns 0, or -1 when it does not fit. */
+static int
+kf_currency(const char *cur, char out[FILL_CUR_MAX])
+{
+	size_t n = strlen(cur);
+
+	if (n == 0 || n >= FILL_CUR_MAX)
+		return -1;
+	for (size_t i = 0; i <= n; i++)
+		out[i] = (char)(cur[i] >= 'a' && cur[i] <= 'z' ? cur[i] - 32 : cur[i]);
+	if (strcmp(out, "XBT") == 0)
+		strcpy(out, "BTC");
+	return 0;
+}
+
+/* The account-log entries that move money into or out of the account
+ * (ccxt krakenfutures parseLedgerEntryType: type "transfer"). */
+static bool
+is_transfer(const char *info)
+{
+	static const char *const kinds[] = { "transfer", "subaccount transfer", "cross-exchange transfer",
+		"admin transfer" };
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcasecmp(info, kinds[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * GET /api/history/v3/account-log?sort=asc&count=500&since=<ms>: the
+ * account's balance changes, oldest first; the transfers among them are its
+ * deposits and withdrawals: amount = new_balance - old_balance + fee (ccxt
+ * parseLedgerEntry), in the entry's asset, id booking_uid (else id). Every
+ * other entry (trades, funding, fees: already in the fills or the balances)
+ * only advances the cursor. A full page asks again from the newest time
+ * read; a full page with nothing new (more than 500 entries in one
+ * millisecond) cannot be walked with since alone: flows are degraded.
+ */
+static void
+on_log(struct xconn *c, const json_t *j, const struct xsink *sink, struct xoutcome *out)
+{
+	struct krakenfutures *k = c->priv;
+	const json_t *logs = json_object_get(j, "logs"), *row;
+	bool fresh = false;
+	size_t i;
+
+	if (!json_is_array(logs)) {
+		xoutcome_error(out, XR_RETRY, "krakenfutures account-log: malformed body");
+		return;
+	}
+	json_array_foreach(logs, i, row) {
+		const char *info = json_string_value(json_object_get(row, "info"));
+		const char *date = json_string_value(json_object_get(row, "date"));
+		const char *id = json_string_value(json_object_get(row, "booking_uid"));
+		const json_t *fee = json_object_get(row, "fee");
+		char cur[FILL_CUR_MAX];
+		struct dec oldb, newb, f = DEC_ZERO, amount;
+		int64_t ts;
+
+		if (id == NULL)
+			id = json_string_value(json_object_get(row, "id"));	/* a number, as its text */
+		if (info == NULL || date == NULL || id == NULL || strlen(id) >= ID_MAX ||
+		    time_parse_iso(date, strlen(date), &ts) == -1) {
+			xoutcome_error(out, XR_RETRY, "krakenfutures account-log: an entry without info, date or id");
+			return;
+		}
+		if (cursor_seen(&k->log, ts, id))
+			continue;
+		fresh = true;
+		if (is_transfer(info) && ts >= c->conf.backfill_from_ms) {
+			if (!json_is_string(json_object_get(row, "asset")) ||
+			    kf_currency(json_string_value(json_object_get(row, "asset")), cur) == -1 ||
+			    num_dec(json_object_get(row, "old_balance"), &oldb) == -1 ||
+			    num_dec(json_object_get(row, "new_balance"), &newb) == -1 ||
+			    (fee != NULL && !json_is_null(fee) && num_dec(fee, &f) == -1) ||
+			    dec_sub(&amount, newb, oldb) == -1 || dec_add(&amount, amount, f) == -1) {
+				xoutcome_error(out, XR_RETRY, "krakenfutures account-log: a bad transfer entry");
+				return;
+			}
+			if (dec_sign(amount) != 0 && sink->flow != NULL && sink->flow(sink->arg, id, ts, cur, amount) == -1) {
+				xoutcome_error(out, XR_FATAL, "the flow sink refused");
+				return;
+			}
+		}
+		cursor_advance(&k->log, ts, id);
+	}
+	if (json_array_size(logs) < LOG_PAGE)
+		k->step = ST_POSITIONS;
+	else if (!fresh) {
+		xconn_degrade(c, XPART_FLOWS, "deposits and withdrawals incomplete: more than %d account-log entries at "
+		    "one millisecond", LOG_PAGE);
+		k->step = ST_POSITIONS;
+	}
 }
 
 /* Per-currency totals of the balances step. */
@@ -527,14 +661,10 @@ static int
 totals_add(struct totals *t, const char *cur, struct dec v)
 {
 	char up[FILL_CUR_MAX];
-	size_t n = strlen(cur), i;
+	size_t i;
 
-	if (n == 0 || n >= sizeof(up))
+	if (kf_currency(cur, up) == -1)
 		return -1;
-	for (i = 0; i <= n; i++)
-		up[i] = (char)(cur[i] >= 'a' && cur[i] <= 'z' ? cur[i] - 32 : cur[i]);
-	if (strcmp(up, "XBT") == 0)
-		strcpy(up, "BTC");
 	for (i = 0; i < t->n && strcmp(t->t[i].cur, up) != 0; i++)
 		;
 	if (i == t->n) {
@@ -684,6 +814,8 @@ kf_skip(struct xconn *c, const struct xreq *req)
 
 	if (req->tag == ST_CHARTS)
 		k->series_i++;
+	else if (req->tag == ST_LOG)
+		k->step = ST_POSITIONS;
 	else if (k->step == ST_POSITIONS || k->step == ST_BALANCES)
 		k->step = ST_CHARTS;
 }
@@ -847,6 +979,8 @@ kf_handle(struct xconn *c, const struct xreq *req, const struct xresp *resp, con
 		on_accounts(c, j, sink, out);
 	else if (req->tag == ST_EXECUTIONS)
 		on_executions(c, j, resp, sink, out);
+	else if (req->tag == ST_LOG)
+		on_log(c, j, sink, out);
 	else if (req->tag == ST_POSITIONS)
 		on_positions(c, j, out);
 	else if (req->tag == ST_BALANCES)

@@ -82,9 +82,9 @@ compare_funding(json_t *sum, json_t *truth, const char *ex, const char *what)
 
 /*
  * The summary's daily account equity equals the simulator's forward truth
- * exactly, day by day, and the TWR to 1e-12. Coinbase and Kraken Futures
- * report no flows, so their equity is only exact from the last flow's day
- * on and their TWR is not compared (their summaries say so in notes).
+ * exactly, day by day, and the TWR to 1e-12. Coinbase reports no flows, so
+ * its equity is only exact from the last flow's day on and its TWR is not
+ * compared (its summary says so in a note).
  */
 static void
 compare_equity(const struct daemon *d, json_t *truth, const char *ex, const char *sid, const char *what)
@@ -92,7 +92,7 @@ compare_equity(const struct daemon *d, json_t *truth, const char *ex, const char
 	json_t *sum, *acc, *de = json_object_get(truth, "daily_equity"), *tdays, *sdays, *v;
 	char from[TIME_DATE_LEN] = "";
 	size_t i, j, matched = 0;
-	bool noflows = strcmp(ex, "coinbase") == 0 || strcmp(ex, "krakenfutures") == 0;
+	bool noflows = strcmp(ex, "coinbase") == 0;
 
 	assert_int_equal(harness_http(d, "GET", "/enclave/summary", NULL, 0, NULL, sid, &sum), 200);
 	acc = json_object_get(sum, "account");

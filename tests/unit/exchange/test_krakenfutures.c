@@ -333,6 +333,23 @@ static const char accounts_body[] = "{\"result\":\"success\",\"accounts\":{\"cas
     "\"balances\":{\"xbt\":0.1}},\"flex\":{\"type\":\"multiCollateralMarginAccount\",\"currencies\":{\"USD\":"
     "{\"quantity\":1000.5}}}},\"serverTime\":\"2023-11-14T22:13:20.000Z\"}";
 
+/* Account-log rows: ccxt's documented "futures trade" row (not a flow),
+ * a deposit and a withdrawal with a fee (the fee is not part of the
+ * amount: ccxt parseLedgerEntry). */
+static const char account_log[] = "{\"accountUid\":\"" ME "\",\"logs\":["
+    "{\"asset\":\"usd\",\"booking_uid\":\"10ca244e-1b73-4467-8c3c-74539c7ae677\",\"contract\":\"pf_dogeusd\","
+    "\"date\":\"2023-11-14T22:13:20.251Z\",\"execution\":\"a59b8e24-89d8-4553-a084-b2de96dba5d3\",\"fee\":0.0035,"
+    "\"funding_rate\":0.000001129880786375,\"id\":9,\"info\":\"futures trade\",\"margin_account\":\"flex\","
+    "\"mark_price\":0.07091471613,\"new_balance\":0,\"old_balance\":0.0077,\"realized_funding\":null,"
+    "\"realized_pnl\":-0.0042,\"trade_price\":0.070914},"
+    "{\"asset\":\"usd\",\"booking_uid\":\"b-1\",\"contract\":null,\"date\":\"2023-11-14T22:13:21.000Z\",\"fee\":0,"
+    "\"id\":10,\"info\":\"cross-exchange transfer\",\"margin_account\":\"flex\",\"new_balance\":1000.5,"
+    "\"old_balance\":0.5},"
+    "{\"asset\":\"xbt\",\"booking_uid\":\"b-2\",\"contract\":null,\"date\":\"2023-11-14T22:13:22.000Z\","
+    "\"fee\":0.0001,\"id\":11,\"info\":\"Cross-Exchange Transfer\",\"margin_account\":\"flex\","
+    "\"new_balance\":0.0899,\"old_balance\":0.1}]}";
+static const char empty_log[] = "{\"accountUid\":\"" ME "\",\"logs\":[]}";
+
 static void
 test_executions(void **state)
 {
@@ -389,6 +406,18 @@ test_executions(void **state)
 	assert_int_equal(step(&c, &g, 200, "{\"accountUid\":\"" ME "\",\"len\":0,\"elements\":[]}", &o, url,
 	    sizeof(url)), XR_OK);
 	assert_non_null(strstr(url, "continuation_token=hdr%2Ftoken"));
+	/* the flows: the account-log's transfers (a trade's row is not one) */
+	assert_int_equal(step(&c, &g, 200, account_log, &o, url, sizeof(url)), XR_OK);
+	assert_string_equal(url, "https://f.test/api/history/v3/account-log?sort=asc&count=500");
+	assert_int_equal(g.nflows, 2);
+	assert_string_equal(g.flows[0].id, "b-1");
+	assert_int_equal(g.flows[0].ts, 1700000001000);
+	assert_string_equal(g.flows[0].cur, "USD");
+	dec_format(b, sizeof(b), g.flows[0].amount);
+	assert_string_equal(b, "1000");
+	assert_string_equal(g.flows[1].cur, "BTC");
+	dec_format(b, sizeof(b), g.flows[1].amount);
+	assert_string_equal(b, "-0.01");	/* 0.0899 - 0.1 + fee 0.0001 */
 	/* the balances step: positions, then the accounts they are netted with */
 	assert_int_equal(step(&c, &g, 200, "{\"result\":\"success\",\"openPositions\":[],"
 	    "\"serverTime\":\"2023-11-14T22:13:20.000Z\"}", &o, url, sizeof(url)), XR_OK);
@@ -617,6 +646,7 @@ test_documented_balances(void **state)
 	assert_int_equal(step(&c, &g, 200, docs_accounts, &o, NULL, 0), XR_OK);
 	hdr_token = NULL;
 	assert_int_equal(step(&c, &g, 200, "{\"accountUid\":\"" ME "\",\"len\":0,\"elements\":[]}", &o, NULL, 0), XR_OK);
+	assert_int_equal(step(&c, &g, 200, empty_log, &o, NULL, 0), XR_OK);
 	assert_int_equal(step(&c, &g, 200, docs_positions, &o, NULL, 0), XR_OK);
 	assert_int_equal(g.nbalances, 0);
 	assert_int_equal(step(&c, &g, 200, docs_accounts, &o, NULL, 0), XR_OK);
@@ -645,6 +675,7 @@ test_documented_balances(void **state)
 	open_conn(&c);
 	assert_int_equal(step(&c, &g, 200, docs_accounts, &o, NULL, 0), XR_OK);
 	assert_int_equal(step(&c, &g, 200, "{\"accountUid\":\"" ME "\",\"len\":0,\"elements\":[]}", &o, NULL, 0), XR_OK);
+	assert_int_equal(step(&c, &g, 200, empty_log, &o, NULL, 0), XR_OK);
 	assert_int_equal(step(&c, &g, 200, "{\"result\":\"success\"}", &o, NULL, 0), XR_RETRY);
 	{
 		struct xreq q = { 0 };

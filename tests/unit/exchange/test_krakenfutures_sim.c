@@ -212,20 +212,81 @@ test_closes(void **state)
 		free(body);
 		free(path);
 	}
-	/* R = 3 + (floor(E / 100) + 1) + sum over series (floor(D / 2000) + 1) */
-	bound = 3 + (unsigned)(col.nfills / 100 + 1);
+	/* R = 3 + (floor(E / 100) + 1) + (floor(L / 500) + 1) + sum over series
+	 * (floor(D / 2000) + 1), L the account-log entries (its flows here) */
+	bound = 3 + (unsigned)(col.nfills / 100 + 1) + (unsigned)(col.nflows / 500 + 1);
 	for (size_t i = 0; i < 2; i++)
 		bound += (unsigned)(json_object_size(json_object_get(prices_seen, syms[i])) / 2000 + 1);
 	if (st.requests > bound)
 		fail_msg("first cycle: %u requests, bound %u", st.requests, bound);
-	/* within the hour: executions, openpositions, accounts; no closes */
+	/* within the hour: executions, account-log, openpositions, accounts;
+	 * no closes */
 	json_object_clear(prices_seen);
 	assert_int_equal(xsync_cycle(&c, &cred, &sink, 60, &st), 0);
-	assert_int_equal(st.requests, 3);
+	assert_int_equal(st.requests, 4);
 	assert_int_equal(json_object_size(prices_seen), 0);
 	assert_string_equal(c.degraded[XPART_PRICES], "");
 	assert_null(c.caveat[XPART_PRICES]);
 	json_decref(prices_seen);
+	xconn_close(&c);
+	sim_stop(&s);
+	free(col.fills);
+}
+
+/* Deposits and withdrawals from the account-log's transfers equal the
+ * truth's flows (id, time, currency, signed amount), and the next cycle
+ * emits none again. */
+static void
+test_flows(void **state)
+{
+	static const char *const args[] = { "--seed", "7", "--accounts", "1", "--fills", "603", NULL };
+	struct simproc s;
+	char key[160], secret[512], *path, *body, b[DEC_STR_MAX];
+	struct credential cred = { 0 };
+	struct collected col = { 0 };
+	struct xsink sink = col_sink(&col);
+	struct xconf conf = { .market = FILL_FUTURES };
+	struct xconn c;
+	struct xsync_stats st;
+	const char *err = NULL;
+	json_t *t, *flows, *v;
+	size_t i;
+
+	(void)state;
+	sim_start(&s, args);
+	sim_credential(&s, "krakenfutures", "futures", key, secret, &cred);
+	conf.base_url = s.base;
+	assert_int_equal(xconn_open(&c, &exchange_krakenfutures, &conf, &err), 0);
+	if (xsync_cycle(&c, &cred, &sink, 60, &st) != 0)
+		fail_msg("cycle: %s", st.error);
+	assert_null(c.caveat[XPART_FLOWS]);
+	assert_string_equal(c.degraded[XPART_FLOWS], "");
+	path = xasprintf("/exsim/truth?api_key=%s", key);
+	body = sim_get(&s, path);
+	t = json_loads(body, 0, NULL);
+	assert_non_null(t);
+	flows = json_object_get(t, "flows");
+	assert_true(json_array_size(flows) > 0);
+	assert_int_equal(col.nflows, json_array_size(flows));
+	json_array_foreach(flows, i, v) {
+		const char *amt = json_string_value(json_object_get(v, "amount")), *e;
+		struct dec want;
+		assert_int_equal(dec_parse(amt, strlen(amt), &want, &e), 0);
+		if (strcmp(json_string_value(json_object_get(v, "type")), "withdrawal") == 0 && dec_sign(want) > 0)
+			assert_int_equal(dec_neg(&want, want), 0);
+		assert_string_equal(col.flows[i].id, json_string_value(json_object_get(v, "id")));
+		assert_int_equal(col.flows[i].ts, json_integer_value(json_object_get(v, "timestamp")));
+		assert_string_equal(col.flows[i].cur, json_string_value(json_object_get(v, "currency")));
+		if (dec_cmp(col.flows[i].amount, want) != 0) {
+			dec_format(b, sizeof(b), col.flows[i].amount);
+			fail_msg("flow %s: %s, truth %s", col.flows[i].id, b, amt);
+		}
+	}
+	assert_int_equal(xsync_cycle(&c, &cred, &sink, 60, &st), 0);
+	assert_int_equal(col.nflows, json_array_size(flows));
+	json_decref(t);
+	free(body);
+	free(path);
 	xconn_close(&c);
 	sim_stop(&s);
 	free(col.fills);
@@ -240,6 +301,7 @@ main(void)
 		cmocka_unit_test(test_bad_secret),
 		cmocka_unit_test(test_balances_positions),
 		cmocka_unit_test(test_closes),
+		cmocka_unit_test(test_flows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
