@@ -15,38 +15,29 @@
 #include "exchange/feebook.h"
 #include "exchange/pacing.h"
 #include "exchange/pricebook.h"
+#include "exchange/schedule.h"
+#include "exchange/transport.h"
 #include "out/metrics.h"
 #include "util/bmap.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
-#define BREAKER_THRESHOLD 20
-#define BREAKER_OPEN_MS 30000
-#define BACKOFF_BASE_MS 1000
-#define BACKOFF_MAX_MS 60000
 #define LAG_RING 4096
-
-struct breaker {
-	const struct exchange_ops *ops;
-	unsigned failures;
-	int64_t open_until;
-};
 
 struct job {
 	uint8_t sid[SESSION_ID_BYTES];
 	char sid_hash[13];
 	struct xconn conn;
 	struct pacing_set pools;	/* the budgets of the connector's rate pools (p->pacing's) */
-	struct breaker *breaker;
+	struct schedule_breaker *breaker;	/* the exchange's (p->sched's) */
 	bool budget_bound;
 
 	struct collection *coll;	/* ledger, holdings and status, under coll->mu (also p->colls') */
 	struct pricebook *book;		/* the poller's, shared */
 
 	/* poller thread only */
-	size_t heap_idx;
-	int64_t due_ms;			/* monotonic */
+	struct schedule_entry due;	/* when its next step is due (p->sched) */
 	bool in_cycle, in_flight, cycle_due_recorded, removed, done;
 	bool history_done;		/* a cycle completed with the backfill done */
 	bool staging;			/* the response being handled delivered balances */
@@ -63,12 +54,7 @@ struct job {
 	struct fill *buf;		/* a cycle's fills, for non-ascending connectors */
 	size_t nbuf, capbuf;
 	struct xreq req;
-	CURL *easy;
-	struct curl_slist *hdrs;
-	char *body;
-	size_t body_len;
-	char *rhdrs;
-	size_t rhdrs_len;
+	struct transfer xfer;		/* req in flight (p->transport) */
 };
 
 struct poller {
@@ -76,7 +62,7 @@ struct poller {
 	struct session_table *sessions;
 	pthread_t thread;
 	bool started;
-	CURLM *multi;
+	struct transport *transport;	/* transport_wakeup from any thread; the rest poller thread only */
 
 	pthread_mutex_t mu;		/* jobs map, command lists, stop flag, counters */
 	struct bmap *jobs;		/* sid -> job */
@@ -96,15 +82,8 @@ struct poller {
 	int64_t p99_cached;
 
 	/* poller thread only */
-	struct job **heap;
-	size_t nheap, capheap;
-	unsigned in_flight;
+	struct schedule *sched;		/* jobs by due time, backoff, breakers */
 	struct pacing *pacing;		/* rate pools of every exchange */
-	struct breaker breakers[8];
-	CURL **idle;			/* easy handles to reuse (curl_easy_reset) */
-	size_t nidle;
-	size_t nbreakers;
-	uint64_t rng;
 };
 
 
@@ -158,116 +137,11 @@ url_override(const struct poller_config *cfg, const char *exchange, enum fill_ma
 	return NULL;
 }
 
-/* ---- heap of jobs by due time (poller thread) ---- */
-
-static void
-heap_swap(struct poller *p, size_t a, size_t b)
-{
-	struct job *t = p->heap[a];
-
-	p->heap[a] = p->heap[b];
-	p->heap[b] = t;
-	p->heap[a]->heap_idx = a;
-	p->heap[b]->heap_idx = b;
-}
-
-static void
-heap_up(struct poller *p, size_t i)
-{
-	while (i > 0 && p->heap[(i - 1) / 2]->due_ms > p->heap[i]->due_ms) {
-		heap_swap(p, i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-}
-
-static void
-heap_down(struct poller *p, size_t i)
-{
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < p->nheap && p->heap[l]->due_ms < p->heap[m]->due_ms)
-			m = l;
-		if (r < p->nheap && p->heap[r]->due_ms < p->heap[m]->due_ms)
-			m = r;
-		if (m == i)
-			return;
-		heap_swap(p, i, m);
-		i = m;
-	}
-}
-
-static void
-heap_push(struct poller *p, struct job *j)
-{
-	if (p->nheap == p->capheap) {
-		p->capheap = p->capheap ? p->capheap * 2 : 64;
-		p->heap = xreallocarray(p->heap, p->capheap, sizeof(*p->heap));
-	}
-	j->heap_idx = p->nheap;
-	p->heap[p->nheap++] = j;
-	heap_up(p, j->heap_idx);
-}
-
-static void
-heap_remove(struct poller *p, struct job *j)
-{
-	size_t i = j->heap_idx;
-
-	if (i >= p->nheap || p->heap[i] != j)
-		return;
-	heap_swap(p, i, p->nheap - 1);
-	p->nheap--;
-	if (i < p->nheap) {
-		heap_down(p, i);
-		heap_up(p, i);
-	}
-	j->heap_idx = SIZE_MAX;
-}
-
+/* Queues j to take its next step at due_ms (monotonic). */
 static void
 schedule(struct poller *p, struct job *j, int64_t due_ms)
 {
-	j->due_ms = due_ms;
-	if (j->heap_idx != SIZE_MAX && j->heap_idx < p->nheap && p->heap[j->heap_idx] == j) {
-		heap_down(p, j->heap_idx);
-		heap_up(p, j->heap_idx);
-	} else
-		heap_push(p, j);
-}
-
-/* ---- breaker ---- */
-
-static struct breaker *
-breaker_for(struct poller *p, const struct exchange_ops *ops)
-{
-	for (size_t i = 0; i < p->nbreakers; i++)
-		if (p->breakers[i].ops == ops)
-			return &p->breakers[i];
-	if (p->nbreakers == sizeof(p->breakers) / sizeof(p->breakers[0]))
-		fatalx("poller: too many exchanges");
-	p->breakers[p->nbreakers].ops = ops;
-	return &p->breakers[p->nbreakers++];
-}
-
-static uint64_t
-rng_next(struct poller *p)
-{
-	/* xorshift64*: jitter only, not security. */
-	p->rng ^= p->rng >> 12;
-	p->rng ^= p->rng << 25;
-	p->rng ^= p->rng >> 27;
-	return p->rng * 2685821657736338717ULL;
-}
-
-/* Exponential backoff with full jitter: uniform in [base/2, base]. */
-static int64_t
-backoff_ms(struct poller *p, unsigned failures)
-{
-	int64_t base = BACKOFF_BASE_MS << (failures > 6 ? 6 : failures);
-
-	if (base > BACKOFF_MAX_MS)
-		base = BACKOFF_MAX_MS;
-	return base / 2 + (int64_t)(rng_next(p) % (uint64_t)(base / 2 + 1));
+	schedule_at(p->sched, &j->due, due_ms);
 }
 
 /* ---- status ---- */
@@ -537,111 +411,19 @@ job_finish_cycle(struct poller *p, struct job *j, int64_t mono)
 
 static void job_retire(struct poller *p, struct job *j);
 
-static size_t
-on_body(char *ptr, size_t s, size_t n, void *arg)
-{
-	struct job *j = arg;
-	size_t len = s * n;
-
-	if (j->body_len + len > (64u << 20))
-		return 0;	/* a 64 MiB page is not a page */
-	j->body = xrealloc(j->body, j->body_len + len + 1);
-	memcpy(j->body + j->body_len, ptr, len);
-	j->body_len += len;
-	j->body[j->body_len] = '\0';
-	return len;
-}
-
-static size_t
-on_header(char *ptr, size_t s, size_t n, void *arg)
-{
-	struct job *j = arg;
-	size_t len = s * n;
-
-	if (j->rhdrs_len + len > 65536)
-		return len;
-	j->rhdrs = xrealloc(j->rhdrs, j->rhdrs_len + len + 1);
-	memcpy(j->rhdrs + j->rhdrs_len, ptr, len);
-	j->rhdrs_len += len;
-	j->rhdrs[j->rhdrs_len] = '\0';
-	return len;
-}
-
 static const char *
 resp_header(const struct xresp *r, const char *name)
 {
 	static __thread char val[256];
 
-	return xheaders_find(((const struct job *)r->hdr_arg)->rhdrs, name, val, sizeof(val));
+	return transport_header(r->hdr_arg, name, val, sizeof(val));
 }
 
-static void
-start_transfer(struct poller *p, struct job *j)
-{
-	CURL *c;
-	char line[1024];
-
-	/* A used handle keeps its allocations and its DNS and TLS session
-	 * caches; a fresh one per request was a visible share of the poller. */
-	if (p->nidle > 0) {
-		c = p->idle[--p->nidle];
-		curl_easy_reset(c);
-	} else if ((c = curl_easy_init()) == NULL)
-		fatalx("curl_easy_init failed");
-	for (size_t i = 0; i < j->req.nheaders; i++) {
-		snprintf(line, sizeof(line), "%s: %s", j->req.headers[i].name, j->req.headers[i].value);
-		j->hdrs = curl_slist_append(j->hdrs, line);
-	}
-	OPENSSL_cleanse(line, sizeof(line));
-	curl_easy_setopt(c, CURLOPT_URL, j->req.url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, j->req.method);
-	if (j->req.body != NULL) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, j->req.body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)j->req.body_len);
-	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, j->hdrs);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "perfagg/" PERFAGG_VERSION);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, j);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, j);
-	curl_easy_setopt(c, CURLOPT_PRIVATE, j);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)p->cfg.timeout_ms);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	/* TLS verification is never turned off. */
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (p->cfg.ca_bundle != NULL)
-		curl_easy_setopt(c, CURLOPT_CAINFO, p->cfg.ca_bundle);
-	j->easy = c;
-	j->in_flight = true;
-	p->in_flight++;
-	curl_multi_add_handle(p->multi, c);
-}
-
+/* The request is over: its transfer and the request itself (wiped). */
 static void
 end_transfer(struct poller *p, struct job *j)
 {
-	if (j->easy != NULL) {
-		curl_multi_remove_handle(p->multi, j->easy);
-		if (p->idle == NULL)
-			p->idle = xcalloc(p->cfg.max_transfers, sizeof(*p->idle));
-		if (p->nidle < p->cfg.max_transfers)
-			p->idle[p->nidle++] = j->easy;
-		else
-			curl_easy_cleanup(j->easy);
-		j->easy = NULL;
-		p->in_flight--;
-	}
-	curl_slist_free_all(j->hdrs);
-	j->hdrs = NULL;
-	free(j->body);
-	j->body = NULL;
-	j->body_len = 0;
-	free(j->rhdrs);
-	j->rhdrs = NULL;
-	j->rhdrs_len = 0;
+	transport_end(p->transport, &j->xfer);
 	xreq_clear(&j->req);
 	j->in_flight = false;
 }
@@ -652,7 +434,7 @@ bind_budgets(struct poller *p, struct job *j, const uint8_t key[32])
 	struct xpool pools[XPOOL_MAX];
 	size_t n = j->conn.ops->pools != NULL ? j->conn.ops->pools(&j->conn, pools) : 0;
 
-	j->breaker = breaker_for(p, j->conn.ops);
+	j->breaker = schedule_breaker(p->sched, j->conn.ops);
 	j->budget_bound = true;
 	pacing_bind(p->pacing, j->conn.ops->name, pools, n, key, &j->pools);
 }
@@ -691,16 +473,16 @@ static void
 job_step(struct poller *p, struct job *j, int64_t mono)
 {
 	struct next_arg a = { .j = j, .now_ms = time_now_ms(), .want_key = !j->budget_bound };
-	int64_t wait, lag;
+	int64_t wait, lag, open_until;
 	bool repeat;
 	int rc;
 
-	if (j->breaker != NULL && j->breaker->open_until > mono) {
-		schedule(p, j, j->breaker->open_until);
+	if (j->breaker != NULL && (open_until = schedule_breaker_open_until(j->breaker, mono)) != 0) {
+		schedule(p, j, open_until);
 		return;
 	}
 	if (!j->in_cycle) {
-		lag = mono - j->due_ms;
+		lag = mono - j->due.due_ms;
 		pthread_mutex_lock(&p->mu);
 		p->lag_ring[p->lag_n++ % LAG_RING] = lag;
 		p->counters.lag_samples++;
@@ -774,7 +556,8 @@ job_step(struct poller *p, struct job *j, int64_t mono)
 	pthread_mutex_lock(&p->mu);
 	p->counters.requests++;
 	pthread_mutex_unlock(&p->mu);
-	start_transfer(p, j);
+	j->in_flight = true;
+	transport_start(p->transport, &j->xfer, &j->req, j);
 }
 
 static void
@@ -825,25 +608,22 @@ observe_poll(const struct job *j, CURLcode cc, long status, enum xresult result,
 
 /* A transfer finished: hand the response to the connector and act on its verdict. */
 static void
-job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
+job_done(struct poller *p, struct job *j, const struct transport_done *d, int64_t mono)
 {
 	struct xresp r = { 0 };
 	struct xoutcome o = { 0 };
 	struct xsink sink = { .arg = j, .fill = sink_fill, .balance = sink_balance, .flow = sink_flow,
 		.funding = sink_funding, .price = sink_price, .permissions = sink_permissions };
 	bool was_validated = j->conn.validated;
-	curl_off_t us = 0;
+	CURLcode cc = d->cc;
 	/* What the request was, once end_transfer has wiped it. */
 	struct xreq meta = { .weight = j->req.weight, .pool = j->req.pool, .part = j->req.part, .tag = j->req.tag };
 
-	r.status = 0;
-	if (cc == CURLE_OK)
-		curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &r.status);
-	r.body = j->body != NULL ? j->body : "";
-	r.body_len = j->body_len;
+	r.status = d->status;
+	r.body = transport_body(&j->xfer, &r.body_len);
 	r.now_ms = time_now_ms();
 	r.header = resp_header;
-	r.hdr_arg = j;
+	r.hdr_arg = &j->xfer;
 	j->conn.ops->handle(&j->conn, &j->req, &r, &sink, &o);
 	if (j->staging) {
 		pthread_mutex_lock(&j->coll->mu);
@@ -854,9 +634,8 @@ job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
 		j->staging = false;
 		pthread_mutex_unlock(&j->coll->mu);
 	}
-	curl_easy_getinfo(j->easy, CURLINFO_TOTAL_TIME_T, &us);
 	end_transfer(p, j);
-	observe_poll(j, cc, r.status, o.result, (int64_t)us * 1000);
+	observe_poll(j, cc, r.status, o.result, d->total_us * 1000);
 
 	if (p->cfg.require_read_only && j->coll->st.permissions_known && (j->coll->st.can_trade || j->coll->st.can_withdraw)) {
 		set_state(j, POLL_REFUSED_PERMISSIONS, "the key can trade or withdraw, and read-only keys are required "
@@ -878,7 +657,7 @@ job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
 	case XR_OK:
 		j->step_failures = 0;
 		j->auth_doubted = false;
-		j->breaker->failures = 0;
+		schedule_breaker_success(j->breaker);
 		/* backfill_done is published with the end of the cycle, once every
 		 * fill it walked is applied, never before. */
 		pthread_mutex_lock(&j->coll->mu);
@@ -897,7 +676,7 @@ job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
 			set_error(j, o.error);
 			log_event(LOG_INFO, "credential_doubted", "{s:s, s:s, s:s}", "sid", j->sid_hash, "exchange",
 			    j->conn.ops->name, "error", o.error);
-			schedule(p, j, mono + backoff_ms(p, 0));
+			schedule(p, j, mono + schedule_backoff_ms(p->sched, 0));
 			return;
 		}
 		set_state(j, POLL_INVALID_CREDENTIALS, o.error);
@@ -914,7 +693,7 @@ job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
 		j->done = true;
 		return;
 	case XR_RATE_LIMITED: {
-		int64_t wait = o.retry_after_ms > 0 ? o.retry_after_ms : backoff_ms(p, j->step_failures);
+		int64_t wait = o.retry_after_ms > 0 ? o.retry_after_ms : schedule_backoff_ms(p->sched, j->step_failures);
 		/* The pause applies to everyone sharing the limit. */
 		pacing_block(&j->pools, meta.pool, mono + wait);
 		set_error(j, o.error[0] != '\0' ? o.error : "rate limited by the exchange");
@@ -935,11 +714,9 @@ job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
 	log_event(LOG_INFO, "poll_retry", "{s:s, s:s, s:i, s:i, s:s}", "sid", j->sid_hash, "exchange",
 	    j->conn.ops->name, "http_status", (int)r.status, "attempt", (int)j->step_failures,
 	    "error", o.error[0] != '\0' ? o.error : r.status == 0 ? curl_easy_strerror(cc) : "transient error");
-	if (o.result == XR_RETRY && ++j->breaker->failures >= BREAKER_THRESHOLD) {
-		j->breaker->open_until = mono + BREAKER_OPEN_MS;
-		j->breaker->failures = BREAKER_THRESHOLD / 2;
-		log_event(LOG_WARN, "circuit_open", "{s:s, s:i}", "exchange", j->conn.ops->name, "ms", BREAKER_OPEN_MS);
-	}
+	if (o.result == XR_RETRY && schedule_breaker_failure(j->breaker, mono))
+		log_event(LOG_WARN, "circuit_open", "{s:s, s:i}", "exchange", j->conn.ops->name, "ms",
+		    SCHEDULE_BREAKER_OPEN_MS);
 	pthread_mutex_lock(&j->coll->mu);
 	snprintf(j->coll->st.last_error, sizeof(j->coll->st.last_error), "%s",
 	    o.error[0] != '\0' ? o.error : r.status == 0 ? "transport error" : "transient error");
@@ -962,7 +739,7 @@ job_done(struct poller *p, struct job *j, CURLcode cc, int64_t mono)
 	if (o.result == XR_CLOCK && j->step_failures <= p->cfg.max_retries)
 		schedule(p, j, mono);
 	else
-		schedule(p, j, mono + backoff_ms(p, j->step_failures > p->cfg.max_retries ?
+		schedule(p, j, mono + schedule_backoff_ms(p->sched, j->step_failures > p->cfg.max_retries ?
 		    j->step_failures + 2 : j->step_failures));
 }
 
@@ -994,7 +771,7 @@ job_retire(struct poller *p, struct job *j)
 		p->counters.jobs--;
 	}
 	pthread_mutex_unlock(&p->mu);
-	heap_remove(p, j);
+	schedule_remove(p->sched, &j->due);
 	if (queued)
 		j->done = true;	/* take_commands frees it */
 	else
@@ -1015,12 +792,10 @@ take_commands(struct poller *p, int64_t mono)
 	p->incoming = p->outgoing = NULL;
 	p->nincoming = p->noutgoing = 0;
 	pthread_mutex_unlock(&p->mu);
-	for (size_t i = 0; i < nin; i++) {
-		in[i]->heap_idx = SIZE_MAX;
+	for (size_t i = 0; i < nin; i++)
 		schedule(p, in[i], mono);
-	}
 	for (size_t i = 0; i < nout; i++) {
-		heap_remove(p, out[i]);
+		schedule_remove(p->sched, &out[i]->due);
 		job_free(p, out[i]);
 	}
 	free(in);
@@ -1059,8 +834,8 @@ poller_main(void *arg)
 
 	for (;;) {
 		int64_t mono = time_mono_ms(), wait;
-		CURLMsg *m;
-		int running, q;
+		struct schedule_entry *e;
+		struct transport_done d;
 		bool stop;
 
 		pthread_mutex_lock(&p->mu);
@@ -1069,28 +844,24 @@ poller_main(void *arg)
 		if (stop)
 			break;
 		take_commands(p, mono);
-		while (p->nheap > 0 && p->heap[0]->due_ms <= mono && p->in_flight < p->cfg.max_transfers) {
-			struct job *j = p->heap[0];
-			heap_remove(p, j);
+		while ((e = schedule_first(p->sched)) != NULL && e->due_ms <= mono &&
+		    transport_in_flight(p->transport) < p->cfg.max_transfers) {
+			struct job *j = SCHEDULE_OWNER(e, struct job, due);
+			schedule_remove(p->sched, e);
 			if (j->done)
 				continue;	/* stopped for good: kept only so readers see its status */
 			job_step(p, j, mono);
 		}
-		curl_multi_perform(p->multi, &running);
-		while ((m = curl_multi_info_read(p->multi, &q)) != NULL) {
-			struct job *j = NULL;
-			if (m->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
-			job_done(p, j, m->data.result, time_mono_ms());
-		}
+		transport_perform(p->transport);
+		while (transport_finished(p->transport, &d) == 0)
+			job_done(p, d.owner, &d, time_mono_ms());
 		wait = 1000;
-		if (p->nheap > 0 && p->in_flight < p->cfg.max_transfers)
-			wait = p->heap[0]->due_ms - time_mono_ms();
+		if ((e = schedule_first(p->sched)) != NULL && transport_in_flight(p->transport) < p->cfg.max_transfers)
+			wait = e->due_ms - time_mono_ms();
 		if (wait > 1000)
 			wait = 1000;
 		if (wait > 0)
-			curl_multi_poll(p->multi, NULL, 0, (int)wait, NULL);
+			transport_wait(p->transport, (int)wait);
 	}
 	return NULL;
 }
@@ -1099,6 +870,7 @@ struct poller *
 poller_start(const struct poller_config *cfg, struct session_table *sessions, const char **errstr)
 {
 	struct poller *p = xcalloc(1, sizeof(*p));
+	struct transport_config tc = { 0 };
 
 	p->cfg = *cfg;
 	if (p->cfg.max_transfers == 0)
@@ -1109,21 +881,14 @@ poller_start(const struct poller_config *cfg, struct session_table *sessions, co
 	p->colls = collection_table_new();
 	p->pacing = pacing_new(cfg->ip_budgets, cfg->key_budgets);
 	p->book = pricebook_new();
-	prim_random(&p->rng, sizeof(p->rng));
-	p->rng |= 1;
-	p->multi = curl_multi_init();
-	if (p->multi == NULL) {
+	p->sched = schedule_new();
+	tc.timeout_ms = p->cfg.timeout_ms;
+	tc.max_transfers = p->cfg.max_transfers;
+	tc.ca_bundle = p->cfg.ca_bundle;
+	if ((p->transport = transport_new(&tc)) == NULL) {
 		*errstr = "cannot initialise libcurl";
 		goto fail;
 	}
-	/* Every transfer started gets a connection at once. A request is
-	 * signed when it is started; one left waiting in libcurl's queue for a
-	 * connection to its host can reach the exchange after its timestamp
-	 * expired (Binance -1021 under a burst). max_transfers is the cap; the
-	 * rate budgets pace what each exchange sees. Idle connections are kept
-	 * for reuse up to the same number. */
-	curl_multi_setopt(p->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)p->cfg.max_transfers);
-	curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, (long)p->cfg.max_transfers);
 	if (pthread_create(&p->thread, NULL, poller_main, p) != 0) {
 		*errstr = "cannot start the poller thread";
 		goto fail;
@@ -1152,7 +917,7 @@ poller_stop(struct poller *p)
 		pthread_mutex_lock(&p->mu);
 		p->stopping = true;
 		pthread_mutex_unlock(&p->mu);
-		curl_multi_wakeup(p->multi);
+		transport_wakeup(p->transport);
 		pthread_join(p->thread, NULL);
 	}
 	/* Jobs still only in the command lists are also in the map. */
@@ -1164,13 +929,9 @@ poller_stop(struct poller *p)
 	bmap_free(p->jobs);
 	collection_table_free(p->colls);
 	pacing_free(p->pacing);
-	free(p->heap);
+	schedule_free(p->sched);
 	pricebook_free(p->book);
-	for (size_t i = 0; i < p->nidle; i++)
-		curl_easy_cleanup(p->idle[i]);
-	free(p->idle);
-	if (p->multi != NULL)
-		curl_multi_cleanup(p->multi);
+	transport_free(p->transport);
 	pthread_mutex_destroy(&p->mu);
 	free(p);
 }
@@ -1217,7 +978,7 @@ poller_add_ops(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const stru
 	j->book = p->book;
 	j->coll->st.interval_ms = p->cfg.interval_ms;
 	memcpy(j->coll->st.caveat, j->conn.caveat, sizeof(j->coll->st.caveat));
-	j->heap_idx = SIZE_MAX;
+	schedule_entry_init(&j->due);
 	pthread_mutex_lock(&p->mu);
 	if (bmap_put(p->jobs, sid, j) != 0) {
 		pthread_mutex_unlock(&p->mu);
@@ -1239,7 +1000,7 @@ poller_add_ops(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const stru
 	p->counters.jobs++;
 	pthread_mutex_unlock(&p->mu);
 	if (wake)
-		curl_multi_wakeup(p->multi);
+		transport_wakeup(p->transport);
 	return 0;
 }
 
@@ -1258,7 +1019,6 @@ poller_remove(struct poller *p, const uint8_t sid[SESSION_ID_BYTES])
 		for (size_t i = 0; i < p->nincoming; i++)
 			if (p->incoming[i] == j) {
 				p->incoming[i] = p->incoming[--p->nincoming];
-				j->heap_idx = SIZE_MAX;
 				break;
 			}
 		p->outgoing = xreallocarray(p->outgoing, p->noutgoing + 1, sizeof(*p->outgoing));
@@ -1266,7 +1026,7 @@ poller_remove(struct poller *p, const uint8_t sid[SESSION_ID_BYTES])
 	}
 	pthread_mutex_unlock(&p->mu);
 	if (j != NULL)
-		curl_multi_wakeup(p->multi);
+		transport_wakeup(p->transport);
 }
 
 struct view_adapter {
