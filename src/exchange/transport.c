@@ -100,11 +100,37 @@ on_header(char *ptr, size_t s, size_t n, void *arg)
 	return len;
 }
 
+struct curl_slist *
+transport_headers(const struct xreq *req)
+{
+	struct curl_slist *l = NULL, *n;
+
+	for (size_t i = 0; i < req->nheaders; i++) {
+		size_t len = strlen(req->headers[i].name) + strlen(req->headers[i].value) + 3;
+		char *line = xmalloc(len);
+		snprintf(line, len, "%s: %s", req->headers[i].name, req->headers[i].value);
+		n = curl_slist_append(l, line);
+		OPENSSL_cleanse(line, len);
+		free(line);
+		if (n == NULL)
+			fatalx("transport: out of memory");
+		l = n;
+	}
+	return l;
+}
+
+void
+transport_headers_free(struct curl_slist *lines)
+{
+	for (struct curl_slist *p = lines; p != NULL; p = p->next)
+		OPENSSL_cleanse(p->data, strlen(p->data));
+	curl_slist_free_all(lines);
+}
+
 void
 transport_start(struct transport *t, struct transfer *x, const struct xreq *req, void *owner)
 {
 	CURL *c;
-	char line[1024];
 
 	if (x->easy != NULL)
 		fatalx("transport: transfer started twice");
@@ -115,11 +141,7 @@ transport_start(struct transport *t, struct transfer *x, const struct xreq *req,
 		curl_easy_reset(c);
 	} else if ((c = curl_easy_init()) == NULL)
 		fatalx("curl_easy_init failed");
-	for (size_t i = 0; i < req->nheaders; i++) {
-		snprintf(line, sizeof(line), "%s: %s", req->headers[i].name, req->headers[i].value);
-		x->hdrs = curl_slist_append(x->hdrs, line);
-	}
-	OPENSSL_cleanse(line, sizeof(line));
+	x->hdrs = transport_headers(req);
 	curl_easy_setopt(c, CURLOPT_URL, req->url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
 	if (req->body != NULL) {
@@ -159,7 +181,7 @@ transport_end(struct transport *t, struct transfer *x)
 			curl_easy_cleanup(x->easy);
 		t->in_flight--;
 	}
-	curl_slist_free_all(x->hdrs);
+	transport_headers_free(x->hdrs);
 	free(x->body);
 	free(x->rhdrs);
 	memset(x, 0, sizeof(*x));

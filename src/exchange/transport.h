@@ -83,6 +83,14 @@ void transport_wait(struct transport *t, int ms);
 /* Makes a transport_wait under way, or the next one, return at once. */
 void transport_wakeup(struct transport *t);
 
+/* The header lines of req for CURLOPT_HTTPHEADER ("Name: value"; NULL
+ * when it has none). They carry API keys and signatures: free them with
+ * transport_headers_free, which wipes every line (so is the buffer each is
+ * formatted in). Aborts when out of memory. */
+struct curl_slist *transport_headers(const struct xreq *req);
+/* Wipes and frees lines from transport_headers. NULL is a no-op. */
+void transport_headers_free(struct curl_slist *lines);
+
 /* The response body so far, NUL-terminated ("" if none); its length in *len. */
 const char *transport_body(const struct transfer *x, size_t *len);
 /* Looks up response header name (case-insensitive), copying its value into

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exchange/transport.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
@@ -54,14 +55,8 @@ static void
 perform(const struct xreq *q, struct rbuf *b, long *status)
 {
 	CURL *c = curl_easy_init();
-	struct curl_slist *h = NULL;
-	char *line;
+	struct curl_slist *h = transport_headers(q);
 
-	for (size_t i = 0; i < q->nheaders; i++) {
-		line = xasprintf("%s: %s", q->headers[i].name, q->headers[i].value);
-		h = curl_slist_append(h, line);
-		free(line);
-	}
 	curl_easy_setopt(c, CURLOPT_URL, q->url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
 	if (q->body != NULL) {
@@ -79,7 +74,7 @@ perform(const struct xreq *q, struct rbuf *b, long *status)
 	*status = 0;
 	if (curl_easy_perform(c) == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	curl_slist_free_all(h);
+	transport_headers_free(h);
 	curl_easy_cleanup(c);
 }
 

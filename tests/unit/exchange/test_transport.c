@@ -38,7 +38,7 @@ static struct {
 	char method[16];
 	char url[256];
 	char test[64];		/* X-Test */
-	char key[64];		/* X-Api-Key */
+	char key[2048];		/* X-Api-Key */
 	char body[256];
 	size_t body_len;
 	unsigned count;
@@ -264,6 +264,27 @@ test_post(void **state)
 	done_with(f->t, &r);
 }
 
+/* A header longer than any fixed line buffer (a Coinbase JWT is ~700
+ * bytes; 1,500 here) arrives whole. */
+static void
+test_long_header(void **state)
+{
+	struct fixture *f = *state;
+	struct result r = { 0 };
+	char v[1501];
+
+	memset(v, 'j', sizeof(v) - 1);
+	v[sizeof(v) - 1] = '\0';
+	xreq_set(&r.req, "GET", f->base, "/fills", NULL);
+	xreq_header(&r.req, "X-Api-Key", v);
+	run_one(f->t, &r);
+	assert_int_equal(r.cc, CURLE_OK);
+	pthread_mutex_lock(&seen_mu);
+	assert_string_equal(seen.key, v);
+	pthread_mutex_unlock(&seen_mu);
+	done_with(f->t, &r);
+}
+
 /* An HTTP error is a finished transfer with its status, not a transport error. */
 static void
 test_http_status(void **state)
@@ -454,6 +475,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_post, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_body_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
