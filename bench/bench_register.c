@@ -121,7 +121,8 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		struct envelope env = { 0 };
 		const char *exch = sim_accounts != NULL ? argv[5] : "binance";
-		json_t *md = json_pack("{s:s, s:s}", "exchange", exch, "label", "bench"), *b, *ptj;
+		json_t *md = json_pack("{s:s, s:s, s:I}", "exchange", exch, "label", "bench", "ts",
+		    (json_int_t)time_now_ms()), *b, *ptj;
 		char pt[1024];
 		int len;
 		if (sim_accounts != NULL) {

@@ -28,6 +28,7 @@
 #include "enclave/secret.h"
 #include "exchange/exchange.h"
 #include "util/file.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 #define CRED_FIELD_MAX 2048
@@ -497,7 +498,8 @@ cli_register(int argc, char **argv)
 	if ((rc = cli_fetch_attestation(&r, &cl, NULL)) != 0)
 		goto out;
 
-	md = json_pack("{s:s}", "exchange", exchange);
+	/* ts: the envelope is accepted only near this time, once (protocol v2) */
+	md = json_pack("{s:s, s:I}", "exchange", exchange, "ts", (json_int_t)time_now_ms());
 	if (label != NULL)
 		json_object_set_new(md, "label", json_string(label));
 	if (ttl > 0)

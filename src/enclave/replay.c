@@ -1,75 +1,82 @@
 #include "enclave/replay.h"
 
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/prim.h"
-#include "util/bmap.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
+#define LABEL "perfagg/replay/v1"
+#define SWEEP_EVERY 1024		/* claims between sweeps of the expired ones */
+
 struct replay {
-	pthread_mutex_t mu;
-	struct bmap *seen;
-	uint8_t salt[32];
+	struct store *st;
+	int64_t window_ms;
+	atomic_uint claims;
 };
 
-/* A non-NULL marker: the map stores presence only. */
-static int present;
-
 struct replay *
-replay_new(void)
+replay_new(struct store *st, int64_t window_ms)
 {
 	struct replay *r = xcalloc(1, sizeof(*r));
 
-	pthread_mutex_init(&r->mu, NULL);
-	r->seen = bmap_new();
-	prim_random(r->salt, sizeof(r->salt));
+	if (st == NULL || window_ms <= 0)
+		fatalx("replay_new: no store or no window");
+	r->st = st;
+	r->window_ms = window_ms;
+	atomic_init(&r->claims, 0);
 	return r;
 }
 
 void
 replay_free(struct replay *r)
 {
-	if (r == NULL)
-		return;
-	bmap_free(r->seen);
-	pthread_mutex_destroy(&r->mu);
 	free(r);
 }
 
-static void
-key_of(const struct replay *r, const uint8_t pub[32], uint8_t key[32])
+int64_t
+replay_window_ms(const struct replay *r)
 {
-	uint8_t buf[64];
-
-	memcpy(buf, r->salt, 32);
-	memcpy(buf + 32, pub, 32);
-	prim_sha256(key, buf, sizeof(buf));
+	return r->window_ms;
 }
 
 bool
-replay_seen(struct replay *r, const uint8_t pub[32])
+replay_fresh(const struct replay *r, int64_t ts_ms, int64_t now_ms)
 {
-	uint8_t key[32];
-	bool seen;
+	return ts_ms >= now_ms - r->window_ms && ts_ms <= now_ms + r->window_ms;
+}
 
-	key_of(r, pub, key);
-	pthread_mutex_lock(&r->mu);
-	seen = bmap_get(r->seen, key) != NULL;
-	pthread_mutex_unlock(&r->mu);
-	return seen;
+static void
+key_of(const uint8_t pub[32], uint8_t key[STORE_KEY_BYTES])
+{
+	uint8_t buf[sizeof(LABEL) - 1 + 32];
+
+	memcpy(buf, LABEL, sizeof(LABEL) - 1);
+	memcpy(buf + sizeof(LABEL) - 1, pub, 32);
+	prim_sha256(key, buf, sizeof(buf));
 }
 
 int
-replay_record(struct replay *r, const uint8_t pub[32])
+replay_seen(struct replay *r, const uint8_t pub[32], int64_t now_ms, const char **errstr)
 {
-	uint8_t key[32];
-	int rc;
+	uint8_t key[STORE_KEY_BYTES];
 
-	key_of(r, pub, key);
-	pthread_mutex_lock(&r->mu);
-	rc = bmap_put(r->seen, key, &present);
-	pthread_mutex_unlock(&r->mu);
-	return rc;
+	key_of(pub, key);
+	return r->st->ops->claimed(r->st, key, now_ms, errstr);
+}
+
+int
+replay_claim(struct replay *r, const uint8_t pub[32], int64_t ts_ms, int64_t now_ms, const char **errstr)
+{
+	uint8_t key[STORE_KEY_BYTES];
+	const char *e = NULL;
+
+	key_of(pub, key);
+	/* held while the envelope is fresh: until ts + window, inclusive */
+	if (atomic_fetch_add(&r->claims, 1) % SWEEP_EVERY == SWEEP_EVERY - 1 &&
+	    r->st->ops->sweep(r->st, now_ms, &e) < 0)
+		log_event(LOG_WARN, "replay_sweep_failed", "{s:s}", "error", e);
+	return r->st->ops->claim(r->st, key, ts_ms + r->window_ms + 1, now_ms, errstr);
 }

@@ -52,6 +52,9 @@ struct config {
 	char *data_dir;			/* DATA_DIR */
 	int64_t ingest_interval_ms;	/* INGEST_INTERVAL */
 	char *connector_version;	/* CONNECTOR_VERSION */
+	/* durable state (issue #10) */
+	char *store;			/* STORE: the state store's back end */
+	int64_t envelope_window_s;	/* ENVELOPE_WINDOW */
 };
 
 /*

@@ -36,9 +36,12 @@ reject_envelope(struct http_response *resp)
 	http_error(resp, 422, "envelope_rejected", "the envelope could not be opened");
 }
 
-/* Checks metadata {exchange, label?, ttl?}; sets *ttl_s. Returns 0 or -1 with resp set. */
+/* Checks metadata {exchange, label?, ttl?, ts}; sets *ttl_s and *ts_ms (the
+ * client's time, required since protocol version 2, and fresh: replay.h).
+ * Returns 0 or -1 with resp set. */
 static int
-check_metadata(struct server *srv, json_t *md, int64_t *ttl_s, struct http_response *resp)
+check_metadata(struct server *srv, json_t *md, int64_t now_ms, int64_t *ttl_s, int64_t *ts_ms,
+    struct http_response *resp)
 {
 	const char *key;
 	json_t *v;
@@ -66,6 +69,13 @@ check_metadata(struct server *srv, json_t *md, int64_t *ttl_s, struct http_respo
 				return -1;
 			}
 			*ttl_s = json_integer_value(v);
+		} else if (strcmp(key, "ts") == 0) {
+			if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+				http_error(resp, 400, "invalid_metadata", "metadata.ts must be the client's time, an "
+				    "integer number of ms since the Unix epoch");
+				return -1;
+			}
+			*ts_ms = json_integer_value(v);
 		} else {
 			http_error(resp, 400, "invalid_metadata", "unknown metadata member '%.40s'", key);
 			return -1;
@@ -73,6 +83,18 @@ check_metadata(struct server *srv, json_t *md, int64_t *ttl_s, struct http_respo
 	}
 	if (json_object_get(md, "exchange") == NULL) {
 		http_error(resp, 400, "invalid_metadata", "metadata.exchange is required");
+		return -1;
+	}
+	if (json_object_get(md, "ts") == NULL) {
+		http_error(resp, 400, "protocol_outdated", "metadata.ts (the client's time, ms since the Unix epoch) is "
+		    "required since protocol version 2 (docs/PROTOCOL.md): update the client");
+		return -1;
+	}
+	if (!replay_fresh(srv->replay, *ts_ms, now_ms)) {
+		http_error(resp, 400, "stale_envelope", "metadata.ts is %lld s from the service's clock; envelopes are "
+		    "accepted within %lld s of it: check the client's clock, or seal a new envelope",
+		    (long long)((*ts_ms > now_ms ? *ts_ms - now_ms : now_ms - *ts_ms) / 1000),
+		    (long long)(replay_window_ms(srv->replay) / 1000));
 		return -1;
 	}
 	return 0;
@@ -209,7 +231,7 @@ handle_submit_key(struct server *srv, const struct http_request *req, struct htt
 	char id_hex[SESSION_ID_HEX_LEN + 1], expires[TIME_ISO_LEN];
 	uint32_t handle;
 	bool stored = false;
-	int64_t ttl_s, now;
+	int64_t ttl_s, ts_ms = 0, now = time_now_ms();
 	int rc;
 
 	if (!http_is_json(req)) {
@@ -225,10 +247,14 @@ handle_submit_key(struct server *srv, const struct http_request *req, struct htt
 		http_error(resp, 400, "invalid_envelope", "%s", err);
 		goto out;
 	}
-	if (check_metadata(srv, env.metadata, &ttl_s, resp) != 0)
+	if (check_metadata(srv, env.metadata, now, &ttl_s, &ts_ms, resp) != 0)
 		goto out;
 	md_exchange = json_string_value(json_object_get(env.metadata, "exchange"));
-	if (replay_seen(srv->replay, env.ephemeral_pub)) {
+	if ((rc = replay_seen(srv->replay, env.ephemeral_pub, now, &err)) != 0) {
+		if (rc < 0) {
+			http_error(resp, 503, "store_unavailable", "the state store failed; try again later");
+			goto out;
+		}
 		http_error(resp, 409, "replayed_envelope", "this envelope was already submitted");
 		log_event(LOG_WARN, "submit_key_replay", NULL);
 		server_audit(srv, resp, "submit_key_rejected", AUDIT_NAME("reason", "replay"));
@@ -269,14 +295,16 @@ handle_submit_key(struct server *srv, const struct http_request *req, struct htt
 		goto out;
 	}
 	stored = true;
-	if (replay_record(srv->replay, env.ephemeral_pub) != 0) {
-		http_error(resp, 409, "replayed_envelope", "this envelope was already submitted");
+	if ((rc = replay_claim(srv->replay, env.ephemeral_pub, ts_ms, now, &err)) != 1) {
+		if (rc < 0)
+			http_error(resp, 503, "store_unavailable", "the state store failed; try again later");
+		else
+			http_error(resp, 409, "replayed_envelope", "this envelope was already submitted");
 		goto out;
 	}
 	sp = (struct session_params){ .exchange = md_exchange, .account_type = p.account_type,
 	    .label = json_string_value(json_object_get(env.metadata, "label")), .user_id = p.user_id,
 	    .sandbox = p.sandbox, .tier = p.tier, .ttl_s = ttl_s };
-	now = time_now_ms();
 	if (session_create(srv->sessions, &sp, handle, now, id, &info, &err) != 0) {
 		http_error(resp, 503, "capacity", "%s; try again later", err);
 		goto out;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "core/prim.h"
@@ -18,6 +19,7 @@
 #include "out/outbox.h"
 #include "out/publisher.h"
 #include "server/ratelimit.h"
+#include "store/store.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -194,7 +196,26 @@ server_start(struct server *srv, const struct config *cfg, char *err, size_t err
 
 	srv->vault = vault_new();
 	srv->sessions = session_table_new(srv->vault, (size_t)cfg->max_sessions);
-	srv->replay = replay_new();
+	{
+		const struct store_ops *so = store_find(cfg->store);
+		char *path;
+		if (so == NULL) {
+			snprintf(err, errlen, "invalid STORE '%s': the back ends are: sqlite", cfg->store);
+			goto fail;
+		}
+		if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
+			snprintf(err, errlen, "invalid DATA_DIR '%s': %s", cfg->data_dir, strerror(errno));
+			goto fail;
+		}
+		path = xasprintf("%s/state.sqlite3", cfg->data_dir);
+		srv->store = so->open(path, &e);
+		free(path);
+		if (srv->store == NULL) {
+			snprintf(err, errlen, "invalid DATA_DIR '%s': %s", cfg->data_dir, e);
+			goto fail;
+		}
+	}
+	srv->replay = replay_new(srv->store, cfg->envelope_window_s * 1000);
 	srv->ratelimit = ratelimit_new(cfg->rate_limit_max, cfg->rate_limit_window_ms);
 	{
 		struct poller_config pc = { .interval_ms = cfg->api_interval_ms, .min_interval_ms = 30000,
@@ -301,6 +322,9 @@ server_stop(struct server *srv)
 	session_table_free(srv->sessions);
 	vault_free(srv->vault);
 	replay_free(srv->replay);
+	if (srv->store != NULL)
+		srv->store->ops->close(srv->store);
+	srv->store = NULL;
 	ratelimit_free(srv->ratelimit);
 	keys_free(srv->keys);
 	free(srv->quote_cached);

@@ -19,6 +19,7 @@ struct server {
 	struct keys *keys;
 	struct vault *vault;
 	struct session_table *sessions;
+	struct store *store;		/* durable state (store.h) */
 	struct replay *replay;
 	struct ratelimit *ratelimit;
 	struct poller *poller;

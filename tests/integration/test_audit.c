@@ -21,6 +21,7 @@
 #include "core/envelope.h"
 #include "core/prim.h"
 #include "harness.h"
+#include "util/timeutil.h"
 #include "util/file.h"
 #include "util/xalloc.h"
 
@@ -161,7 +162,7 @@ undecryptable_body(void)
 {
 	uint8_t priv[32], pub[32];
 	struct envelope env = { 0 };
-	json_t *md = json_pack("{s:s}", "exchange", "binance"), *body;
+	json_t *md = json_pack("{s:s, s:I}", "exchange", "binance", "ts", (json_int_t)time_now_ms()), *body;
 	const char *e = NULL, *pt = "{\"userId\":\"x\",\"exchange\":\"binance\",\"apiKey\":\"a\",\"secret\":\"b\"}";
 	char *s;
 

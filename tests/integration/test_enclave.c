@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <openssl/crypto.h>
@@ -19,7 +21,9 @@
 #include "core/envelope.h"
 #include "core/hex.h"
 #include "core/prim.h"
+#include "../unit/tmpdir.h"
 #include "harness.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 
 /* Fetches and verifies the attestation; returns the enclave's X25519 key. */
@@ -43,7 +47,9 @@ enclave_key(const struct daemon *d, uint8_t pub[32])
 	json_decref(doc);
 }
 
-/* Builds a submit_key body. metadata_json and plaintext are JSON texts. */
+/* Builds a submit_key body. metadata_json and plaintext are JSON texts; a
+ * metadata without "ts" gets the current time, one with "ts": null none (a
+ * version 1 envelope). */
 static char *
 make_body(const uint8_t pub[32], const char *metadata_json, const char *plaintext, struct envelope *keep)
 {
@@ -53,6 +59,10 @@ make_body(const uint8_t pub[32], const char *metadata_json, const char *plaintex
 	char *s;
 
 	assert_non_null(md);
+	if (json_object_get(md, "ts") == NULL)
+		json_object_set_new(md, "ts", json_integer((json_int_t)time_now_ms()));
+	else if (json_is_null(json_object_get(md, "ts")))
+		json_object_del(md, "ts");
 	assert_int_equal(envelope_seal(&env, pub, md, (const uint8_t *)plaintext, strlen(plaintext), &err), 0);
 	body = envelope_to_json(&env);
 	s = json_dumps(body, JSON_COMPACT);
@@ -576,6 +586,83 @@ test_config_errors(void **state)
 	free(err);
 }
 
+/*
+ * Protocol version 2 (docs/PROTOCOL.md): an envelope without its client time
+ * is refused with a clear code, one outside the window either way as
+ * stale, and an accepted envelope is refused again after a clean restart
+ * and after kill -9 with the same key files and DATA_DIR.
+ */
+static void
+test_replay_across_restart(void **state)
+{
+	char priv[300], pub_path[300], dir[300], key_env[340], data_env[340], *body, *old, *stale, *early, *out = NULL,
+	    *err = NULL, md[128];
+	const char *env[] = { key_env, data_env, "ENVELOPE_WINDOW=300", NULL };
+	struct daemon d;
+	uint8_t pub[32];
+	json_t *j;
+	int st;
+
+	(void)state;
+	snprintf(priv, sizeof(priv), "%s/enclave.pem", tmpdir());
+	snprintf(pub_path, sizeof(pub_path), "%s/enclave.pub.pem", tmpdir());
+	snprintf(dir, sizeof(dir), "%s/data", tmpdir());
+	{
+		const char *argv[] = { "perfaggd", "keygen", priv, pub_path, NULL };
+		assert_int_equal(harness_run(argv, NULL, NULL, &out, &err), 0);
+	}
+	snprintf(key_env, sizeof(key_env), "ENCLAVE_PRIVATE_KEY_PATH=%s", priv);
+	snprintf(data_env, sizeof(data_env), "DATA_DIR=%s", dir);
+	harness_start(&d, env);
+	enclave_key(&d, pub);
+	body = make_body(pub, "{\"exchange\":\"binance\"}", PT, NULL);
+	assert_int_equal(submit(&d, body, &j), 201);
+	json_decref(j);
+
+	/* a version 1 envelope: told to update */
+	old = make_body(pub, "{\"exchange\":\"binance\",\"ts\":null}", PT, NULL);
+	assert_int_equal(submit(&d, old, &j), 400);
+	assert_error(j, "protocol_outdated");
+	json_decref(j);
+	/* ten minutes old, and ten minutes ahead: stale, with the difference */
+	snprintf(md, sizeof(md), "{\"exchange\":\"binance\",\"ts\":%lld}", (long long)(time_now_ms() - 600000));
+	stale = make_body(pub, md, PT, NULL);
+	assert_int_equal(submit(&d, stale, &j), 400);
+	assert_error(j, "stale_envelope");
+	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(j, "error"), "message")), "within 300 s"));
+	json_decref(j);
+	snprintf(md, sizeof(md), "{\"exchange\":\"binance\",\"ts\":%lld}", (long long)(time_now_ms() + 600000));
+	early = make_body(pub, md, PT, NULL);
+	assert_int_equal(submit(&d, early, &j), 400);
+	assert_error(j, "stale_envelope");
+	json_decref(j);
+
+	/* a clean restart, then a kill -9: the accepted envelope stays refused */
+	assert_int_equal(harness_stop(&d), 0);
+	harness_start(&d, env);
+	assert_int_equal(submit(&d, body, &j), 409);
+	assert_error(j, "replayed_envelope");
+	json_decref(j);
+	kill(d.pid, SIGKILL);
+	waitpid(d.pid, &st, 0);
+	harness_start(&d, env);
+	assert_int_equal(submit(&d, body, &j), 409);
+	assert_error(j, "replayed_envelope");
+	json_decref(j);
+	/* and a fresh envelope is still welcome */
+	free(body);
+	body = make_body(pub, "{\"exchange\":\"binance\"}", PT, NULL);
+	assert_int_equal(submit(&d, body, &j), 201);
+	json_decref(j);
+	assert_int_equal(harness_stop(&d), 0);
+	free(body);
+	free(old);
+	free(stale);
+	free(early);
+	free(out);
+	free(err);
+}
+
 int
 main(void)
 {
@@ -587,6 +674,7 @@ main(void)
 		cmocka_unit_test(test_cli_flow),
 		cmocka_unit_test(test_revoked_secret_is_gone),
 		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_replay_across_restart),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }

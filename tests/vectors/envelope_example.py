@@ -16,8 +16,8 @@ INFO = b"perf-aggregator/v1/submit_key"
 enclave_priv = bytes(range(0x40, 0x60))
 ephemeral_priv = bytes(range(0x60, 0x80))
 nonce = bytes(range(0x80, 0x8c))
-# RFC 8785 for this metadata is just sorted keys, no whitespace (ASCII strings, small integer).
-metadata = {"exchange": "binance", "label": "main", "ttl": 3600}
+# RFC 8785 for this metadata is just sorted keys, no whitespace (ASCII strings, integers below 2^53).
+metadata = {"exchange": "binance", "label": "main", "ts": 1767225600000, "ttl": 3600}
 plaintext = (b'{"userId":"alice","exchange":"binance","apiKey":"demo-key",'
              b'"secret":"demo-secret","accountType":"spot"}')
 

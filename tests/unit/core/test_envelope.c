@@ -25,19 +25,19 @@
 #define EX_NONCE "808182838485868788898a8b"
 #define EX_SHARED "d6fb939511b2381bc8599b4b8edc5968829450dfd7a87aebe78a703cd04cd54e"
 #define EX_KEY "355a1da6316aa4f5e240c1c777de20e53cbb12d99ed17b729abd1ad6d1e9483f"
-#define EX_METADATA "{\"exchange\":\"binance\",\"label\":\"main\",\"ttl\":3600}"
+#define EX_METADATA "{\"exchange\":\"binance\",\"label\":\"main\",\"ts\":1767225600000,\"ttl\":3600}"
 #define EX_PLAINTEXT "{\"userId\":\"alice\",\"exchange\":\"binance\",\"apiKey\":\"demo-key\"," \
 	"\"secret\":\"demo-secret\",\"accountType\":\"spot\"}"
 #define EX_CIPHERTEXT "49922615128dd0eab23097be0a1925bb96658b06b878bd6c56f4e31b18f5bfcf" \
 	"59cefa63ca3458d463eb90f9cacc0440a52339eec78f2965c1d11e3b1d46daa7" \
 	"4223aafebd53cabd992f4bc9604fb3ec59111ff60748eb313ba7afd408f9aa7e" \
 	"85690d4b72d022"
-#define EX_TAG "56f48d18786fdc0b5f6455660ede8de8"
+#define EX_TAG "4ed8e7bd4bd0234d163338fe63eb4229"
 #define EX_BODY "{\"ciphertext\":\"SZImFRKN0OqyMJe+Chklu5Zliwa4eL1sVvTjGxj1v89ZzvpjyjRY1GPrkPnKzARApSM57sePKWXB" \
 	"0R47HUbap0Ijqv69U8q9mS9LyWBPs+xZER/2B0jrMTunr9QI+ap+hWkNS3LQIg==\"," \
 	"\"ephemeral_pub\":\"Z13VdO13iTELPS52gfN5C0ZsdzsVIf7PNld5WDcepS8=\"," \
-	"\"metadata\":{\"exchange\":\"binance\",\"label\":\"main\",\"ttl\":3600}," \
-	"\"nonce\":\"gIGCg4SFhoeIiYqL\",\"tag\":\"VvSNGHhv3AtfZFVmDt6N6A==\"}"
+	"\"metadata\":{\"exchange\":\"binance\",\"label\":\"main\",\"ts\":1767225600000,\"ttl\":3600}," \
+	"\"nonce\":\"gIGCg4SFhoeIiYqL\",\"tag\":\"TtjnvUvQI00WMzj+Y+tCKQ==\"}"
 
 struct keys {
 	uint8_t priv[32], pub[32];
@@ -68,7 +68,7 @@ example_seal(struct envelope *env, const struct keys *k)
 {
 	uint8_t eph[32], nonce[12];
 	const char *errstr = NULL;
-	json_t *meta = parse("{\"ttl\": 3600, \"label\": \"main\", \"exchange\": \"binance\"}");
+	json_t *meta = parse("{\"ttl\": 3600, \"ts\": 1767225600000, \"label\": \"main\", \"exchange\": \"binance\"}");
 
 	kat_unhex(eph, 32, EX_EPHEMERAL_PRIV);
 	kat_unhex(nonce, 12, EX_NONCE);

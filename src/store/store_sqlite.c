@@ -1,0 +1,184 @@
+/*
+ * store_sqlite: the store (store.h) in one SQLite file.
+ *
+ * WAL journal, synchronous=NORMAL: a commit is in the WAL before the call
+ * returns, so a kill -9 at any moment loses nothing committed; a power loss
+ * may lose the last commits (the replay guard then forgets the newest
+ * envelopes, which the freshness window still bounds). secure_delete
+ * overwrites deleted content, so no expired or removed row is left in free
+ * pages. One connection; each operation holds the store's mutex from its
+ * statement's first step to reading its result (sqlite3_changes() is the
+ * connection's, so another thread's statement must not run in between).
+ */
+#include "store/store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define SCHEMA_VERSION 1
+
+struct sqlite_store {
+	struct store base;		/* first: a struct store * is a struct sqlite_store * */
+	sqlite3 *db;
+	pthread_mutex_t mu;
+};
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS claims (key BLOB PRIMARY KEY, expires_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS claims_expiry ON claims (expires_ms);";
+
+static int
+fail_db(sqlite3 *db, const char *what, const char **errstr)
+{
+	log_event(LOG_ERROR, "store_db_error", "{s:s, s:s}", "op", what, "error", db != NULL ? sqlite3_errmsg(db) :
+	    "out of memory");
+	*errstr = "the state store failed (see the log)";
+	return -1;
+}
+
+static int
+exec(sqlite3 *db, const char *sql, const char **errstr)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : fail_db(db, sql, errstr);
+}
+
+/* Runs one statement with ?1 = key (when non-NULL), ?2, ?3 = a, b. Returns
+ * the first column of its first row (0 for a query without rows), the
+ * change count of a write, or -1. Called with s->mu held. */
+static long long
+run_locked(sqlite3 *db, const char *sql, const uint8_t *key, int64_t a, int64_t b, const char **errstr)
+{
+	sqlite3_stmt *st = NULL;
+	long long r = -1;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		fail_db(db, sql, errstr);
+		return -1;
+	}
+	if (key != NULL)
+		sqlite3_bind_blob(st, 1, key, STORE_KEY_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, a);
+	sqlite3_bind_int64(st, 3, b);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_DONE)
+		r = sqlite3_stmt_readonly(st) ? 0 : sqlite3_changes(db);
+	else
+		fail_db(db, sql, errstr);
+	sqlite3_finalize(st);
+	return r;
+}
+
+static long long
+run(struct sqlite_store *s, const char *sql, const uint8_t *key, int64_t a, int64_t b, const char **errstr)
+{
+	long long r;
+
+	pthread_mutex_lock(&s->mu);
+	r = run_locked(s->db, sql, key, a, b, errstr);
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
+static void
+sqlite_close(struct store *base)
+{
+	struct sqlite_store *s = (struct sqlite_store *)base;
+
+	if (s == NULL)
+		return;
+	sqlite3_close(s->db);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+static struct store *
+sqlite_open(const char *location, const char **errstr)
+{
+	struct sqlite_store *s = xcalloc(1, sizeof(*s));
+	sqlite3_stmt *st = NULL;
+	long long v;
+
+	s->base.ops = &store_sqlite;
+	pthread_mutex_init(&s->mu, NULL);
+	if (sqlite3_open_v2(location, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+	    NULL) != SQLITE_OK) {
+		*errstr = "cannot open the state store";
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW || (strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0 &&
+	    strcmp(location, ":memory:") != 0)) {
+		*errstr = "cannot put the state store in WAL mode";
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (exec(s->db, "PRAGMA synchronous=NORMAL", errstr) != 0 || exec(s->db, "PRAGMA secure_delete=ON", errstr) != 0 ||
+	    exec(s->db, schema, errstr) != 0)
+		goto fail;
+	v = run(s, "SELECT value FROM meta WHERE name = 'schema'", NULL, 0, 0, errstr);
+	if (v == 0 && run(s, "INSERT INTO meta (name, value) VALUES ('schema', ?2)", NULL, SCHEMA_VERSION, 0,
+	    errstr) != 1)
+		goto fail;
+	if (v > SCHEMA_VERSION) {
+		*errstr = "the state store was written by a newer version";
+		goto fail;
+	}
+	if (v < 0)
+		goto fail;
+	return &s->base;
+fail:
+	sqlite3_finalize(st);
+	sqlite_close(&s->base);
+	return NULL;
+}
+
+static int
+sqlite_claim(struct store *base, const uint8_t key[STORE_KEY_BYTES], int64_t expires_ms, int64_t now_ms,
+    const char **errstr)
+{
+	struct sqlite_store *s = (struct sqlite_store *)base;
+	/* one statement: a free key (absent or expired) is taken, a held one
+	 * is left alone, and the change count says which */
+	long long n = run(s, "INSERT INTO claims (key, expires_ms) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE "
+	    "SET expires_ms = excluded.expires_ms WHERE claims.expires_ms <= ?3", key, expires_ms, now_ms, errstr);
+
+	return n < 0 ? -1 : n > 0;
+}
+
+static int
+sqlite_claimed(struct store *base, const uint8_t key[STORE_KEY_BYTES], int64_t now_ms, const char **errstr)
+{
+	struct sqlite_store *s = (struct sqlite_store *)base;
+	long long n = run(s, "SELECT count(*) FROM claims WHERE key = ?1 AND expires_ms > ?2", key, now_ms, 0,
+	    errstr);
+
+	return n < 0 ? -1 : n > 0;
+}
+
+static long
+sqlite_sweep(struct store *base, int64_t now_ms, const char **errstr)
+{
+	struct sqlite_store *s = (struct sqlite_store *)base;
+
+	return (long)run(s, "DELETE FROM claims WHERE expires_ms <= ?2", NULL, now_ms, 0, errstr);
+}
+
+const struct store_ops store_sqlite = {
+	.name = "sqlite",
+	.open = sqlite_open,
+	.close = sqlite_close,
+	.claim = sqlite_claim,
+	.claimed = sqlite_claimed,
+	.sweep = sqlite_sweep,
+};
