@@ -74,6 +74,14 @@ static struct family sessions_fam = { "perfagg_sessions",
 	"Sessions being collected, by collection state.", "gauge",
 	{ "state" }, 1, NULL, PTHREAD_MUTEX_INITIALIZER, 0, { { 0 } } };
 
+static struct family outbox_rows_fam = { "perfagg_outbox_rows",
+	"Ingest payloads in the outbox, by state (pending, delivered, failed).", "gauge",
+	{ "state" }, 1, NULL, PTHREAD_MUTEX_INITIALIZER, 0, { { 0 } } };
+static struct family outbox_failed_fam = { "perfagg_outbox_failed",
+	"Ingest payloads the backend refused for good, by the HTTP status it answered; "
+	"POST /admin/outbox/requeue sends them again.", "gauge",
+	{ "status" }, 1, NULL, PTHREAD_MUTEX_INITIALIZER, 0, { { 0 } } };
+
 static _Atomic uint64_t outbox_depth;
 
 static const char *const crypto_ops[METRICS_CRYPTO_NOPS] = { "envelope_open", "sign", "quote" };
@@ -221,12 +229,33 @@ metrics_outbox_depth_set(uint64_t n)
 	atomic_store_explicit(&outbox_depth, n, memory_order_relaxed);
 }
 
+static void
+gauge_set(struct family *f, const char *label, uint64_t n)
+{
+	const char *v[1] = { label };
+
+	atomic_store_explicit(&series_get(f, v)->value, n, memory_order_relaxed);
+}
+
 void
 metrics_sessions_set(const char *state, uint64_t n)
 {
-	const char *v[1] = { state };
+	gauge_set(&sessions_fam, state, n);
+}
 
-	atomic_store_explicit(&series_get(&sessions_fam, v)->value, n, memory_order_relaxed);
+void
+metrics_outbox_rows_set(const char *state, uint64_t n)
+{
+	gauge_set(&outbox_rows_fam, state, n);
+}
+
+void
+metrics_outbox_failed_set(long status, uint64_t n)
+{
+	char code[24];
+
+	snprintf(code, sizeof(code), "%ld", status);
+	gauge_set(&outbox_failed_fam, code, n);
 }
 
 /* Label values are program strings, but escape them anyway as the format says. */
@@ -323,7 +352,8 @@ resident_bytes(void)
 char *
 metrics_render(double uptime_s, size_t *len)
 {
-	struct family *fams[] = { &sessions_fam, &polls_fam, &poll_dur_fam, &xerr_fam, &http_fam, &crypto_fam };
+	struct family *fams[] = { &sessions_fam, &polls_fam, &poll_dur_fam, &xerr_fam, &http_fam, &crypto_fam,
+		&outbox_rows_fam, &outbox_failed_fam };
 	struct textbuf t;
 	double rss = resident_bytes();
 

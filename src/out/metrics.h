@@ -50,6 +50,11 @@ void metrics_crypto_observe(enum metrics_crypto_op op, int64_t ns);
  * reports), and the number of sessions in a state (state: poll_state_name()). */
 void metrics_outbox_depth_set(uint64_t n);
 void metrics_sessions_set(const char *state, uint64_t n);
+/* Outbox rows in a state ("pending", "delivered", "failed"), and failed rows
+ * by the HTTP status that failed them (one of the outbox's final statuses:
+ * a bounded set). Absent until the outbox reports. */
+void metrics_outbox_rows_set(const char *state, uint64_t n);
+void metrics_outbox_failed_set(long status, uint64_t n);
 
 /* The exposition of every metric, with process_* basics and uptime_s.
  * Returns a NUL-terminated string the caller frees; *len excludes the NUL. */

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/prim.h"
 #include "util/log.h"
@@ -19,7 +21,16 @@
 #define KEEP_DELIVERED_MS (7 * 86400000LL)
 #define IDLE_WAIT_MS 60000
 
+/* outbox_final_status, for SQL. */
+#define FINAL_STATUS_SQL "(400, 401, 403, 413, 422)"
+
 enum row_state { ROW_PENDING = 0, ROW_DELIVERED = 1, ROW_FAILED = 2 };
+
+/* A failed row back to pending, as new but for its created time. */
+#define REQUEUE_SQL "UPDATE outbox SET state = 0, attempts = 0, next_attempt_ms = 0, last_status = 0, " \
+	"last_error = '', done_ms = 0 WHERE state = 2"
+
+const long outbox_final_status[OUTBOX_NFINAL] = { 400, 401, 403, 413, 422 };
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS outbox ("
@@ -48,6 +59,7 @@ struct outbox {
 	pthread_t sender;
 	bool sender_started;
 	uint64_t rng;
+	struct outbox_counts tally;	/* under mu: what the table holds */
 };
 
 /* One row taken for sending (the sender's copy). */
@@ -81,6 +93,24 @@ prepare(sqlite3 *db, const char *sql)
 		return NULL;
 	}
 	return st;
+}
+
+/* Logs the database's error and sets *errstr. */
+static void
+db_failed(struct outbox *ob, const char **errstr)
+{
+	*errstr = "database error";
+	log_event(LOG_ERROR, "outbox_db_error", "{s:s}", "error", sqlite3_errmsg(ob->db));
+}
+
+/* The single exit of a write: rolls back what was not committed. */
+static void
+write_end(struct outbox *ob, sqlite3_stmt *st, bool began)
+{
+	sqlite3_finalize(st);
+	if (began)
+		sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&ob->mu);
 }
 
 static bool
@@ -156,50 +186,167 @@ outbox_put(struct outbox *ob, const char *key, const char *body, size_t len, con
 		goto out;
 	began = false;
 	rc = 0;
+	ob->tally.pending++;
 	pthread_cond_signal(&ob->cv);
 	goto out;
 dberr:
-	*errstr = "database error";
-	log_event(LOG_ERROR, "outbox_db_error", "{s:s}", "error", sqlite3_errmsg(ob->db));
+	db_failed(ob, errstr);
 out:
+	write_end(ob, st, began);
+	return rc;
+}
+
+/* The index of status in outbox_final_status, or -1 when it may pass. */
+static int
+final_index(long status)
+{
+	for (int i = 0; i < OUTBOX_NFINAL; i++)
+		if (outbox_final_status[i] == status)
+			return i;
+	return -1;
+}
+
+/* Counts the rows by state (and failed ones by status). Caller holds mu. */
+static int
+count_rows(struct outbox *ob, struct outbox_counts *out)
+{
+	sqlite3_stmt *st;
+	int rc = -1, step, k;
+
+	memset(out, 0, sizeof(*out));
+	st = prepare(ob->db, "SELECT state, last_status, COUNT(*) FROM outbox GROUP BY state, last_status");
+	if (st == NULL)
+		return -1;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t n = sqlite3_column_int64(st, 2);
+		switch (sqlite3_column_int(st, 0)) {
+		case ROW_PENDING:
+			out->pending += n;
+			break;
+		case ROW_DELIVERED:
+			out->delivered += n;
+			break;
+		case ROW_FAILED:
+			out->failed += n;
+			if ((k = final_index(sqlite3_column_int64(st, 1))) >= 0)
+				out->failed_by_status[k] += n;
+			break;
+		}
+	}
+	if (step == SQLITE_DONE)
+		rc = 0;
 	sqlite3_finalize(st);
-	if (began)
-		sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
-	pthread_mutex_unlock(&ob->mu);
 	return rc;
 }
 
 int
 outbox_counts(struct outbox *ob, struct outbox_counts *out)
 {
-	sqlite3_stmt *st;
-	int rc = -1, step;
+	int rc;
 
-	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&ob->mu);
-	st = prepare(ob->db, "SELECT state, COUNT(*) FROM outbox GROUP BY state");
-	if (st == NULL)
-		goto out;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t n = sqlite3_column_int64(st, 1);
-		switch (sqlite3_column_int(st, 0)) {
-		case ROW_PENDING:
-			out->pending = n;
-			break;
-		case ROW_DELIVERED:
-			out->delivered = n;
-			break;
-		case ROW_FAILED:
-			out->failed = n;
-			break;
-		}
-	}
-	if (step == SQLITE_DONE)
-		rc = 0;
-out:
-	sqlite3_finalize(st);
+	rc = count_rows(ob, out);
 	pthread_mutex_unlock(&ob->mu);
 	return rc;
+}
+
+void
+outbox_tally(struct outbox *ob, struct outbox_counts *out)
+{
+	pthread_mutex_lock(&ob->mu);
+	*out = ob->tally;
+	pthread_mutex_unlock(&ob->mu);
+}
+
+json_t *
+outbox_failed(struct outbox *ob, size_t limit, bool *more, const char **errstr)
+{
+	sqlite3_stmt *st;
+	json_t *out = json_array();
+	char created[TIME_ISO_LEN], failed[TIME_ISO_LEN];
+	size_t n = 0;
+	int step;
+
+	*more = false;
+	pthread_mutex_lock(&ob->mu);
+	st = prepare(ob->db, "SELECT idempotency_key, last_status, last_error, attempts, created_ms, done_ms "
+	    "FROM outbox WHERE state = 2 ORDER BY id");
+	if (st == NULL)
+		goto fail;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n++ == limit) {
+			*more = true;
+			break;
+		}
+		time_format_iso_ms(created, sqlite3_column_int64(st, 4));
+		time_format_iso_ms(failed, sqlite3_column_int64(st, 5));
+		json_array_append_new(out, json_pack("{s:s, s:I, s:s, s:I, s:s, s:s}",
+		    "idempotency_key", (const char *)sqlite3_column_text(st, 0),
+		    "status", (json_int_t)sqlite3_column_int64(st, 1),
+		    "error", (const char *)sqlite3_column_text(st, 2),
+		    "attempts", (json_int_t)sqlite3_column_int64(st, 3), "created", created, "failed", failed));
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		log_event(LOG_ERROR, "outbox_db_error", "{s:s}", "error", sqlite3_errmsg(ob->db));
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&ob->mu);
+	return out;
+fail:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&ob->mu);
+	json_decref(out);
+	*errstr = "database error";
+	return NULL;
+}
+
+int64_t
+outbox_requeue(struct outbox *ob, const char *const *keys, size_t nkeys, const char **errstr)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n = 0;
+	bool began = false;
+
+	pthread_mutex_lock(&ob->mu);
+	/* One transaction: a database error re-queues none of the keys. */
+	if (exec(ob->db, "BEGIN IMMEDIATE", errstr) != 0)
+		goto fail;
+	began = true;
+	if (keys == NULL) {
+		if (exec(ob->db, REQUEUE_SQL, errstr) != 0)
+			goto fail;
+		n = sqlite3_changes(ob->db);
+	} else {
+		if ((st = prepare(ob->db, REQUEUE_SQL " AND idempotency_key = ?")) == NULL)
+			goto dberr;
+		for (size_t i = 0; i < nkeys; i++) {
+			sqlite3_reset(st);
+			sqlite3_bind_text(st, 1, keys[i], -1, SQLITE_STATIC);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				goto dberr;
+			n += sqlite3_changes(ob->db);
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (exec(ob->db, "COMMIT", errstr) != 0)
+		goto fail;
+	began = false;
+	/* Rare (an operator's request): recounting is simpler than tracking
+	 * which statuses the rows had. */
+	if (count_rows(ob, &ob->tally) != 0)
+		log_event(LOG_ERROR, "outbox_db_error", "{s:s}", "error", "cannot recount the rows");
+	if (n > 0)
+		pthread_cond_signal(&ob->cv);
+	write_end(ob, NULL, false);
+	log_event(LOG_INFO, "outbox_requeued", "{s:I, s:b}", "count", (json_int_t)n, "all", keys == NULL);
+	return n;
+dberr:
+	db_failed(ob, errstr);
+fail:
+	write_end(ob, st, began);
+	return -1;
 }
 
 int64_t
@@ -275,7 +422,7 @@ backoff(struct outbox *ob, int64_t attempts)
 	return d / 2 + (int64_t)(ob->rng % (uint64_t)(d / 2 + 1));
 }
 
-/* Records the outcome of one attempt. Caller holds mu. */
+/* Records the outcome of one attempt of a pending row. Caller holds mu. */
 static void
 record(struct outbox *ob, const struct row *r, enum row_state state, long status, const char *error)
 {
@@ -295,6 +442,15 @@ record(struct outbox *ob, const struct row *r, enum row_state state, long status
 	sqlite3_bind_int64(st, 7, r->id);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		log_event(LOG_ERROR, "outbox_db_error", "{s:s}", "error", sqlite3_errmsg(ob->db));
+	else if (state != ROW_PENDING) {
+		ob->tally.pending--;
+		if (state == ROW_DELIVERED)
+			ob->tally.delivered++;
+		else {
+			ob->tally.failed++;
+			ob->tally.failed_by_status[final_index(status)]++;
+		}
+	}
 	sqlite3_finalize(st);
 	if (state == ROW_DELIVERED)
 		log_event(LOG_INFO, "ingest_delivered", "{s:s, s:I, s:i}", "idempotency_key", r->key,
@@ -362,12 +518,6 @@ post(struct outbox *ob, CURL *easy, const struct row *r, char *err, size_t errle
 	return status;
 }
 
-static bool
-permanent(long status)
-{
-	return status >= 400 && status < 500 && status != 408 && status != 429;
-}
-
 static void *
 sender_main(void *arg)
 {
@@ -405,13 +555,56 @@ sender_main(void *arg)
 		else {
 			if (status != 0)
 				snprintf(err, sizeof(err), "HTTP %ld", status);
-			record(ob, &r, permanent(status) ? ROW_FAILED : ROW_PENDING, status, err);
+			/* Only the contract's refusals are final: a 404 or 409
+			 * from a backend being deployed or still committing
+			 * an earlier attempt passes, and a dropped payload is
+			 * a signed hour lost. */
+			record(ob, &r, final_index(status) >= 0 ? ROW_FAILED : ROW_PENDING, status, err);
 		}
 		free(r.body);
 	}
 	pthread_mutex_unlock(&ob->mu);
 	curl_easy_cleanup(easy);
 	return NULL;
+}
+
+/*
+ * Makes path (created if missing, unless only_existing) 0600. SQLite creates
+ * the -wal and -shm files with the mode of the database file, so a 0600
+ * database before the open is enough for new ones; existing ones (an older
+ * build's, or another user's umask) are fixed here too. The umask is not
+ * touched: it is the whole process's. Returns 0, or -1 with *errstr.
+ */
+static int
+private_file(const char *path, bool only_existing, const char **errstr)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (only_existing ? 0 : O_CREAT), 0600);
+
+	if (fd < 0 && only_existing && errno == ENOENT)
+		return 0;
+	if (fd < 0 || fchmod(fd, 0600) != 0) {
+		*errstr = "cannot make the outbox files private (0600)";
+		log_event(LOG_ERROR, "outbox_file_mode", "{s:s, s:s}", "path", path, "error", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+private_files(const char *path, const char **errstr)
+{
+	char *wal = xasprintf("%s-wal", path), *shm = xasprintf("%s-shm", path);
+	int rc = -1;
+
+	if (private_file(path, false, errstr) == 0 && private_file(wal, true, errstr) == 0 &&
+	    private_file(shm, true, errstr) == 0)
+		rc = 0;
+	free(wal);
+	free(shm);
+	return rc;
 }
 
 static int
@@ -425,6 +618,8 @@ open_db(struct outbox *ob, const char *dir, const char **errstr)
 		*errstr = "cannot create the data directory";
 		goto out;
 	}
+	if (private_files(path, errstr) != 0)
+		goto out;
 	if (sqlite3_open_v2(path, &ob->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 	    NULL) != SQLITE_OK) {
 		*errstr = "cannot open the outbox database";
@@ -451,9 +646,19 @@ open_db(struct outbox *ob, const char *dir, const char **errstr)
 		*errstr = "database error";
 		goto out;
 	}
-	/* Rows left waiting by the previous run are due now. */
-	if (exec(ob->db, "UPDATE outbox SET next_attempt_ms = 0 WHERE state = 0", errstr) != 0)
+	/* Rows left waiting by the previous run are due now; rows an older
+	 * build failed for an answer that may pass (a 404, a 409) are sent
+	 * again. */
+	if (exec(ob->db, "UPDATE outbox SET next_attempt_ms = 0 WHERE state = 0", errstr) != 0 ||
+	    exec(ob->db, REQUEUE_SQL " AND last_status NOT IN " FINAL_STATUS_SQL, errstr) != 0)
 		goto out;
+	if (sqlite3_changes(ob->db) > 0)
+		log_event(LOG_WARN, "outbox_requeued", "{s:i, s:s}", "count", sqlite3_changes(ob->db), "reason",
+		    "failed by an older build for an answer that may pass");
+	if (count_rows(ob, &ob->tally) != 0) {
+		*errstr = "database error";
+		goto out;
+	}
 	rc = 0;
 out:
 	sqlite3_finalize(st);

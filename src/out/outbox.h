@@ -17,18 +17,28 @@
  * time, due rows oldest first, with headers Content-Type: application/json
  * and Idempotency-Key. Answers:
  *   2xx                   delivered (kept 7 days, then pruned on open);
- *   4xx but 408 and 429   failed: the backend refuses this payload and will
- *                         refuse it again, so it is not retried; the row
- *                         stays, with its status, logged as an error and
- *                         counted by outbox_counts();
- *   anything else         (no connection, timeout, 3xx, 408, 429, 5xx)
+ *   400, 401, 403, 413,   failed: the answers the ingest contract names for
+ *   422                   a payload it will never accept, so it is not
+ *                         retried; the row stays, with its status, logged
+ *                         as an error, counted by outbox_counts() (by
+ *                         status too) and listed by outbox_failed() until
+ *                         an operator re-queues it (outbox_requeue());
+ *   anything else         (no connection, timeout, 3xx, 404, 408, 409, 425,
+ *                         429, any other 4xx, 5xx: an answer that may pass)
  *                         retried after min(retry_max, retry_min * 2^(n-1))
  *                         with jitter (half fixed, half random), forever.
+ * A row an older build failed for an answer no longer final is pending
+ * again on open.
+ *
+ * Files: the database and its -wal and -shm are 0600, whatever the umask
+ * and whoever created them.
  * THREAD SAFETY: every function may be called from any thread.
  */
 #ifndef PERFAGG_OUT_OUTBOX_H
 #define PERFAGG_OUT_OUTBOX_H
 
+#include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,8 +53,13 @@ struct outbox_config {
 	const char *ca_bundle;		/* NULL: the system's */
 };
 
+/* The answers that fail a row for good, in this order: 400, 401, 403, 413, 422. */
+#define OUTBOX_NFINAL 5
+extern const long outbox_final_status[OUTBOX_NFINAL];
+
 struct outbox_counts {
 	int64_t pending, delivered, failed;
+	int64_t failed_by_status[OUTBOX_NFINAL];	/* by outbox_final_status[i] */
 };
 
 struct outbox;
@@ -71,5 +86,25 @@ int64_t outbox_depth(struct outbox *ob);
 /* Rows by state (scans the table: for tests and tools, not per request).
  * Returns 0, or -1 on a database error. */
 int outbox_counts(struct outbox *ob, struct outbox_counts *out);
+/* The same counts as kept in memory (counted at open and on every change):
+ * cheap, for /metrics. */
+void outbox_tally(struct outbox *ob, struct outbox_counts *out);
+
+/*
+ * The failed rows, oldest first, at most limit of them, as a JSON array of
+ * {idempotency_key, status, error, attempts, created, failed} (times ISO
+ * 8601 UTC); never a body. *more is set when rows were left out. Returns a
+ * new reference, or NULL with *errstr on a database error.
+ */
+json_t *outbox_failed(struct outbox *ob, size_t limit, bool *more, const char **errstr);
+
+/*
+ * Puts failed rows back to pending, due now with their attempt counter at
+ * zero, and wakes the sender: the rows whose idempotency key is one of
+ * keys[0..nkeys), or every failed row when keys is NULL. Keys of no failed
+ * row are ignored. Returns the number of rows re-queued, or -1 with *errstr
+ * on a database error (then none is).
+ */
+int64_t outbox_requeue(struct outbox *ob, const char *const *keys, size_t nkeys, const char **errstr);
 
 #endif

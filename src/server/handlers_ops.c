@@ -13,12 +13,21 @@ void
 handle_prometheus(struct server *srv, const struct http_request *req, struct http_response *resp)
 {
 	uint64_t counts[POLL_NSTATES];
+	struct outbox_counts oc;
 	int64_t depth;
 
-	/* Sessions by state and the outbox depth are read now; everything else
-	 * is counted as it happens. */
-	if (srv->outbox != NULL && (depth = outbox_depth(srv->outbox)) >= 0)
-		metrics_outbox_depth_set((uint64_t)depth);
+	/* Sessions by state and the outbox's rows are read now; everything
+	 * else is counted as it happens. */
+	if (srv->outbox != NULL) {
+		if ((depth = outbox_depth(srv->outbox)) >= 0)
+			metrics_outbox_depth_set((uint64_t)depth);
+		outbox_tally(srv->outbox, &oc);
+		metrics_outbox_rows_set("pending", (uint64_t)oc.pending);
+		metrics_outbox_rows_set("delivered", (uint64_t)oc.delivered);
+		metrics_outbox_rows_set("failed", (uint64_t)oc.failed);
+		for (int i = 0; i < OUTBOX_NFINAL; i++)
+			metrics_outbox_failed_set(outbox_final_status[i], (uint64_t)oc.failed_by_status[i]);
+	}
 	poller_state_counts(srv->poller, counts);
 	for (int s = 0; s < POLL_NSTATES; s++)
 		metrics_sessions_set(poll_state_name((enum poll_state)s), counts[s]);

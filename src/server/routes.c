@@ -28,6 +28,8 @@ static const struct route routes[] = {
 	{ "GET", "/enclave/metrics", true, true, handle_metrics },
 	{ "GET", "/enclave/summary", true, true, handle_summary },
 	{ "GET", "/enclave/audit", false, true, handle_audit_export },
+	{ "GET", "/admin/outbox/failed", false, true, handle_outbox_failed },
+	{ "POST", "/admin/outbox/requeue", false, true, handle_outbox_requeue },
 	{ "GET", "/metrics", false, true, handle_prometheus },
 	{ "GET", "/openapi.json", false, true, handle_openapi },
 };

@@ -72,6 +72,8 @@ void handle_cleanup(struct server *srv, const struct http_request *req, struct h
 void handle_metrics(struct server *srv, const struct http_request *req, struct http_response *resp);
 void handle_summary(struct server *srv, const struct http_request *req, struct http_response *resp);
 void handle_audit_export(struct server *srv, const struct http_request *req, struct http_response *resp);
+void handle_outbox_failed(struct server *srv, const struct http_request *req, struct http_response *resp);
+void handle_outbox_requeue(struct server *srv, const struct http_request *req, struct http_response *resp);
 
 /* Checks the operator token of an administrative route (action names it in
  * the audit log). Returns 0, or -1 with resp set (403 when OPERATOR_TOKEN is

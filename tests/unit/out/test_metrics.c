@@ -104,6 +104,10 @@ test_polls_errors_crypto_gauges(void **state)
 	metrics_sessions_set("active", 3);
 	metrics_sessions_set("failed", 1);
 	metrics_sessions_set("active", 2);
+	metrics_outbox_rows_set("failed", 4);
+	metrics_outbox_failed_set(422, 3);
+	metrics_outbox_failed_set(400, 1);
+	metrics_outbox_failed_set(422, 2);
 	scrape(&p);
 	assert_true(value(&p, "perfagg_polls_total", "exchange", "binance", "result", "ok", NULL) == 2);
 	assert_true(value(&p, "perfagg_polls_total", "exchange", "binance", "result", "retry", NULL) == 1);
@@ -117,6 +121,9 @@ test_polls_errors_crypto_gauges(void **state)
 	assert_true(value(&p, "perfagg_outbox_depth", NULL) == 7);
 	assert_true(value(&p, "perfagg_sessions", "state", "active", NULL) == 2);
 	assert_true(value(&p, "perfagg_sessions", "state", "failed", NULL) == 1);
+	assert_true(value(&p, "perfagg_outbox_rows", "state", "failed", NULL) == 4);
+	assert_true(value(&p, "perfagg_outbox_failed", "status", "422", NULL) == 2);
+	assert_true(value(&p, "perfagg_outbox_failed", "status", "400", NULL) == 1);
 	assert_true(value(&p, "process_resident_memory_bytes", NULL) > 0);
 	assert_true(value(&p, "perfagg_build_info", "version", PERFAGG_VERSION, NULL) == 1);
 	promtext_free(&p);

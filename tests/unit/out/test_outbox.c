@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <jansson.h>
+#include <sqlite3.h>
 
 #include "../tmpdir.h"
 #include "backend_run.h"
@@ -46,19 +48,65 @@ counts(struct outbox *ob)
 	return c;
 }
 
-/* Waits up to 10 s for cond over the counts. */
+/* Waits up to 60 s (a busy machine passes too) for cond over the counts. */
 #define WAIT_FOR(ob, cond) do {							\
 	struct outbox_counts c_;						\
 	int i_;									\
-	for (i_ = 0; i_ < 1000; i_++) {						\
+	for (i_ = 0; i_ < 6000; i_++) {						\
 		c_ = counts(ob);						\
 		if (cond)							\
 			break;							\
 		usleep(10000);							\
 	}									\
-	if (i_ == 1000)								\
+	if (i_ == 6000)								\
 		fail_msg("timed out waiting for %s", #cond);			\
 } while (0)
+
+/* Requests for key the backend answered with status (0: any). */
+static size_t
+key_count(struct backend_run *b, const char *key, unsigned status)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&b->mu);
+	for (size_t i = 0; i < b->nreqs; i++)
+		if (strcmp(b->reqs[i].key, key) == 0 && (status == 0 || b->reqs[i].status == status))
+			n++;
+	pthread_mutex_unlock(&b->mu);
+	return n;
+}
+
+/* Waits up to 60 s until the backend answered key with status n times. */
+static void
+wait_key(struct backend_run *b, const char *key, unsigned status, size_t n)
+{
+	for (int i = 0; i < 6000 && key_count(b, key, status) < n; i++)
+		usleep(10000);
+	if (key_count(b, key, status) < n)
+		fail_msg("timed out waiting for %zu answers %u to %s", n, status, key);
+}
+
+/* Puts a payload under key. */
+static void
+put_key(struct outbox *ob, const char *key)
+{
+	char *body = xasprintf("{\"idempotency_key\":\"%s\",\"totals\":{\"trades\":1}}", key);
+	const char *err = NULL;
+
+	if (outbox_put(ob, key, body, strlen(body), &err) != 0)
+		fail_msg("outbox_put %s: %s", key, err);
+	free(body);
+}
+
+/* The in-memory tally agrees with the table. */
+static void
+assert_tally(struct outbox *ob)
+{
+	struct outbox_counts c = counts(ob), t;
+
+	outbox_tally(ob, &t);
+	assert_memory_equal(&c, &t, sizeof(c));
+}
 
 static void
 test_put_idempotent(void **state)
@@ -144,12 +192,12 @@ test_failure_retried_until_2xx(void **state)
 	backend_set(&b, 503, false);
 	ob = open_ob(dir, b.url);
 	assert_int_equal(outbox_put(ob, "k1", BODY_A, strlen(BODY_A), &err), 0);
-	for (int i = 0; i < 500 && backend_count(&b, 503) < 3; i++)
+	for (int i = 0; i < 6000 && backend_count(&b, 503) < 3; i++)
 		usleep(10000);
 	assert_true(backend_count(&b, 503) >= 3);
 	assert_int_equal(counts(ob).pending, 1);
 	backend_set(&b, 429, false);
-	for (int i = 0; i < 500 && backend_count(&b, 429) < 1; i++)
+	for (int i = 0; i < 6000 && backend_count(&b, 429) < 1; i++)
 		usleep(10000);
 	assert_int_equal(counts(ob).pending, 1);	/* 429 is retried too */
 	backend_set(&b, 200, false);
@@ -194,26 +242,174 @@ test_backend_down_then_up(void **state)
 	free(dir);
 }
 
+/* Answers that may pass (a backend being deployed, busy, or still
+ * committing an earlier attempt) never fail a row: each key is retried until
+ * the backend takes it, and taken exactly once. */
 static void
-test_4xx_is_final(void **state)
+test_may_pass_retried(void **state)
+{
+	static const unsigned passing[] = { 404, 408, 409, 425, 429, 410, 418, 500, 503 };
+	char *dir = newdir("maypass");
+	struct backend_run b = { 0 };
+	struct outbox *ob;
+	char key[32];
+	size_t n = sizeof(passing) / sizeof(passing[0]);
+
+	(void)state;
+	backend_start(&b, 0);
+	ob = open_ob(dir, b.url);
+	for (size_t i = 0; i < n; i++) {
+		backend_set(&b, passing[i], false);
+		snprintf(key, sizeof(key), "may-pass-%u", passing[i]);
+		put_key(ob, key);
+		wait_key(&b, key, passing[i], 2);	/* answered, and tried again */
+		assert_int_equal(counts(ob).failed, 0);
+		assert_int_equal(counts(ob).pending, (int64_t)i + 1);
+	}
+	backend_set(&b, 200, false);
+	WAIT_FOR(ob, c_.delivered == (int64_t)n);
+	assert_int_equal(counts(ob).failed, 0);
+	assert_int_equal(counts(ob).pending, 0);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "may-pass-%u", passing[i]);
+		assert_int_equal(key_count(&b, key, 200), 1);
+	}
+	assert_int_equal(b.conflicts, 0);
+	assert_int_equal(b.bad, 0);
+	assert_tally(ob);
+	outbox_free(ob);
+	backend_stop(&b);
+	free(dir);
+}
+
+/* The contract's refusals fail a row for good; they are counted by status,
+ * listed without their body, and an operator can send them again. */
+static void
+test_final_failed_and_requeued(void **state)
 {
 	char *dir = newdir("final");
 	struct backend_run b = { 0 };
 	struct outbox *ob;
-	const char *err = NULL;
+	const char *err = NULL, *k400[] = { "final-400" }, *none[] = { "no-such-key", "final-400" };
+	char key[32], *text;
+	json_t *rows, *row;
+	bool more;
+	size_t i;
 
 	(void)state;
 	backend_start(&b, 0);
-	backend_set(&b, 422, false);
 	ob = open_ob(dir, b.url);
-	assert_int_equal(outbox_put(ob, "k1", BODY_A, strlen(BODY_A), &err), 0);
-	WAIT_FOR(ob, c_.failed == 1);
-	assert_int_equal(outbox_depth(ob), 0);
+	for (i = 0; i < OUTBOX_NFINAL; i++) {
+		backend_set(&b, (unsigned)outbox_final_status[i], false);
+		snprintf(key, sizeof(key), "final-%ld", outbox_final_status[i]);
+		put_key(ob, key);
+		WAIT_FOR(ob, c_.failed == (int64_t)i + 1);
+	}
 	usleep(300000);
-	assert_int_equal(backend_count(&b, 0), 1);	/* not retried */
+	assert_int_equal(backend_count(&b, 0), OUTBOX_NFINAL);	/* none retried */
+	assert_int_equal(outbox_depth(ob), 0);
+	for (i = 0; i < OUTBOX_NFINAL; i++)
+		assert_int_equal(counts(ob).failed_by_status[i], 1);
+	assert_tally(ob);
+
+	/* The list: oldest first, the answer, never the body. */
+	rows = outbox_failed(ob, 100, &more, &err);
+	assert_non_null(rows);
+	assert_false(more);
+	assert_int_equal(json_array_size(rows), OUTBOX_NFINAL);
+	json_array_foreach(rows, i, row) {
+		snprintf(key, sizeof(key), "final-%ld", outbox_final_status[i]);
+		assert_string_equal(json_string_value(json_object_get(row, "idempotency_key")), key);
+		assert_int_equal(json_integer_value(json_object_get(row, "status")), outbox_final_status[i]);
+		assert_int_equal(json_integer_value(json_object_get(row, "attempts")), 1);
+		snprintf(key, sizeof(key), "HTTP %ld", outbox_final_status[i]);
+		assert_string_equal(json_string_value(json_object_get(row, "error")), key);
+		assert_int_equal(json_string_length(json_object_get(row, "created")), 24);
+		assert_int_equal(json_string_length(json_object_get(row, "failed")), 24);
+	}
+	text = json_dumps(rows, 0);
+	assert_null(strstr(text, "totals"));
+	free(text);
+	json_decref(rows);
+	rows = outbox_failed(ob, 2, &more, &err);
+	assert_int_equal(json_array_size(rows), 2);
+	assert_true(more);
+	json_decref(rows);
+
+	/* One key re-queued while the backend still refuses: it is sent again
+	 * with its attempts counted from zero, and fails again. */
+	assert_int_equal(outbox_requeue(ob, k400, 1, &err), 1);
+	wait_key(&b, "final-400", 422, 1);
+	WAIT_FOR(ob, c_.failed == OUTBOX_NFINAL);
+	assert_int_equal(counts(ob).failed_by_status[0], 0);
+	assert_int_equal(counts(ob).failed_by_status[OUTBOX_NFINAL - 1], 2);
+	rows = outbox_failed(ob, 100, &more, &err);
+	json_array_foreach(rows, i, row)
+		assert_int_equal(json_integer_value(json_object_get(row, "attempts")), 1);
+	json_decref(rows);
+	assert_tally(ob);
+	/* Keys of no failed row are ignored. */
+	backend_set(&b, 200, false);
+	assert_int_equal(outbox_requeue(ob, none, 1, &err), 0);
+	assert_int_equal(outbox_requeue(ob, none, 0, &err), 0);
+	/* All of them, accepted now: each delivered exactly once. */
+	assert_int_equal(outbox_requeue(ob, NULL, 0, &err), OUTBOX_NFINAL);
+	WAIT_FOR(ob, c_.delivered == OUTBOX_NFINAL);
+	assert_int_equal(counts(ob).failed, 0);
+	for (i = 0; i < OUTBOX_NFINAL; i++) {
+		snprintf(key, sizeof(key), "final-%ld", outbox_final_status[i]);
+		assert_int_equal(key_count(&b, key, 200), 1);
+	}
+	assert_int_equal(outbox_requeue(ob, NULL, 0, &err), 0);
+	assert_tally(ob);
 	outbox_free(ob);
 	backend_stop(&b);
 	free(dir);
+}
+
+static void
+assert_mode_0600(const char *dir, const char *suffix)
+{
+	char *f = xasprintf("%s/%s%s", dir, OUTBOX_FILE, suffix);
+	struct stat sb;
+
+	if (stat(f, &sb) != 0)
+		fail_msg("%s: missing", f);
+	if ((sb.st_mode & 07777) != 0600)
+		fail_msg("%s: mode %o, not 600", f, (unsigned)(sb.st_mode & 07777));
+	free(f);
+}
+
+/* The database, -wal and -shm are 0600 under a lax umask, and files an
+ * older build left 0644 are made 0600 on open. */
+static void
+test_files_private(void **state)
+{
+	char *dir = newdir("private"), *copy = newdir("private-copy"), *cmd;
+	struct outbox *ob;
+	mode_t old = umask(022);
+
+	(void)state;
+	ob = open_ob(dir, NULL);
+	put_key(ob, "k1");
+	assert_mode_0600(dir, "");
+	assert_mode_0600(dir, "-wal");
+	assert_mode_0600(dir, "-shm");
+	/* A copy of the live files (the row is in the WAL), made 0644. */
+	cmd = xasprintf("mkdir -m 700 '%s' && cp '%s/%s' '%s/%s-wal' '%s' && chmod 644 '%s'/*", copy, dir,
+	    OUTBOX_FILE, dir, OUTBOX_FILE, copy, copy);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	outbox_free(ob);
+	ob = open_ob(copy, NULL);
+	assert_int_equal(counts(ob).pending, 1);
+	assert_mode_0600(copy, "");
+	assert_mode_0600(copy, "-wal");
+	assert_mode_0600(copy, "-shm");
+	outbox_free(ob);
+	umask(old);
+	free(dir);
+	free(copy);
 }
 
 static void
@@ -229,7 +425,7 @@ test_stop_during_held_request(void **state)
 	backend_set(&b, 200, true);
 	ob = open_ob(dir, b.url);
 	assert_int_equal(outbox_put(ob, "k1", BODY_A, strlen(BODY_A), &err), 0);
-	for (int i = 0; i < 500 && backend_held(&b) == 0; i++)
+	for (int i = 0; i < 6000 && backend_held(&b) == 0; i++)
 		usleep(10000);
 	assert_int_equal(backend_held(&b), 1);
 	/* Closing aborts the request: the row stays pending. */
@@ -243,6 +439,32 @@ test_stop_during_held_request(void **state)
 	free(dir);
 }
 
+/* Rows an older build failed for an answer that may pass are sent again. */
+static void
+test_old_failures_requeued(void **state)
+{
+	char *dir = newdir("old"), *path = xasprintf("%s/%s", dir, OUTBOX_FILE);
+	struct outbox *ob = open_ob(dir, NULL);
+	sqlite3 *db;
+
+	(void)state;
+	put_key(ob, "k404");
+	put_key(ob, "k422");
+	outbox_free(ob);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE outbox SET state = 2, attempts = 1, last_status = "
+	    "CAST(substr(idempotency_key, 2) AS INTEGER)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ob = open_ob(dir, NULL);
+	assert_int_equal(counts(ob).pending, 1);
+	assert_int_equal(counts(ob).failed, 1);
+	assert_int_equal(counts(ob).failed_by_status[OUTBOX_NFINAL - 1], 1);
+	assert_tally(ob);
+	outbox_free(ob);
+	free(path);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -251,7 +473,10 @@ main(void)
 		cmocka_unit_test(test_survives_reopen_and_resends),
 		cmocka_unit_test(test_failure_retried_until_2xx),
 		cmocka_unit_test(test_backend_down_then_up),
-		cmocka_unit_test(test_4xx_is_final),
+		cmocka_unit_test(test_may_pass_retried),
+		cmocka_unit_test(test_final_failed_and_requeued),
+		cmocka_unit_test(test_files_private),
+		cmocka_unit_test(test_old_failures_requeued),
 		cmocka_unit_test(test_stop_during_held_request),
 	};
 
