@@ -264,3 +264,14 @@ keys_open_envelope(struct keys *k, uint8_t *pt, const struct envelope *env)
 	metrics_crypto_observe(METRICS_CRYPTO_ENVELOPE_OPEN, metrics_now_ns() - t0);
 	return rc;
 }
+
+int
+keys_derive(struct keys *k, const char *purpose, uint8_t out[KEYS_DERIVED_BYTES])
+{
+	static const char salt[] = "perfagg/keys/derive/v1";
+	int rc = prim_hkdf_sha256(out, KEYS_DERIVED_BYTES, secret_acquire(k->priv), 64, (const uint8_t *)salt,
+	    sizeof(salt) - 1, (const uint8_t *)purpose, strlen(purpose));
+
+	secret_release(k->priv);
+	return rc;
+}

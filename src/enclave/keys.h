@@ -46,6 +46,16 @@ const char *keys_id(const struct keys *k);
  * arg is the struct keys. Returns 0 or -1. */
 int keys_sign(void *arg, uint8_t sig[64], const uint8_t *msg, size_t len);
 
+/* Derives a key for purpose (a label naming its one use, e.g.
+ * "perfagg/seal/sessions/v1") from both private keys: HKDF-SHA256(IKM = the
+ * X25519 private key || the Ed25519 seed, salt = "perfagg/keys/derive/v1",
+ * info = purpose). Keys loaded from the same files derive the same key, so
+ * it is the sealing root of the dev provider; generated keys derive one that
+ * dies with the process. out is the caller's (guarded memory: it is a
+ * secret). Returns 0 or -1. */
+#define KEYS_DERIVED_BYTES 32
+int keys_derive(struct keys *k, const char *purpose, uint8_t out[KEYS_DERIVED_BYTES]);
+
 /* Opens env with the X25519 key into pt (env->ciphertext_len bytes, the
  * caller's guarded memory). Returns 0, or -1 on any failure (no detail). */
 int keys_open_envelope(struct keys *k, uint8_t *pt, const struct envelope *env);

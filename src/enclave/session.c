@@ -20,6 +20,7 @@ struct session_table {
 	pthread_mutex_t mu;
 	struct bmap *map;	/* raw id -> struct session */
 	struct vault *vault;
+	struct session_keeper keeper;	/* .put NULL: memory only */
 	size_t max;
 	/* session_count_active is asked on every /health: a full scan is
 	 * cached for a second rather than run per request. */
@@ -28,7 +29,7 @@ struct session_table {
 };
 
 struct session_table *
-session_table_new(struct vault *v, size_t max_sessions)
+session_table_new(struct vault *v, size_t max_sessions, const struct session_keeper *keeper)
 {
 	struct session_table *t = xcalloc(1, sizeof(*t));
 
@@ -36,25 +37,63 @@ session_table_new(struct vault *v, size_t max_sessions)
 	t->map = bmap_new();
 	t->vault = v;
 	t->max = max_sessions;
+	if (keeper != NULL)
+		t->keeper = *keeper;
 	return t;
 }
 
-/* Erases the credential of s, once. Called locked. */
-static void
-drop_credential(struct session_table *t, struct session *s)
+/* Wipes the credential of s from memory, once. Called locked. */
+static bool
+wipe_credential(struct session_table *t, struct session *s)
 {
-	if (s->has_credential) {
-		vault_erase(t->vault, s->vault_handle);
-		s->has_credential = false;
-	}
+	if (!s->has_credential)
+		return false;
+	vault_erase(t->vault, s->vault_handle);
+	s->has_credential = false;
+	return true;
 }
 
+/* Ends the credential of s: wiped, and the keeper forgets the session.
+ * Called locked. */
+static void
+drop_credential(struct session_table *t, const uint8_t *id, struct session *s)
+{
+	if (wipe_credential(t, s) && t->keeper.drop != NULL)
+		t->keeper.drop(t->keeper.arg, id);
+}
+
+struct keep_arg {
+	struct session_table *t;
+	const uint8_t *id;
+	const struct session_info *info;
+};
+
+static int
+keep_with(void *arg, const struct credential *c)
+{
+	struct keep_arg *a = arg;
+
+	return a->t->keeper.put(a->t->keeper.arg, a->id, a->info, c);
+}
+
+/* Tells the keeper about s (created or renewed). Called locked. */
+static int
+keep(struct session_table *t, const uint8_t *id, const struct session *s)
+{
+	struct keep_arg a = { t, id, &s->info };
+
+	if (t->keeper.put == NULL || !s->has_credential)
+		return 0;
+	return vault_use(t->vault, s->vault_handle, keep_with, &a);
+}
+
+/* At shutdown: credentials are wiped from memory, but the sessions do not
+ * end (the keeper keeps them). */
 static bool
 sweep_all(void *arg, const uint8_t *key, void *val)
 {
-	struct session_table *t = arg;
-
-	drop_credential(t, val);
+	(void)key;
+	wipe_credential(arg, val);
 	free(val);
 	return true;
 }
@@ -93,7 +132,7 @@ sweep_expired(void *arg, const uint8_t *key, void *val)
 
 	if (a->now_ms < s->info.expires_ms)
 		return false;
-	drop_credential(a->t, s);
+	drop_credential(a->t, key, s);
 	free(s);
 	return true;
 }
@@ -135,11 +174,40 @@ session_create(struct session_table *t, const struct session_params *p, uint32_t
 		prim_random(id, SESSION_ID_BYTES);
 	} while (bmap_get(t->map, id) != NULL);
 	log_short_hash(s->info.id_hash, id, SESSION_ID_BYTES);
+	if (keep(t, id, s) != 0) {
+		pthread_mutex_unlock(&t->mu);
+		free(s);
+		*errstr = "the state store failed";
+		return -1;
+	}
 	bmap_put(t->map, id, s);
 	t->count_at_ms = 0;
 	*info = s->info;
 	pthread_mutex_unlock(&t->mu);
 	return 0;
+}
+
+int
+session_restore(struct session_table *t, const uint8_t id[SESSION_ID_BYTES], const struct session_info *info,
+    uint32_t vault_handle, int64_t now_ms)
+{
+	struct session *s;
+	int rc = -1;
+
+	pthread_mutex_lock(&t->mu);
+	if (now_ms < info->expires_ms && bmap_get(t->map, id) == NULL && bmap_count(t->map) < t->max) {
+		s = xcalloc(1, sizeof(*s));
+		s->info = *info;
+		s->info.status = SESSION_ACTIVE;
+		log_short_hash(s->info.id_hash, id, SESSION_ID_BYTES);
+		s->vault_handle = vault_handle;
+		s->has_credential = true;
+		bmap_put(t->map, id, s);
+		t->count_at_ms = 0;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&t->mu);
+	return rc;
 }
 
 /* Finds a live session, expiring it (credential erased) if its time is up.
@@ -153,10 +221,39 @@ find_live(struct session_table *t, const uint8_t *id, int64_t now_ms)
 		return NULL;
 	if (now_ms >= s->info.expires_ms) {
 		s->info.status = SESSION_EXPIRED;
-		drop_credential(t, s);
+		drop_credential(t, id, s);
 		return NULL;
 	}
 	return s;
+}
+
+int
+session_renew(struct session_table *t, const uint8_t id[SESSION_ID_BYTES], int64_t now_ms, int64_t ttl_s,
+    struct session_info *info, const char **errstr)
+{
+	struct session *s;
+	int64_t was;
+	int rc = -1;
+
+	pthread_mutex_lock(&t->mu);
+	s = find_live(t, id, now_ms);
+	if (s == NULL) {
+		*errstr = "no such session";
+		goto out;
+	}
+	was = s->info.expires_ms;
+	s->info.expires_ms = now_ms + ttl_s * 1000;
+	if (keep(t, id, s) != 0) {
+		s->info.expires_ms = was;
+		*errstr = "the state store failed";
+		goto out;
+	}
+	t->count_at_ms = 0;
+	*info = s->info;
+	rc = 0;
+out:
+	pthread_mutex_unlock(&t->mu);
+	return rc;
 }
 
 int
@@ -200,7 +297,7 @@ session_revoke(struct session_table *t, const uint8_t id[SESSION_ID_BYTES], int6
 	t->count_at_ms = 0;
 	rc = s != NULL && now_ms < s->info.expires_ms ? 0 : -1;
 	if (s != NULL) {
-		drop_credential(t, s);
+		drop_credential(t, id, s);
 		free(s);
 	}
 	pthread_mutex_unlock(&t->mu);
@@ -215,7 +312,7 @@ session_revoke_credential(struct session_table *t, const uint8_t id[SESSION_ID_B
 	pthread_mutex_lock(&t->mu);
 	s = bmap_get(t->map, id);
 	if (s != NULL)
-		drop_credential(t, s);
+		drop_credential(t, id, s);
 	pthread_mutex_unlock(&t->mu);
 }
 

@@ -56,8 +56,24 @@ struct session_params {
 
 struct session_table;
 
-/* The table uses v (not owned) for credentials; max_sessions caps it. */
-struct session_table *session_table_new(struct vault *v, size_t max_sessions);
+/*
+ * What keeps sessions across restarts (session_seal.h). The table calls it
+ * at each change with its lock held (it must not call the table back):
+ * put when a session is created or renewed, with its credential (valid
+ * during the call); drop when one is revoked, expires, or loses its
+ * credential (a key the exchange refused: such a session does not outlive
+ * the process). put returning -1 undoes the change.
+ */
+struct session_keeper {
+	void *arg;
+	int (*put)(void *arg, const uint8_t id[SESSION_ID_BYTES], const struct session_info *info,
+	    const struct credential *cred);
+	void (*drop)(void *arg, const uint8_t id[SESSION_ID_BYTES]);
+};
+
+/* The table uses v (not owned) for credentials; max_sessions caps it;
+ * keeper (may be NULL: memory only; copied) makes it durable. */
+struct session_table *session_table_new(struct vault *v, size_t max_sessions, const struct session_keeper *keeper);
 /* Erases every credential and frees the table; NULL is a no-op. */
 void session_table_free(struct session_table *t);
 
@@ -66,6 +82,19 @@ void session_table_free(struct session_table *t);
  * with *errstr when the table is full (the handle then stays the caller's). */
 int session_create(struct session_table *t, const struct session_params *p, uint32_t vault_handle,
     int64_t now_ms, uint8_t id[SESSION_ID_BYTES], struct session_info *info, const char **errstr);
+
+/* Puts back a session kept across a restart: id and info as they were,
+ * owning the credential under vault_handle. Returns 0, or -1 when the id
+ * is taken, it has expired at now_ms, or the table is full (the handle then
+ * stays the caller's). The keeper is not told (it has the session). */
+int session_restore(struct session_table *t, const uint8_t id[SESSION_ID_BYTES], const struct session_info *info,
+    uint32_t vault_handle, int64_t now_ms);
+
+/* Extends a live session to expire at now_ms + ttl_s (the caller bounds
+ * ttl_s), keeping it durable. Returns 0 with *info, or -1 with *errstr
+ * (no such live session, or the keeper failed: nothing changed). */
+int session_renew(struct session_table *t, const uint8_t id[SESSION_ID_BYTES], int64_t now_ms, int64_t ttl_s,
+    struct session_info *info, const char **errstr);
 
 /* Looks an active session up. Returns 0 and fills *info; -1 if there is no
  * such session or it has expired (its credential is then erased at once). */

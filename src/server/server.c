@@ -195,7 +195,7 @@ server_start(struct server *srv, const struct config *cfg, char *err, size_t err
 	}
 
 	srv->vault = vault_new();
-	srv->sessions = session_table_new(srv->vault, (size_t)cfg->max_sessions);
+	srv->sessions = session_table_new(srv->vault, (size_t)cfg->max_sessions, NULL);
 	{
 		const struct store_ops *so = store_find(cfg->store);
 		char *path;

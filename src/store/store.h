@@ -2,10 +2,14 @@
  * store: the daemon's durable state behind one const interface, chosen once
  * at start-up (as the exchanges and the attestation providers are).
  *
- * Today it holds the replay guard of the credential envelopes (replay.h):
- * the salted hash of every envelope's ephemeral key accepted, kept until the
- * envelope could no longer pass the freshness check. Its callers see only
- * this header; a back end keeps its own schema and transactions.
+ * It holds claims (the replay guard of the credential envelopes, replay.h:
+ * the hash of every accepted envelope's ephemeral key, kept until the
+ * envelope could no longer pass the freshness check) and records: opaque
+ * values by kind and 32-byte key, each with the time after which it may be
+ * dropped (sessions, sealed by their owner before they get here; the
+ * publisher's progress). The store never sees a secret in clear. Its
+ * callers see only this header; a back end keeps its own schema and
+ * transactions.
  *
  * Back ends: "sqlite" (store_sqlite.c), one file under DATA_DIR, written so
  * that a back end shared by several instances can follow (every operation
@@ -18,11 +22,22 @@
 #define PERFAGG_STORE_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define STORE_KEY_BYTES 32
 
 struct store;
+
+/* The kinds of records. */
+enum store_kind {
+	STORE_SESSIONS = 1,		/* session_seal.h: a session and its sealed credential */
+	STORE_PUBLISHED = 2,		/* publisher.h: how far a session's aggregates were sent */
+};
+
+/* A record, as store_ops.each hands it over (valid during the call). */
+typedef int store_each_fn(void *arg, const uint8_t key[STORE_KEY_BYTES], int64_t expires_ms, const void *val,
+    size_t len);
 
 struct store_ops {
 	const char *name;
@@ -39,9 +54,22 @@ struct store_ops {
 	    const char **errstr);
 	/* Whether a claim on key holds at now_ms: 1 yes, 0 no, -1 with *errstr. */
 	int (*claimed)(struct store *st, const uint8_t key[STORE_KEY_BYTES], int64_t now_ms, const char **errstr);
-	/* Forgets the claims expired at now_ms. Returns how many, or -1 with
-	 * *errstr. */
+	/* Forgets the claims and the records expired at now_ms. Returns how
+	 * many, or -1 with *errstr. */
 	long (*sweep)(struct store *st, int64_t now_ms, const char **errstr);
+	/* Puts record key of kind (replacing it): val (len bytes, copied) and
+	 * when it may be dropped (expires_ms; 0 never). Returns 0, or -1 with
+	 * *errstr. Committed when it returns. */
+	int (*put)(struct store *st, enum store_kind kind, const uint8_t key[STORE_KEY_BYTES], int64_t expires_ms,
+	    const void *val, size_t len, const char **errstr);
+	/* Deletes record key of kind, overwriting its bytes: 1 deleted, 0 there
+	 * was none, -1 with *errstr. */
+	int (*del)(struct store *st, enum store_kind kind, const uint8_t key[STORE_KEY_BYTES], const char **errstr);
+	/* Calls fn for every record of kind not expired at now_ms, in key
+	 * order, until fn returns non-zero. Returns 0, or -1 with *errstr. fn
+	 * must not call the store. */
+	int (*each)(struct store *st, enum store_kind kind, int64_t now_ms, store_each_fn *fn, void *arg,
+	    const char **errstr);
 };
 
 /* Every store begins with its back end (the ops that made it). */

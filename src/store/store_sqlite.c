@@ -31,7 +31,9 @@ struct sqlite_store {
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS claims (key BLOB PRIMARY KEY, expires_ms INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS claims_expiry ON claims (expires_ms);";
+    "CREATE INDEX IF NOT EXISTS claims_expiry ON claims (expires_ms);"
+    "CREATE TABLE IF NOT EXISTS records (kind INTEGER NOT NULL, key BLOB NOT NULL, expires_ms INTEGER NOT NULL, "
+    "value BLOB NOT NULL, PRIMARY KEY (kind, key)) WITHOUT ROWID;";
 
 static int
 fail_db(sqlite3 *db, const char *what, const char **errstr)
@@ -170,8 +172,88 @@ static long
 sqlite_sweep(struct store *base, int64_t now_ms, const char **errstr)
 {
 	struct sqlite_store *s = (struct sqlite_store *)base;
+	long long a = run(s, "DELETE FROM claims WHERE expires_ms <= ?2", NULL, now_ms, 0, errstr);
+	long long b = a < 0 ? -1 : run(s, "DELETE FROM records WHERE expires_ms > 0 AND expires_ms <= ?2", NULL,
+	    now_ms, 0, errstr);
 
-	return (long)run(s, "DELETE FROM claims WHERE expires_ms <= ?2", NULL, now_ms, 0, errstr);
+	return b < 0 ? -1 : (long)(a + b);
+}
+
+static int
+sqlite_put(struct store *base, enum store_kind kind, const uint8_t key[STORE_KEY_BYTES], int64_t expires_ms,
+    const void *val, size_t len, const char **errstr)
+{
+	struct sqlite_store *s = (struct sqlite_store *)base;
+	static const char sql[] = "INSERT OR REPLACE INTO records (kind, key, expires_ms, value) VALUES (?1, ?2, ?3, ?4)";
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	pthread_mutex_lock(&s->mu);
+	if (len > INT32_MAX) {
+		*errstr = "a record too large for the state store";
+		goto out;
+	}
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		fail_db(s->db, sql, errstr);
+		goto out;
+	}
+	sqlite3_bind_int(st, 1, (int)kind);
+	sqlite3_bind_blob(st, 2, key, STORE_KEY_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, expires_ms);
+	sqlite3_bind_blob(st, 4, len > 0 ? val : "", (int)len, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		fail_db(s->db, sql, errstr);
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static int
+sqlite_del(struct store *base, enum store_kind kind, const uint8_t key[STORE_KEY_BYTES], const char **errstr)
+{
+	struct sqlite_store *s = (struct sqlite_store *)base;
+	long long n = run(s, "DELETE FROM records WHERE key = ?1 AND kind = ?2", key, (int64_t)kind, 0, errstr);
+
+	return n < 0 ? -1 : n > 0;
+}
+
+static int
+sqlite_each(struct store *base, enum store_kind kind, int64_t now_ms, store_each_fn *fn, void *arg,
+    const char **errstr)
+{
+	struct sqlite_store *s = (struct sqlite_store *)base;
+	static const char sql[] = "SELECT key, expires_ms, value FROM records WHERE kind = ?1 AND "
+	    "(expires_ms = 0 OR expires_ms > ?2) ORDER BY key";
+	sqlite3_stmt *st = NULL;
+	int rc = -1, step;
+
+	pthread_mutex_lock(&s->mu);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		fail_db(s->db, sql, errstr);
+		goto out;
+	}
+	sqlite3_bind_int(st, 1, (int)kind);
+	sqlite3_bind_int64(st, 2, now_ms);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(st, 0) != STORE_KEY_BYTES)
+			continue;	/* not a row this code wrote */
+		if (fn(arg, sqlite3_column_blob(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_blob(st, 2),
+		    (size_t)sqlite3_column_bytes(st, 2)) != 0)
+			break;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		fail_db(s->db, sql, errstr);
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
 }
 
 const struct store_ops store_sqlite = {
@@ -181,4 +263,7 @@ const struct store_ops store_sqlite = {
 	.claim = sqlite_claim,
 	.claimed = sqlite_claimed,
 	.sweep = sqlite_sweep,
+	.put = sqlite_put,
+	.del = sqlite_del,
+	.each = sqlite_each,
 };

@@ -29,7 +29,7 @@ setup(void **state)
 	if (secret_init() != 0)
 		return -1;
 	f.v = vault_new();
-	f.t = session_table_new(f.v, 4);
+	f.t = session_table_new(f.v, 4, NULL);
 	*state = &f;
 	return 0;
 }

@@ -291,7 +291,7 @@ world_start_ops(struct world *w, const char *key, const struct exchange_ops *ops
 	snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%u",
 	    (unsigned)MHD_get_daemon_info(w->mhd, MHD_DAEMON_INFO_BIND_PORT)->port);
 	w->vault = vault_new();
-	w->sessions = session_table_new(w->vault, 10);
+	w->sessions = session_table_new(w->vault, 10, NULL);
 	assert_int_equal(vault_put(w->vault, &cred, &h, &err), 0);
 	assert_int_equal(session_create(w->sessions, &sp, h, time_now_ms(), w->sid, &w->info, &err), 0);
 	w->poller = poller_start(&pc, w->sessions, &err);
