@@ -41,7 +41,8 @@ keygen(int argc, char **argv)
 	}
 	k = keys_generate();
 	if (k == NULL || keys_save(k, argv[2], argv[3], &err) != 0) {
-		fprintf(stderr, "perfaggd keygen: %s\n", err != NULL ? err : "key generation failed");
+		fprintf(stderr, "perfaggd keygen: %s, %s: %s\n", argv[2], argv[3],
+		    err != NULL ? err : "key generation failed");
 		keys_free(k);
 		return 1;
 	}

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/hex.h"
 #include "core/prim.h"
@@ -191,7 +192,7 @@ write_pem(const char *path, EVP_PKEY *a, EVP_PKEY *b, int private, const char **
 	} else if (PEM_write_bio_PUBKEY(mem, a) != 1 || PEM_write_bio_PUBKEY(mem, b) != 1)
 		goto out;
 	BIO_get_mem_ptr(mem, &bm);
-	rc = file_write_atomic(path, bm->data, bm->length, private ? 0600 : 0644, errstr);
+	rc = file_write_new(path, bm->data, bm->length, private ? 0600 : 0644, errstr);
 	if (private)
 		OPENSSL_cleanse(bm->data, bm->length);
 out:
@@ -215,8 +216,18 @@ keys_save(struct keys *k, const char *private_path, const char *public_path, con
 		*errstr = "cannot encode keys";
 		goto out;
 	}
-	if (write_pem(private_path, x, ed, 1, errstr) != 0 || write_pem(public_path, x, ed, 0, errstr) != 0)
+	if (write_pem(private_path, x, ed, 1, errstr) != 0) {
+		if (*errstr != NULL && strcmp(*errstr, FILE_EXISTS_ERR) == 0)
+			*errstr = "the private key file exists (refusing to overwrite it)";
 		goto out;
+	}
+	if (write_pem(public_path, x, ed, 0, errstr) != 0) {
+		/* All or nothing: the private file is the one just created. */
+		unlink(private_path);
+		if (*errstr != NULL && strcmp(*errstr, FILE_EXISTS_ERR) == 0)
+			*errstr = "the public key file exists (refusing to overwrite it)";
+		goto out;
+	}
 	rc = 0;
 out:
 	EVP_PKEY_free(x);

@@ -31,7 +31,9 @@ struct keys *keys_generate(void);
  * incomplete or mismatched file. */
 struct keys *keys_load(const char *private_path, const char *public_path, const char **errstr);
 
-/* Writes both key pairs as PEM (private file mode 0600). Returns 0 or -1. */
+/* Writes both key pairs as PEM to new files (private file mode 0600). Never
+ * overwrites: if either path exists, -1 with *errstr naming which, and
+ * neither file is written. Returns 0 or -1. */
 int keys_save(struct keys *k, const char *private_path, const char *public_path, const char **errstr);
 
 /* Wipes and frees; NULL is a no-op. */

@@ -60,11 +60,40 @@ fail:
 	return NULL;
 }
 
+/* Writes (buf, len) to fd, syncs and closes it (whatever happens). Returns 0,
+ * or -1 with *errstr set. */
+static int
+write_sync_close(int fd, const char *p, size_t len, const char **errstr)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			*errstr = "write error";
+			goto fail;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	if (fsync(fd) != 0) {
+		*errstr = "fsync failed";
+		goto fail;
+	}
+	if (close(fd) != 0) {
+		*errstr = "close failed";
+		return -1;
+	}
+	return 0;
+fail:
+	close(fd);
+	return -1;
+}
+
 int
 file_write_atomic(const char *path, const void *buf, size_t len, unsigned mode, const char **errstr)
 {
 	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	const char *p = buf;
 	int fd, rc = -1;
 
 	/* A fresh file, never a stale one: open() ignores mode for an existing
@@ -76,37 +105,35 @@ file_write_atomic(const char *path, const void *buf, size_t len, unsigned mode, 
 		*errstr = "cannot create file";
 		goto out;
 	}
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			*errstr = "write error";
-			goto out;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	if (fsync(fd) != 0) {
-		*errstr = "fsync failed";
+	if (write_sync_close(fd, buf, len, errstr) != 0)
 		goto out;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		*errstr = "close failed";
-		goto out;
-	}
-	fd = -1;
 	if (rename(tmp, path) != 0) {
 		*errstr = "rename failed";
 		goto out;
 	}
 	rc = 0;
 out:
-	if (fd >= 0)
-		close(fd);
 	if (rc != 0)
 		unlink(tmp);
 	free(tmp);
 	return rc;
+}
+
+int
+file_write_new(const char *path, const void *buf, size_t len, unsigned mode, const char **errstr)
+{
+	int fd;
+
+	/* O_EXCL is the check: no window between "does it exist" and the
+	 * write, and a symlink at path counts as existing. */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+	if (fd < 0) {
+		*errstr = errno == EEXIST ? FILE_EXISTS_ERR : "cannot create file";
+		return -1;
+	}
+	if (write_sync_close(fd, buf, len, errstr) != 0) {
+		unlink(path);	/* ours: created above */
+		return -1;
+	}
+	return 0;
 }

@@ -19,4 +19,11 @@ uint8_t *file_read_all(const char *path, size_t max, size_t *len, const char **e
  * mode. Returns 0, or -1 with *errstr set. */
 int file_write_atomic(const char *path, const void *buf, size_t len, unsigned mode, const char **errstr);
 
+/* Writes (buf, len) to a new file at path with the given mode, synced. Never
+ * replaces anything: an existing path (a symlink included) is an error and is
+ * left untouched. On failure nothing is left at path. Returns 0, or -1 with
+ * *errstr set. */
+#define FILE_EXISTS_ERR "file exists (refusing to overwrite it)"	/* file_write_new's *errstr then */
+int file_write_new(const char *path, const void *buf, size_t len, unsigned mode, const char **errstr);
+
 #endif
