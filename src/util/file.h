@@ -26,4 +26,12 @@ int file_write_atomic(const char *path, const void *buf, size_t len, unsigned mo
 #define FILE_EXISTS_ERR "file exists (refusing to overwrite it)"	/* file_write_new's *errstr then */
 int file_write_new(const char *path, const void *buf, size_t len, unsigned mode, const char **errstr);
 
+/*
+ * Makes dir private to its owner: creates it (0700) if missing, sets it and
+ * the directories below it to 0700 and every regular file in them to 0600,
+ * logging each mode it changes (data_dir_mode_fixed). Symbolic links inside
+ * are not followed. Returns 0, or -1 with *errstr set.
+ */
+int file_private_dir(const char *dir, const char **errstr);
+
 #endif
