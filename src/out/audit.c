@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -549,6 +550,7 @@ struct audit *
 audit_open(const struct audit_options *o, const char **errstr)
 {
 	struct audit *a = xcalloc(1, sizeof(*a));
+	struct stat st;
 
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_mutex_init(&a->sync_mu, NULL);
@@ -564,6 +566,17 @@ audit_open(const struct audit_options *o, const char **errstr)
 	if (a->fd < 0) {
 		*errstr = "cannot open or create the audit log";
 		goto fail;
+	}
+	/* An existing log keeps its mode through open(): one created by an
+	 * older version, or copied by hand, may be readable by others. */
+	if (fstat(a->fd, &st) == 0 && (st.st_mode & 077) != 0) {
+		if (fchmod(a->fd, 0600) != 0) {
+			*errstr = "cannot set the audit log's mode to 0600";
+			goto fail;
+		}
+		char was[8];
+		snprintf(was, sizeof(was), "%04o", (unsigned)(st.st_mode & 07777));
+		log_event(LOG_WARN, "audit_mode_fixed", "{s:s, s:s, s:s}", "path", a->path, "was", was, "now", "0600");
 	}
 	if (flock(a->fd, LOCK_EX | LOCK_NB) != 0) {
 		*errstr = errno == EWOULDBLOCK ? "the audit log is in use by another process" :

@@ -161,6 +161,12 @@ server_start(struct server *srv, const struct config *cfg, char *err, size_t err
 		return -1;
 	}
 
+	/* Before anything is written there: files left by an older version or
+	 * copied in by hand may be readable by others. */
+	if (file_private_dir(cfg->data_dir, &e) != 0) {
+		snprintf(err, errlen, "invalid DATA_DIR '%s': %s", cfg->data_dir, e);
+		goto fail;
+	}
 	srv->attest_ctx.root = cfg->attestation_root != NULL ? cfg->attestation_root : srv->attest->default_root;
 	srv->attest_ctx.sign = keys_sign;
 	srv->attest_ctx.sign_arg = srv->keys;
