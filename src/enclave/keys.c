@@ -275,3 +275,24 @@ keys_open_envelope(struct keys *k, uint8_t *pt, const struct envelope *env)
 	metrics_crypto_observe(METRICS_CRYPTO_ENVELOPE_OPEN, metrics_now_ns() - t0);
 	return rc;
 }
+
+int
+keys_state_mac(void *arg, uint8_t mac[32], const uint8_t *msg, size_t len)
+{
+	struct keys *k = arg;
+	struct secret *key = secret_new(32);
+	uint8_t *kb = secret_acquire(key);
+	size_t outlen = 0;
+	int rc = -1;
+
+	/* A key of its own (HKDF label), never the signing or envelope key
+	 * itself: one key, one purpose. */
+	if (prim_hkdf_sha256(kb, 32, secret_acquire(k->priv), 64, NULL, 0, (const uint8_t *)KEYS_STATE_MAC_INFO,
+	    strlen(KEYS_STATE_MAC_INFO)) == 0 &&
+	    EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, kb, 32, msg, len, mac, 32, &outlen) != NULL && outlen == 32)
+		rc = 0;
+	secret_release(k->priv);
+	secret_release(key);
+	secret_free(key);
+	return rc;
+}

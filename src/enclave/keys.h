@@ -48,6 +48,13 @@ const char *keys_id(const struct keys *k);
  * arg is the struct keys. Returns 0 or -1. */
 int keys_sign(void *arg, uint8_t sig[64], const uint8_t *msg, size_t len);
 
+/* HMAC-SHA256 of (msg, len) under a key derived from both private keys with
+ * HKDF-SHA256 (info KEYS_STATE_MAC_INFO): authenticates state the daemon
+ * keeps on disk (out/audit.h: the last checkpoint's position) so that only
+ * the holder of these keys can write it. arg is the struct keys. Returns 0 or -1. */
+#define KEYS_STATE_MAC_INFO "perfagg state mac v1"
+int keys_state_mac(void *arg, uint8_t mac[32], const uint8_t *msg, size_t len);
+
 /* Opens env with the X25519 key into pt (env->ciphertext_len bytes, the
  * caller's guarded memory). Returns 0, or -1 on any failure (no detail). */
 int keys_open_envelope(struct keys *k, uint8_t *pt, const struct envelope *env);
