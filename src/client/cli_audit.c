@@ -30,7 +30,8 @@ static const char usage[] =
     "continuity, chain restarts after a crash, and every checkpoint's signature. The signing keys\n"
     "come from saved attestation documents (GET /attestation/quote; verified first, against the\n"
     "nonce the document carries) or are given in base64. Prints the first bad line and exits 1 if\n"
-    "anything is wrong.\n";
+    "anything is wrong, if no checkpoint is signed, or if the daemon recorded that it found the log\n"
+    "truncated (a chain_restart with reason \"truncated\").\n";
 
 enum { OPT_ATTEST = 256, OPT_KEY, OPT_ALLOW_DEV, OPT_ALLOW_DEBUG, OPT_EXPECT, OPT_HELP };
 
@@ -147,6 +148,17 @@ cli_audit(int argc, char **argv)
 	free(buf);
 	if (rc != 0)
 		return cli_error("audit", CLI_FAIL, "%s:%zu: NOT verified: %s", path, rep.bad_line, rep.error);
+	/* A chain that checks is not enough: without a signature anyone could
+	 * have written it, and a log the daemon found cut short is not the record. */
+	if (rep.checkpoints == 0)
+		return cli_error("audit", CLI_FAIL, "%s: NOT verified: no signed checkpoint (%zu entries, none covered "
+			"by a signature)", path, rep.entries);
+	if (rep.truncations > 0)
+		return cli_error("audit", CLI_FAIL, "%s:%zu: NOT verified: TRUNCATED: the daemon found the log cut "
+			"short (its last signed checkpoint was seq %lld, the log ended at seq %lld: %lld entries or more "
+			"lost); %zu truncation(s) recorded", path, rep.truncation_line,
+			(long long)rep.truncation_expected_seq, (long long)rep.truncation_found_seq,
+			(long long)(rep.truncation_expected_seq - rep.truncation_found_seq), rep.truncations);
 	printf("audit log verified: %s\n", path);
 	printf("  lines           %zu\n", rep.lines);
 	printf("  entries         %zu (seq 1..%lld)\n", rep.entries, (long long)rep.last_seq);

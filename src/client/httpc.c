@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/spki.h"
+#include "util/url.h"
 #include "util/xalloc.h"
 
 #define MAX_RESPONSE (4 * 1024 * 1024)
@@ -95,8 +96,11 @@ httpc_do(const struct httpc_request *req, struct httpc_response *resp, char *err
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	cc = curl_easy_perform(c);
 	if (cc != CURLE_OK) {
-		snprintf(err, errlen, "%s: %s", req->url, sink.overflow ? "response too large" :
+		/* Errors reach terminals and CI logs: no credentials from the URL. */
+		char *shown = url_redact(req->url, strlen(req->url));
+		snprintf(err, errlen, "%s: %s", shown, sink.overflow ? "response too large" :
 		    cerr[0] != '\0' ? cerr : curl_easy_strerror(cc));
+		free(shown);
 		free(sink.buf);
 		goto out;
 	}

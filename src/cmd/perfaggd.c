@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "enclave/keys.h"
 #include "enclave/secret.h"
@@ -41,7 +42,8 @@ keygen(int argc, char **argv)
 	}
 	k = keys_generate();
 	if (k == NULL || keys_save(k, argv[2], argv[3], &err) != 0) {
-		fprintf(stderr, "perfaggd keygen: %s\n", err != NULL ? err : "key generation failed");
+		fprintf(stderr, "perfaggd keygen: %s, %s: %s\n", argv[2], argv[3],
+		    err != NULL ? err : "key generation failed");
 		keys_free(k);
 		return 1;
 	}
@@ -74,6 +76,9 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "keygen") == 0)
 		return keygen(argc, argv);
+	/* Everything the daemon creates (audit log, outbox database and its
+	 * -wal/-shm, state files) is its own alone, whatever the caller's umask. */
+	umask(077);
 	rc = config_load(&cfg, argc, argv, stdout, err, sizeof(err));
 	if (rc != 0) {
 		/* config_load owns strings even when it stops early. */

@@ -277,9 +277,17 @@ audit_chain_verify(const char *buf, size_t len, const uint8_t (*keys)[32], size_
 			if (rep->first_restart_line == 0)
 				rep->first_restart_line = broken;
 			broken = 0;
-		} else if (strcmp(event, "chain_restart") == 0) {
+		} else if (strcmp(event, "chain_restart") == 0 && (strcmp(str(e, "reason"), "truncated") != 0 ||
+			json_integer_value(json_object_get(e, "broken_line")) != 0 ||
+			strcmp(str(e, "after_hash"), expect_prev) != 0)) {
 			report_bad(rep, lineno, "chain_restart without a broken line before it");
 			goto fail;
+		}
+		if (strcmp(event, "chain_restart") == 0 && strcmp(str(e, "reason"), "truncated") == 0 &&
+			rep->truncations++ == 0) {
+			rep->truncation_line = lineno;
+			rep->truncation_expected_seq = json_integer_value(json_object_get(e, "expected_seq"));
+			rep->truncation_found_seq = json_integer_value(json_object_get(e, "found_seq"));
 		}
 		if (strcmp(str(e, "prev"), expect_prev) != 0) {
 			report_bad(rep, lineno, "prev is not the hash of line %zu: a line was removed, inserted, "

@@ -21,6 +21,10 @@
  *                  prev is the SHA-256 of its bytes, after_hash the SHA-256
  *                  of the last good line before it (zeros if none), and seq
  *                  continues from that good line. The broken line is kept.
+ *                  With reason "truncated" (the log lost its tail, see
+ *                  out/audit.h) it also carries expected_seq, expected_line,
+ *                  found_seq and found_lines, and broken_line is 0 when the
+ *                  cut left no broken line (prev then chains as usual).
  * Pure code: no I/O.
  */
 #ifndef PERFAGG_CORE_AUDIT_CHAIN_H
@@ -61,6 +65,12 @@ struct audit_chain_report {
 	size_t restarts;		/* accepted chain_restart entries */
 	size_t first_restart_line;	/* line of the first broken line bridged, 0 = none */
 	size_t after_checkpoint;	/* entries after the last checkpoint (not covered by a signature) */
+	/* chain_restart entries with reason "truncated": the writer found the
+	 * log no longer held the last checkpoint it had written. The first one: */
+	size_t truncations;
+	size_t truncation_line;		/* its line */
+	int64_t truncation_expected_seq;	/* the checkpoint the writer expected */
+	int64_t truncation_found_seq;	/* the last entry it found */
 	int64_t last_seq;
 	char head[AUDIT_HEX_LEN + 1];	/* hash of the last entry */
 	size_t bad_line;		/* 1-based line of the first error, 0 = none */

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/hex.h"
 #include "core/prim.h"
@@ -191,7 +192,7 @@ write_pem(const char *path, EVP_PKEY *a, EVP_PKEY *b, int private, const char **
 	} else if (PEM_write_bio_PUBKEY(mem, a) != 1 || PEM_write_bio_PUBKEY(mem, b) != 1)
 		goto out;
 	BIO_get_mem_ptr(mem, &bm);
-	rc = file_write_atomic(path, bm->data, bm->length, private ? 0600 : 0644, errstr);
+	rc = file_write_new(path, bm->data, bm->length, private ? 0600 : 0644, errstr);
 	if (private)
 		OPENSSL_cleanse(bm->data, bm->length);
 out:
@@ -215,8 +216,18 @@ keys_save(struct keys *k, const char *private_path, const char *public_path, con
 		*errstr = "cannot encode keys";
 		goto out;
 	}
-	if (write_pem(private_path, x, ed, 1, errstr) != 0 || write_pem(public_path, x, ed, 0, errstr) != 0)
+	if (write_pem(private_path, x, ed, 1, errstr) != 0) {
+		if (*errstr != NULL && strcmp(*errstr, FILE_EXISTS_ERR) == 0)
+			*errstr = "the private key file exists (refusing to overwrite it)";
 		goto out;
+	}
+	if (write_pem(public_path, x, ed, 0, errstr) != 0) {
+		/* All or nothing: the private file is the one just created. */
+		unlink(private_path);
+		if (*errstr != NULL && strcmp(*errstr, FILE_EXISTS_ERR) == 0)
+			*errstr = "the public key file exists (refusing to overwrite it)";
+		goto out;
+	}
 	rc = 0;
 out:
 	EVP_PKEY_free(x);
@@ -273,5 +284,25 @@ keys_derive(struct keys *k, const char *purpose, uint8_t out[KEYS_DERIVED_BYTES]
 	    sizeof(salt) - 1, (const uint8_t *)purpose, strlen(purpose));
 
 	secret_release(k->priv);
+	return rc;
+}
+
+int
+keys_state_mac(void *arg, uint8_t mac[32], const uint8_t *msg, size_t len)
+{
+	struct keys *k = arg;
+	struct secret *key = secret_new(KEYS_DERIVED_BYTES);
+	uint8_t *kb = secret_acquire(key);
+	size_t outlen = 0;
+	int rc = -1;
+
+	/* A key of its own (HKDF label), never the signing or envelope key
+	 * itself: one key, one purpose. */
+	if (keys_derive(k, KEYS_STATE_MAC_INFO, kb) == 0 &&
+	    EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, kb, KEYS_DERIVED_BYTES, msg, len, mac, 32, &outlen) != NULL &&
+	    outlen == 32)
+		rc = 0;
+	secret_release(key);
+	secret_free(key);
 	return rc;
 }

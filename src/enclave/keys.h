@@ -31,7 +31,9 @@ struct keys *keys_generate(void);
  * incomplete or mismatched file. */
 struct keys *keys_load(const char *private_path, const char *public_path, const char **errstr);
 
-/* Writes both key pairs as PEM (private file mode 0600). Returns 0 or -1. */
+/* Writes both key pairs as PEM to new files (private file mode 0600). Never
+ * overwrites: if either path exists, -1 with *errstr naming which, and
+ * neither file is written. Returns 0 or -1. */
 int keys_save(struct keys *k, const char *private_path, const char *public_path, const char **errstr);
 
 /* Wipes and frees; NULL is a no-op. */
@@ -55,6 +57,13 @@ int keys_sign(void *arg, uint8_t sig[64], const uint8_t *msg, size_t len);
  * secret). Returns 0 or -1. */
 #define KEYS_DERIVED_BYTES 32
 int keys_derive(struct keys *k, const char *purpose, uint8_t out[KEYS_DERIVED_BYTES]);
+
+/* HMAC-SHA256 of (msg, len) under keys_derive(KEYS_STATE_MAC_INFO):
+ * authenticates state the daemon keeps on disk (out/audit.h: the last
+ * checkpoint's position) so that only the holder of these keys can write
+ * it. arg is the struct keys. Returns 0 or -1. */
+#define KEYS_STATE_MAC_INFO "perfagg/state-mac/v1"
+int keys_state_mac(void *arg, uint8_t mac[32], const uint8_t *msg, size_t len);
 
 /* Opens env with the X25519 key into pt (env->ciphertext_len bytes, the
  * caller's guarded memory). Returns 0, or -1 on any failure (no detail). */

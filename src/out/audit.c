@@ -3,19 +3,28 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "core/audit_chain.h"
+#include "core/hex.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
 static const char zeros[AUDIT_HEX_LEN + 1] =
     "0000000000000000000000000000000000000000000000000000000000000000";
+
+/* The state file: one line, "<magic> <seq> <line> <hash> <log path hash> <mac>". */
+#define STATE_MAGIC "perfagg-audit-state 1"
+#define STATE_MAX 512
 
 /* The closed set of fields an entry may carry, each with its one type. */
 static const struct {
@@ -52,6 +61,18 @@ struct audit {
 	bool broken;
 	const char *broken_reason;
 	char broken_hash[AUDIT_HEX_LEN + 1];
+	/* Truncation check (audit.h). cp_* is the last checkpoint written
+	 * (under mu); state_seq the one the state file names (sync thread). */
+	char *state_path;
+	audit_mac_fn mac;
+	void *mac_arg;
+	int64_t cp_seq, state_seq;
+	size_t cp_line;
+	char cp_hash[AUDIT_HEX_LEN + 1];
+	/* A chain_restart "truncated" is due before the next entry. */
+	bool truncated;
+	int64_t want_seq, found_seq;
+	size_t want_line, found_lines;
 	/* Group commit: one sync thread runs fsync whenever someone waits
 	 * for an entry that is not on disk yet; one fsync covers every entry
 	 * written before it began. Synchronous writers block on done_cv;
@@ -208,6 +229,97 @@ append(struct audit *a, json_t *entry)
 	return rc;
 }
 
+/* The state line without its MAC (what the MAC covers); caller frees. */
+static char *
+state_body(const struct audit *a, int64_t seq, size_t line, const char *hash)
+{
+	char ph[AUDIT_HEX_LEN + 1];
+
+	audit_chain_line_hash(ph, a->path, strlen(a->path));
+	return xasprintf("%s %lld %zu %s %s", STATE_MAGIC, (long long)seq, line, hash, ph);
+}
+
+/* Hex MAC of body into hex. Returns 0 or -1. */
+static int
+state_mac(const struct audit *a, char hex[AUDIT_HEX_LEN + 1], const char *body)
+{
+	uint8_t mac[32];
+
+	if (a->mac(a->mac_arg, mac, (const uint8_t *)body, strlen(body)) != 0)
+		return -1;
+	hex_encode(hex, mac, sizeof(mac));
+	return 0;
+}
+
+/* Records the checkpoint (seq, line, hash) in the state file (atomically:
+ * a crash leaves the old state or the new one). Failures are logged: the
+ * log itself is unharmed, only the next start's check is weaker. */
+static void
+state_write(const struct audit *a, int64_t seq, size_t line, const char *hash)
+{
+	char *body = state_body(a, seq, line, hash), *text = NULL, hex[AUDIT_HEX_LEN + 1];
+	const char *e = "cannot compute the MAC";
+
+	if (state_mac(a, hex, body) == 0) {
+		text = xasprintf("%s %s\n", body, hex);
+		if (file_write_atomic(a->state_path, text, strlen(text), 0600, &e) == 0)
+			e = NULL;
+	}
+	if (e != NULL)
+		log_event(LOG_ERROR, "audit_state_write_failed", "{s:s, s:s}", "path", a->state_path, "error", e);
+	free(text);
+	free(body);
+}
+
+/* Reads the state file into want_seq, want_line and *hash. Returns 1 if it
+ * authenticates and names this log, else 0 (logged when there was a file). */
+static int
+state_read(struct audit *a, char hash[AUDIT_HEX_LEN + 1])
+{
+	char *buf, *sp, *body = NULL, hex[AUDIT_HEX_LEN + 1], ph[AUDIT_HEX_LEN + 1], fph[AUDIT_HEX_LEN + 1];
+	const char *e = NULL, *why = NULL;
+	long long seq;
+	size_t len, line;
+	int rc = 0;
+
+	buf = (char *)file_read_all(a->state_path, STATE_MAX, &len, &e);
+	if (buf == NULL) {
+		if (strcmp(e, "no such file") != 0)
+			why = e;
+		goto out;
+	}
+	if (len > 0 && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	sp = strrchr(buf, ' ');
+	why = "malformed";
+	if (sp == NULL || strlen(sp + 1) != AUDIT_HEX_LEN)
+		goto out;
+	*sp = '\0';
+	if (sscanf(buf, STATE_MAGIC " %lld %zu %64s %64s", &seq, &line, hash, fph) != 4 || seq < 1 || line < 1 ||
+	    strlen(hash) != AUDIT_HEX_LEN)
+		goto out;
+	/* Rebuilt, not trusted: the MAC must cover exactly what was parsed. */
+	body = xasprintf("%s %lld %zu %s %s", STATE_MAGIC, seq, line, hash, fph);
+	why = "does not authenticate with this enclave's key";
+	if (strcmp(body, buf) != 0 || state_mac(a, hex, body) != 0 ||
+	    CRYPTO_memcmp(hex, sp + 1, AUDIT_HEX_LEN) != 0)
+		goto out;
+	audit_chain_line_hash(ph, a->path, strlen(a->path));
+	why = "names another audit log";
+	if (strcmp(ph, fph) != 0)
+		goto out;
+	a->want_seq = seq;
+	a->want_line = line;
+	why = NULL;
+	rc = 1;
+out:
+	if (why != NULL)
+		log_event(LOG_WARN, "audit_state_ignored", "{s:s, s:s}", "path", a->state_path, "reason", why);
+	free(body);
+	free(buf);
+	return rc;
+}
+
 /*
  * The sync thread: fsyncs while anyone waits for an entry not yet on disk,
  * then wakes the synchronous waiters and calls the asynchronous ones (outside
@@ -223,8 +335,9 @@ sync_main(void *arg)
 
 	pthread_mutex_lock(&a->sync_mu);
 	for (;;) {
-		int64_t target;
-		size_t nready = 0, keep = 0;
+		int64_t target, cp_seq;
+		size_t nready = 0, keep = 0, cp_line;
+		char cp_hash[AUDIT_HEX_LEN + 1];
 		int r;
 
 		while (!a->stopping && a->wanted <= a->synced_seq)
@@ -234,10 +347,19 @@ sync_main(void *arg)
 		pthread_mutex_unlock(&a->sync_mu);
 		pthread_mutex_lock(&a->mu);
 		target = a->seq - 1;	/* everything written so far */
+		cp_seq = a->cp_seq;
+		cp_line = a->cp_line;
+		memcpy(cp_hash, a->cp_hash, sizeof(cp_hash));
 		pthread_mutex_unlock(&a->mu);
 		r = fsync(a->fd);
 		if (r != 0)
 			log_event(LOG_ERROR, "audit_write_failed", "{s:s}", "error", strerror(errno));
+		/* Only a checkpoint on disk may be named: a state file ahead of
+		 * the log would report a truncation after any crash. */
+		if (r == 0 && cp_seq > a->state_seq && a->state_path != NULL) {
+			state_write(a, cp_seq, cp_line, cp_hash);
+			a->state_seq = cp_seq;
+		}
 		pthread_mutex_lock(&a->sync_mu);
 		if (r == 0 && target > a->synced_seq)
 			a->synced_seq = target;
@@ -327,15 +449,23 @@ static int
 restart(struct audit *a)
 {
 	json_t *entry = new_entry(a, "chain_restart");
-	size_t broken_line = a->lines;
+	size_t broken_line = a->broken ? a->lines : 0;	/* 0: a truncation at a line boundary */
+	const char *reason = a->truncated ? "truncated" : a->broken_reason;
 
 	json_object_set_new(entry, "broken_line", json_integer((json_int_t)broken_line));
 	json_object_set_new(entry, "after_hash", json_string(a->prev));
-	json_object_set_new(entry, "reason", json_string(a->broken_reason));
+	json_object_set_new(entry, "reason", json_string(reason));
+	if (a->truncated) {
+		json_object_set_new(entry, "expected_seq", json_integer((json_int_t)a->want_seq));
+		json_object_set_new(entry, "expected_line", json_integer((json_int_t)a->want_line));
+		json_object_set_new(entry, "found_seq", json_integer((json_int_t)a->found_seq));
+		json_object_set_new(entry, "found_lines", json_integer((json_int_t)a->found_lines));
+	}
 	log_event(LOG_WARN, "audit_chain_restart", "{s:I, s:s}", "broken_line", (json_int_t)broken_line,
-	    "reason", a->broken_reason);
+	    "reason", reason);
 	if (append(a, entry) != 0)
 		return -1;
+	a->truncated = false;
 	a->since_checkpoint++;
 	return 0;
 }
@@ -348,7 +478,7 @@ checkpoint_locked(struct audit *a, const char *trigger)
 
 	if (a->sign == NULL)
 		return 0;
-	if (a->broken && restart(a) != 0)
+	if ((a->broken || a->truncated) && restart(a) != 0)
 		return -1;
 	entry = new_entry(a, "checkpoint");
 	json_object_set_new(entry, "trigger", json_string(trigger));
@@ -365,6 +495,9 @@ checkpoint_locked(struct audit *a, const char *trigger)
 	if (append(a, entry) != 0)
 		return -1;
 	a->since_checkpoint = 0;
+	a->cp_seq = a->seq - 1;
+	a->cp_line = a->lines;
+	memcpy(a->cp_hash, a->head, sizeof(a->cp_hash));
 	return 0;
 }
 
@@ -380,7 +513,7 @@ audit_log_nowait(struct audit *a, const char *event, const struct audit_field *f
 	if (!name_ok(event, "") || strcmp(event, "checkpoint") == 0 || strcmp(event, "chain_restart") == 0)
 		fatalx("audit: bad event name '%s'", event);
 	pthread_mutex_lock(&a->mu);
-	if (a->broken && restart(a) != 0) {
+	if ((a->broken || a->truncated) && restart(a) != 0) {
 		pthread_mutex_unlock(&a->mu);
 		return -1;
 	}
@@ -461,9 +594,10 @@ parse_at(int fd, off_t start, off_t end, char hash[AUDIT_HEX_LEN + 1])
 	return entry;
 }
 
-/* Takes over the chain's state from the last line (or two) of the file. */
+/* Takes over the chain's state from the last line (or two) of the file, and
+ * notes where line a->want_line (if not 0) lies in *want_start, *want_end. */
 static int
-resume(struct audit *a, const char **errstr)
+resume(struct audit *a, off_t *want_start, off_t *want_end, const char **errstr)
 {
 	off_t nls[3] = { -1, -1, -1 }, size = 0, last_start, prev_start;
 	char buf[65536], h[AUDIT_HEX_LEN + 1];
@@ -487,6 +621,10 @@ resume(struct audit *a, const char **errstr)
 				nls[1] = nls[2];
 				nls[2] = size + i;
 				a->lines++;
+				if (a->lines == a->want_line) {
+					*want_start = nls[1] + 1;
+					*want_end = nls[2];
+				}
 			}
 		size += r;
 	}
@@ -531,6 +669,29 @@ resume(struct audit *a, const char **errstr)
 	return 0;
 }
 
+/* Whether the log still holds the checkpoint the state file names (want_*)
+ * at [start, end); if not, arms the chain_restart "truncated". */
+static void
+check_state(struct audit *a, const char *want_hash, off_t start, off_t end)
+{
+	char h[AUDIT_HEX_LEN + 1];
+	json_t *e = start >= 0 ? parse_at(a->fd, start, end, h) : NULL;
+	bool ok = e != NULL && strcmp(json_string_value(json_object_get(e, "event")), "checkpoint") == 0 &&
+	    json_integer_value(json_object_get(e, "seq")) == a->want_seq &&
+	    strcmp(json_string_value(json_object_get(e, "hash")), want_hash) == 0;
+
+	json_decref(e);
+	a->state_seq = a->want_seq;
+	if (ok)
+		return;
+	a->truncated = true;
+	a->found_seq = a->seq - 1;
+	a->found_lines = a->lines;
+	log_event(LOG_WARN, "audit_truncated", "{s:s, s:I, s:I, s:I, s:I}", "path", a->path,
+	    "expected_seq", (json_int_t)a->want_seq, "expected_line", (json_int_t)a->want_line,
+	    "found_seq", (json_int_t)a->found_seq, "found_lines", (json_int_t)a->found_lines);
+}
+
 /* Creates the log's directory (one level) when it is missing. */
 static void
 make_dir(const char *path)
@@ -549,6 +710,10 @@ struct audit *
 audit_open(const struct audit_options *o, const char **errstr)
 {
 	struct audit *a = xcalloc(1, sizeof(*a));
+	char want_hash[AUDIT_HEX_LEN + 1];
+	off_t want_start = -1, want_end = -1;
+	bool have_state = false;
+	struct stat st;
 
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_mutex_init(&a->sync_mu, NULL);
@@ -559,19 +724,39 @@ audit_open(const struct audit_options *o, const char **errstr)
 	a->sign = o->sign;
 	a->sign_arg = o->sign_arg;
 	a->key_id = xstrdup(o->key_id != NULL ? o->key_id : "");
+	if (o->state_path != NULL && o->mac != NULL) {
+		a->state_path = xstrdup(o->state_path);
+		a->mac = o->mac;
+		a->mac_arg = o->mac_arg;
+	}
 	make_dir(o->path);
 	a->fd = open(o->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (a->fd < 0) {
 		*errstr = "cannot open or create the audit log";
 		goto fail;
 	}
+	/* An existing log keeps its mode through open(): one created by an
+	 * older version, or copied by hand, may be readable by others. */
+	if (fstat(a->fd, &st) == 0 && (st.st_mode & 077) != 0) {
+		if (fchmod(a->fd, 0600) != 0) {
+			*errstr = "cannot set the audit log's mode to 0600";
+			goto fail;
+		}
+		char was[8];
+		snprintf(was, sizeof(was), "%04o", (unsigned)(st.st_mode & 07777));
+		log_event(LOG_WARN, "audit_mode_fixed", "{s:s, s:s, s:s}", "path", a->path, "was", was, "now", "0600");
+	}
 	if (flock(a->fd, LOCK_EX | LOCK_NB) != 0) {
 		*errstr = errno == EWOULDBLOCK ? "the audit log is in use by another process" :
 		    "cannot lock the audit log";
 		goto fail;
 	}
-	if (resume(a, errstr) != 0)
+	if (a->state_path != NULL)
+		have_state = state_read(a, want_hash) == 1;
+	if (resume(a, &want_start, &want_end, errstr) != 0)
 		goto fail;
+	if (have_state)
+		check_state(a, want_hash, want_start, want_end);
 	if (fsync(a->fd) != 0) {
 		*errstr = "cannot sync the audit log";
 		goto fail;
@@ -592,6 +777,7 @@ fail:
 	a->fd = -1;
 	free(a->path);
 	free(a->key_id);
+	free(a->state_path);
 	pthread_mutex_destroy(&a->mu);
 	pthread_mutex_destroy(&a->sync_mu);
 	pthread_cond_destroy(&a->work_cv);
@@ -606,7 +792,7 @@ audit_close(struct audit *a)
 	if (a == NULL)
 		return;
 	pthread_mutex_lock(&a->mu);
-	if (a->since_checkpoint > 0 || a->broken)
+	if (a->since_checkpoint > 0 || a->broken || a->truncated)
 		checkpoint_locked(a, "shutdown");
 	pthread_mutex_unlock(&a->mu);
 	/* Everything written, the shutdown checkpoint included, reaches the
@@ -621,6 +807,7 @@ audit_close(struct audit *a)
 	free(a->waiters);
 	free(a->path);
 	free(a->key_id);
+	free(a->state_path);
 	pthread_mutex_destroy(&a->mu);
 	pthread_mutex_destroy(&a->sync_mu);
 	pthread_cond_destroy(&a->work_cv);

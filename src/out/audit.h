@@ -14,6 +14,16 @@
  * Every checkpoint_every entries, and at audit_close, a "checkpoint" entry
  * signed with the enclave's Ed25519 key covers the head of the chain.
  *
+ * Truncation: once a checkpoint is on disk, its seq, line number and hash
+ * are written to a state file (o->state_path), authenticated with a MAC only
+ * the enclave can compute. audit_open checks that the log still holds that
+ * checkpoint at that line; if not (the tail was cut off, or the log was cut
+ * and written again), it logs audit_truncated and the next entry is preceded
+ * by a chain_restart with reason "truncated" saying what was expected and
+ * what was found. A state file that does not authenticate (another key, as
+ * with keys generated at each start) or names another log is logged and
+ * ignored: the position cannot be checked then.
+ *
  * A secret cannot be written: fields are a closed, typed set (the table in
  * audit.c). Strings are either short hashes (log_short_hash: 12 hex digits)
  * or names from the code ([a-z0-9_.:/-], at most 48 characters: exchange,
@@ -57,12 +67,21 @@ struct audit_field {
 #define audit_event(a, ev, ...) audit_log((a), (ev), (const struct audit_field[]){ __VA_ARGS__ }, \
 	sizeof((const struct audit_field[]){ __VA_ARGS__ }) / sizeof(struct audit_field))
 
+/* A MAC over (msg, len) with a key only the enclave holds (enclave/keys.h:
+ * keys_state_mac). Returns 0 or -1. */
+typedef int (*audit_mac_fn)(void *arg, uint8_t mac[32], const uint8_t *msg, size_t len);
+
 struct audit_options {
 	const char *path;
 	unsigned checkpoint_every;	/* 0: only at close */
 	signed_sign_fn sign;		/* NULL: no checkpoints */
 	void *sign_arg;
 	const char *key_id;		/* the signing key's id (core/signed.h) */
+	/* The state file remembering the last signed checkpoint's position
+	 * (seq, line, hash), MACed with mac; NULL: no truncation check. */
+	const char *state_path;
+	audit_mac_fn mac;
+	void *mac_arg;
 };
 
 struct audit;

@@ -8,9 +8,13 @@
 #include <string.h>
 
 #include "exchange/poller.h"
+#include "util/textbuf.h"
+#include "util/url.h"
 #include "util/xalloc.h"
 
-enum kind { K_STR, K_INT, K_BOOL, K_LEVEL };
+/* K_URL and K_URLS ("name=URL,...") are strings shown with their secrets
+ * redacted (util/url.h). */
+enum kind { K_STR, K_INT, K_BOOL, K_LEVEL, K_URL, K_URLS };
 
 struct item {
 	const char *env;
@@ -65,7 +69,7 @@ static const struct item items[] = {
 	  "first interval between polls of a session, ms (then adaptive within [30 s, 5 min])" },
 	{ "MAX_RETRIES", "max-retries", K_INT, "3", 0, 100, OFF(max_retries),
 	  "failures of one poll step before it shows as an error (it is retried, more slowly)" },
-	{ "EXCHANGE_BASE_URLS", "exchange-base-urls", K_STR, NULL, 0, 0, OFF(exchange_base_urls),
+	{ "EXCHANGE_BASE_URLS", "exchange-base-urls", K_URLS, NULL, 0, 0, OFF(exchange_base_urls),
 	  "overrides: binance=URL,binance:futures=URL,coinbase=URL,kraken=URL,krakenfutures=URL" },
 	{ "EXCHANGE_CA_BUNDLE", "exchange-ca-bundle", K_STR, NULL, 0, 0, OFF(exchange_ca_bundle),
 	  "CA bundle for exchange TLS (verification is always on)" },
@@ -83,10 +87,11 @@ static const struct item items[] = {
 	  "entries between signed audit checkpoints (one is also written at shutdown)" },
 	{ "OPERATOR_TOKEN", "operator-token", K_STR, NULL, 0, 0, OFF(operator_token),
 	  "secret for the administrative routes, as Authorization: Bearer (>= 16 characters; unset: refused)" },
-	{ "AGGREGATOR_BACKEND_URL", "aggregator-backend-url", K_STR, NULL, 0, 0, OFF(backend_url),
+	{ "AGGREGATOR_BACKEND_URL", "aggregator-backend-url", K_URL, NULL, 0, 0, OFF(backend_url),
 	  "backend base URL: signed hourly aggregates are POSTed to URL/api/ingest (unset: ingest off)" },
 	{ "DATA_DIR", "data-dir", K_STR, "./perfagg-data", 0, 0, OFF(data_dir),
-	  "directory of the durable state (state.sqlite3) and the ingest outbox (outbox.sqlite3)" },
+	  "directory of the durable state: state.sqlite3 (sessions, replay guard), the ingest outbox "
+	  "(outbox.sqlite3), audit.state; made 0700, its files 0600" },
 	{ "STORE", "store", K_STR, "sqlite", 0, 0, OFF(store),
 	  "back end of the durable state: sqlite (DATA_DIR/state.sqlite3)" },
 	{ "ENVELOPE_WINDOW", "envelope-window", K_INT, "300", 30, 3600, OFF(envelope_window_s),
@@ -113,6 +118,8 @@ set_item(struct config *cfg, const struct item *it, const char *val, const char 
 
 	switch (it->kind) {
 	case K_STR:
+	case K_URL:
+	case K_URLS:
 		if (*val == '\0' && it->def == NULL) {	/* empty means unset for optional paths */
 			free(*(char **)(base + it->off));
 			*(char **)(base + it->off) = NULL;
@@ -266,6 +273,31 @@ config_load(struct config *cfg, int argc, char **argv, FILE *out, char *err, siz
 	return check(cfg, err, errlen);
 }
 
+char *
+config_redacted_url(bool list, const char *s)
+{
+	struct textbuf t;
+	const char *item, *comma, *eq;
+	char *r;
+
+	if (!list)
+		return url_redact(s, strlen(s));
+	/* "name=URL,name=URL": the split of poller_parse_urls, each URL redacted. */
+	textbuf_init(&t);
+	for (item = s;; item = comma + 1) {
+		comma = strchr(item, ',');
+		size_t n = comma != NULL ? (size_t)(comma - item) : strlen(item);
+		eq = memchr(item, '=', n);
+		size_t name = eq != NULL ? (size_t)(eq - item) + 1 : 0;
+		r = url_redact(item + name, n - name);
+		textbuf_printf(&t, "%s%.*s%s", item == s ? "" : ",", (int)name, item, r);
+		free(r);
+		if (comma == NULL)
+			break;
+	}
+	return textbuf_take(&t);
+}
+
 json_t *
 config_public_json(const struct config *cfg)
 {
@@ -286,6 +318,14 @@ config_public_json(const struct config *cfg)
 			if (*(char *const *)f != NULL)
 				v = json_string(secret ? "set" : *(char *const *)f);
 			break;
+		case K_URL:
+		case K_URLS:
+			if (*(char *const *)f != NULL) {
+				char *r = config_redacted_url(it->kind == K_URLS, *(char *const *)f);
+				v = json_string(r);
+				free(r);
+			}
+			break;
 		case K_INT:
 			v = json_integer(*(const int64_t *)f);
 			break;
@@ -305,11 +345,13 @@ void
 config_clear(struct config *cfg)
 {
 	for (size_t i = 0; i < NITEMS; i++)
-		if (items[i].kind == K_STR) {
+		if (items[i].kind == K_STR || items[i].kind == K_URL || items[i].kind == K_URLS) {
 			char **p = (char **)((char *)cfg + items[i].off);
-			for (size_t k = 0; *p != NULL && k < sizeof(secret_settings) / sizeof(secret_settings[0]); k++)
-				if (strcmp(items[i].env, secret_settings[k]) == 0)
-					OPENSSL_cleanse(*p, strlen(*p));
+			bool wipe = items[i].kind != K_STR;	/* a URL may hold credentials */
+			for (size_t k = 0; k < sizeof(secret_settings) / sizeof(secret_settings[0]); k++)
+				wipe |= strcmp(items[i].env, secret_settings[k]) == 0;
+			if (*p != NULL && wipe)
+				OPENSSL_cleanse(*p, strlen(*p));
 			free(*p);
 			*p = NULL;
 		}

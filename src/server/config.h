@@ -67,8 +67,13 @@ int config_load(struct config *cfg, int argc, char **argv, FILE *out, char *err,
 void config_clear(struct config *cfg);
 
 /* Every setting as {ENV_NAME: value} (null when unset) for the audit log;
- * secrets (OPERATOR_TOKEN) appear only as "set" or null. New reference. */
+ * secrets (OPERATOR_TOKEN) appear only as "set" or null, URLs with their
+ * credentials redacted (util/url.h). New reference. */
 json_t *config_public_json(const struct config *cfg);
+
+/* A URL setting as it may be shown (logs, audit, status): url_redact() of s,
+ * or of each URL of a "name=URL,..." list. Caller frees. */
+char *config_redacted_url(bool list, const char *s);
 
 /* Prints the settings table (--help). */
 void config_usage(FILE *out);

@@ -84,13 +84,17 @@ server_defer_audit(struct server *srv, struct http_response *resp, int64_t seq)
 static int
 audit_start(struct server *srv, char *err, size_t errlen)
 {
+	char *state = xasprintf("%s/audit.state", srv->cfg->data_dir);
 	struct audit_options ao = { .path = srv->cfg->audit_log_path,
 		.checkpoint_every = (unsigned)srv->cfg->audit_checkpoint_every, .sign = keys_sign,
-		.sign_arg = srv->keys, .key_id = keys_id(srv->keys) };
+		.sign_arg = srv->keys, .key_id = keys_id(srv->keys), .state_path = state, .mac = keys_state_mac,
+		.mac_arg = srv->keys };
 	const char *e = NULL;
 	json_t *settings;
 
-	if ((srv->audit = audit_open(&ao, &e)) == NULL) {
+	srv->audit = audit_open(&ao, &e);
+	free(state);
+	if (srv->audit == NULL) {
 		snprintf(err, errlen, "invalid AUDIT_LOG_PATH '%s': %s", srv->cfg->audit_log_path, e);
 		return -1;
 	}
@@ -163,6 +167,12 @@ server_start(struct server *srv, const struct config *cfg, char *err, size_t err
 		return -1;
 	}
 
+	/* Before anything is written there: files left by an older version or
+	 * copied in by hand may be readable by others. */
+	if (file_private_dir(cfg->data_dir, &e) != 0) {
+		snprintf(err, errlen, "invalid DATA_DIR '%s': %s", cfg->data_dir, e);
+		goto fail;
+	}
 	srv->attest_ctx.root = cfg->attestation_root != NULL ? cfg->attestation_root : srv->attest->default_root;
 	srv->attest_ctx.sign = keys_sign;
 	srv->attest_ctx.sign_arg = srv->keys;

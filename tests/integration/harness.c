@@ -52,6 +52,16 @@ free_port(void)
 	return port;
 }
 
+/* Whether env (NULL-terminated, may be NULL) sets the variable prefix ("NAME="). */
+static bool
+given_in(const char *const *env, const char *prefix)
+{
+	for (size_t e = 0; env != NULL && env[e] != NULL; e++)
+		if (strncmp(env[e], prefix, strlen(prefix)) == 0)
+			return true;
+	return false;
+}
+
 /* environ plus extra, extra winning. Caller frees the array (not the strings). */
 static char **
 build_env(const char *const *extra)
@@ -89,7 +99,7 @@ spawn(struct daemon *d, const char *const *env)
 	    "EXCHANGE_BASE_URLS=binance=http://127.0.0.1:9,coinbase=http://127.0.0.1:9,"
 	    "kraken=http://127.0.0.1:9,krakenfutures=http://127.0.0.1:9",
 	    "OPERATOR_TOKEN=" HARNESS_OPERATOR_TOKEN, NULL, NULL };
-	char port_env[32], path[512], audit_env[300];
+	char port_env[32], path[512], audit_env[300], data_env[320];
 	const char *all[64];
 	char **envp;
 	size_t n = 0;
@@ -110,14 +120,23 @@ spawn(struct daemon *d, const char *const *env)
 		all[n++] = env[i];
 	for (size_t i = 0; base[i] != NULL; i++) {
 		size_t k = (size_t)(strchr(base[i], '=') - base[i]) + 1;
-		bool given = false;
-		for (size_t e = 0; env != NULL && env[e] != NULL; e++)
-			if (strncmp(env[e], base[i], k) == 0)
-				given = true;
-		if (!given)
+		char name[64];
+		snprintf(name, sizeof(name), "%.*s", (int)k, base[i]);
+		if (!given_in(env, name))
 			all[n++] = base[i];
 	}
 	all[n++] = port_env;
+	/* A DATA_DIR of its own, named after its audit log (a restart with the
+	 * same log finds the same directory): daemons run in parallel. It lies
+	 * in /tmp, which exists, unlike perhaps the log's own directory. */
+	{
+		uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
+		for (const char *c = d->audit_path; *c != '\0'; c++)
+			h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+		snprintf(data_env, sizeof(data_env), "DATA_DIR=/tmp/perfaggd-test-data-%016llx", (unsigned long long)h);
+	}
+	if (!given_in(env, "DATA_DIR="))
+		all[n++] = data_env;
 	all[n] = NULL;
 	envp = build_env(all);
 	snprintf(path, sizeof(path), "%s/perfaggd", bin_dir());

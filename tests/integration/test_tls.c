@@ -26,6 +26,7 @@
 #include "core/hex.h"
 #include "core/prim.h"
 #include "harness.h"
+#include "util/file.h"
 #include "util/xalloc.h"
 
 static char dir[64];
@@ -444,6 +445,24 @@ test_key_files(void **state)
 	assert_int_equal(harness_run(k2, NULL, NULL, &out, &err), 0);
 	free(out);
 	free(err);
+	{
+		/* keygen never overwrites a key: one line, exit 1, the files unchanged. */
+		size_t n1, n2;
+		const char *e = NULL;
+		uint8_t *before = file_read_all(priv, 16384, &n1, &e), *after;
+		assert_int_equal(harness_run(k1, NULL, NULL, &out, &err), 1);
+		assert_non_null(strstr(err, "the private key file exists (refusing to overwrite it)"));
+		assert_ptr_equal(strchr(err, '\n'), err + strlen(err) - 1);
+		free(out);
+		free(err);
+		after = file_read_all(priv, 16384, &n2, &e);
+		assert_non_null(before);
+		assert_non_null(after);
+		assert_int_equal(n1, n2);
+		assert_memory_equal(before, after, n1);
+		free(before);
+		free(after);
+	}
 	const char *k3[] = { "perfaggd", "keygen", priv, NULL };
 	assert_int_equal(harness_run(k3, NULL, NULL, &out, &err), 2);
 	free(out);

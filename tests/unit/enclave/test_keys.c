@@ -91,6 +91,47 @@ test_save_load(void **state)
 	free(pub);
 }
 
+/* Saving never overwrites: either file existing refuses, and leaves both as they were. */
+static void
+test_save_refuses_existing(void **state)
+{
+	struct keys *k = keys_generate(), *other = keys_generate(), *l;
+	char *priv = tmpdir_file("keep-priv.pem"), *pub = tmpdir_file("keep-pub.pem"),
+	    *priv2 = tmpdir_file("new-priv.pem"), *pub2 = tmpdir_file("new-pub.pem");
+	const char *err = NULL;
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(keys_save(k, priv, pub, &err), 0);
+	err = NULL;
+	assert_int_equal(keys_save(other, priv, pub, &err), -1);
+	assert_string_equal(err, "the private key file exists (refusing to overwrite it)");
+	err = NULL;
+	/* A new private path but an existing public one: no private file is left behind. */
+	assert_int_equal(keys_save(other, priv2, pub, &err), -1);
+	assert_string_equal(err, "the public key file exists (refusing to overwrite it)");
+	assert_int_equal(stat(priv2, &st), -1);
+	err = NULL;
+	assert_int_equal(keys_save(other, priv, pub2, &err), -1);
+	assert_int_equal(stat(pub2, &st), -1);
+	/* The originals are intact. */
+	l = keys_load(priv, pub, &err);
+	assert_non_null(l);
+	assert_string_equal(keys_id(l), keys_id(k));
+	/* A dangling symlink counts as existing: it is not followed. */
+	assert_int_equal(symlink(priv2, pub2), 0);
+	err = NULL;
+	assert_int_equal(keys_save(other, priv2, pub2, &err), -1);
+	assert_int_equal(stat(priv2, &st), -1);
+	keys_free(k);
+	keys_free(other);
+	keys_free(l);
+	free(priv);
+	free(pub);
+	free(priv2);
+	free(pub2);
+}
+
 static void
 test_load_errors(void **state)
 {
@@ -279,6 +320,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_generate),
 		cmocka_unit_test(test_save_load),
+		cmocka_unit_test(test_save_refuses_existing),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_encrypted_refused_without_prompt),
 		cmocka_unit_test(test_sign),

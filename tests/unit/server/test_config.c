@@ -238,6 +238,40 @@ test_help(void **state)
 	config_clear(&c);
 }
 
+/* URLs are shown (audit "config" entry) without the credentials they carry. */
+static void
+test_public_json_redacts_urls(void **state)
+{
+	struct config cfg;
+	char err[256], *dump;
+	json_t *j;
+
+	(void)state;
+	setenv("AGGREGATOR_BACKEND_URL", "https://ingest:pw-backend@backend.example/base?token=tok-backend", 1);
+	setenv("EXCHANGE_BASE_URLS", "binance=http://u:pw-binance@127.0.0.1:9/?x=1,kraken=http://127.0.0.1:9/"
+	    "?apikey=k-kraken", 1);
+	setenv("OPERATOR_TOKEN", "operator-token-0123456789", 1);
+	assert_int_equal(config_load(&cfg, 0, NULL, stdout, err, sizeof(err)), 0);
+	/* The daemon itself still uses them as given. */
+	assert_string_equal(cfg.backend_url, "https://ingest:pw-backend@backend.example/base?token=tok-backend");
+	j = config_public_json(&cfg);
+	assert_string_equal(json_string_value(json_object_get(j, "AGGREGATOR_BACKEND_URL")),
+	    "https://REDACTED@backend.example/base?token=REDACTED");
+	assert_string_equal(json_string_value(json_object_get(j, "EXCHANGE_BASE_URLS")),
+	    "binance=http://REDACTED@127.0.0.1:9/?x=1,kraken=http://127.0.0.1:9/?apikey=REDACTED");
+	assert_string_equal(json_string_value(json_object_get(j, "OPERATOR_TOKEN")), "set");
+	dump = json_dumps(j, JSON_COMPACT);
+	assert_null(strstr(dump, "pw-"));
+	assert_null(strstr(dump, "tok-backend"));
+	assert_null(strstr(dump, "k-kraken"));
+	free(dump);
+	json_decref(j);
+	config_clear(&cfg);
+	unsetenv("AGGREGATOR_BACKEND_URL");
+	unsetenv("EXCHANGE_BASE_URLS");
+	unsetenv("OPERATOR_TOKEN");
+}
+
 int
 main(void)
 {
@@ -248,6 +282,7 @@ main(void)
 		cmocka_unit_test_setup(test_bad_flags, clean_env),
 		cmocka_unit_test_setup(test_cross_checks, clean_env),
 		cmocka_unit_test_setup(test_help, clean_env),
+		cmocka_unit_test_setup(test_public_json_redacts_urls, clean_env),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -146,6 +146,35 @@ test_write_atomic(void **state)
 	free(p);
 }
 
+/* file_write_new creates, never replaces. */
+static void
+test_write_new(void **state)
+{
+	char *p = tmpdir_file("new"), *link = tmpdir_file("new-link");
+	const char *err = NULL;
+	struct stat st;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(file_write_new(p, "first", 5, 0600, &err), 0);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(file_write_new(p, "second", 6, 0600, &err), -1);
+	assert_string_equal(err, FILE_EXISTS_ERR);
+	buf = file_read_all(p, 100, &len, &err);
+	assert_non_null(buf);
+	assert_int_equal(len, 5);
+	assert_memory_equal(buf, "first", 5);
+	free(buf);
+	/* A symlink, even a dangling one, exists: it is not followed. */
+	assert_int_equal(symlink("/nonexistent/target", link), 0);
+	assert_int_equal(file_write_new(link, "x", 1, 0600, &err), -1);
+	assert_string_equal(err, FILE_EXISTS_ERR);
+	free(p);
+	free(link);
+}
+
 int
 main(void)
 {
@@ -154,6 +183,7 @@ main(void)
 		cmocka_unit_test(test_read_cap),
 		cmocka_unit_test(test_read_missing),
 		cmocka_unit_test(test_write_atomic),
+		cmocka_unit_test(test_write_new),
 	};
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }
