@@ -448,6 +448,68 @@ handle_session_delete(struct server *srv, const struct http_request *req, struct
 	    "session revoked; its credentials were wiped"));
 }
 
+/*
+ * POST /enclave/session/{id} (or the id in Authorization), body optional
+ * {"ttl": seconds}: the session's holder extends it to expire ttl seconds
+ * from now (DEFAULT_SESSION_TTL when absent, within [MIN_SESSION_TTL,
+ * MAX_SESSION_TTL] per renewal) without sending the key again; audited.
+ */
+void
+handle_session_renew(struct server *srv, const struct http_request *req, struct http_response *resp)
+{
+	uint8_t id[SESSION_ID_BYTES];
+	char hash[13], expires[TIME_ISO_LEN];
+	struct session_info info;
+	int64_t ttl_s = srv->cfg->default_session_ttl;
+	json_t *body = NULL, *v;
+	json_error_t jerr;
+	const char *err = NULL, *key;
+
+	if (server_session_id(req, "/enclave/session", id, resp) != 0)
+		return;
+	if (req->body_len > 0) {
+		if (!http_is_json(req)) {
+			http_error(resp, 415, "unsupported_media_type", "Content-Type must be application/json");
+			return;
+		}
+		if ((body = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+			http_error(resp, 400, "malformed_json", "line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
+			return;
+		}
+		if (!json_is_object(body)) {
+			http_error(resp, 400, "invalid_request", "the body must be an object {\"ttl\": seconds}");
+			goto out;
+		}
+		json_object_foreach(body, key, v) {
+			if (strcmp(key, "ttl") != 0) {
+				http_error(resp, 400, "invalid_request", "unknown member '%.40s'", key);
+				goto out;
+			}
+			if (!json_is_integer(v) || json_integer_value(v) < srv->cfg->min_session_ttl ||
+			    json_integer_value(v) > srv->cfg->max_session_ttl) {
+				http_error(resp, 400, "invalid_ttl", "ttl must be an integer number of seconds in [%lld, %lld]",
+				    (long long)srv->cfg->min_session_ttl, (long long)srv->cfg->max_session_ttl);
+				goto out;
+			}
+			ttl_s = json_integer_value(v);
+		}
+	}
+	log_short_hash(hash, id, sizeof(id));
+	if (session_renew(srv->sessions, id, time_now_ms(), ttl_s, &info, &err) != 0) {
+		if (strcmp(err, "no such session") == 0)
+			not_found(resp);
+		else
+			http_error(resp, 503, "store_unavailable", "the state store failed; the session is unchanged");
+		goto out;
+	}
+	time_format_iso_ms(expires, info.expires_ms);
+	log_event(LOG_INFO, "session_renewed", "{s:s, s:I}", "sid", hash, "ttl_s", (json_int_t)ttl_s);
+	server_audit(srv, resp, "session_renewed", AUDIT_HASH("sid", hash), AUDIT_INT("ttl_s", ttl_s));
+	http_json(resp, 200, json_pack("{s:s, s:s}", "status", "renewed", "expires_at", expires));
+out:
+	json_decref(body);
+}
+
 void
 handle_cleanup(struct server *srv, const struct http_request *req, struct http_response *resp)
 {

@@ -24,6 +24,7 @@ static const struct route routes[] = {
 	{ "POST", "/enclave/submit_key", false, true, handle_submit_key },
 	{ "GET", "/enclave/session", true, true, handle_session_get },
 	{ "DELETE", "/enclave/session", true, true, handle_session_delete },
+	{ "POST", "/enclave/session", true, true, handle_session_renew },
 	{ "POST", "/enclave/cleanup", false, true, handle_cleanup },
 	{ "GET", "/enclave/metrics", true, true, handle_metrics },
 	{ "GET", "/enclave/summary", true, true, handle_summary },

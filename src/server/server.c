@@ -13,6 +13,7 @@
 #include "enclave/replay.h"
 #include "enclave/secret.h"
 #include "enclave/session.h"
+#include "enclave/session_seal.h"
 #include "enclave/vault.h"
 #include "exchange/poller.h"
 #include "out/audit.h"
@@ -26,6 +27,20 @@
 #include "util/xalloc.h"
 
 #define PEM_MAX (256 * 1024)
+
+/* A session restored from the store is polled again (a restored session
+ * the poller refuses is ended: it could never be collected). */
+static void
+repoll(void *arg, const uint8_t id[SESSION_ID_BYTES], const struct session_info *info)
+{
+	struct server *srv = arg;
+	const char *e = NULL;
+
+	if (poller_add(srv->poller, id, info, &e) != 0) {
+		log_event(LOG_WARN, "session_restore_refused", "{s:s, s:s}", "sid", info->id_hash, "error", e);
+		session_revoke(srv->sessions, id, time_now_ms());
+	}
+}
 
 static void *
 cleaner_main(void *arg)
@@ -205,7 +220,6 @@ server_start(struct server *srv, const struct config *cfg, char *err, size_t err
 	}
 
 	srv->vault = vault_new();
-	srv->sessions = session_table_new(srv->vault, (size_t)cfg->max_sessions, NULL);
 	{
 		const struct store_ops *so = store_find(cfg->store);
 		char *path;
@@ -224,6 +238,22 @@ server_start(struct server *srv, const struct config *cfg, char *err, size_t err
 			snprintf(err, errlen, "invalid DATA_DIR '%s': %s", cfg->data_dir, e);
 			goto fail;
 		}
+	}
+	/* Sessions are sealed under keys derived from the enclave's key files:
+	 * with keys generated for this run alone, nothing sealed could be
+	 * opened after it, so sessions are not kept. */
+	if (cfg->private_key_path != NULL) {
+		struct session_keeper kp;
+		if ((srv->seal = session_seal_new(srv->store, srv->keys, &e)) == NULL) {
+			snprintf(err, errlen, "cannot seal sessions: %s", e);
+			goto fail;
+		}
+		kp = session_seal_keeper(srv->seal);
+		srv->sessions = session_table_new(srv->vault, (size_t)cfg->max_sessions, &kp);
+	} else {
+		srv->sessions = session_table_new(srv->vault, (size_t)cfg->max_sessions, NULL);
+		log_event(LOG_WARN, "sessions_not_kept", "{s:s}", "why", "ENCLAVE_PRIVATE_KEY_PATH is unset: the keys "
+		    "are generated for this run, so sessions end with it");
 	}
 	srv->replay = replay_new(srv->store, cfg->envelope_window_s * 1000);
 	srv->ratelimit = ratelimit_new(cfg->rate_limit_max, cfg->rate_limit_window_ms);
@@ -245,6 +275,17 @@ server_start(struct server *srv, const struct config *cfg, char *err, size_t err
 			snprintf(err, errlen, "cannot start the exchange poller: %s", e);
 			goto fail;
 		}
+	}
+	if (srv->seal != NULL) {
+		struct session_seal_counts sc;
+		if (session_seal_restore(srv->seal, srv->sessions, srv->vault, time_now_ms(), repoll, srv, &sc, &e) != 0) {
+			snprintf(err, errlen, "cannot restore sessions: %s", e);
+			goto fail;
+		}
+		log_event(LOG_INFO, "sessions_restored", "{s:I, s:I, s:I}", "restored", (json_int_t)sc.restored,
+		    "unreadable", (json_int_t)sc.unreadable, "refused", (json_int_t)sc.refused);
+		audit_event(srv->audit, "sessions_restored", AUDIT_INT("restored", sc.restored),
+		    AUDIT_INT("unreadable", sc.unreadable), AUDIT_INT("refused", sc.refused));
 	}
 
 	if (cfg->backend_url != NULL) {
@@ -332,6 +373,8 @@ server_stop(struct server *srv)
 	session_table_free(srv->sessions);
 	vault_free(srv->vault);
 	replay_free(srv->replay);
+	session_seal_free(srv->seal);
+	srv->seal = NULL;
 	if (srv->store != NULL)
 		srv->store->ops->close(srv->store);
 	srv->store = NULL;

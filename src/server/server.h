@@ -20,6 +20,7 @@ struct server {
 	struct vault *vault;
 	struct session_table *sessions;
 	struct store *store;		/* durable state (store.h) */
+	struct session_seal *seal;	/* sessions kept in it; NULL: keys generated, not kept */
 	struct replay *replay;
 	struct ratelimit *ratelimit;
 	struct poller *poller;
@@ -68,6 +69,7 @@ void handle_quote(struct server *srv, const struct http_request *req, struct htt
 void handle_submit_key(struct server *srv, const struct http_request *req, struct http_response *resp);
 void handle_session_get(struct server *srv, const struct http_request *req, struct http_response *resp);
 void handle_session_delete(struct server *srv, const struct http_request *req, struct http_response *resp);
+void handle_session_renew(struct server *srv, const struct http_request *req, struct http_response *resp);
 void handle_cleanup(struct server *srv, const struct http_request *req, struct http_response *resp);
 void handle_metrics(struct server *srv, const struct http_request *req, struct http_response *resp);
 void handle_summary(struct server *srv, const struct http_request *req, struct http_response *resp);

@@ -218,6 +218,11 @@ sqlite_del(struct store *base, enum store_kind kind, const uint8_t key[STORE_KEY
 	struct sqlite_store *s = (struct sqlite_store *)base;
 	long long n = run(s, "DELETE FROM records WHERE key = ?1 AND kind = ?2", key, (int64_t)kind, 0, errstr);
 
+	/* secure_delete overwrote the record in the database's pages, but the
+	 * WAL still holds the frames that wrote it: fold the WAL back and
+	 * truncate it, so that no sealed copy outlives the delete */
+	if (n > 0 && exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", errstr) != 0)
+		return -1;
 	return n < 0 ? -1 : n > 0;
 }
 

@@ -1,0 +1,60 @@
+/*
+ * session_seal: sessions kept across restarts, sealed in the durable store
+ * (store.h, STORE_SESSIONS), so that a restart or a kill -9 keeps every
+ * session id working without the trader sending the key again.
+ *
+ * A session is one record, key SHA-256("perfagg/session/v1" || id), kept
+ * until the session expires, holding
+ *     nonce (12) || tag (16) || AES-256-GCM(K, nonce,
+ *         AAD = "perfagg/session/v1" || record key, plaintext)
+ * with K = keys_derive("perfagg/seal/sessions/v1"): the sealing root is the
+ * enclave's private key files (dev provider; docs/DURABILITY.md), so only
+ * an instance holding them can open a record, and a record cannot be moved
+ * to another session's key. The plaintext (built and read in guarded
+ * memory only, never in the ordinary heap) is a length-prefixed binary
+ * record: version, id, created and expiry times, sandbox flag, then the
+ * strings exchange, account type, label, user hash, tier, API key, secret
+ * and passphrase. A session revoked, expired or whose key the exchange
+ * refused is deleted (the store overwrites deleted bytes).
+ *
+ * THREAD SAFETY: all functions are thread-safe.
+ */
+#ifndef PERFAGG_ENCLAVE_SESSION_SEAL_H
+#define PERFAGG_ENCLAVE_SESSION_SEAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "enclave/keys.h"
+#include "enclave/session.h"
+#include "enclave/vault.h"
+#include "store/store.h"
+
+struct session_seal;
+
+/* Seals into st (borrowed) under a key derived from k. Returns NULL with
+ * *errstr when the key cannot be derived. */
+struct session_seal *session_seal_new(struct store *st, struct keys *k, const char **errstr);
+/* Wipes the sealing key and frees; NULL is a no-op. */
+void session_seal_free(struct session_seal *ss);
+
+/* The keeper for session_table_new (it points at ss). */
+struct session_keeper session_seal_keeper(struct session_seal *ss);
+
+/* What a restore found. */
+struct session_seal_counts {
+	size_t restored;	/* back in the table, credential in the vault */
+	size_t unreadable;	/* sealed under other keys, or damaged: left in the store, logged */
+	size_t refused;		/* the table refused them (full): left in the store */
+};
+
+/*
+ * Puts every kept session not expired at now_ms back into t, its credential
+ * into v, and calls restored(arg, id, info) for each (to poll it again).
+ * Returns 0 with *counts, or -1 with *errstr (the store failed).
+ */
+int session_seal_restore(struct session_seal *ss, struct session_table *t, struct vault *v, int64_t now_ms,
+    void (*restored)(void *arg, const uint8_t id[SESSION_ID_BYTES], const struct session_info *info), void *arg,
+    struct session_seal_counts *counts, const char **errstr);
+
+#endif
