@@ -14,6 +14,7 @@
 #include "exchange/poller.h"
 #include "out/ingest.h"
 #include "out/outbox.h"
+#include "store/store.h"
 #include "util/bmap.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -21,6 +22,8 @@
 
 #define MAX_PER_PASS 48
 #define PASS_MAX_MS 5000
+#define PUBLISHED_LABEL "perfagg/published/v1"
+#define PUBLISHED_KEEP_MS (7 * 86400000LL)	/* a progress record outlives its session by this */
 
 /* What has been published for one session. */
 struct pstate {
@@ -35,7 +38,9 @@ struct publisher {
 	struct session_table *sessions;
 	struct keys *keys;
 	struct outbox *outbox;
-	uint8_t client_key[32];		/* HMAC key of client ids, this process only */
+	struct store *store;		/* NULL: progress in memory only */
+	uint8_t client_key[32];		/* HMAC key of client ids, derived from the enclave keys */
+	struct bmap *kept;		/* record key -> int64_t until, progress read from the store at start */
 
 	pthread_mutex_t pass_mu;	/* one pass at a time; states */
 	struct bmap *states;
@@ -70,6 +75,8 @@ floor_to(int64_t t, int64_t step)
 {
 	return t - ((t % step) + step) % step;
 }
+
+static bool drop_all(void *arg, const uint8_t *key, void *val);
 
 static int
 build_one(struct pass_arg *a, const struct ledger *l, int64_t start, int64_t end, const char *kind)
@@ -131,6 +138,75 @@ drop_unseen(void *arg, const uint8_t *key, void *val)
 	return true;
 }
 
+static void
+progress_key(const uint8_t *sid, uint8_t key[STORE_KEY_BYTES])
+{
+	uint8_t buf[sizeof(PUBLISHED_LABEL) - 1 + SESSION_ID_BYTES];
+
+	memcpy(buf, PUBLISHED_LABEL, sizeof(PUBLISHED_LABEL) - 1);
+	memcpy(buf + sizeof(PUBLISHED_LABEL) - 1, sid, SESSION_ID_BYTES);
+	prim_sha256(key, buf, sizeof(buf));
+}
+
+/* The progress of sid kept from an earlier run, or NULL. */
+static struct pstate *
+progress_kept(struct publisher *pb, const uint8_t *sid)
+{
+	uint8_t key[STORE_KEY_BYTES];
+	int64_t *until;
+	struct pstate *s;
+
+	if (pb->kept == NULL)
+		return NULL;
+	progress_key(sid, key);
+	if ((until = bmap_del(pb->kept, key)) == NULL)
+		return NULL;
+	s = xcalloc(1, sizeof(*s));
+	s->until = *until;
+	free(until);
+	bmap_put(pb->states, sid, s);
+	return s;
+}
+
+/* Keeps how far sid was published (8 bytes, big-endian ms). */
+static void
+progress_save(struct publisher *pb, const uint8_t *sid, const struct session_info *info, int64_t until)
+{
+	uint8_t key[STORE_KEY_BYTES], v[8];
+	const char *err = NULL;
+
+	if (pb->store == NULL)
+		return;
+	progress_key(sid, key);
+	for (int i = 0; i < 8; i++)
+		v[i] = (uint8_t)((uint64_t)until >> (56 - 8 * i));
+	/* a failure leaves the previous progress: after a restart those
+	 * periods are built again, with the same idempotency keys and bytes
+	 * (ingest.h), so the backend sees each once */
+	if (pb->store->ops->put(pb->store, STORE_PUBLISHED, key, info->expires_ms + PUBLISHED_KEEP_MS, v, sizeof(v),
+	    &err) != 0)
+		log_event(LOG_ERROR, "ingest_progress_not_kept", "{s:s, s:s}", "sid", info->id_hash, "error", err);
+}
+
+static int
+load_one(void *arg, const uint8_t key[STORE_KEY_BYTES], int64_t expires_ms, const void *val, size_t len)
+{
+	struct publisher *pb = arg;
+	const uint8_t *p = val;
+	int64_t *until;
+
+	(void)expires_ms;
+	if (len != 8)
+		return 0;
+	until = xmalloc(sizeof(*until));
+	*until = 0;
+	for (int i = 0; i < 8; i++)
+		*until = (int64_t)((uint64_t)*until << 8 | p[i]);
+	if (bmap_put(pb->kept, key, until) != 0)
+		free(until);
+	return 0;
+}
+
 size_t
 publisher_pass(struct publisher *pb, int64_t now_ms)
 {
@@ -148,6 +224,8 @@ publisher_pass(struct publisher *pb, int64_t now_ms)
 		if (session_lookup(pb->sessions, sids[i], now_ms, &info) != 0)
 			continue;	/* revoked or expired: its state is dropped below */
 		s = bmap_get(pb->states, sids[i]);
+		if (s == NULL)
+			s = progress_kept(pb, sids[i]);
 		if (s != NULL)
 			s->pass = pb->npass;
 		a.state = s;
@@ -174,6 +252,8 @@ publisher_pass(struct publisher *pb, int64_t now_ms)
 			}
 			free(a.out[k].body);
 		}
+		if (s != NULL && a.nout > 0)
+			progress_save(pb, sids[i], &info, s->until);
 	}
 	bmap_sweep(pb->states, drop_unseen, &pb->npass);
 	pthread_mutex_unlock(&pb->pass_mu);
@@ -217,8 +297,26 @@ publisher_start(const struct publisher_config *cfg, struct poller *p, struct ses
 	pb->sessions = sessions;
 	pb->keys = keys;
 	pb->outbox = ob;
-	prim_random(pb->client_key, sizeof(pb->client_key));
+	pb->store = cfg->store;
+	if (keys_derive(keys, "perfagg/ingest/client-id/v1", pb->client_key) != 0) {
+		*errstr = "cannot derive the client id key";
+		free(pb->connector_version);
+		free(pb);
+		return NULL;
+	}
 	pb->states = bmap_new();
+	if (pb->store != NULL) {
+		pb->kept = bmap_new();
+		if (pb->store->ops->each(pb->store, STORE_PUBLISHED, time_now_ms(), load_one, pb, errstr) != 0) {
+			bmap_sweep(pb->kept, drop_all, NULL);
+			bmap_free(pb->kept);
+			bmap_free(pb->states);
+			OPENSSL_cleanse(pb->client_key, sizeof(pb->client_key));
+			free(pb->connector_version);
+			free(pb);
+			return NULL;
+		}
+	}
 	pthread_mutex_init(&pb->pass_mu, NULL);
 	pthread_mutex_init(&pb->stop_mu, NULL);
 	pthread_cond_init(&pb->stop_cv, NULL);
@@ -253,6 +351,10 @@ publisher_stop(struct publisher *pb)
 	}
 	bmap_sweep(pb->states, drop_all, NULL);
 	bmap_free(pb->states);
+	if (pb->kept != NULL) {
+		bmap_sweep(pb->kept, drop_all, NULL);
+		bmap_free(pb->kept);
+	}
 	OPENSSL_cleanse(pb->client_key, sizeof(pb->client_key));
 	pthread_mutex_destroy(&pb->pass_mu);
 	pthread_mutex_destroy(&pb->stop_mu);

@@ -14,9 +14,13 @@
  *    boundary (at most 48 per pass; the rest on the next pass).
  * Empty periods are sent too, so the backend can tell "no trades" from "no
  * data". Payloads are signed with the enclave key; client_id is an HMAC of
- * the session id under a key drawn at start (never the id itself).
- * A pass runs every min(interval, 5 s). State is in memory: after a restart
- * the sessions are gone, and the outbox resends what was not delivered.
+ * the session id (never the id itself) under keys_derive("perfagg/ingest/
+ * client-id/v1"): the same for a session restored after a restart with the
+ * same key files. A pass runs every min(interval, 5 s). How far each
+ * session was published is kept in the state store (STORE_PUBLISHED, key
+ * SHA-256("perfagg/published/v1" || session id), until the session has been
+ * expired a week): a session restored after a restart goes on from there,
+ * and no period is built twice; the outbox resends what was not delivered.
  */
 #ifndef PERFAGG_OUT_PUBLISHER_H
 #define PERFAGG_OUT_PUBLISHER_H
@@ -29,9 +33,11 @@ struct session_table;
 struct keys;
 struct outbox;
 
+struct store;
 struct publisher_config {
 	int64_t interval_ms;		/* INGEST_INTERVAL */
 	const char *connector_version;	/* CONNECTOR_VERSION (copied) */
+	struct store *store;		/* progress kept across restarts (not owned); NULL: memory only */
 };
 
 struct publisher;

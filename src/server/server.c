@@ -290,8 +290,9 @@ server_start(struct server *srv, const struct config *cfg, char *err, size_t err
 
 	if (cfg->backend_url != NULL) {
 		struct outbox_config oc = { .data_dir = cfg->data_dir, .backend_url = cfg->backend_url };
+		/* progress is kept only where sessions are (key files) */
 		struct publisher_config pbc = { .interval_ms = cfg->ingest_interval_ms,
-			.connector_version = cfg->connector_version };
+			.connector_version = cfg->connector_version, .store = srv->seal != NULL ? srv->store : NULL };
 		if ((srv->outbox = outbox_open(&oc, &e)) == NULL) {
 			snprintf(err, errlen, "invalid DATA_DIR '%s': %s", cfg->data_dir, e);
 			goto fail;
