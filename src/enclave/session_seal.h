@@ -50,8 +50,11 @@ struct session_seal_counts {
 
 /*
  * Puts every kept session not expired at now_ms back into t, its credential
- * into v, and calls restored(arg, id, info) for each (to poll it again).
- * Returns 0 with *counts, or -1 with *errstr (the store failed).
+ * into v, and calls restored(arg, id, info) for each (to poll it again)
+ * once the store's walk is over. Run it before anything else uses t: the
+ * walk holds the store while it takes t's lock, and the keeper's callbacks
+ * take them the other way round. Returns 0 with *counts, or -1 with *errstr
+ * (the store failed).
  */
 int session_seal_restore(struct session_seal *ss, struct session_table *t, struct vault *v, int64_t now_ms,
     void (*restored)(void *arg, const uint8_t id[SESSION_ID_BYTES], const struct session_info *info), void *arg,
