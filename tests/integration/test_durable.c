@@ -28,26 +28,51 @@
 
 struct world {
 	struct exsim_run sim;
-	json_t *acct;
+	json_t *accounts;		/* every simulator account */
+	json_t *acct;			/* its Binance spot account */
 	char urls[512], key_env[340], data_env[300], dir[256];
-	const char *env[5];
+	const char *env[6];
 };
 
+static void world_daemon(struct world *w, const char *name, bool key_files);
+
+/* The simulator (one account per exchange and market), and the environment
+ * of a daemon on it: DATA_DIR tmpdir/name, and key files made by perfaggd
+ * keygen when key_files. */
 static void
 world_start(struct world *w, const char *name, bool key_files)
 {
-	const char *args[] = { "--seed", "31", "--accounts", "1", "--fills", "300", "--history-days", "3", NULL };
-	char priv[300], pub[300], *out = NULL, *err = NULL;
-	json_t *accounts, *a;
-	size_t i, n = 0;
+	/* 100 ms a request: a backfill takes long enough to be killed in */
+	const char *args[] = { "--seed", "31", "--accounts", "1", "--fills", "300", "--history-days", "3",
+		"--latency-ms", "100", NULL };
+	json_t *a;
+	size_t i;
 
 	exsim_run_start(&w->sim, args);
+	w->accounts = harness_sim_get(&w->sim, "/exsim/accounts");
+	json_array_foreach(w->accounts, i, a)
+		if (strcmp(json_string_value(json_object_get(a, "exchange")), "binance") == 0 &&
+		    strcmp(json_string_value(json_object_get(a, "market")), "spot") == 0)
+			w->acct = a;
+	assert_non_null(w->acct);
 	snprintf(w->urls, sizeof(w->urls), "EXCHANGE_BASE_URLS=binance=%s,coinbase=%s,kraken=%s,krakenfutures=%s",
 	    w->sim.url, w->sim.url, w->sim.url, w->sim.url);
+	world_daemon(w, name, key_files);
+}
+
+/* Points w's daemon environment at DATA_DIR tmpdir/name (new key files
+ * when key_files). */
+static void
+world_daemon(struct world *w, const char *name, bool key_files)
+{
+	char priv[300], pub[300], *out = NULL, *err = NULL;
+	size_t n = 0;
+
 	snprintf(w->dir, sizeof(w->dir), "%s/%s", tmpdir(), name);
 	snprintf(w->data_env, sizeof(w->data_env), "DATA_DIR=%s", w->dir);
 	w->env[n++] = w->urls;
 	w->env[n++] = w->data_env;
+	w->env[n++] = "RATE_LIMIT_MAX=1000000";	/* the waits poll every session often */
 	if (key_files) {
 		snprintf(priv, sizeof(priv), "%s/%s.pem", tmpdir(), name);
 		snprintf(pub, sizeof(pub), "%s/%s.pub.pem", tmpdir(), name);
@@ -59,13 +84,6 @@ world_start(struct world *w, const char *name, bool key_files)
 		w->env[n++] = w->key_env;
 	}
 	w->env[n] = NULL;
-	accounts = harness_sim_get(&w->sim, "/exsim/accounts");
-	json_array_foreach(accounts, i, a)
-		if (strcmp(json_string_value(json_object_get(a, "exchange")), "binance") == 0 &&
-		    strcmp(json_string_value(json_object_get(a, "market")), "spot") == 0)
-			w->acct = json_incref(a);
-	assert_non_null(w->acct);
-	json_decref(accounts);
 	free(out);
 	free(err);
 }
@@ -73,7 +91,7 @@ world_start(struct world *w, const char *name, bool key_files)
 static void
 world_stop(struct world *w)
 {
-	json_decref(w->acct);
+	json_decref(w->accounts);
 	exsim_run_stop(&w->sim);
 }
 
@@ -235,12 +253,72 @@ test_generated_keys_keep_nothing(void **state)
 	world_stop(&w);
 }
 
+/*
+ * Every exchange and market, killed during its backfill: the sessions come
+ * back with their ids, finish collecting, and serve the figures a daemon
+ * that was never killed serves for the same accounts.
+ */
+static void
+test_killed_mid_backfill(void **state)
+{
+	struct world w = { 0 };
+	struct daemon d, ref;
+	size_t n = json_array_size(w.accounts), i;
+	char **sids, **ref_sids, *a, *b;
+	json_t *acct;
+	int st;
+
+	(void)state;
+	world_start(&w, "midkill-ref", false);
+	n = json_array_size(w.accounts);
+	assert_true(n >= 6);
+	sids = xcalloc(n, sizeof(*sids));
+	ref_sids = xcalloc(n, sizeof(*ref_sids));
+	harness_start(&ref, w.env);
+	json_array_foreach(w.accounts, i, acct)
+		ref_sids[i] = harness_register(&ref, acct);
+	world_daemon(&w, "midkill", true);
+	harness_start(&d, w.env);
+	json_array_foreach(w.accounts, i, acct)
+		sids[i] = harness_register(&d, acct);
+	{
+		json_t *j;
+		assert_int_equal(get(&d, "/enclave/session", sids[n - 1], &j), 200);
+		assert_false(json_is_true(json_object_get(json_object_get(j, "collection"), "backfill_done")));
+		json_decref(j);
+	}
+	kill(d.pid, SIGKILL);	/* the last session, at least, is mid-backfill */
+	waitpid(d.pid, &st, 0);
+	harness_start(&d, w.env);
+	json_array_foreach(w.accounts, i, acct) {
+		char what[96];
+		snprintf(what, sizeof(what), "%s/%s after kill -9", json_string_value(json_object_get(acct, "exchange")),
+		    json_string_value(json_object_get(acct, "market")));
+		harness_wait_backfilled(&d, sids[i], what);
+		harness_wait_backfilled(&ref, ref_sids[i], "reference");
+		a = figures(&d, sids[i]);
+		b = figures(&ref, ref_sids[i]);
+		if (strcmp(a, b) != 0)
+			fail_msg("%s: figures differ from an uninterrupted run:\n%.400s\n%.400s", what, a, b);
+		free(a);
+		free(b);
+		free(sids[i]);
+		free(ref_sids[i]);
+	}
+	assert_int_equal(harness_stop(&d), 0);
+	assert_int_equal(harness_stop(&ref), 0);
+	free(sids);
+	free(ref_sids);
+	world_stop(&w);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sessions_survive),
 		cmocka_unit_test(test_generated_keys_keep_nothing),
+		cmocka_unit_test(test_killed_mid_backfill),
 	};
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }
