@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "core/audit_chain.h"
 #include "core/prim.h"
 #include "core/signed.h"
@@ -24,15 +25,6 @@ static int
 sign_cb(void *arg, uint8_t sig[64], const uint8_t *msg, size_t len)
 {
 	return prim_ed25519_sign(sig, msg, len, arg);
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void *
@@ -67,13 +59,13 @@ main(int argc, char **argv)
 			return 1;
 		}
 		per_thread = n / threads;
-		t0 = now();
+		t0 = bench_now_s();
 		for (int i = 0; i < threads; i++)
 			pthread_create(&t[i], NULL, writer, a);
 		for (int i = 0; i < threads; i++)
 			pthread_join(t[i], NULL);
 		printf("%d thread(s): %d entries in %.3f s = %.0f entries/s (fsync each)\n", threads,
-		    per_thread * threads, now() - t0, per_thread * threads / (now() - t0));
+		    per_thread * threads, bench_now_s() - t0, per_thread * threads / (bench_now_s() - t0));
 		audit_close(a);
 	}
 	{
@@ -81,10 +73,10 @@ main(int argc, char **argv)
 		size_t len;
 		char *buf = (char *)file_read_all(argv[1], 1u << 30, &len, &e);
 		const uint8_t (*keys)[32] = (const uint8_t (*)[32])pub;
-		double t0 = now();
+		double t0 = bench_now_s();
 		int rc = audit_chain_verify(buf, len, keys, 1, &rep);
 		printf("verify: %zu lines, %zu checkpoints in %.3f s = %.0f lines/s (rc %d)\n", rep.lines,
-		    rep.checkpoints, now() - t0, rep.lines / (now() - t0), rc);
+		    rep.checkpoints, bench_now_s() - t0, rep.lines / (bench_now_s() - t0), rc);
 		free(buf);
 	}
 	return 0;

@@ -15,9 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
+#include "bench.h"
 #include "core/ledger.h"
 
 #define NSYM 200
@@ -37,24 +37,6 @@ next(struct gen *g)
 	g->rng ^= g->rng >> 7;
 	g->rng ^= g->rng << 17;
 	return g->rng;
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long
-maxrss_kib(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_maxrss;
 }
 
 static void
@@ -143,27 +125,27 @@ main(int argc, char **argv)
 		return 1;
 	/* the generator alone */
 	gen_init(g);
-	t0 = now();
+	t0 = bench_now_s();
 	for (i = 0; i < n; i++)
 		sink += gen_fill(g, i)->timestamp;
-	tgen = now() - t0;
+	tgen = bench_now_s() - t0;
 	printf("generator alone: %" PRIu64 " fills in %.3f s\n", n, tgen);
 
 	gen_init(g);
 	l = ledger_new();
-	t0 = now();
+	t0 = bench_now_s();
 	for (i = 0; i < n; i++) {
 		if (ledger_apply(l, gen_fill(g, i), &o, &err) == -1 || o != LEDGER_APPLIED) {
 			fprintf(stderr, "fill %" PRIu64 ": %s\n", i, err);
 			return 1;
 		}
 		if (i + 1 == 1000000 || i + 1 == n) {
-			double t = now() - t0;
+			double t = bench_now_s() - t0;
 			printf("%" PRIu64 " fills: %.3f s, %.0f fills/s (%.0f fills/s net of the generator),"
 			    " peak RSS %ld KiB, %zu buckets\n",
 			    i + 1, t, (double)(i + 1) / t,
 			    (double)(i + 1) / (t - tgen * (double)(i + 1) / (double)n),
-			    maxrss_kib(), ledger_nbuckets(l));
+			    bench_maxrss_kib(), ledger_nbuckets(l));
 		}
 	}
 	ledger_quote_stats(l, 0, &st);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench.h"
 #include "client/httpc.h"
 #include "core/attest_binding.h"
 #include "core/attest_verify.h"
@@ -36,23 +37,6 @@ static size_t
 discard(char *p, size_t s, size_t n, void *a)
 {
 	return s * n;
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 int
@@ -155,7 +139,7 @@ main(int argc, char **argv)
 	surl = xasprintf("%s/enclave/submit_key", url);
 	slots = xcalloc(conc, sizeof(*slots));
 	lat = xcalloc(n, sizeof(*lat));
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (size_t s = 0; s < conc && next < n; s++) {
 		slots[s].easy = curl_easy_init();
 		curl_easy_setopt(slots[s].easy, CURLOPT_URL, surl);
@@ -164,7 +148,7 @@ main(int argc, char **argv)
 		curl_easy_setopt(slots[s].easy, CURLOPT_PRIVATE, &slots[s]);
 		curl_easy_setopt(slots[s].easy, CURLOPT_POSTFIELDS, bodies[next]);
 		slots[s].idx = next++;
-		slots[s].t0 = now_s();
+		slots[s].t0 = bench_now_s();
 		curl_multi_add_handle(multi, slots[s].easy);
 	}
 	do {
@@ -178,14 +162,14 @@ main(int argc, char **argv)
 				continue;
 			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&sl);
 			curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
-			lat[done++] = now_s() - sl->t0;
+			lat[done++] = bench_now_s() - sl->t0;
 			if (m->data.result == CURLE_OK && code == 201)
 				ok++;
 			curl_multi_remove_handle(multi, m->easy_handle);
 			if (next < n) {
 				curl_easy_setopt(m->easy_handle, CURLOPT_POSTFIELDS, bodies[next]);
 				sl->idx = next++;
-				sl->t0 = now_s();
+				sl->t0 = bench_now_s();
 				curl_multi_add_handle(multi, m->easy_handle);
 				running = 1;
 			}
@@ -193,8 +177,8 @@ main(int argc, char **argv)
 		if (running)
 			curl_multi_poll(multi, NULL, 0, 100, NULL);
 	} while (running || done < n);
-	elapsed = now_s() - t0;
-	qsort(lat, done, sizeof(*lat), cmp_double);
+	elapsed = bench_now_s() - t0;
+	qsort(lat, done, sizeof(*lat), bench_cmp_double);
 	printf("registrations: %zu sent, %zu answered 201, %.2f s, %.0f registrations/s, latency p50 %.2f ms "
 	    "p99 %.2f ms (concurrency %zu)\n", n, ok, elapsed, (double)ok / elapsed, lat[done / 2] * 1e3,
 	    lat[(size_t)((double)done * 0.99)] * 1e3, conc);
