@@ -28,6 +28,21 @@
 
 #define PEM_MAX (256 * 1024)
 
+/* Drops what has expired from the state store: claims, and records such as
+ * the sealed sessions that expired while the daemon was down (those in the
+ * table are dropped by their cleanup). */
+static void
+store_sweep_logged(struct store *st)
+{
+	const char *e = NULL;
+	long n = st->ops->sweep(st, time_now_ms(), &e);
+
+	if (n < 0)
+		log_event(LOG_ERROR, "store_sweep_failed", "{s:s}", "error", e);
+	else if (n > 0)
+		log_event(LOG_INFO, "store_swept", "{s:I}", "count", (json_int_t)n);
+}
+
 /* A session restored from the store is polled again (a restored session
  * the poller refuses is ended: it could never be collected). */
 static void
@@ -62,6 +77,7 @@ cleaner_main(void *arg)
 				audit_event(srv->audit, "sessions_expired", AUDIT_INT("count", n),
 				    AUDIT_NAME("trigger", "interval"));
 			}
+			store_sweep_logged(srv->store);
 			pthread_mutex_lock(&srv->stop_mu);
 		}
 	}
@@ -282,6 +298,7 @@ server_start(struct server *srv, const struct config *cfg, char *err, size_t err
 			snprintf(err, errlen, "cannot restore sessions: %s", e);
 			goto fail;
 		}
+		store_sweep_logged(srv->store);
 		log_event(LOG_INFO, "sessions_restored", "{s:I, s:I, s:I}", "restored", (json_int_t)sc.restored,
 		    "unreadable", (json_int_t)sc.unreadable, "refused", (json_int_t)sc.refused);
 		audit_event(srv->audit, "sessions_restored", AUDIT_INT("restored", sc.restored),

@@ -42,6 +42,50 @@ test_claims(void **state)
 	store_sqlite.close(NULL);
 }
 
+static int
+count_rec(void *arg, const uint8_t key[STORE_KEY_BYTES], int64_t exp, const void *val, size_t len)
+{
+	(void)key;
+	(void)exp;
+	assert_int_equal(len, 3);
+	assert_memory_equal(val, "abc", 3);
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Records: listed until they expire (0: never), replaced by a put, gone
+ * after a delete or the sweep past their expiry; kinds do not mix. */
+static void
+test_records(void **state)
+{
+	const char *err = NULL;
+	struct store *st = store_sqlite.open(":memory:", &err);
+	uint8_t a[STORE_KEY_BYTES] = { 1 }, b[STORE_KEY_BYTES] = { 2 };
+	int n = 0;
+
+	(void)state;
+	assert_non_null(st);
+	assert_int_equal(st->ops->put(st, STORE_SESSIONS, a, 100, "xyz", 3, &err), 0);
+	assert_int_equal(st->ops->put(st, STORE_SESSIONS, a, 100, "abc", 3, &err), 0);	/* replaced */
+	assert_int_equal(st->ops->put(st, STORE_SESSIONS, b, 0, "abc", 3, &err), 0);
+	assert_int_equal(st->ops->put(st, STORE_PUBLISHED, a, 0, "abc", 3, &err), 0);
+	assert_int_equal(st->ops->each(st, STORE_SESSIONS, 50, count_rec, &n, &err), 0);
+	assert_int_equal(n, 2);
+	n = 0;
+	assert_int_equal(st->ops->each(st, STORE_SESSIONS, 150, count_rec, &n, &err), 0);
+	assert_int_equal(n, 1);	/* a expired, not listed */
+	assert_int_equal(st->ops->sweep(st, 150, &err), 1);	/* and swept */
+	assert_int_equal(st->ops->del(st, STORE_SESSIONS, a, &err), 0);
+	assert_int_equal(st->ops->del(st, STORE_SESSIONS, b, &err), 1);
+	n = 0;
+	assert_int_equal(st->ops->each(st, STORE_SESSIONS, 150, count_rec, &n, &err), 0);
+	assert_int_equal(n, 0);
+	n = 0;
+	assert_int_equal(st->ops->each(st, STORE_PUBLISHED, 150, count_rec, &n, &err), 0);
+	assert_int_equal(n, 1);
+	st->ops->close(st);
+}
+
 static void
 test_newer_schema_refused(void **state)
 {
@@ -77,6 +121,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_registry),
 		cmocka_unit_test(test_claims),
+		cmocka_unit_test(test_records),
 		cmocka_unit_test(test_newer_schema_refused),
 		cmocka_unit_test(test_bad_location),
 	};
