@@ -243,10 +243,7 @@ server_start(struct server *srv, const struct config *cfg, char *err, size_t err
 			snprintf(err, errlen, "invalid STORE '%s': the back ends are: sqlite", cfg->store);
 			goto fail;
 		}
-		if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
-			snprintf(err, errlen, "invalid DATA_DIR '%s': %s", cfg->data_dir, strerror(errno));
-			goto fail;
-		}
+		/* DATA_DIR exists and is private: file_private_dir above */
 		path = xasprintf("%s/state.sqlite3", cfg->data_dir);
 		srv->store = so->open(path, &e);
 		free(path);
