@@ -1380,6 +1380,88 @@ done:
  * indexes are the same for every session, and each is shared by every
  * session of the exchange (a spot session's /sapi calls and a margin
  * session's /api calls draw on the right pools). */
+/* ------------------------------------------------------------------ checkpoints */
+
+/* Tracked symbols at most: exchangeInfo lists a few thousand. */
+#define SAVE_SYMS_MAX 8192
+
+/* The cursors: per tracked symbol its next fromId (the fills walk), first
+ * fill, whether its closes are wanted and whether Binance dropped it; the
+ * account's first day, the USD-M income cursor (fills discovery, flows and
+ * funding alike), the deposit and withdrawal windows, and the slow-refresh
+ * times (restrictions, flows) so that the restored session asks for them
+ * when the saved one would have. Not saved, fetched again by the next
+ * cycle: the clock (clock_at), exchangeInfo, the balances (account_at: read
+ * again, forced) and every series of closes (kline_from/kline_at: the
+ * pricebook is not checkpointed; want_closes() plans them again from the
+ * first day). */
+static int
+b_save(const struct xconn *c, struct pack *w)
+{
+	const struct bpriv *p = c->priv;
+
+	pack_i64(w, p->first_day_ms);
+	pack_i64(w, p->restrict_at);
+	pack_i64(w, p->flows_at);
+	pack_i64(w, p->income_from);
+	pack_i64(w, p->flow_from[0]);
+	pack_i64(w, p->flow_from[1]);
+	pack_u32(w, (uint32_t)p->nsyms);
+	for (size_t i = 0; i < p->nsyms; i++) {
+		const struct bsym *s = &p->syms[i];
+		pack_str(w, s->native);
+		pack_str(w, s->unified);
+		pack_u64(w, s->next_id);
+		pack_i64(w, s->first_ms);
+		pack_bool(w, s->kline_from != 0);
+		pack_bool(w, s->dropped);
+	}
+	return 0;
+}
+
+static int
+b_load(struct xconn *c, struct unpack *r, const char **errstr)
+{
+	struct bpriv *p = c->priv;
+	size_t n;
+
+	p->first_day_ms = xunpack_day(r, 0);
+	p->restrict_at = xunpack_range(r, 0, XCKPT_TS_MAX);
+	p->flows_at = xunpack_range(r, 0, XCKPT_TS_MAX);
+	p->income_from = xunpack_range(r, 0, XCKPT_TS_MAX);
+	p->flow_from[0] = xunpack_range(r, 0, XCKPT_TS_MAX);
+	p->flow_from[1] = xunpack_range(r, 0, XCKPT_TS_MAX);
+	/* native, unified (4 + 1 each), next_id, first_ms, two flags */
+	n = unpack_count(r, 2 * 5 + 8 + 8 + 2, SAVE_SYMS_MAX);
+	p->syms = xcalloc(n + 1, sizeof(*p->syms));
+	for (size_t i = 0; i < n && unpack_ok(r); i++) {
+		struct bsym *s = &p->syms[i];
+		bool closes;
+
+		xunpack_name(r, s->native, sizeof(s->native));
+		xunpack_name(r, s->unified, sizeof(s->unified));
+		s->next_id = unpack_u64(r);
+		s->first_ms = xunpack_range(r, 0, XCKPT_TS_MAX);
+		closes = unpack_bool(r);
+		s->dropped = unpack_bool(r);
+		if (!unpack_ok(r))
+			break;
+		if (sym_find(p, s->native) != NULL) {
+			*errstr = "binance checkpoint: a symbol twice";
+			return -1;
+		}
+		/* Never fetched: planned again from the account's first day
+		 * (a traded symbol is marked by a non-zero start). */
+		if (closes && p->first_day_ms == 0) {
+			*errstr = "binance checkpoint: closes wanted before any first day";
+			return -1;
+		}
+		s->kline_from = closes ? p->first_day_ms : 0;
+		p->nsyms++;
+	}
+	return unpack_ok(r) ? 0 : -1;
+}
+
 static size_t
 b_pools(const struct xconn *c, struct xpool out[XPOOL_MAX])
 {
@@ -1410,4 +1492,6 @@ const struct exchange_ops exchange_binance = {
 	.pools = b_pools,
 	.skip = b_skip,
 	.resync = b_resync,
+	.save = b_save,
+	.load = b_load,
 };

@@ -1054,6 +1054,71 @@ cb_close(struct xconn *c)
 	c->priv = NULL;
 }
 
+/* Products at most: Coinbase lists about a thousand. */
+#define SAVE_PRODUCTS_MAX 4096
+
+/* The cursor: the committed sequence bound of the fills walk (its ns value
+ * is derived again, and checks it), the counters the fills part's status
+ * shows, the account's first day and the products seen (their closes are
+ * wanted). Not saved: the clock (synced again by the first cycle), the
+ * balances (read every cycle) and the candle cursors of every product
+ * (from_ms, next_day_ms, today_at_ms, missing): the pricebook is not
+ * checkpointed, so they are planned again from the first day. */
+static int
+cb_save(const struct xconn *c, struct pack *w)
+{
+	const struct cb *p = c->priv;
+
+	pack_str(w, p->seq);
+	pack_u64(w, p->skipped);
+	pack_u64(w, p->adjusted);
+	pack_u64(w, p->rejected);
+	pack_str(w, p->rejected_first);
+	pack_i64(w, p->first_day_ms);
+	pack_u32(w, (uint32_t)p->nproducts);
+	for (size_t i = 0; i < p->nproducts; i++)
+		pack_str(w, p->products[i].id);
+	return 0;
+}
+
+static int
+cb_load(struct xconn *c, struct unpack *r, const char **errstr)
+{
+	struct cb *p = c->priv;
+	size_t n;
+
+	unpack_str(r, p->seq, sizeof(p->seq));
+	p->skipped = unpack_u64(r);
+	p->adjusted = unpack_u64(r);
+	p->rejected = unpack_u64(r);
+	unpack_str(r, p->rejected_first, sizeof(p->rejected_first));
+	p->first_day_ms = xunpack_day(r, 0);
+	n = unpack_count(r, 4 + 3, SAVE_PRODUCTS_MAX);
+	if (!unpack_ok(r))
+		return -1;
+	if (p->seq[0] != '\0' && rfc3339_ns(p->seq, &p->seq_ns) != 0) {
+		*errstr = "coinbase checkpoint: the fills bound is not a time";
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char id[PRODUCT_MAX], sym[FILL_SYMBOL_MAX];
+
+		xunpack_name(r, id, sizeof(id));
+		if (!unpack_ok(r))
+			return -1;
+		/* product_get() takes spot products only (it aborts on others) */
+		if (spot_symbol(id, sym) != 0) {
+			*errstr = "coinbase checkpoint: a product that is not a spot pair";
+			return -1;
+		}
+		if (product_get(p, id) != &p->products[p->nproducts - 1] || p->nproducts != i + 1) {
+			*errstr = "coinbase checkpoint: a product twice";
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Coinbase Advanced Trade: private endpoints 30 requests per second per
  * key, public ones (candles, time) 10 per second per IP (exchanges.md
  * 5.5). */
@@ -1080,4 +1145,6 @@ const struct exchange_ops exchange_coinbase = {
 	.pools = cb_pools,
 	.skip = cb_skip,
 	.resync = cb_resync,
+	.save = cb_save,
+	.load = cb_load,
 };

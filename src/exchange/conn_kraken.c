@@ -802,6 +802,64 @@ done:
 
 /* The per-key counter of the account's tier (top of the file); public
  * calls go to a pool without a stated limit (cap 0: not paced). */
+/* ------------------------------------------------------------------ checkpoints */
+
+/* The cursors: the newest id of the last completed walk of the trades,
+ * deposits and withdrawals (each next walk starts after it, exclusive: the
+ * id is the whole boundary), the fills counted for the status, and the
+ * pairs whose closes are wanted (their names; the benchmark first). The
+ * nonce is in the common part (xconn_save). Not saved: AssetPairs (fetched
+ * again: pairs_at_ms 0), the balances (read every cycle), the closes'
+ * cursors (last_s, fetched_ms: the pricebook is not checkpointed, so every
+ * pair is fetched again from its first candle), the call counter estimate
+ * (the poller paces by its own pool) and whether the permissions were
+ * reported (they are again, with the first trades page). */
+static int
+kraken_save(const struct xconn *c, struct pack *w)
+{
+	const struct kraken *k = c->priv;
+
+	pack_str(w, k->trades.cursor);
+	pack_str(w, k->deposits.cursor);
+	pack_str(w, k->withdrawals.cursor);
+	pack_u64(w, k->nfills);
+	pack_u32(w, (uint32_t)k->nohlc);
+	for (size_t i = 0; i < k->nohlc; i++)
+		pack_str(w, k->ohlc[i].name);
+	return 0;
+}
+
+static int
+kraken_load(struct xconn *c, struct unpack *r, const char **errstr)
+{
+	struct kraken *k = c->priv;
+	size_t n;
+
+	unpack_str(r, k->trades.cursor, sizeof(k->trades.cursor));
+	unpack_str(r, k->deposits.cursor, sizeof(k->deposits.cursor));
+	unpack_str(r, k->withdrawals.cursor, sizeof(k->withdrawals.cursor));
+	k->nfills = unpack_u64(r);
+	n = unpack_count(r, 4 + 1, OHLC_MAX);
+	memset(k->ohlc, 0, sizeof(k->ohlc));
+	for (size_t i = 0; i < n && unpack_ok(r); i++) {
+		xunpack_name(r, k->ohlc[i].name, sizeof(k->ohlc[i].name));
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(k->ohlc[j].name, k->ohlc[i].name) == 0) {
+				*errstr = "kraken checkpoint: a pair twice";
+				return -1;
+			}
+	}
+	if (!unpack_ok(r))
+		return -1;
+	/* open() puts the benchmark first; nothing removes it */
+	if (n == 0 || strcmp(k->ohlc[0].name, BENCHMARK) != 0) {
+		*errstr = "kraken checkpoint: the benchmark's closes are not the first";
+		return -1;
+	}
+	k->nohlc = n;
+	return 0;
+}
+
 static size_t
 kraken_pools(const struct xconn *c, struct xpool out[XPOOL_MAX])
 {
@@ -825,4 +883,6 @@ const struct exchange_ops exchange_kraken = {
 	.pools = kraken_pools,
 	.skip = kraken_skip,
 	.tiers = tier_names,
+	.save = kraken_save,
+	.load = kraken_load,
 };

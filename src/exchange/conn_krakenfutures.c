@@ -992,6 +992,95 @@ done:
 }
 
 /* Kraken Futures (top of the file): /derivatives and /history. */
+/* ------------------------------------------------------------------ checkpoints */
+
+/* Ids at a cursor's millisecond at most (a burst of executions at one ms). */
+#define SAVE_IDS_MAX 100000
+
+static void
+cursor_save(const struct kfcursor *cu, struct pack *w)
+{
+	pack_i64(w, cu->ms);
+	pack_u32(w, (uint32_t)cu->n);
+	for (size_t i = 0; i < cu->n; i++)
+		pack_str(w, cu->ids[i]);
+}
+
+/* A cursor: its time (-1: nothing emitted, then no ids) and the ids at it. */
+static void
+cursor_load(struct kfcursor *cu, struct unpack *r)
+{
+	int64_t ms = xunpack_range(r, -1, XCKPT_TS_MAX);
+	size_t n = unpack_count(r, 4 + 1, SAVE_IDS_MAX);
+
+	if (ms < 0 && n > 0)
+		unpack_fail(r);
+	cu->ms = ms;
+	for (size_t i = 0; i < n && unpack_ok(r); i++) {
+		char id[ID_MAX];
+
+		xunpack_name(r, id, sizeof(id));
+		if (unpack_ok(r))
+			cursor_advance(cu, ms, id);
+	}
+}
+
+/* The cursors: the executions' (the fills walk: its newest time and the
+ * ids at it) and the account log's (the flows), the fills counted for the
+ * status, the account's first day and the contracts whose closes are
+ * wanted (traded or held). Not saved: the positions and balances (read
+ * every cycle), whether the permissions were reported (they are again,
+ * with the accounts request the balances step makes anyway) and the
+ * series' cursors (from_s, fetched_ms: the pricebook is not checkpointed,
+ * so every series is fetched again from the first day). */
+static int
+kf_save(const struct xconn *c, struct pack *w)
+{
+	const struct krakenfutures *k = c->priv;
+
+	cursor_save(&k->exec, w);
+	cursor_save(&k->log, w);
+	pack_u64(w, k->nfills);
+	pack_i64(w, k->first_day_ms);
+	pack_u32(w, (uint32_t)k->nseries);
+	for (size_t i = 0; i < k->nseries; i++) {
+		pack_str(w, k->series[i].native);
+		pack_str(w, k->series[i].unified);
+	}
+	return 0;
+}
+
+static int
+kf_load(struct xconn *c, struct unpack *r, const char **errstr)
+{
+	struct krakenfutures *k = c->priv;
+	size_t n;
+
+	cursor_load(&k->exec, r);
+	cursor_load(&k->log, r);
+	k->nfills = unpack_u64(r);
+	k->first_day_ms = xunpack_day(r, -1);
+	n = unpack_count(r, 2 * (4 + 1), SERIES_MAX);
+	for (size_t i = 0; i < n && unpack_ok(r); i++) {
+		struct kfseries *s = &k->series[i];
+
+		xunpack_name(r, s->native, sizeof(s->native));
+		xunpack_name(r, s->unified, sizeof(s->unified));
+		for (size_t j = 0; j < i; j++)
+			if (strcasecmp(k->series[j].native, s->native) == 0) {
+				*errstr = "krakenfutures checkpoint: a series twice";
+				return -1;
+			}
+		/* never fetched: from the account's first day */
+		s->from_s = 0;
+		s->fetched_ms = 0;
+	}
+	if (!unpack_ok(r))
+		return -1;
+	k->nseries = n;
+	return 0;
+}
+
 static size_t
 kf_pools(const struct xconn *c, struct xpool out[XPOOL_MAX])
 {
@@ -1015,4 +1104,6 @@ const struct exchange_ops exchange_krakenfutures = {
 	.handle = kf_handle,
 	.pools = kf_pools,
 	.skip = kf_skip,
+	.save = kf_save,
+	.load = kf_load,
 };

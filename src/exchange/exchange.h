@@ -69,6 +69,7 @@
 
 #include "core/dec.h"
 #include "core/fill.h"
+#include "core/pack.h"
 #include "enclave/vault.h"
 
 #define XREQ_MAX_HEADERS 8
@@ -247,6 +248,35 @@ struct exchange_ops {
 	 * which the current step is repeated. NULL where the exchange's
 	 * authentication does not depend on the clock. */
 	void (*resync)(struct xconn *c);
+	/*
+	 * Checkpoints: a session's cursors, so that a restarted daemon (or one
+	 * killed with -9) goes on polling where it was, with no new backfill.
+	 * Called only between cycles: save() after a cycle completed (never
+	 * while one is in progress), load() on a freshly opened xconn (same
+	 * ops and conf) before its first begin(). The common fields are
+	 * xconn_save()'s; these write and read the connector's own part.
+	 *
+	 * After load(), the next cycle continues incrementally exactly as the
+	 * saved instance's next cycle would have: the fills walk, and the
+	 * flows and funding walks, go on from the saved cursors (the ids at a
+	 * boundary included), so no fill, flow or funding payment is emitted
+	 * again and none is missed. What is cheap and public is not saved but
+	 * fetched again by that cycle: the server time (clock sync; the offset
+	 * itself is saved), the market lists (exchangeInfo, asset pairs), and,
+	 * deliberately, the daily-close series: the pricebook that holds the
+	 * closes lives in memory and is not checkpointed, so after a load every
+	 * series is "never fetched" and is fetched again from the account's
+	 * first day (whose marker is saved). Balances and positions are read
+	 * again in that first cycle (forced), and the key's permissions are
+	 * reported again where they come with a request the cycle makes anyway.
+	 *
+	 * save() appends to w and returns 0 (-1 with nothing written on a
+	 * connector bug). load() treats r as untrusted: every count, string,
+	 * enum and index is checked; it returns 0, or -1 with *errstr and c in
+	 * any state that close() accepts (xconn_load() then reopens it).
+	 */
+	int (*save)(const struct xconn *c, struct pack *w);
+	int (*load)(struct xconn *c, struct unpack *r, const char **errstr);
 	/* The account tiers the exchange paces by (rate limits), NULL
 	 * terminated, the default first; index = xconf.tier. NULL: the
 	 * exchange has no tiers (a registration naming one is refused). */
@@ -272,7 +302,29 @@ int exchange_tier(const struct exchange_ops *ops, const char *name, unsigned *ti
 int xconn_open(struct xconn *c, const struct exchange_ops *ops, const struct xconf *conf, const char **errstr);
 void xconn_close(struct xconn *c);
 
+/*
+ * A session's checkpoint (exchange_util.c): a version byte, the exchange's
+ * name, the market, validated, backfill_done, clock_offset_ms and nonce,
+ * then ops->save's part. Only between cycles (see ops->save). xconn_save
+ * appends to w and returns 0 or -1. xconn_load reads one into c, freshly
+ * opened with the same ops and conf, refusing a checkpoint of another
+ * exchange or market, a damaged or truncated one, or trailing bytes: 0,
+ * or -1 with *errstr and c reset to freshly opened (the caller may go on
+ * with a full backfill).
+ */
+int xconn_save(const struct xconn *c, struct pack *w);
+int xconn_load(struct xconn *c, struct unpack *r, const char **errstr);
+
 /* Helpers connectors share (exchange_util.c). */
+/* Checkpoint reading: a string that must be non-empty and fit cap bytes
+ * with its NUL; an integer that must lie in [lo, hi]; a UTC day start (ms)
+ * in [lo, XCKPT_TS_MAX] (lo = 0 or -1: "none" as the connector spells it).
+ * Each makes the reader bad otherwise (sticky: check unpack_ok once). */
+#define XCKPT_TS_MAX 7258118400000LL	/* 2200-01-01: no cursor is later */
+void xunpack_name(struct unpack *r, char *out, size_t cap);
+int64_t xunpack_range(struct unpack *r, int64_t lo, int64_t hi);
+int64_t xunpack_day(struct unpack *r, int64_t none);
+
 /* Percent-encodes (s, len) per RFC 3986 unreserved set into a fresh string. */
 char *xurl_encode(const char *s, size_t len);
 /* Looks up header name (case-insensitive) in raw response header lines

@@ -182,3 +182,134 @@ xconn_close(struct xconn *c)
 		c->ops->close(c);
 	c->priv = NULL;
 }
+
+/* ------------------------------------------------------------------ checkpoints */
+
+/* The layout of xconn_save(); a connector changing its own part's layout
+ * bumps it too, so that an old checkpoint is refused (a full backfill)
+ * rather than misread. */
+#define XCKPT_VERSION 1
+/* A clock further off than this is a damaged checkpoint, not a clock. */
+#define XCKPT_CLOCK_MAX (366 * 86400000LL)
+
+void
+xunpack_name(struct unpack *r, char *out, size_t cap)
+{
+	unpack_str(r, out, cap);
+	if (out[0] == '\0')
+		unpack_fail(r);
+}
+
+int64_t
+xunpack_range(struct unpack *r, int64_t lo, int64_t hi)
+{
+	int64_t v = unpack_i64(r);
+
+	if (v < lo || v > hi) {
+		unpack_fail(r);
+		return 0;
+	}
+	return v;
+}
+
+int64_t
+xunpack_day(struct unpack *r, int64_t none)
+{
+	int64_t v = unpack_i64(r);
+
+	if (v == none)
+		return v;
+	if (v < 0 || v > XCKPT_TS_MAX || v % 86400000LL != 0) {
+		unpack_fail(r);
+		return none;
+	}
+	return v;
+}
+
+int
+xconn_save(const struct xconn *c, struct pack *w)
+{
+	size_t len = w->len;
+
+	if (c->ops->save == NULL)
+		return -1;
+	pack_u8(w, XCKPT_VERSION);
+	pack_str(w, c->ops->name);
+	pack_u8(w, (uint8_t)c->conf.market);
+	pack_bool(w, c->validated);
+	pack_bool(w, c->backfill_done);
+	pack_i64(w, c->clock_offset_ms);
+	pack_u64(w, c->nonce);
+	if (c->ops->save(c, w) == -1) {
+		w->len = len;
+		return -1;
+	}
+	return 0;
+}
+
+/* Puts c back as xconn_open() left it (after a refused checkpoint). */
+static void
+xconn_reopen(struct xconn *c)
+{
+	const struct exchange_ops *ops = c->ops;
+	struct xconf conf = c->conf;
+	char base[XCONN_URL_MAX];
+	const char *err = NULL;
+
+	memcpy(base, c->base_url, sizeof(base));
+	conf.base_url = base;
+	xconn_close(c);
+	/* It opened with this conf a moment ago. */
+	if (xconn_open(c, ops, &conf, &err) == -1)
+		fatalx("xconn_load: reopening %s: %s", ops->name, err);
+}
+
+int
+xconn_load(struct xconn *c, struct unpack *r, const char **errstr)
+{
+	char name[32];
+	uint8_t version, market;
+	bool validated, backfill_done;
+	int64_t clock;
+	uint64_t nonce;
+
+	if (c->ops->load == NULL) {
+		*errstr = "this connector has no checkpoints";
+		return -1;
+	}
+	version = unpack_u8(r);
+	unpack_str(r, name, sizeof(name));
+	market = unpack_u8(r);
+	validated = unpack_bool(r);
+	backfill_done = unpack_bool(r);
+	clock = unpack_i64(r);
+	nonce = unpack_u64(r);
+	if (!unpack_ok(r)) {
+		*errstr = "checkpoint truncated";
+		return -1;
+	}
+	if (version != XCKPT_VERSION) {
+		*errstr = "checkpoint of another version";
+		return -1;
+	}
+	if (strcmp(name, c->ops->name) != 0 || market != (uint8_t)c->conf.market) {
+		*errstr = "checkpoint of another exchange or account type";
+		return -1;
+	}
+	if (clock < -XCKPT_CLOCK_MAX || clock > XCKPT_CLOCK_MAX) {
+		*errstr = "checkpoint: clock offset out of range";
+		return -1;
+	}
+	c->validated = validated;
+	c->backfill_done = backfill_done;
+	c->clock_offset_ms = clock;
+	c->nonce = nonce;
+	*errstr = NULL;
+	if (c->ops->load(c, r, errstr) == -1 || !unpack_end(r)) {
+		if (*errstr == NULL)
+			*errstr = unpack_ok(r) ? "checkpoint: trailing bytes" : "checkpoint truncated or damaged";
+		xconn_reopen(c);
+		return -1;
+	}
+	return 0;
+}
