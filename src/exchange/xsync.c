@@ -106,6 +106,8 @@ xsync_cycle(struct xconn *c, const struct credential *cred, const struct xsink *
 		}
 		perform(&q, &b, &r.status);
 		st->requests++;
+		if ((unsigned)q.part < XPART_COUNT)
+			st->by_part[q.part]++;
 		r.body = b.body != NULL ? b.body : "";
 		r.body_len = b.len;
 		r.now_ms = time_now_ms();

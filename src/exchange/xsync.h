@@ -11,6 +11,7 @@
 
 struct xsync_stats {
 	unsigned requests, retries, rate_limited;
+	unsigned by_part[XPART_COUNT];	/* requests by req->part (retries included) */
 	enum xresult last;		/* XR_OK when the cycle completed */
 	char error[160];
 };
