@@ -78,10 +78,11 @@ static const struct {
 	{ "BTC/USDT", FILL_SELL, "90", "2", "-0.01", "USDT" },
 };
 
+/* Fills first .. first + n - 1 of the cycle below (later ones are later). */
 static void
-apply_fills(struct ledger *l, struct holdings *h, size_t n)
+apply_fills(struct ledger *l, struct holdings *h, size_t first, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = first; i < first + n; i++) {
 		size_t k = i % (sizeof(FILLS) / sizeof(FILLS[0]));
 		struct fill f = mkfill((unsigned)i, FILLS[k].symbol, FILLS[k].side, FILLS[k].price, FILLS[k].amount,
 		    FILLS[k].fee, FILLS[k].fee_cur);
@@ -114,14 +115,14 @@ reference(size_t *ledger_len)
 	made = 1;
 	l = ledger_new();
 	h = holdings_new();
-	apply_fills(l, h, 9);
+	apply_fills(l, h, 0, 9);
 	(void)ledger_resolve_fees(l, rate, &day, NULL, &err);
 	fuzz_check(holdings_flow(h, "d1", 1700000000000LL, "USDT", num("1000"), &err) == 1);
 	fuzz_check(holdings_funding(h, "p1", 1700003600000LL, "BTC/USDT:USDT", "USDT", num("-0.5"), &err) == 1);
 	holdings_balances_begin(h);
 	fuzz_check(holdings_balance(h, "USDT", num("900"), &err) == 0);
 	holdings_balances_commit(h, 1700010000000LL);
-	apply_fills(NULL, h, 2);
+	apply_fills(NULL, h, 9, 2);
 	pack_init(&w);
 	ledger_save(l, &w);
 	*ledger_len = llen = w.len;
@@ -151,7 +152,7 @@ exercise_ledger(struct ledger *l, const uint8_t *read, size_t nread)
 	pack_init(&w);
 	ledger_save(l, &w);
 	check_canonical(&w, read, nread);
-	apply_fills(l, NULL, 9);
+	apply_fills(l, NULL, 9, 9);
 	(void)ledger_resolve_fees(l, rate, &day, NULL, &err);
 	for (size_t i = 0; i < ledger_nsymbols(l); i++) {
 		struct ledger_stats st;
@@ -182,7 +183,7 @@ exercise_holdings(struct holdings *h, const uint8_t *read, size_t nread)
 	pack_init(&w);
 	holdings_save(h, &w);
 	check_canonical(&w, read, nread);
-	apply_fills(NULL, h, 3);
+	apply_fills(NULL, h, 11, 3);
 	(void)holdings_flow(h, "d2", 1700000000000LL, "BTC", num("1"), &err);
 	(void)holdings_funding(h, "p2", 1700000000000LL, "BTC/USDT:USDT", "USDT", num("1"), &err);
 	if (holdings_span(h, &first, &last) == 0)
