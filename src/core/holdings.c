@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/pack.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 
@@ -530,4 +531,230 @@ holdings_bytes(const struct holdings *h)
 	for (size_t i = 0; i < h->nflows; i++)
 		n += strlen(h->flows[i].id) + 1;
 	return n;
+}
+
+/* ---- checkpoints ---- */
+
+#define HCK_VERSION 1
+/* Least bytes of one saved item, so unpack_count() bounds a count by the
+ * bytes left. */
+#define HCK_CUR_MIN (4 + 1 + 4)
+#define HCK_DAY_MIN (4 + 16)
+#define HCK_FLOW_MIN (4 + 1 + 4 + 4 + 16)
+#define HCK_FUND_MIN (4 + 4 + 16 + 8)
+#define HCK_POST_MIN (8 + 4 + 16)
+
+void
+holdings_save(const struct holdings *h, struct pack *w)
+{
+	pack_u8(w, HCK_VERSION);
+	pack_u32(w, (uint32_t)h->ncur);
+	for (size_t i = 0; i < h->ncur; i++) {
+		const struct hcur *c = &h->cur[i];
+
+		/* staged balances are not state between snapshots */
+		pack_str(w, c->name);
+		pack_bool(w, c->has_balance);
+		if (c->has_balance)
+			pack_dec(w, c->balance);
+		pack_u32(w, c->n);
+		for (uint32_t k = 0; k < c->n; k++) {
+			pack_u32(w, (uint32_t)c->days[k]);
+			pack_dec(w, c->net[k]);
+		}
+	}
+	pack_u32(w, (uint32_t)h->nflows);
+	for (size_t i = 0; i < h->nflows; i++) {
+		const struct hflow *e = &h->flows[i];
+
+		pack_str(w, e->id);
+		pack_bool(w, e->funding);
+		pack_u32(w, (uint32_t)e->day);
+		pack_u32(w, e->cur);
+		pack_dec(w, e->amount);
+	}
+	pack_u32(w, (uint32_t)h->nfund);
+	for (size_t i = 0; i < h->nfund; i++) {
+		pack_str(w, h->fund[i].symbol);
+		pack_u32(w, h->fund[i].cur);
+		pack_dec(w, h->fund[i].total);
+		pack_u64(w, h->fund[i].payments);
+	}
+	pack_bool(w, h->has_snapshot);
+	pack_i64(w, h->snapshot_ms);
+	pack_u32(w, (uint32_t)h->npost);
+	for (size_t i = 0; i < h->npost; i++) {
+		pack_i64(w, h->post[i].ts);
+		pack_u32(w, h->post[i].cur);
+		pack_dec(w, h->post[i].amount);
+	}
+	pack_bool(w, h->has_span);
+	pack_i64(w, h->first_day);
+	pack_i64(w, h->last_day);
+}
+
+/* A flow id of any length: its saved length is looked at first, so the
+ * buffer is sized by the bytes that are actually there. */
+static char *
+load_id(struct unpack *r)
+{
+	struct unpack peek = *r;
+	uint32_t n = unpack_u32(&peek);
+	char *id;
+
+	if (!unpack_ok(&peek) || n > peek.len - peek.off) {
+		unpack_fail(r);
+		return NULL;
+	}
+	id = xmalloc((size_t)n + 1);
+	unpack_str(r, id, (size_t)n + 1);
+	return id;
+}
+
+/* The loaded state against what the code relies on: indices in range,
+ * days and flows sorted (both are binary searched), names unique. */
+static const char *
+check_holdings(const struct holdings *h)
+{
+	for (size_t i = 0; i < h->ncur; i++) {
+		const struct hcur *c = &h->cur[i];
+
+		if (c->name[0] == '\0' || (c->has_balance && !h->has_snapshot))
+			return "holdings checkpoint: inconsistent currency";
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(h->cur[j].name, c->name) == 0)
+				return "holdings checkpoint: inconsistent currency";
+		for (uint32_t k = 1; k < c->n; k++)
+			if (c->days[k - 1] >= c->days[k])
+				return "holdings checkpoint: inconsistent daily changes";
+	}
+	for (size_t i = 0; i < h->nflows; i++) {
+		const struct hflow *e = &h->flows[i], *p = &h->flows[i - (i > 0)];
+
+		if (e->cur >= h->ncur || (i > 0 && (p->funding != e->funding ? p->funding :
+		    strcmp(p->id, e->id) >= 0)))
+			return "holdings checkpoint: inconsistent flows";
+	}
+	for (size_t i = 0; i < h->nfund; i++) {
+		const struct hfund *f = &h->fund[i];
+
+		if (f->cur >= h->ncur || f->symbol[0] == '\0')
+			return "holdings checkpoint: inconsistent funding";
+		for (size_t j = 0; j < i; j++)
+			if (h->fund[j].cur == f->cur && strcmp(h->fund[j].symbol, f->symbol) == 0)
+				return "holdings checkpoint: inconsistent funding";
+	}
+	/* the log holds what came after the snapshot, and only then */
+	if (h->npost > 0 && !h->has_snapshot)
+		return "holdings checkpoint: inconsistent snapshot";
+	for (size_t i = 0; i < h->npost; i++)
+		if (h->post[i].cur >= h->ncur || h->post[i].ts <= h->snapshot_ms)
+			return "holdings checkpoint: inconsistent snapshot";
+	/* every fill, flow or payment adds a day entry where it adds to the
+	 * span, and neither ever shrinks: the span is the entries' range */
+	{
+		bool any = false;
+		int64_t lo = 0, hi = 0;
+
+		for (size_t i = 0; i < h->ncur; i++) {
+			const struct hcur *c = &h->cur[i];
+
+			if (c->n == 0)
+				continue;
+			if (!any || c->days[0] < lo)
+				lo = c->days[0];
+			if (!any || c->days[c->n - 1] > hi)
+				hi = c->days[c->n - 1];
+			any = true;
+		}
+		if (any != h->has_span || (any && (h->first_day != lo || h->last_day != hi)))
+			return "holdings checkpoint: inconsistent span";
+	}
+	return NULL;
+}
+
+struct holdings *
+holdings_load(struct unpack *r, const char **errstr)
+{
+	struct holdings *h = holdings_new();
+	const char *err;
+	size_t n;
+
+	*errstr = "holdings checkpoint: truncated or malformed";
+	if (unpack_u8(r) != HCK_VERSION) {
+		if (unpack_ok(r))
+			*errstr = "holdings checkpoint: unknown version";
+		goto fail;
+	}
+	/* arrays are sized and counted before they are read, so whatever fails,
+	 * holdings_free() frees exactly what is there */
+	if ((n = unpack_count(r, HCK_CUR_MIN, UINT32_MAX)) > 0) {
+		h->cur = xcalloc(n, sizeof(*h->cur));
+		h->ncur = h->capcur = n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct hcur *c = &h->cur[i];
+		size_t nd;
+
+		unpack_str(r, c->name, sizeof(c->name));
+		if ((c->has_balance = unpack_bool(r)))
+			c->balance = unpack_dec(r);
+		if ((nd = unpack_count(r, HCK_DAY_MIN, UINT32_MAX / 2)) > 0) {
+			c->days = xcalloc(nd, sizeof(*c->days));
+			c->net = xcalloc(nd, sizeof(*c->net));
+			c->n = c->cap = (uint32_t)nd;
+		}
+		for (size_t k = 0; k < nd; k++) {
+			c->days[k] = (int32_t)unpack_u32(r);
+			c->net[k] = unpack_dec(r);
+		}
+	}
+	if ((n = unpack_count(r, HCK_FLOW_MIN, UINT32_MAX)) > 0) {
+		h->flows = xcalloc(n, sizeof(*h->flows));
+		h->nflows = h->capflows = n;
+	}
+	for (size_t i = 0; i < n && unpack_ok(r); i++) {
+		struct hflow *e = &h->flows[i];
+
+		e->id = load_id(r);
+		e->funding = unpack_bool(r);
+		e->day = (int32_t)unpack_u32(r);
+		e->cur = unpack_u32(r);
+		e->amount = unpack_dec(r);
+	}
+	if ((n = unpack_count(r, HCK_FUND_MIN, UINT32_MAX)) > 0) {
+		h->fund = xcalloc(n, sizeof(*h->fund));
+		h->nfund = n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unpack_str(r, h->fund[i].symbol, sizeof(h->fund[i].symbol));
+		h->fund[i].cur = unpack_u32(r);
+		h->fund[i].total = unpack_dec(r);
+		h->fund[i].payments = unpack_u64(r);
+	}
+	h->has_snapshot = unpack_bool(r);
+	h->snapshot_ms = unpack_i64(r);
+	if ((n = unpack_count(r, HCK_POST_MIN, UINT32_MAX)) > 0) {
+		h->post = xcalloc(n, sizeof(*h->post));
+		h->npost = h->cappost = n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		h->post[i].ts = unpack_i64(r);
+		h->post[i].cur = unpack_u32(r);
+		h->post[i].amount = unpack_dec(r);
+	}
+	h->has_span = unpack_bool(r);
+	h->first_day = unpack_i64(r);
+	h->last_day = unpack_i64(r);
+	if (!unpack_ok(r))
+		goto fail;
+	if ((err = check_holdings(h)) != NULL) {
+		*errstr = err;
+		goto fail;
+	}
+	return h;
+fail:
+	unpack_fail(r);
+	holdings_free(h);
+	return NULL;
 }

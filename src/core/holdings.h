@@ -42,6 +42,9 @@
 #include "core/dec.h"
 #include "core/fill.h"
 
+struct pack;
+struct unpack;
+
 /* A currency code or, for a futures position, a unified symbol. */
 #define HOLDINGS_NAME_MAX FILL_SYMBOL_MAX
 
@@ -108,6 +111,24 @@ int holdings_daily_balances(const struct holdings *h, size_t i, int64_t first_da
 /* The sum of the flows of currency i dated day (0 when none; funding is not
  * a flow). Returns 0, or -1 on overflow. */
 int holdings_flows_on(const struct holdings *h, size_t i, int64_t day, struct dec *out);
+
+/*
+ * Checkpoints (core/pack.h). holdings_save() appends h's state to w (a
+ * version byte first): every currency with its daily changes and committed
+ * balance, the flows and funding payments with their ids (so a flow seen
+ * again after a load is still ignored), the funding totals, the committed
+ * snapshot's time, the changes after it, and the span. A balance snapshot
+ * being staged is NOT saved: a checkpoint is taken between snapshots (after
+ * commit or abort), and a staged set is lost as by holdings_balances_abort().
+ *
+ * holdings_load() reads what holdings_save() wrote from r's position (other
+ * sections may follow) and returns new holdings (caller frees with
+ * holdings_free()), or NULL with *errstr (static) when the version is
+ * unknown or the bytes are truncated or inconsistent (indices, order, names,
+ * counts are all checked). On NULL, r is bad and nothing is leaked.
+ */
+void holdings_save(const struct holdings *h, struct pack *w);
+struct holdings *holdings_load(struct unpack *r, const char **errstr);
 
 /* Approximate heap bytes held by h (for capacity estimates). */
 size_t holdings_bytes(const struct holdings *h);

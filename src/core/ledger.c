@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/pack.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -1169,4 +1170,667 @@ ledger_conversion(const struct ledger *l, size_t i, struct ledger_conversion *ou
 			out->pending_last = t->ts;
 		any = true;
 	}
+}
+
+/* ---- checkpoints ---- */
+
+#define CK_VERSION 1
+/* The slot arrays of a loaded ledger stay where tfee_new() and trip_new()
+ * may still double them. */
+#define CK_SLOTS_MAX (NONE / 4)
+/* Least bytes of one saved item, so unpack_count() bounds a count by the
+ * bytes left (a string is at least its u32 length). */
+#define CK_AMOUNT_MIN (4 + 16)
+#define CK_ACC_MIN (8 * 16 + 7 * 8 + 2 * 8 + 2 * 4)
+#define CK_QUOTE_MIN (4 + CK_ACC_MIN)
+#define CK_LOT_MIN (16 + 16 + 4)
+#define CK_SYM_MIN (4 + 4 + 4 + 3 + 2 * 16 + 4 + 1 + 8 + 4 + CK_ACC_MIN)
+#define CK_BUCKET_MIN (8 + 4 + 8 + 5 * 16)
+#define CK_CONV_MIN (4 + 4 + 4 * 16 + 2 * 8)
+#define CK_SLOT_MIN (1 + 4)
+#define CK_PART_MIN (4 + 4 + 1 + 2 * 16)
+
+static void
+save_amounts(struct pack *w, const struct amounts *a, bool counts)
+{
+	pack_u32(w, (uint32_t)a->n);
+	for (size_t i = 0; i < a->n; i++) {
+		pack_str(w, a->v[i].currency);
+		pack_dec(w, a->v[i].amount);
+		if (counts)
+			pack_u64(w, a->cnt[i]);
+	}
+}
+
+static void
+save_acc(struct pack *w, const struct acc *a)
+{
+	const struct dec d[] = { a->realized, a->basis, a->vol_base, a->vol_quote, a->fees_quote,
+	    a->gross_win, a->gross_loss, a->unmatched };
+	const uint64_t u[] = { a->trades, a->wins, a->losses, a->dups, a->stale, a->fees_pending,
+	    a->trips_pending };
+
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
+		pack_dec(w, d[i]);
+	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
+		pack_u64(w, u[i]);
+	pack_i64(w, a->first);
+	pack_i64(w, a->last);
+	save_amounts(w, &a->fees, false);
+	/* the pending amounts carry how many fees each sums: an entry goes
+	 * when its count reaches 0, not when its amount does */
+	save_amounts(w, &a->unconv, true);
+}
+
+/* One symbol: its lots in FIFO order (the ring's head and capacity are not
+ * state), its cursor and its totals. */
+static void
+save_sym(struct pack *w, const struct sym *s)
+{
+	pack_str(w, s->name);
+	pack_str(w, s->base);
+	pack_u32(w, (uint32_t)s->quote);
+	pack_u8(w, (uint8_t)s->market);
+	pack_bool(w, s->broken);
+	pack_bool(w, s->is_short);
+	pack_dec(w, s->open_qty);
+	pack_dec(w, s->open_value);
+	pack_u32(w, (uint32_t)s->nlots);
+	for (size_t i = 0; i < s->nlots; i++) {
+		const struct lot *lot = &s->lots[(s->head + i) & (s->cap - 1)];
+		pack_dec(w, lot->qty);
+		pack_dec(w, lot->value);
+		pack_u32(w, lot->tf);
+	}
+	pack_bool(w, s->has_last);
+	pack_i64(w, s->last_ts);
+	pack_u32(w, (uint32_t)s->nids);
+	for (size_t i = 0; i < s->nids; i++)
+		pack_str(w, s->ids[i]);
+	save_acc(w, &s->acc);
+}
+
+/*
+ * Fee and trip slots are saved verbatim, free ones as their free-list link
+ * only: which slot the next fee or trip takes is then the same after a load
+ * as before, so a loaded ledger saves byte for byte what the original would
+ * have saved after the same fills.
+ */
+static void
+save_fees(struct pack *w, const struct ledger *l)
+{
+	pack_u32(w, l->ntfees);
+	pack_u32(w, l->tfree);
+	for (uint32_t i = 0; i < l->ntfees; i++) {
+		const struct tfee *t = &l->tfees[i];
+
+		pack_bool(w, t->used);
+		pack_u32(w, t->next);
+		if (!t->used)
+			continue;
+		pack_str(w, t->cur);
+		pack_u32(w, t->sym);
+		pack_u32(w, t->conv);
+		pack_u32(w, t->refs);
+		pack_i64(w, t->ts);
+		pack_dec(w, t->amount);
+		pack_dec(w, t->pos);
+		pack_bool(w, t->resolved);
+		if (t->resolved) {
+			pack_dec(w, t->num);
+			pack_dec(w, t->den);
+		}
+		pack_bool(w, t->on_lot);
+		pack_bool(w, t->lot_short);
+	}
+	pack_u32(w, (uint32_t)l->nunres);
+	for (size_t i = 0; i < l->nunres; i++)
+		pack_u32(w, l->unres[i]);
+}
+
+static void
+save_trips(struct pack *w, const struct ledger *l)
+{
+	bool *isfree = xcalloc(l->ntrips + 1, sizeof(*isfree));
+
+	/* a trip has no used flag: it is free when on the free list */
+	for (uint32_t i = l->trfree; i != NONE; i = l->trips[i].next)
+		isfree[i] = true;
+	pack_u32(w, l->ntrips);
+	pack_u32(w, l->trfree);
+	for (uint32_t i = 0; i < l->ntrips; i++) {
+		const struct trip *tr = &l->trips[i];
+
+		pack_bool(w, isfree[i]);
+		if (isfree[i]) {
+			pack_u32(w, tr->next);
+			continue;
+		}
+		pack_u32(w, tr->sym);
+		pack_u32(w, tr->pending);
+		pack_i64(w, tr->ts);
+		pack_dec(w, tr->realized);
+	}
+	free(isfree);
+	pack_u32(w, (uint32_t)l->nparts);
+	for (size_t i = 0; i < l->nparts; i++) {
+		const struct part *p = &l->parts[i];
+		pack_u32(w, p->tf);
+		pack_u32(w, p->trip);
+		pack_u8(w, (uint8_t)(p->basis_sign + 1));
+		pack_dec(w, p->from);
+		pack_dec(w, p->to);
+	}
+}
+
+void
+ledger_save(const struct ledger *l, struct pack *w)
+{
+	pack_u8(w, CK_VERSION);
+	pack_u8(w, (uint8_t)l->oversell);
+	pack_u32(w, (uint32_t)l->nquotes);
+	for (size_t i = 0; i < l->nquotes; i++) {
+		pack_str(w, l->quotes[i].name);
+		save_acc(w, &l->quotes[i].acc);
+	}
+	pack_u32(w, (uint32_t)l->nsyms);
+	for (size_t i = 0; i < l->nsyms; i++)
+		save_sym(w, l->syms[i]);
+	pack_u32(w, (uint32_t)l->nbuckets);
+	for (size_t i = 0; i < l->nbuckets; i++) {
+		const struct bucket *b = &l->buckets[i];
+		pack_i64(w, b->hour);
+		pack_u32(w, (uint32_t)b->quote);
+		pack_u64(w, b->trades);
+		pack_dec(w, b->vol_base);
+		pack_dec(w, b->vol_quote);
+		pack_dec(w, b->fees_quote);
+		pack_dec(w, b->realized);
+		pack_dec(w, b->basis);
+	}
+	pack_u32(w, (uint32_t)l->nconvs);
+	for (size_t i = 0; i < l->nconvs; i++) {
+		const struct conv *c = &l->convs[i];
+		pack_str(w, c->cur);
+		pack_u32(w, (uint32_t)c->quote);
+		pack_dec(w, c->total);
+		pack_dec(w, c->converted);
+		pack_dec(w, c->converted_quote);
+		pack_dec(w, c->pending);
+		pack_u64(w, c->fills);
+		pack_u64(w, c->pending_fills);
+	}
+	save_fees(w, l);
+	save_trips(w, l);
+}
+
+/* The reader's reads fill arrays that are sized and counted before they
+ * are read, so whatever fails, ledger_free() frees exactly what is there;
+ * values are checked once everything is in (check_ledger). */
+static void
+load_amounts(struct unpack *r, struct amounts *a, bool counts)
+{
+	size_t n = unpack_count(r, CK_AMOUNT_MIN + (counts ? 8 : 0), UINT32_MAX);
+
+	if (n == 0)
+		return;
+	a->v = xcalloc(n, sizeof(*a->v));
+	a->cnt = xcalloc(n, sizeof(*a->cnt));
+	a->n = a->cap = n;
+	for (size_t i = 0; i < n; i++) {
+		unpack_str(r, a->v[i].currency, sizeof(a->v[i].currency));
+		a->v[i].amount = unpack_dec(r);
+		if (counts)
+			a->cnt[i] = unpack_u64(r);
+	}
+}
+
+static void
+load_acc(struct unpack *r, struct acc *a)
+{
+	struct dec *d[] = { &a->realized, &a->basis, &a->vol_base, &a->vol_quote, &a->fees_quote,
+	    &a->gross_win, &a->gross_loss, &a->unmatched };
+	uint64_t *u[] = { &a->trades, &a->wins, &a->losses, &a->dups, &a->stale, &a->fees_pending,
+	    &a->trips_pending };
+
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
+		*d[i] = unpack_dec(r);
+	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
+		*u[i] = unpack_u64(r);
+	a->first = unpack_i64(r);
+	a->last = unpack_i64(r);
+	load_amounts(r, &a->fees, false);
+	load_amounts(r, &a->unconv, true);
+}
+
+/* A pending amount is removed when its count reaches 0. */
+static bool
+amounts_ok(const struct amounts *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (a->cnt[i] == 0 || a->v[i].currency[0] == '\0')
+			return false;
+	return true;
+}
+
+/* Reads symbol number l->nsyms into the table. Returns 0, or -1 when the
+ * reader went bad or (with *errstr) the name is empty or repeated. */
+static int
+load_sym(struct unpack *r, struct ledger *l, const char **errstr)
+{
+	struct sym *s = xcalloc(1, sizeof(*s));
+	size_t n;
+
+	/* owned by l from here on, so the failure path frees it */
+	l->syms[l->nsyms] = s;
+	s->idx = (uint32_t)l->nsyms++;
+	unpack_str(r, s->name, sizeof(s->name));
+	unpack_str(r, s->base, sizeof(s->base));
+	s->quote = unpack_u32(r);
+	s->market = (enum fill_market)unpack_u8(r);
+	s->broken = unpack_bool(r);
+	s->is_short = unpack_bool(r);
+	s->open_qty = unpack_dec(r);
+	s->open_value = unpack_dec(r);
+	if ((n = unpack_count(r, CK_LOT_MIN, UINT32_MAX)) > 0) {
+		s->cap = 4;
+		while (s->cap < n)
+			s->cap *= 2;
+		s->lots = xcalloc(s->cap, sizeof(*s->lots));
+		s->nlots = n;
+		for (size_t i = 0; i < n; i++) {
+			s->lots[i].qty = unpack_dec(r);
+			s->lots[i].value = unpack_dec(r);
+			s->lots[i].tf = unpack_u32(r);
+		}
+	}
+	s->has_last = unpack_bool(r);
+	s->last_ts = unpack_i64(r);
+	if ((n = unpack_count(r, 4, UINT32_MAX)) > 0) {
+		s->ids = xcalloc(n, sizeof(*s->ids));
+		s->nids = s->capids = n;
+		for (size_t i = 0; i < n; i++)
+			unpack_str(r, s->ids[i], sizeof(s->ids[i]));
+	}
+	load_acc(r, &s->acc);
+	if (!unpack_ok(r))
+		return -1;
+	if (s->name[0] == '\0' || s->base[0] == '\0' || sym_find(l, s->name) != NULL) {
+		*errstr = "ledger checkpoint: a symbol without a name, or twice";
+		return -1;
+	}
+	htab_insert(l->htab, l->hcap, s->name, s->idx);
+	return 0;
+}
+
+static void
+load_fees(struct unpack *r, struct ledger *l)
+{
+	size_t n = unpack_count(r, CK_SLOT_MIN, CK_SLOTS_MAX);
+
+	l->tfree = unpack_u32(r);
+	if (n > 0) {
+		l->tfees = xcalloc(n, sizeof(*l->tfees));
+		l->ntfees = l->captfees = (uint32_t)n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct tfee *t = &l->tfees[i];
+
+		t->used = unpack_bool(r);
+		t->next = unpack_u32(r);
+		if (!t->used)
+			continue;
+		unpack_str(r, t->cur, sizeof(t->cur));
+		t->sym = unpack_u32(r);
+		t->conv = unpack_u32(r);
+		t->refs = unpack_u32(r);
+		t->ts = unpack_i64(r);
+		t->amount = unpack_dec(r);
+		t->pos = unpack_dec(r);
+		t->resolved = unpack_bool(r);
+		if (t->resolved) {
+			t->num = unpack_dec(r);
+			t->den = unpack_dec(r);
+		}
+		t->on_lot = unpack_bool(r);
+		t->lot_short = unpack_bool(r);
+	}
+	if ((n = unpack_count(r, 4, UINT32_MAX)) > 0) {
+		l->unres = xcalloc(n, sizeof(*l->unres));
+		l->nunres = l->capunres = n;
+		for (size_t i = 0; i < n; i++)
+			l->unres[i] = unpack_u32(r);
+	}
+}
+
+/* *isfree (caller frees) gets which trip slots were saved free. */
+static void
+load_trips(struct unpack *r, struct ledger *l, bool **isfree)
+{
+	size_t n = unpack_count(r, CK_SLOT_MIN, CK_SLOTS_MAX);
+
+	l->trfree = unpack_u32(r);
+	*isfree = xcalloc(n + 1, sizeof(**isfree));
+	if (n > 0) {
+		l->trips = xcalloc(n, sizeof(*l->trips));
+		l->ntrips = l->captrips = (uint32_t)n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct trip *tr = &l->trips[i];
+
+		tr->next = NONE;
+		if (((*isfree)[i] = unpack_bool(r))) {
+			tr->next = unpack_u32(r);
+			continue;
+		}
+		tr->sym = unpack_u32(r);
+		tr->pending = unpack_u32(r);
+		tr->ts = unpack_i64(r);
+		tr->realized = unpack_dec(r);
+	}
+	if ((n = unpack_count(r, CK_PART_MIN, UINT32_MAX)) > 0) {
+		l->parts = xcalloc(n, sizeof(*l->parts));
+		l->nparts = l->capparts = n;
+		for (size_t i = 0; i < n; i++) {
+			struct part *p = &l->parts[i];
+			uint8_t sign;
+
+			p->tf = unpack_u32(r);
+			p->trip = unpack_u32(r);
+			sign = unpack_u8(r);
+			if (sign > 2)
+				unpack_fail(r);
+			p->basis_sign = (int)sign - 1;
+			p->from = unpack_dec(r);
+			p->to = unpack_dec(r);
+		}
+	}
+}
+
+/* A timestamp whose hour hour_of() computes without overflow (converting a
+ * fee finds the bucket of its fill's hour). */
+static bool
+ts_ok(int64_t ts)
+{
+	return ts >= INT64_MIN + HOUR_MS;
+}
+
+/* Marks of fee slots while checking (check_fees). */
+#define MK_FREE 1u
+#define MK_LOT 2u
+#define MK_UNRES 4u
+
+/* The fee records: free list, fields, lot chains, pending list. */
+static const char *
+check_fees(const struct ledger *l, uint8_t *mark)
+{
+	uint32_t nfree = 0, nused_free = 0;
+
+	/* the free list visits exactly the unused slots, each once */
+	for (uint32_t i = l->tfree; i != NONE; i = l->tfees[i].next) {
+		if (i >= l->ntfees || l->tfees[i].used || (mark[i] & MK_FREE) != 0)
+			return "ledger checkpoint: inconsistent fee free list";
+		mark[i] |= MK_FREE;
+		nfree++;
+	}
+	for (uint32_t i = 0; i < l->ntfees; i++) {
+		const struct tfee *t = &l->tfees[i];
+
+		if (!t->used) {
+			nused_free++;
+			continue;
+		}
+		/* the conversion negates the amount: the most negative raw value
+		 * has no negation */
+		if (t->cur[0] == '\0' || t->sym >= l->nsyms || t->conv >= l->nconvs ||
+		    (t->next != NONE && t->next >= l->ntfees) || !ts_ok(t->ts) ||
+		    (unsigned __int128)t->amount.raw == (unsigned __int128)1 << 127 ||
+		    l->convs[t->conv].quote != l->syms[t->sym]->quote || strcmp(l->convs[t->conv].cur, t->cur) != 0 ||
+		    (t->resolved && (dec_sign(t->num) <= 0 || dec_sign(t->den) <= 0)))
+			return "ledger checkpoint: inconsistent fee";
+	}
+	if (nfree != nused_free)
+		return "ledger checkpoint: inconsistent fee free list";
+	/* each lot's chain: fees of its symbol, on a lot of its side, ending;
+	 * and every fee on a lot is on exactly one chain. A symbol broken by an
+	 * overflow midway may hold anything there, but its lots are never
+	 * closed again (it refuses fills) and its fees never converted. */
+	for (size_t k = 0; k < l->nsyms; k++) {
+		const struct sym *s = l->syms[k];
+
+		for (size_t j = 0; j < s->nlots && !s->broken; j++)
+			for (uint32_t i = s->lots[j].tf; i != NONE; i = l->tfees[i].next) {
+				const struct tfee *t;
+
+				if (i >= l->ntfees || (mark[i] & MK_LOT) != 0)
+					return "ledger checkpoint: inconsistent lot fees";
+				t = &l->tfees[i];
+				if (!t->used || !t->on_lot || t->sym != k || t->lot_short != s->is_short)
+					return "ledger checkpoint: inconsistent lot fees";
+				mark[i] |= MK_LOT;
+			}
+	}
+	for (uint32_t i = 0; i < l->ntfees; i++)
+		if (l->tfees[i].used && l->tfees[i].on_lot && (mark[i] & MK_LOT) == 0 &&
+		    !l->syms[l->tfees[i].sym]->broken)
+			return "ledger checkpoint: inconsistent lot fees";
+	/* the pending list holds unconverted fees, each once, and all of them
+	 * but those an overflow left out of it (broken symbol) */
+	for (size_t k = 0; k < l->nunres; k++) {
+		uint32_t i = l->unres[k];
+
+		if (i >= l->ntfees || !l->tfees[i].used || l->tfees[i].resolved || (mark[i] & MK_UNRES) != 0)
+			return "ledger checkpoint: inconsistent pending fees";
+		mark[i] |= MK_UNRES;
+	}
+	for (uint32_t i = 0; i < l->ntfees; i++)
+		if (l->tfees[i].used && !l->tfees[i].resolved && (mark[i] & MK_UNRES) == 0 &&
+		    !l->syms[l->tfees[i].sym]->broken)
+			return "ledger checkpoint: inconsistent pending fees";
+	return NULL;
+}
+
+/* Round trips and parts. A part's fee and trip are its symbol's, and each
+ * fee's refs and trip's pending count its parts: exactly, unless the
+ * symbol broke (a part whose conversion overflowed is dropped). */
+static const char *
+check_trips(const struct ledger *l, const bool *isfree)
+{
+	uint64_t *refs = NULL, *pend = NULL;
+	const char *err = "ledger checkpoint: inconsistent round trips";
+	uint32_t nfree = 0, nsaved = 0;
+
+	for (uint32_t i = l->trfree; i != NONE; i = l->trips[i].next) {
+		/* a list longer than the slots runs in a cycle */
+		if (i >= l->ntrips || !isfree[i] || nfree == l->ntrips)
+			return err;
+		nfree++;
+	}
+	for (uint32_t i = 0; i < l->ntrips; i++) {
+		if (isfree[i])
+			nsaved++;
+		else if (l->trips[i].sym >= l->nsyms || !ts_ok(l->trips[i].ts))
+			return err;
+	}
+	if (nfree != nsaved)
+		return err;
+	refs = xcalloc(l->ntfees + 1, sizeof(*refs));
+	pend = xcalloc(l->ntrips + 1, sizeof(*pend));
+	for (size_t k = 0; k < l->nparts; k++) {
+		const struct part *p = &l->parts[k];
+		const struct tfee *t;
+
+		if (p->tf >= l->ntfees || p->trip >= l->ntrips || isfree[p->trip])
+			goto fail;
+		t = &l->tfees[p->tf];
+		if (!t->used || t->sym != l->trips[p->trip].sym || (t->resolved && !l->syms[t->sym]->broken))
+			goto fail;
+		refs[p->tf]++;
+		pend[p->trip]++;
+	}
+	for (uint32_t i = 0; i < l->ntfees; i++) {
+		const struct tfee *t = &l->tfees[i];
+		if (t->used && (l->syms[t->sym]->broken ? t->refs < refs[i] : t->refs != refs[i]))
+			goto fail;
+	}
+	for (uint32_t i = 0; i < l->ntrips; i++) {
+		const struct trip *tr = &l->trips[i];
+		if (!isfree[i] && (l->syms[tr->sym]->broken ? tr->pending < pend[i] :
+		    tr->pending != pend[i] || tr->pending == 0))
+			goto fail;
+	}
+	err = NULL;
+fail:
+	free(refs);
+	free(pend);
+	return err;
+}
+
+static const char *
+check_ledger(const struct ledger *l, const bool *tripfree)
+{
+	uint8_t *mark;
+	const char *err;
+
+	if (l->oversell > LEDGER_OVERSELL_SKIP)
+		return "ledger checkpoint: unknown oversell policy";
+	for (size_t i = 0; i < l->nquotes; i++) {
+		if (l->quotes[i].name[0] == '\0' || !amounts_ok(&l->quotes[i].acc.unconv))
+			return "ledger checkpoint: inconsistent quote currency";
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(l->quotes[i].name, l->quotes[j].name) == 0)
+				return "ledger checkpoint: inconsistent quote currency";
+	}
+	for (size_t k = 0; k < l->nsyms; k++) {
+		const struct sym *s = l->syms[k];
+		struct dec sum = DEC_ZERO;
+
+		if (s->quote >= l->nquotes || s->market > FILL_FUTURES || !amounts_ok(&s->acc.unconv) ||
+		    (!s->has_last && s->nids > 0))
+			return "ledger checkpoint: inconsistent symbol";
+		for (size_t i = 0; i < s->nids; i++)
+			if (s->ids[i][0] == '\0')
+				return "ledger checkpoint: inconsistent symbol";
+		/* lots hold something, and (unless an overflow broke the symbol
+		 * midway) the open quantity is their sum */
+		for (size_t i = 0; i < s->nlots; i++)
+			if (dec_sign(s->lots[i].qty) <= 0 || add(&sum, s->lots[i].qty))
+				return "ledger checkpoint: inconsistent lots";
+		if (!s->broken && dec_cmp(sum, s->open_qty) != 0)
+			return "ledger checkpoint: inconsistent lots";
+	}
+	for (size_t i = 0; i < l->nbuckets; i++) {
+		const struct bucket *b = &l->buckets[i];
+
+		/* bucket_get() searches them sorted, one per (hour, quote);
+		 * hour_of() could overflow on an arbitrary value: % cannot */
+		if (b->quote >= l->nquotes || b->hour % HOUR_MS != 0 ||
+		    (i > 0 && bucket_cmp(b->hour, b->quote, &l->buckets[i - 1]) <= 0))
+			return "ledger checkpoint: inconsistent hourly buckets";
+	}
+	for (size_t i = 0; i < l->nconvs; i++) {
+		const struct conv *c = &l->convs[i];
+
+		if (c->quote >= l->nquotes || c->cur[0] == '\0')
+			return "ledger checkpoint: inconsistent conversions";
+		for (size_t j = 0; j < i; j++)
+			if (l->convs[j].quote == c->quote && strcmp(l->convs[j].cur, c->cur) == 0)
+				return "ledger checkpoint: inconsistent conversions";
+	}
+	mark = xcalloc((size_t)l->ntfees + 1, 1);
+	err = check_fees(l, mark);
+	free(mark);
+	if (err == NULL)
+		err = check_trips(l, tripfree);
+	return err;
+}
+
+struct ledger *
+ledger_load(struct unpack *r, const char **errstr)
+{
+	struct ledger *l = ledger_new();
+	bool *tripfree = NULL;
+	uint8_t version, oversell;
+	size_t n;
+
+	*errstr = "ledger checkpoint: truncated or malformed";
+	if ((version = unpack_u8(r)) != CK_VERSION) {
+		if (unpack_ok(r))
+			*errstr = "ledger checkpoint: unknown version";
+		goto fail;
+	}
+	oversell = unpack_u8(r);
+	l->oversell = oversell <= LEDGER_OVERSELL_SKIP ? (enum ledger_oversell)oversell : LEDGER_OVERSELL_DEFAULT;
+	if (oversell > LEDGER_OVERSELL_SKIP) {
+		*errstr = "ledger checkpoint: unknown oversell policy";
+		goto fail;
+	}
+	if ((n = unpack_count(r, CK_QUOTE_MIN, UINT32_MAX)) > 0) {
+		l->quotes = xcalloc(n, sizeof(*l->quotes));
+		l->nquotes = n;
+		for (size_t i = 0; i < n; i++) {
+			unpack_str(r, l->quotes[i].name, sizeof(l->quotes[i].name));
+			load_acc(r, &l->quotes[i].acc);
+		}
+	}
+	if ((n = unpack_count(r, CK_SYM_MIN, CK_SLOTS_MAX)) > 0) {
+		/* sym_get()'s invariant: the table at most half full */
+		while (2 * n > l->hcap)
+			l->hcap *= 2;
+		free(l->htab);
+		l->htab = xcalloc(l->hcap, sizeof(*l->htab));
+		l->syms = xcalloc(n, sizeof(*l->syms));
+		l->capsyms = n;
+		for (size_t i = 0; i < n; i++)
+			if (load_sym(r, l, errstr) == -1)
+				goto fail;
+	}
+	if ((n = unpack_count(r, CK_BUCKET_MIN, UINT32_MAX)) > 0) {
+		l->buckets = xcalloc(n, sizeof(*l->buckets));
+		l->nbuckets = l->capbuckets = n;
+		for (size_t i = 0; i < n; i++) {
+			struct bucket *b = &l->buckets[i];
+			b->hour = unpack_i64(r);
+			b->quote = unpack_u32(r);
+			b->trades = unpack_u64(r);
+			b->vol_base = unpack_dec(r);
+			b->vol_quote = unpack_dec(r);
+			b->fees_quote = unpack_dec(r);
+			b->realized = unpack_dec(r);
+			b->basis = unpack_dec(r);
+		}
+	}
+	if ((n = unpack_count(r, CK_CONV_MIN, UINT32_MAX)) > 0) {
+		l->convs = xcalloc(n, sizeof(*l->convs));
+		l->nconvs = n;
+		for (size_t i = 0; i < n; i++) {
+			struct conv *c = &l->convs[i];
+			unpack_str(r, c->cur, sizeof(c->cur));
+			c->quote = unpack_u32(r);
+			c->total = unpack_dec(r);
+			c->converted = unpack_dec(r);
+			c->converted_quote = unpack_dec(r);
+			c->pending = unpack_dec(r);
+			c->fills = unpack_u64(r);
+			c->pending_fills = unpack_u64(r);
+		}
+	}
+	load_fees(r, l);
+	load_trips(r, l, &tripfree);
+	if (!unpack_ok(r))
+		goto fail;
+	{
+		const char *err = check_ledger(l, tripfree);
+		if (err != NULL) {
+			*errstr = err;
+			goto fail;
+		}
+	}
+	free(tripfree);
+	return l;
+fail:
+	unpack_fail(r);
+	free(tripfree);
+	ledger_free(l);
+	return NULL;
 }

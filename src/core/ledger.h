@@ -74,6 +74,9 @@
 #include "core/dec.h"
 #include "core/fill.h"
 
+struct pack;
+struct unpack;
+
 enum ledger_oversell {
 	LEDGER_OVERSELL_DEFAULT,	/* by market type */
 	LEDGER_OVERSELL_SHORT,
@@ -208,5 +211,25 @@ void ledger_bucket(const struct ledger *l, size_t i, struct ledger_bucket *out);
  * Returns 0, or -1 on overflow.
  */
 int ledger_mark(const struct ledger *l, const char *symbol, struct dec price, struct dec *unrealized);
+
+/*
+ * Checkpoints (core/pack.h). ledger_save() appends l's complete state to w
+ * (a version byte first): the oversell policy, every symbol with its lots
+ * in FIFO order, its idempotency cursor and its totals, the quote totals,
+ * the hourly buckets, and the third-currency fee records (pending fees,
+ * their parts and round trips, with the slots' free lists verbatim), so a
+ * loaded ledger goes on exactly as l would have: same results, same save.
+ * Capacities and lookup caches are not saved.
+ *
+ * ledger_load() reads what ledger_save() wrote from r's position (other
+ * sections may follow: it does not require r to be at its end) and returns
+ * a new ledger (caller frees with ledger_free()), or NULL with *errstr
+ * (static) when the version is unknown or the bytes are truncated or
+ * inconsistent: every index, count, string, free list and fee chain is
+ * checked, so a damaged buffer is refused, never followed. On NULL, r is
+ * bad and nothing is leaked.
+ */
+void ledger_save(const struct ledger *l, struct pack *w);
+struct ledger *ledger_load(struct unpack *r, const char **errstr);
 
 #endif
