@@ -14,7 +14,13 @@
 #     memory of perfaggd (target <= 1 GiB), errors (target 0). This one runs
 #     with the per-IP limits off (simulator and POLL_IP_BUDGETS=0): it measures
 #     the daemon, not the exchange's limits.
-# Usage: bash bench/exchange_load.sh [backfill|sessions|all] [observe_seconds=180]
+#  3. (sessions-kept) the same 10,000 sessions with key files and a DATA_DIR, so
+#     that every session is sealed and checkpointed (issue #10), with
+#     CHECKPOINT_INTERVAL=60000: every cycle of every session is checkpointed
+#     (the worst case; the default is 300 s for a quiet session). Printed as 2.,
+#     plus the checkpoints taken, their failures, the last one's size and the
+#     poller thread's time spent on them.
+# Usage: bash bench/exchange_load.sh [backfill|sessions|sessions-kept|all] [observe_seconds=180]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -81,15 +87,28 @@ PY
   cleanup; pids=()
 fi
 
-if [ "$what" = sessions ] || [ "$what" = all ]; then
-  echo "== 2. 10,000 sessions polled every 60 s"
+if [ "$what" = sessions ] || [ "$what" = sessions-kept ] || [ "$what" = all ]; then
+  kept=()
+  if [ "$what" = sessions-kept ]; then
+    echo "== 3. 10,000 sessions polled every 60 s, sealed and checkpointed every cycle"
+    dd=$(mktemp -d)
+    "$B/perfaggd" keygen "$dd/enclave.pem" "$dd/enclave.pub.pem" >/dev/null
+    kept=(ENCLAVE_PRIVATE_KEY_PATH="$dd/enclave.pem" DATA_DIR="$dd/data" CHECKPOINT_INTERVAL=60000)
+  else
+    echo "== 2. 10,000 sessions polled every 60 s"
+  fi
   start_sim --seed 6 --accounts 10000 --fills 60 --live-spacing-ms 600000 --threads 2
-  start_daemon API_INTERVAL=60000 POLL_MAX_TRANSFERS=256
+  start_daemon API_INTERVAL=60000 POLL_MAX_TRANSFERS=256 "${kept[@]}"
   "$B/bench_register" "$url" 10000 64 "$sim" binance spot | sed 's/^/   /'
   echo "   observing for ${observe}s (poller counters from /health)..."
   for i in $(seq 1 $((observe / 15))); do
     sleep 15
-    curl -s "$url/health" | python3 -c 'import json,sys; h=json.load(sys.stdin); p=h["poller"]; print("   t=%4ds sessions=%d requests=%d failures=%d cycles=%d lag_p99=%dms lag_max=%dms" % ('"$i"'*15, p["sessions"], p["requests"], p["failures"], p["cycles"], p["lag_p99_ms"], p["lag_max_ms"]))'
+    curl -s "$url/health" | python3 -c 'import json,sys; h=json.load(sys.stdin); p=h["poller"]; print("   t=%4ds sessions=%d requests=%d failures=%d cycles=%d lag_p99=%dms lag_max=%dms checkpoints=%d (failed %d, last %d B, %d ms total)" % ('"$i"'*15, p["sessions"], p["requests"], p["failures"], p["cycles"], p["lag_p99_ms"], p["lag_max_ms"], p.get("checkpoints", 0), p.get("checkpoint_failures", 0), p.get("checkpoint_bytes", 0), p.get("checkpoint_ms", 0)))'
     echo "           perfaggd RSS $(rss $dpid)"
   done
+  if [ "$what" = sessions-kept ]; then
+    echo "   state store: $(du -sh "$dd/data" | cut -f1) for 10,000 sessions and their checkpoints"
+    cleanup; pids=()
+    rm -rf "$dd"
+  fi
 fi

@@ -1015,8 +1015,12 @@ fee_convert(struct ledger *l, uint32_t i, struct dec num, struct dec den)
 	struct acc *qa = &l->quotes[s->quote].acc;
 	struct conv *c = &l->convs[t->conv];
 	struct bucket *b;
-	struct dec all, done, open;
+	struct dec all, done, open, neg;
 
+	/* checked before anything moves: the most negative amount has no
+	 * negation */
+	if (dec_neg(&neg, t->amount) == -1)
+		return -1;
 	t->num = num;
 	t->den = den;
 	if (conv_of(t, t->amount, &all) == -1)
@@ -1028,8 +1032,7 @@ fee_convert(struct ledger *l, uint32_t i, struct dec num, struct dec den)
 	if (add(&s->acc.fees_quote, all) || add(&qa->fees_quote, all) || add(&b->fees_quote, all) ||
 	    add(&c->converted, t->amount) || sub(&c->pending, t->amount) || add(&c->converted_quote, all))
 		return -1;
-	if (pending_add(&s->acc.unconv, t->cur, (struct dec){ -t->amount.raw }, -1) ||
-	    pending_add(&qa->unconv, t->cur, (struct dec){ -t->amount.raw }, -1))
+	if (pending_add(&s->acc.unconv, t->cur, neg, -1) || pending_add(&qa->unconv, t->cur, neg, -1))
 		return -1;
 	c->pending_fills--;
 	s->acc.fees_pending--;
@@ -1052,7 +1055,9 @@ part_convert(struct ledger *l, const struct part *p)
 
 	if (part_value(t, p->from, p->to, &v) == -1)
 		return -1;
-	basis = p->basis_sign > 0 ? v : p->basis_sign < 0 ? (struct dec){ -v.raw } : DEC_ZERO;
+	basis = p->basis_sign > 0 ? v : DEC_ZERO;
+	if (p->basis_sign < 0 && dec_neg(&basis, v) == -1)
+		return -1;
 	if (sub(&tr->realized, v) || sub(&s->acc.realized, v) || sub(&qa->realized, v) || sub(&b->realized, v) ||
 	    add(&s->acc.basis, basis) || add(&qa->basis, basis) || add(&b->basis, basis))
 		return -1;

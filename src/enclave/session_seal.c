@@ -17,10 +17,14 @@
 #define HEAD (PRIM_GCM_NONCE_BYTES + PRIM_GCM_TAG_BYTES)
 #define FIXED (1 + SESSION_ID_BYTES + 8 + 8 + 1)
 #define RECORD_MAX 65536		/* far above any credential the envelope admits (16 KiB) */
+#define CKPT_LABEL "perfagg/checkpoint/v1"
+#define CKPT_PURPOSE "perfagg/seal/checkpoints/v1"
+#define CKPT_MAX ((size_t)1 << 30)
 
 struct session_seal {
 	struct store *st;
 	struct secret *key;		/* the sealing key, guarded */
+	struct secret *ckey;		/* the checkpoints' */
 };
 
 struct session_seal *
@@ -33,6 +37,10 @@ session_seal_new(struct store *st, struct keys *k, const char **errstr)
 	ss->key = secret_new(KEYS_DERIVED_BYTES);
 	rc = keys_derive(k, PURPOSE, secret_acquire(ss->key));
 	secret_release(ss->key);
+	ss->ckey = secret_new(KEYS_DERIVED_BYTES);
+	if (rc == 0)
+		rc = keys_derive(k, CKPT_PURPOSE, secret_acquire(ss->ckey));
+	secret_release(ss->ckey);
 	if (rc != 0) {
 		*errstr = "cannot derive the sealing key";
 		session_seal_free(ss);
@@ -47,17 +55,41 @@ session_seal_free(struct session_seal *ss)
 	if (ss == NULL)
 		return;
 	secret_free(ss->key);
+	secret_free(ss->ckey);
 	free(ss);
+}
+
+/* SHA-256(label || 32 bytes): session ids and record keys are both 32. */
+static void
+labelled_hash(const char *label, const uint8_t in[32], uint8_t out[STORE_KEY_BYTES])
+{
+	size_t n = strlen(label);
+	uint8_t buf[64];
+
+	if (n > sizeof(buf) - 32)
+		fatalx("session_seal: label too long");
+	memcpy(buf, label, n);
+	memcpy(buf + n, in, 32);
+	prim_sha256(out, buf, n + 32);
 }
 
 static void
 record_key(const uint8_t id[SESSION_ID_BYTES], uint8_t key[STORE_KEY_BYTES])
 {
-	uint8_t buf[sizeof(LABEL) - 1 + SESSION_ID_BYTES];
+	_Static_assert(SESSION_ID_BYTES == 32, "session ids are 32 bytes");
+	labelled_hash(LABEL, id, key);
+}
 
-	memcpy(buf, LABEL, sizeof(LABEL) - 1);
-	memcpy(buf + sizeof(LABEL) - 1, id, SESSION_ID_BYTES);
-	prim_sha256(key, buf, sizeof(buf));
+/* A checkpoint's record key follows from its session's record key, so
+ * that the checkpoints of sessions no longer in the store are found
+ * without opening anything (session_seal_restore). */
+static void
+ckpt_key(const uint8_t rkey[STORE_KEY_BYTES], uint8_t key[STORE_KEY_BYTES])
+{
+	uint8_t in[STORE_KEY_BYTES];
+
+	memcpy(in, rkey, sizeof(in));	/* rkey and key may be one buffer */
+	labelled_hash(CKPT_LABEL, in, key);
 }
 
 static void
@@ -150,6 +182,83 @@ keeper_drop(void *arg, const uint8_t id[SESSION_ID_BYTES])
 	 * swept then; the credential is already gone from memory */
 	if (ss->st->ops->del(ss->st, STORE_SESSIONS, rkey, &err) < 0)
 		log_event(LOG_ERROR, "session_unseal_delete_failed", "{s:s}", "error", err);
+	/* its checkpoint goes too (else the next start finds it an orphan) */
+	ckpt_key(rkey, rkey);
+	if (ss->st->ops->del(ss->st, STORE_CHECKPOINTS, rkey, &err) < 0)
+		log_event(LOG_ERROR, "checkpoint_delete_failed", "{s:s}", "error", err);
+}
+
+/* ---- checkpoints ---- */
+
+static void
+ckpt_aad(const uint8_t key[STORE_KEY_BYTES], uint8_t aad[sizeof(CKPT_LABEL) - 1 + STORE_KEY_BYTES])
+{
+	memcpy(aad, CKPT_LABEL, sizeof(CKPT_LABEL) - 1);
+	memcpy(aad + sizeof(CKPT_LABEL) - 1, key, STORE_KEY_BYTES);
+}
+
+int
+session_seal_checkpoint_put(struct session_seal *ss, const uint8_t id[SESSION_ID_BYTES], const uint8_t *buf,
+    size_t len, const char **errstr)
+{
+	uint8_t key[STORE_KEY_BYTES], aad[sizeof(CKPT_LABEL) - 1 + STORE_KEY_BYTES], *blob;
+	int rc;
+
+	if (len > CKPT_MAX) {
+		*errstr = "a checkpoint too large to keep";
+		return -1;
+	}
+	record_key(id, key);
+	ckpt_key(key, key);
+	ckpt_aad(key, aad);
+	blob = xmalloc(HEAD + len);
+	prim_random(blob, PRIM_GCM_NONCE_BYTES);
+	rc = prim_aes256gcm_seal(blob + HEAD, blob + PRIM_GCM_NONCE_BYTES, buf, len, aad, sizeof(aad), blob,
+	    secret_acquire(ss->ckey));
+	secret_release(ss->ckey);
+	if (rc != 0)
+		*errstr = "sealing a checkpoint failed";
+	else
+		rc = ss->st->ops->put(ss->st, STORE_CHECKPOINTS, key, 0, blob, HEAD + len, errstr);
+	free(blob);
+	return rc;
+}
+
+int
+session_seal_checkpoint_get(struct session_seal *ss, const uint8_t id[SESSION_ID_BYTES], int64_t now_ms,
+    uint8_t **out, size_t *out_len, const char **errstr)
+{
+	uint8_t key[STORE_KEY_BYTES], aad[sizeof(CKPT_LABEL) - 1 + STORE_KEY_BYTES], *pt;
+	void *blob = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	*out_len = 0;
+	record_key(id, key);
+	ckpt_key(key, key);
+	rc = ss->st->ops->get(ss->st, STORE_CHECKPOINTS, key, now_ms, &blob, &len, errstr);
+	if (rc != 1)
+		return rc;
+	if (len < HEAD) {
+		free(blob);
+		*errstr = "a damaged checkpoint record";
+		return -1;
+	}
+	ckpt_aad(key, aad);
+	pt = xmalloc(len - HEAD > 0 ? len - HEAD : 1);
+	rc = prim_aes256gcm_open(pt, (const uint8_t *)blob + HEAD, len - HEAD, (const uint8_t *)blob + PRIM_GCM_NONCE_BYTES,
+	    aad, sizeof(aad), blob, secret_acquire(ss->ckey));
+	secret_release(ss->ckey);
+	free(blob);
+	if (rc != 0) {
+		free(pt);
+		*errstr = "a checkpoint sealed under other keys, or damaged";
+		return -1;
+	}
+	*out = pt;
+	*out_len = len - HEAD;
+	return 1;
 }
 
 struct session_keeper
@@ -169,6 +278,10 @@ struct restore_arg {
 	void *arg;
 	struct session_seal_counts *counts;
 	struct secret *buf;		/* RECORD_MAX bytes, guarded */
+	uint8_t (*ckeys)[STORE_KEY_BYTES];	/* the checkpoint keys of every session record seen */
+	size_t nckeys, capckeys;
+	uint8_t (*orphans)[STORE_KEY_BYTES];
+	size_t norphans, caporphans;
 	/* the sessions restored, told to restored() once the store's walk is
 	 * over (it may call the store: a session it cannot poll is ended) */
 	struct restored_one {
@@ -239,6 +352,11 @@ restore_one(void *arg, const uint8_t rkey[STORE_KEY_BYTES], int64_t expires_ms, 
 	int rc;
 
 	(void)expires_ms;
+	if (a->nckeys == a->capckeys) {
+		a->capckeys = a->capckeys ? 2 * a->capckeys : 64;
+		a->ckeys = xreallocarray(a->ckeys, a->capckeys, sizeof(*a->ckeys));
+	}
+	ckpt_key(rkey, a->ckeys[a->nckeys++]);
 	if (len < HEAD || len - HEAD > RECORD_MAX) {
 		a->counts->unreadable++;
 		return 0;
@@ -275,17 +393,55 @@ out:
 	return 0;
 }
 
+static int
+cmp_key(const void *x, const void *y)
+{
+	return memcmp(x, y, STORE_KEY_BYTES);
+}
+
+/* A checkpoint whose session record is gone (it expired while the daemon
+ * was down and the sweep took it) is collected for deletion. */
+static int
+orphan_one(void *arg, const uint8_t key[STORE_KEY_BYTES], int64_t expires_ms, const void *val, size_t len)
+{
+	struct restore_arg *a = arg;
+
+	(void)expires_ms;
+	(void)val;
+	(void)len;
+	if (a->nckeys > 0 && bsearch(key, a->ckeys, a->nckeys, STORE_KEY_BYTES, cmp_key) != NULL)
+		return 0;
+	if (a->norphans == a->caporphans) {
+		a->caporphans = a->caporphans ? 2 * a->caporphans : 16;
+		a->orphans = xreallocarray(a->orphans, a->caporphans, sizeof(*a->orphans));
+	}
+	memcpy(a->orphans[a->norphans++], key, STORE_KEY_BYTES);
+	return 0;
+}
+
 int
 session_seal_restore(struct session_seal *ss, struct session_table *t, struct vault *v, int64_t now_ms,
     void (*restored)(void *arg, const uint8_t id[SESSION_ID_BYTES], const struct session_info *info), void *arg,
     struct session_seal_counts *counts, const char **errstr)
 {
-	struct restore_arg a = { ss, t, v, now_ms, restored, arg, counts, secret_new(RECORD_MAX), NULL, 0, 0 };
+	struct restore_arg a = { .ss = ss, .t = t, .v = v, .now_ms = now_ms, .restored = restored, .arg = arg,
+		.counts = counts, .buf = secret_new(RECORD_MAX) };
 	int rc;
 
 	memset(counts, 0, sizeof(*counts));
 	rc = ss->st->ops->each(ss->st, STORE_SESSIONS, now_ms, restore_one, &a, errstr);
 	secret_free(a.buf);
+	if (rc == 0) {
+		if (a.nckeys > 0)
+			qsort(a.ckeys, a.nckeys, STORE_KEY_BYTES, cmp_key);
+		rc = ss->st->ops->each(ss->st, STORE_CHECKPOINTS, now_ms, orphan_one, &a, errstr);
+		for (size_t i = 0; rc == 0 && i < a.norphans; i++)
+			if (ss->st->ops->del(ss->st, STORE_CHECKPOINTS, a.orphans[i], errstr) < 0)
+				rc = -1;
+		counts->orphans = a.norphans;
+	}
+	free(a.ckeys);
+	free(a.orphans);
 	for (size_t i = 0; i < a.ndone; i++)
 		if (restored != NULL)
 			restored(arg, a.done[i].id, &a.done[i].info);

@@ -46,6 +46,7 @@ struct session_seal_counts {
 	size_t restored;	/* back in the table, credential in the vault */
 	size_t unreadable;	/* sealed under other keys, or damaged: left in the store, logged */
 	size_t refused;		/* the table refused them (full): left in the store */
+	size_t orphans;		/* checkpoints of sessions no longer kept: deleted */
 };
 
 /*
@@ -59,5 +60,25 @@ struct session_seal_counts {
 int session_seal_restore(struct session_seal *ss, struct session_table *t, struct vault *v, int64_t now_ms,
     void (*restored)(void *arg, const uint8_t id[SESSION_ID_BYTES], const struct session_info *info), void *arg,
     struct session_seal_counts *counts, const char **errstr);
+
+/*
+ * Checkpoints (exchange/checkpoint.h): each session's collection state, one
+ * record per session, key SHA-256("perfagg/checkpoint/v1" || the session's
+ * record key), sealed like the sessions (AES-256-GCM, AAD the label and the
+ * key) under keys_derive("perfagg/seal/checkpoints/v1"). A checkpoint is
+ * deleted with its session (revocation, expiry, refused key) and at restore
+ * when its session record is gone.
+ */
+
+/* Seals (buf, len) as session id's checkpoint, replacing the last one.
+ * Returns 0, or -1 with *errstr. */
+int session_seal_checkpoint_put(struct session_seal *ss, const uint8_t id[SESSION_ID_BYTES], const uint8_t *buf,
+    size_t len, const char **errstr);
+
+/* Opens session id's checkpoint: 1 with *buf (malloc'd: the caller frees)
+ * and *len, 0 when there is none, -1 with *errstr (the store failed, or the
+ * record was sealed under other keys or damaged). */
+int session_seal_checkpoint_get(struct session_seal *ss, const uint8_t id[SESSION_ID_BYTES], int64_t now_ms,
+    uint8_t **buf, size_t *len, const char **errstr);
 
 #endif

@@ -11,7 +11,9 @@
 #include <strings.h>
 
 #include "core/holdings.h"
+#include "core/pack.h"
 #include "core/prim.h"
+#include "exchange/checkpoint.h"
 #include "exchange/feebook.h"
 #include "exchange/pacing.h"
 #include "exchange/pricebook.h"
@@ -49,6 +51,7 @@ struct job {
 	unsigned step_failures;
 	uint64_t cycle_fills;
 	uint64_t cycle_requests;
+	int64_t checkpoint_mono;	/* when the last checkpoint was taken (or the job began) */
 	uint8_t last_req[PRIM_SHA256_BYTES];	/* hash of the last request sent (method, URL, body) */
 	bool last_consumed;		/* ... and it was answered XR_OK */
 	struct fill *buf;		/* a cycle's fills, for non-ascending connectors */
@@ -358,6 +361,34 @@ publish_degraded(struct job *j)
 	}
 }
 
+/* Takes j's checkpoint (between two cycles: checkpoint.h). The poller
+ * thread is the only writer of the collection, so it reads it unlocked. */
+static void
+take_checkpoint(struct poller *p, struct job *j, int64_t mono)
+{
+	struct pack w;
+	const char *err = NULL;
+	int64_t t0 = time_mono_ns();
+	int rc;
+
+	pack_init(&w);
+	rc = checkpoint_save(j->coll, &j->conn, j->history_done, &w, &err);
+	if (rc == 0)
+		rc = p->cfg.checkpoint(p->cfg.checkpoint_arg, j->sid, w.buf, w.len);
+	else
+		log_event(LOG_ERROR, "checkpoint_failed", "{s:s, s:s}", "sid", j->sid_hash, "error", err);
+	j->checkpoint_mono = mono;
+	pthread_mutex_lock(&p->mu);
+	if (rc == 0) {
+		p->counters.checkpoints++;
+		p->counters.checkpoint_bytes = w.len;
+	} else
+		p->counters.checkpoint_failures++;
+	p->counters.checkpoint_ns += time_mono_ns() - t0;
+	pthread_mutex_unlock(&p->mu);
+	pack_free(&w);
+}
+
 static void
 job_finish_cycle(struct poller *p, struct job *j, int64_t mono)
 {
@@ -402,6 +433,9 @@ job_finish_cycle(struct poller *p, struct job *j, int64_t mono)
 	j->coll->st.next_poll_ms = time_now_ms() + iv;
 	pthread_mutex_unlock(&j->coll->mu);
 	j->in_cycle = false;
+	if (p->cfg.checkpoint != NULL && (j->cycle_fills > 0 || backfill_cycle ||
+	    mono - j->checkpoint_mono >= p->cfg.checkpoint_every_ms))
+		take_checkpoint(p, j, mono);
 	j->cycle_fills = 0;
 	pthread_mutex_lock(&p->mu);
 	p->counters.cycles++;
@@ -875,6 +909,8 @@ poller_start(const struct poller_config *cfg, struct session_table *sessions, co
 	p->cfg = *cfg;
 	if (p->cfg.max_transfers == 0)
 		p->cfg.max_transfers = 512;
+	if (p->cfg.checkpoint_every_ms <= 0)
+		p->cfg.checkpoint_every_ms = 300000;
 	p->sessions = sessions;
 	pthread_mutex_init(&p->mu, NULL);
 	p->jobs = bmap_new();
@@ -943,14 +979,17 @@ poller_add(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const struct s
 	return poller_add_ops(p, sid, info, exchange_find(info->exchange), errstr);
 }
 
-int
-poller_add_ops(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const struct session_info *info,
-    const struct exchange_ops *ops, const char **errstr)
+/* Adds a job for sid, resumed from (ckpt, len) when ckpt is not NULL.
+ * Returns 0, 1 (the checkpoint could not be used: started afresh, *errstr
+ * says why) or -1 with *errstr. */
+static int
+add_job(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const struct session_info *info,
+    const struct exchange_ops *ops, const void *ckpt, size_t len, const char **errstr)
 {
 	struct xconf conf = { 0 };
 	struct job *j;
 	bool wake;
-	int m;
+	int m, rc = 0;
 
 	if (ops == NULL) {
 		*errstr = "no connector for this exchange";
@@ -978,6 +1017,16 @@ poller_add_ops(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const stru
 	j->book = p->book;
 	j->coll->st.interval_ms = p->cfg.interval_ms;
 	memcpy(j->coll->st.caveat, j->conn.caveat, sizeof(j->coll->st.caveat));
+	if (ckpt != NULL && checkpoint_load(j->coll, &j->conn, ckpt, len, &j->history_done, errstr) != 0) {
+		/* a connector half loaded cannot be trusted: open it afresh */
+		const char *e2 = NULL;
+
+		xconn_close(&j->conn);
+		if (xconn_open(&j->conn, ops, &conf, &e2) != 0)
+			fatalx("poller: %s reopened: %s", ops->name, e2);
+		rc = 1;
+	}
+	j->checkpoint_mono = time_mono_ms();
 	schedule_entry_init(&j->due);
 	pthread_mutex_lock(&p->mu);
 	if (bmap_put(p->jobs, sid, j) != 0) {
@@ -1001,7 +1050,21 @@ poller_add_ops(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const stru
 	pthread_mutex_unlock(&p->mu);
 	if (wake)
 		transport_wakeup(p->transport);
-	return 0;
+	return rc;
+}
+
+int
+poller_add_ops(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const struct session_info *info,
+    const struct exchange_ops *ops, const char **errstr)
+{
+	return add_job(p, sid, info, ops, NULL, 0, errstr);
+}
+
+int
+poller_add_resumed(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const struct session_info *info,
+    const void *ckpt, size_t len, const char **errstr)
+{
+	return add_job(p, sid, info, exchange_find(info->exchange), ckpt, len, errstr);
 }
 
 void

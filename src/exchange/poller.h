@@ -54,6 +54,15 @@ struct poller_config {
 	 * NULL: not called. */
 	void (*on_credential)(void *arg, const char *sid_hash, const char *exchange, const char *result);
 	void *on_credential_arg;
+	/* Durable checkpoints (checkpoint.h): called on the poller thread
+	 * between two cycles of a session, after a cycle that applied fills or
+	 * completed the history, and otherwise at least every
+	 * checkpoint_every_ms, with the checkpoint's bytes (valid during the
+	 * call, wiped after). Returns 0, or -1 (counted; the next cycle tries
+	 * again). NULL: no checkpoints. */
+	int (*checkpoint)(void *arg, const uint8_t sid[SESSION_ID_BYTES], const uint8_t *buf, size_t len);
+	void *checkpoint_arg;
+	int64_t checkpoint_every_ms;	/* 0: 300000 */
 	/* Base URL overrides: "binance", "binance:futures", ... -> URL. */
 	struct {
 		char key[32];
@@ -80,6 +89,15 @@ int poller_add(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const stru
 /* As poller_add, with the connector given (tests use their own). */
 int poller_add_ops(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const struct session_info *info,
     const struct exchange_ops *ops, const char **errstr);
+
+/* As poller_add, resuming from a checkpoint (ckpt, len; checkpoint.h)
+ * taken by an earlier instance: the session's ledger, holdings, status and
+ * cursors are as they were, and its next cycle reads only what came after.
+ * Returns 0 resumed, 1 started afresh because the checkpoint cannot be
+ * used (*errstr says why: the session backfills again), or -1 with
+ * *errstr as poller_add. */
+int poller_add_resumed(struct poller *p, const uint8_t sid[SESSION_ID_BYTES], const struct session_info *info,
+    const void *ckpt, size_t len, const char **errstr);
 
 /* Stops collecting for sid and frees its ledger (revocation). */
 void poller_remove(struct poller *p, const uint8_t sid[SESSION_ID_BYTES]);
@@ -112,6 +130,9 @@ size_t poller_sessions(struct poller *p, uint8_t (**sids)[SESSION_ID_BYTES]);
 /* Counters for /metrics and tests. */
 struct poller_counters {
 	uint64_t jobs, requests, failures, cycles;
+	uint64_t checkpoints, checkpoint_failures;	/* taken, and failed (save or keeper) */
+	uint64_t checkpoint_bytes;	/* of the last one taken */
+	int64_t checkpoint_ns;		/* time spent taking them (serializing and keeping), total */
 	uint64_t lag_samples;
 	int64_t lag_max_ms;		/* how late a cycle started past its due time */
 	int64_t lag_p99_ms;		/* over the last 4096 cycle starts */

@@ -489,13 +489,17 @@ admin(struct exsim *w, const struct exsim_request *rq, struct exsim_response *rs
 	} else if (strcmp(rq->path, "/exsim/closes") == 0) {
 		closes(w, rq, rs);
 	} else if (strcmp(rq->path, "/exsim/stats") == 0) {
-		json_t *o, *by = json_object();
+		json_t *o, *by = json_object(), *paths = json_object();
 		pthread_mutex_lock(&w->mu);
 		for (int j = 0; j < F_N; j++)
 			json_object_set_new(by, fault_names[j], json_integer((json_int_t)w->stats_by_fault[j]));
-		o = json_pack("{s:I, s:I, s:o, s:I, s:I}", "requests", (json_int_t)w->stats_requests,
-		    "faults", (json_int_t)w->stats_faults, "by_fault", by, "accounts", (json_int_t)w->naccounts,
-		    "start_ms", (json_int_t)w->start_ms);
+		for (size_t j = 0; j < w->nstats_paths; j++)
+			json_object_set_new(paths, w->stats_paths[j].path, json_integer((json_int_t)w->stats_paths[j].n));
+		if (w->stats_other_paths > 0)
+			json_object_set_new(paths, "other", json_integer((json_int_t)w->stats_other_paths));
+		o = json_pack("{s:I, s:I, s:o, s:o, s:I, s:I}", "requests", (json_int_t)w->stats_requests,
+		    "faults", (json_int_t)w->stats_faults, "by_fault", by, "by_path", paths, "accounts",
+		    (json_int_t)w->naccounts, "start_ms", (json_int_t)w->start_ms);
 		pthread_mutex_unlock(&w->mu);
 		body_json(rs, 200, o);
 	} else
@@ -544,6 +548,26 @@ not_found(struct exsim_response *rs, const struct exsim_venue *v)
 		exsim_json(rs, 404, "{\"error\":\"not found\"}");
 }
 
+/* Counts a request to path. Called with w->mu held. */
+static void
+count_path(struct exsim *w, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < w->nstats_paths; i++)
+		if (strcmp(w->stats_paths[i].path, path) == 0)
+			break;
+	if (i == w->nstats_paths) {
+		if (i == EXSIM_STATS_PATHS || strlen(path) >= sizeof(w->stats_paths[0].path)) {
+			w->stats_other_paths++;
+			return;
+		}
+		snprintf(w->stats_paths[i].path, sizeof(w->stats_paths[i].path), "%s", path);
+		w->nstats_paths++;
+	}
+	w->stats_paths[i].n++;
+}
+
 void
 exsim_dispatch(struct exsim *w, const struct exsim_request *rq0, struct exsim_response *rs)
 {
@@ -559,6 +583,7 @@ exsim_dispatch(struct exsim *w, const struct exsim_request *rq0, struct exsim_re
 	rq.now_ms += F->clock_offset_ms;
 	pthread_mutex_lock(&w->mu);
 	w->stats_requests++;
+	count_path(w, rq.path);
 	if (v != NULL) {
 		/* every draw happens on every request, so one probability does
 		 * not shift the sequence of another */

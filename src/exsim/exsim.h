@@ -44,6 +44,7 @@
  */
 #ifndef PERFAGG_EXSIM_EXSIM_H
 #define PERFAGG_EXSIM_EXSIM_H
+#define EXSIM_STATS_PATHS 256
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -166,6 +167,14 @@ struct exsim {
 	int64_t banned_until_ms;
 	uint64_t stats_requests, stats_faults;
 	uint64_t stats_by_fault[6];	/* 5xx, 429, timeout, truncate, malformed, overlap */
+	/* requests by path (query string excluded), for tests that count
+	 * what a client asked for; paths past the table count as "other" */
+	struct {
+		char path[96];
+		uint64_t n;
+	} stats_paths[EXSIM_STATS_PATHS];
+	size_t nstats_paths;
+	uint64_t stats_other_paths;
 	struct bmap *by_key;		/* SHA-256(venue name || NUL || api_key) -> account */
 };
 

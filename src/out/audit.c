@@ -39,7 +39,7 @@ static const struct {
 	{ "count", AUDIT_K_INT }, { "ttl_s", AUDIT_K_INT }, { "ciphertext_len", AUDIT_K_INT },
 	{ "api_key_len", AUDIT_K_INT }, { "secret_len", AUDIT_K_INT }, { "passphrase_len", AUDIT_K_INT },
 	{ "status", AUDIT_K_INT }, { "restored", AUDIT_K_INT }, { "unreadable", AUDIT_K_INT },
-	{ "refused", AUDIT_K_INT },
+	{ "refused", AUDIT_K_INT }, { "resumed", AUDIT_K_INT }, { "backfilling", AUDIT_K_INT },
 	{ "sandbox", AUDIT_K_BOOL }, { "hardware_backed", AUDIT_K_BOOL },
 	{ "settings", AUDIT_K_JSON },
 };

@@ -10,6 +10,7 @@
 
 #include "core/prim.h"
 #include "enclave/keys.h"
+#include "enclave/secret.h"
 #include "enclave/session.h"
 #include "exchange/poller.h"
 #include "out/ingest.h"
@@ -39,7 +40,7 @@ struct publisher {
 	struct keys *keys;
 	struct outbox *outbox;
 	struct store *store;		/* NULL: progress in memory only */
-	uint8_t client_key[32];		/* HMAC key of client ids, derived from the enclave keys */
+	struct secret *client_key;	/* HMAC key of client ids, derived from the enclave keys (guarded) */
 	struct bmap *kept;		/* record key -> int64_t until, progress read from the store at start */
 
 	pthread_mutex_t pass_mu;	/* one pass at a time; states */
@@ -87,7 +88,8 @@ build_one(struct pass_arg *a, const struct ledger *l, int64_t start, int64_t end
 	const char *err = NULL;
 	json_t *doc;
 
-	ingest_client_id(cid, a->pb->client_key, a->sid, SESSION_ID_BYTES);
+	ingest_client_id(cid, secret_acquire(a->pb->client_key), a->sid, SESSION_ID_BYTES);
+	secret_release(a->pb->client_key);
 	doc = ingest_build(l, &per, keys_sign, a->pb->keys, keys_id(a->pb->keys), &err);
 	if (doc == NULL) {
 		log_event(LOG_ERROR, "ingest_build_failed", "{s:s, s:s}", "sid", a->info->id_hash, "error", err);
@@ -288,6 +290,7 @@ publisher_start(const struct publisher_config *cfg, struct poller *p, struct ses
     struct keys *keys, struct outbox *ob, const char **errstr)
 {
 	struct publisher *pb = xcalloc(1, sizeof(*pb));
+	int rc;
 
 	if (cfg->interval_ms <= 0)
 		fatalx("publisher_start: interval must be positive");
@@ -298,8 +301,12 @@ publisher_start(const struct publisher_config *cfg, struct poller *p, struct ses
 	pb->keys = keys;
 	pb->outbox = ob;
 	pb->store = cfg->store;
-	if (keys_derive(keys, "perfagg/ingest/client-id/v1", pb->client_key) != 0) {
+	pb->client_key = secret_new(KEYS_DERIVED_BYTES);
+	rc = keys_derive(keys, "perfagg/ingest/client-id/v1", secret_acquire(pb->client_key));
+	secret_release(pb->client_key);
+	if (rc != 0) {
 		*errstr = "cannot derive the client id key";
+		secret_free(pb->client_key);
 		free(pb->connector_version);
 		free(pb);
 		return NULL;
@@ -311,7 +318,7 @@ publisher_start(const struct publisher_config *cfg, struct poller *p, struct ses
 			bmap_sweep(pb->kept, drop_all, NULL);
 			bmap_free(pb->kept);
 			bmap_free(pb->states);
-			OPENSSL_cleanse(pb->client_key, sizeof(pb->client_key));
+			secret_free(pb->client_key);
 			free(pb->connector_version);
 			free(pb);
 			return NULL;
@@ -355,7 +362,7 @@ publisher_stop(struct publisher *pb)
 		bmap_sweep(pb->kept, drop_all, NULL);
 		bmap_free(pb->kept);
 	}
-	OPENSSL_cleanse(pb->client_key, sizeof(pb->client_key));
+	secret_free(pb->client_key);
 	pthread_mutex_destroy(&pb->pass_mu);
 	pthread_mutex_destroy(&pb->stop_mu);
 	pthread_cond_destroy(&pb->stop_cv);

@@ -44,6 +44,9 @@ static const struct item items[] = {
 	  "shortest session lifetime a client may ask for, seconds" },
 	{ "SESSION_CLEANUP_INTERVAL", "session-cleanup-interval", K_INT, "3600000", 100, 7 * DAY * 1000LL,
 	  OFF(cleanup_interval_ms), "period of the expired-session sweep, milliseconds" },
+	{ "CHECKPOINT_INTERVAL", "checkpoint-interval", K_INT, "300000", 1000, DAY * 1000LL, OFF(checkpoint_interval_ms),
+	  "longest time between two checkpoints of a quiet session, milliseconds (a cycle that applies fills "
+	  "checkpoints at once)" },
 	{ "RATE_LIMIT_MAX", "rate-limit-max", K_INT, "100", 1, 1000000000, OFF(rate_limit_max),
 	  "requests allowed per client address per window (GET /health is exempt)" },
 	{ "RATE_LIMIT_WINDOW", "rate-limit-window", K_INT, "900000", 1000, 7 * DAY * 1000LL,

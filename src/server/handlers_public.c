@@ -22,12 +22,15 @@ handle_health(struct server *srv, const struct http_request *req, struct http_re
 	 * or a fixed name from the code: nothing needs escaping. */
 	resp->raw = xasprintf("{\"status\":\"ok\",\"version\":\"%s\",\"uptime_s\":%lld,\"active_sessions\":%lld,"
 	    "\"attestation_type\":\"%s\",\"hardware_backed\":%s,\"poller\":{\"sessions\":%llu,\"requests\":%llu,"
-	    "\"failures\":%llu,\"cycles\":%llu,\"lag_p99_ms\":%lld,\"lag_max_ms\":%lld}}",
+	    "\"failures\":%llu,\"cycles\":%llu,\"lag_p99_ms\":%lld,\"lag_max_ms\":%lld,\"checkpoints\":%llu,"
+	    "\"checkpoint_failures\":%llu,\"checkpoint_bytes\":%llu,\"checkpoint_ms\":%lld}}",
 	    PERFAGG_VERSION, (long long)((time_mono_ms() - srv->started_mono_ms) / 1000),
 	    (long long)session_count_active(srv->sessions, time_now_ms()), srv->attest->attestation_type,
 	    srv->attest->hardware_backed ? "true" : "false", (unsigned long long)pc.jobs,
 	    (unsigned long long)pc.requests, (unsigned long long)pc.failures, (unsigned long long)pc.cycles,
-	    (long long)pc.lag_p99_ms, (long long)pc.lag_max_ms);
+	    (long long)pc.lag_p99_ms, (long long)pc.lag_max_ms, (unsigned long long)pc.checkpoints,
+	    (unsigned long long)pc.checkpoint_failures, (unsigned long long)pc.checkpoint_bytes,
+	    (long long)(pc.checkpoint_ns / 1000000));
 	resp->raw_len = strlen(resp->raw);
 	resp->status = 200;
 }

@@ -1,7 +1,9 @@
 #include "server/server.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -49,12 +51,46 @@ static void
 repoll(void *arg, const uint8_t id[SESSION_ID_BYTES], const struct session_info *info)
 {
 	struct server *srv = arg;
-	const char *e = NULL;
+	const char *e = NULL, *ce = NULL;
+	uint8_t *ckpt = NULL;
+	size_t len = 0;
+	int rc;
 
-	if (poller_add(srv->poller, id, info, &e) != 0) {
+	/* its checkpoint, if any, resumes it where it was: no new backfill */
+	rc = session_seal_checkpoint_get(srv->seal, id, time_now_ms(), &ckpt, &len, &ce);
+	if (rc < 0)
+		log_event(LOG_WARN, "checkpoint_unreadable", "{s:s, s:s}", "sid", info->id_hash, "error", ce);
+	rc = poller_add_resumed(srv->poller, id, info, ckpt, len, &e);
+	if (ckpt != NULL) {
+		OPENSSL_cleanse(ckpt, len);
+		free(ckpt);
+	}
+	if (rc < 0) {
 		log_event(LOG_WARN, "session_restore_refused", "{s:s, s:s}", "sid", info->id_hash, "error", e);
 		session_revoke(srv->sessions, id, time_now_ms());
+		return;
 	}
+	if (rc == 0 && len > 0)
+		srv->restore_resumed++;
+	else {
+		srv->restore_backfilling++;
+		if (rc == 1)
+			log_event(LOG_WARN, "checkpoint_refused", "{s:s, s:s}", "sid", info->id_hash, "error", e);
+	}
+}
+
+/* The poller's checkpoint keeper: sealed into the store. */
+static int
+keep_checkpoint(void *arg, const uint8_t id[SESSION_ID_BYTES], const uint8_t *buf, size_t len)
+{
+	struct server *srv = arg;
+	const char *e = NULL;
+
+	if (session_seal_checkpoint_put(srv->seal, id, buf, len, &e) != 0) {
+		log_event(LOG_ERROR, "checkpoint_keep_failed", "{s:s}", "error", e);
+		return -1;
+	}
+	return 0;
 }
 
 static void *
@@ -276,7 +312,9 @@ server_start(struct server *srv, const struct config *cfg, char *err, size_t err
 			.max_transfers = (unsigned)cfg->poll_max_transfers, .ca_bundle = cfg->exchange_ca_bundle,
 			.require_read_only = cfg->require_read_only, .ip_budgets = cfg->poll_ip_budgets,
 			.key_budgets = cfg->poll_key_budgets,
-			.on_credential = audit_credential, .on_credential_arg = srv };
+			.on_credential = audit_credential, .on_credential_arg = srv,
+			.checkpoint = srv->seal != NULL ? keep_checkpoint : NULL, .checkpoint_arg = srv,
+			.checkpoint_every_ms = cfg->checkpoint_interval_ms };
 		if (pc.min_interval_ms > pc.interval_ms)
 			pc.min_interval_ms = pc.interval_ms;
 		if (cfg->exchange_base_urls != NULL && poller_parse_urls(&pc, cfg->exchange_base_urls, &e) != 0) {
@@ -296,9 +334,12 @@ server_start(struct server *srv, const struct config *cfg, char *err, size_t err
 			goto fail;
 		}
 		store_sweep_logged(srv->store);
-		log_event(LOG_INFO, "sessions_restored", "{s:I, s:I, s:I}", "restored", (json_int_t)sc.restored,
-		    "unreadable", (json_int_t)sc.unreadable, "refused", (json_int_t)sc.refused);
+		log_event(LOG_INFO, "sessions_restored", "{s:I, s:I, s:I, s:I, s:I, s:I}", "restored",
+		    (json_int_t)sc.restored, "resumed", (json_int_t)srv->restore_resumed, "backfilling",
+		    (json_int_t)srv->restore_backfilling, "unreadable", (json_int_t)sc.unreadable, "refused",
+		    (json_int_t)sc.refused, "orphan_checkpoints", (json_int_t)sc.orphans);
 		audit_event(srv->audit, "sessions_restored", AUDIT_INT("restored", sc.restored),
+		    AUDIT_INT("resumed", srv->restore_resumed), AUDIT_INT("backfilling", srv->restore_backfilling),
 		    AUDIT_INT("unreadable", sc.unreadable), AUDIT_INT("refused", sc.refused));
 	}
 

@@ -21,6 +21,8 @@ struct server {
 	struct session_table *sessions;
 	struct store *store;		/* durable state (store.h) */
 	struct session_seal *seal;	/* sessions kept in it; NULL: keys generated, not kept */
+	size_t restore_resumed;		/* sessions restored from their checkpoints at start */
+	size_t restore_backfilling;	/* ... and restored without one (backfilling again) */
 	struct replay *replay;
 	struct ratelimit *ratelimit;
 	struct poller *poller;

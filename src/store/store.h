@@ -33,6 +33,7 @@ struct store;
 enum store_kind {
 	STORE_SESSIONS = 1,		/* session_seal.h: a session and its sealed credential */
 	STORE_PUBLISHED = 2,		/* publisher.h: how far a session's aggregates were sent */
+	STORE_CHECKPOINTS = 3,		/* session_seal.h: a session's sealed collection checkpoint */
 };
 
 /* A record, as store_ops.each hands it over (valid during the call). */
@@ -62,6 +63,11 @@ struct store_ops {
 	 * *errstr. Committed when it returns. */
 	int (*put)(struct store *st, enum store_kind kind, const uint8_t key[STORE_KEY_BYTES], int64_t expires_ms,
 	    const void *val, size_t len, const char **errstr);
+	/* Reads record key of kind if not expired at now_ms: 1 with *val
+	 * (malloc'd, the caller frees) and *len, 0 when there is none, -1 with
+	 * *errstr. */
+	int (*get)(struct store *st, enum store_kind kind, const uint8_t key[STORE_KEY_BYTES], int64_t now_ms,
+	    void **val, size_t *len, const char **errstr);
 	/* Deletes record key of kind, overwriting its bytes: 1 deleted, 0 there
 	 * was none, -1 with *errstr. */
 	int (*del)(struct store *st, enum store_kind kind, const uint8_t key[STORE_KEY_BYTES], const char **errstr);

@@ -216,6 +216,46 @@ out:
 }
 
 static int
+sqlite_get(struct store *base, enum store_kind kind, const uint8_t key[STORE_KEY_BYTES], int64_t now_ms, void **val,
+    size_t *len, const char **errstr)
+{
+	struct sqlite_store *s = (struct sqlite_store *)base;
+	static const char sql[] = "SELECT value FROM records WHERE kind = ?1 AND key = ?2 AND "
+	    "(expires_ms = 0 OR expires_ms > ?3)";
+	sqlite3_stmt *st = NULL;
+	int rc = -1, step;
+
+	*val = NULL;
+	*len = 0;
+	pthread_mutex_lock(&s->mu);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		fail_db(s->db, sql, errstr);
+		goto out;
+	}
+	sqlite3_bind_int(st, 1, (int)kind);
+	sqlite3_bind_blob(st, 2, key, STORE_KEY_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now_ms);
+	step = sqlite3_step(st);
+	if (step == SQLITE_DONE) {
+		rc = 0;
+		goto out;
+	}
+	if (step != SQLITE_ROW) {
+		fail_db(s->db, sql, errstr);
+		goto out;
+	}
+	*len = (size_t)sqlite3_column_bytes(st, 0);
+	*val = xmalloc(*len > 0 ? *len : 1);
+	if (*len > 0)
+		memcpy(*val, sqlite3_column_blob(st, 0), *len);
+	rc = 1;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+static int
 sqlite_del(struct store *base, enum store_kind kind, const uint8_t key[STORE_KEY_BYTES], const char **errstr)
 {
 	struct sqlite_store *s = (struct sqlite_store *)base;
@@ -272,6 +312,7 @@ const struct store_ops store_sqlite = {
 	.claimed = sqlite_claimed,
 	.sweep = sqlite_sweep,
 	.put = sqlite_put,
+	.get = sqlite_get,
 	.del = sqlite_del,
 	.each = sqlite_each,
 };

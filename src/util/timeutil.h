@@ -13,6 +13,7 @@
 
 int64_t time_now_ms(void);		/* CLOCK_REALTIME */
 int64_t time_mono_ms(void);
+int64_t time_mono_ns(void);		/* CLOCK_MONOTONIC, for measuring short work */
 struct timespec;
 /* The CLOCK_REALTIME instant ms from now, for pthread_cond_timedwait(). */
 void time_deadline(struct timespec *out, int64_t ms);		/* CLOCK_MONOTONIC: for intervals and timeouts */

@@ -246,12 +246,76 @@ setup(void **state)
 	return secret_init();
 }
 
+static size_t
+ncheckpoints(struct store *st)
+{
+	size_t n = 0;
+	const char *err = NULL;
+
+	assert_int_equal(st->ops->each(st, STORE_CHECKPOINTS, T0, count, &n, &err), 0);
+	return n;
+}
+
+/* A session's checkpoint: sealed, read back only under the same keys and
+ * for the same session, replaced by the next, deleted with its session,
+ * and collected at restore when its session is gone. */
+static void
+test_checkpoints(void **state)
+{
+	const char *err = NULL;
+	struct store *st = store_sqlite.open(":memory:", &err);
+	struct keys *k = keys_generate(), *other = keys_generate();
+	struct world a, b;
+	struct session_info info, info2;
+	struct session_seal_counts c;
+	struct session_seal *wrong;
+	uint8_t id[SESSION_ID_BYTES], id2[SESSION_ID_BYTES], *buf;
+	size_t len;
+
+	(void)state;
+	open_world(&a, st, k);
+	create(&a, id, &info);
+	create(&a, id2, &info2);
+	assert_int_equal(session_seal_checkpoint_get(a.ss, id, T0, &buf, &len, &err), 0);	/* none yet */
+	assert_int_equal(session_seal_checkpoint_put(a.ss, id, (const uint8_t *)"first", 5, &err), 0);
+	assert_int_equal(session_seal_checkpoint_put(a.ss, id, (const uint8_t *)"second state", 12, &err), 0);
+	assert_int_equal(session_seal_checkpoint_put(a.ss, id2, (const uint8_t *)"other", 5, &err), 0);
+	assert_int_equal(ncheckpoints(st), 2);	/* replaced, not added */
+	assert_int_equal(session_seal_checkpoint_get(a.ss, id, T0, &buf, &len, &err), 1);
+	assert_int_equal(len, 12);
+	assert_memory_equal(buf, "second state", 12);
+	free(buf);
+	/* sealed: other keys cannot read it */
+	wrong = session_seal_new(st, other, &err);
+	assert_int_equal(session_seal_checkpoint_get(wrong, id, T0, &buf, &len, &err), -1);
+	assert_null(buf);
+	session_seal_free(wrong);
+	/* revoked: its checkpoint goes with it */
+	assert_int_equal(session_revoke(a.t, id2, T0), 0);
+	assert_int_equal(ncheckpoints(st), 1);
+	close_world(&a);
+
+	/* the session's record gone behind the daemon's back (swept after it
+	 * expired while down): its checkpoint is an orphan, deleted at restore */
+	assert_int_equal(st->ops->sweep(st, info.expires_ms + 1, &err), 1);
+	open_world(&b, st, k);
+	assert_int_equal(session_seal_restore(b.ss, b.t, b.v, T0, NULL, NULL, &c, &err), 0);
+	assert_int_equal(c.restored, 0);
+	assert_int_equal(c.orphans, 1);
+	assert_int_equal(ncheckpoints(st), 0);
+	close_world(&b);
+	keys_free(k);
+	keys_free(other);
+	st->ops->close(st);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_does_not_open),
+		cmocka_unit_test(test_checkpoints),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -71,6 +71,17 @@ test_records(void **state)
 	assert_int_equal(st->ops->put(st, STORE_PUBLISHED, a, 0, "abc", 3, &err), 0);
 	assert_int_equal(st->ops->each(st, STORE_SESSIONS, 50, count_rec, &n, &err), 0);
 	assert_int_equal(n, 2);
+	{
+		void *v = NULL;
+		size_t len = 0;
+		assert_int_equal(st->ops->get(st, STORE_SESSIONS, a, 50, &v, &len, &err), 1);
+		assert_int_equal(len, 3);
+		assert_memory_equal(v, "abc", 3);	/* the replacement */
+		free(v);
+		assert_int_equal(st->ops->get(st, STORE_SESSIONS, a, 150, &v, &len, &err), 0);	/* expired */
+		assert_null(v);
+		assert_int_equal(st->ops->get(st, STORE_CHECKPOINTS, a, 50, &v, &len, &err), 0);	/* other kind */
+	}
 	n = 0;
 	assert_int_equal(st->ops->each(st, STORE_SESSIONS, 150, count_rec, &n, &err), 0);
 	assert_int_equal(n, 1);	/* a expired, not listed */
