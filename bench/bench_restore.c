@@ -3,7 +3,7 @@
  * perfaggd keeps them (issue #10's "time from start to serving 10,000
  * restored sessions" and "store size per session").
  *
- *	bench_restore [N=10000] [--keep DIR]
+ *	bench_restore [N=10000] [--keep DIR] [--checkpoint FILLS]
  *
  *  1. Sealing: key files written as `perfaggd keygen` writes them
  *     (keys_generate + keys_save) and loaded back (keys_load), the store
@@ -17,6 +17,14 @@
  *     does again, timed step by step: load the keys, open the store, a new
  *     vault and table, session_seal_restore. Every session must come back,
  *     one credential is compared byte for byte.
+ *
+ * With --checkpoint FILLS every session also gets a checkpoint
+ * (exchange/checkpoint.h) as the poller takes them: one real collection
+ * with FILLS Binance spot fills applied (ledger and holdings; 7 symbols,
+ * one fill a minute, a quarter of them paying their fee in BNB) and a
+ * Binance spot connector, saved once and sealed under every session's
+ * key (session_seal_checkpoint_put), so that the restore and the daemon's
+ * start open and load a checkpoint per session.
  *
  * The files live in a fresh temporary directory, removed at the end. With
  * --keep DIR (DIR must not exist) they are left in DIR: DIR/enclave.key,
@@ -41,6 +49,8 @@
 #include "enclave/session.h"
 #include "enclave/session_seal.h"
 #include "enclave/vault.h"
+#include "exchange/checkpoint.h"
+#include "exchange/collection.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -151,13 +161,74 @@ remove_all(const struct paths *p)
 		fprintf(stderr, "bench_restore: cannot remove %s: %s\n", p->dir, strerror(errno));
 }
 
+/* One checkpoint of a Binance spot session with nfills fills (see above). */
+static void
+build_checkpoint(size_t nfills, struct pack *w)
+{
+	static const char *const syms[] = { "BTC/USDT", "ETH/USDT", "BNB/USDT", "SOL/USDT", "XRP/USDT", "ADA/USDT",
+		"DOGE/USDT" };
+	struct collection *c = collection_new("binance", FILL_SPOT);
+	struct xconf conf = { .market = FILL_SPOT, .base_url = "http://127.0.0.1:9" };
+	struct xconn conn;
+	const char *e = NULL;
+	int64_t t0 = time_now_ms() - (int64_t)nfills * 60000;
+
+	for (size_t i = 0; i < nfills; i++) {
+		struct fill f = { 0 };
+		struct dec fee;
+		enum ledger_outcome oc;
+		const char *sym = syms[i % 7];
+		char num[32];
+
+		snprintf(f.id, sizeof(f.id), "%zu", i + 1);
+		f.timestamp = t0 + (int64_t)i * 60000;
+		if (fill_set_symbol(&f, sym, strlen(sym), &e) != 0)
+			fatalx("fill: %s", e);
+		f.side = (i / 7) % 2 == 0 ? FILL_BUY : FILL_SELL;
+		snprintf(num, sizeof(num), "%zu.%02zu", 100 + i % 50, i % 100);
+		if (dec_parse(num, strlen(num), &f.price, &e) != 0 ||
+		    dec_parse("0.5", 3, &f.amount, &e) != 0)
+			fatalx("fill: %s", e);
+		f.market = FILL_SPOT;
+		if (dec_parse(i % 4 == 0 ? "0.001" : "0.05", i % 4 == 0 ? 5 : 4, &fee, &e) != 0 ||
+		    fill_add_fee(&f, fee, i % 4 == 0 ? "BNB" : "USDT", &e) != 0)
+			fatalx("fill: %s", e);
+		if (ledger_apply(c->ledger, &f, &oc, &e) != 0 || holdings_fill(c->holdings, &f, &e) != 0)
+			fatalx("fill %zu: %s", i, e);
+	}
+	c->st.interval_ms = 60000;
+	c->st.backfill_done = true;
+	c->st.fills_applied = nfills;
+	collection_set_state(c, POLL_ACTIVE);
+	if (xconn_open(&conn, exchange_find("binance"), &conf, &e) != 0)
+		fatalx("connector: %s", e);
+	conn.validated = conn.backfill_done = true;
+	if (checkpoint_save(c, &conn, true, w, &e) != 0)
+		fatalx("checkpoint: %s", e);
+	/* it must load as the daemon will load it */
+	{
+		struct collection *c2 = collection_new("binance", FILL_SPOT);
+		struct xconn conn2;
+		bool hd;
+		if (xconn_open(&conn2, exchange_find("binance"), &conf, &e) != 0 ||
+		    checkpoint_load(c2, &conn2, w->buf, w->len, &hd, &e) != 0)
+			fatalx("checkpoint does not load: %s", e);
+		xconn_close(&conn2);
+		collection_unref(c2);
+	}
+	xconn_close(&conn);
+	collection_unref(c);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct paths p;
 	const char *keep = NULL, *e = NULL;
 	char tmpl[] = "/tmp/bench_restore.XXXXXX", *keys_hex, id_hex[SESSION_ID_HEX_LEN + 1];
-	size_t n = 10000, back = 0;
+	size_t n = 10000, back = 0, ckpt_fills = 0;
+	struct pack ckpt;
+	double ckpt_s = 0;
 	struct keys *k;
 	struct store *st;
 	struct session_seal *ss;
@@ -175,8 +246,10 @@ main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--keep") == 0 && i + 1 < argc)
 			keep = argv[++i];
+		else if (strcmp(argv[i], "--checkpoint") == 0 && i + 1 < argc)
+			ckpt_fills = strtoul(argv[++i], NULL, 10);
 		else if ((n = strtoul(argv[i], NULL, 10)) == 0) {
-			fprintf(stderr, "usage: bench_restore [N=10000] [--keep DIR]\n");
+			fprintf(stderr, "usage: bench_restore [N=10000] [--keep DIR] [--checkpoint FILLS]\n");
 			return 2;
 		}
 	}
@@ -231,6 +304,9 @@ main(int argc, char **argv)
 	checkpoint(&p);
 	empty_bytes = store_bytes(&p);
 	lat = xcalloc(n, sizeof(*lat));
+	pack_init(&ckpt);
+	if (ckpt_fills > 0)
+		build_checkpoint(ckpt_fills, &ckpt);
 	now = time_now_ms();
 	t0 = bench_now_s();
 	for (size_t i = 0; i < n; i++) {
@@ -244,10 +320,19 @@ main(int argc, char **argv)
 		if (vault_put(v, &c, &h, &e) != 0 || session_create(t, &sp, h, now, id, &info, &e) != 0)
 			fatalx("session %zu: %s", i, e);
 		lat[i] = bench_now_s() - s0;
+		if (ckpt.len > 0) {
+			s0 = bench_now_s();
+			if (session_seal_checkpoint_put(ss, id, ckpt.buf, ckpt.len, &e) != 0)
+				fatalx("checkpoint %zu: %s", i, e);
+			ckpt_s += bench_now_s() - s0;
+		}
 		if (i == 0)
 			memcpy(first_id, id, SESSION_ID_BYTES);
 	}
-	seal_s = bench_now_s() - t0;
+	seal_s = bench_now_s() - t0 - ckpt_s;
+	if (ckpt.len > 0)
+		printf("checkpoints: %zu of %zu bytes (%zu fills) sealed in %.2f s, %.0f /s\n", n, ckpt.len, ckpt_fills,
+		    ckpt_s, (double)n / ckpt_s);
 	rss_sealed = bench_maxrss_kib();
 	live_bytes = store_bytes(&p);
 	if (st->ops->each(st, STORE_SESSIONS, time_now_ms(), sum_record, &sum, &e) != 0 || sum.n != n)
@@ -302,6 +387,7 @@ main(int argc, char **argv)
 		    p.pub, p.data, id_hex);
 	} else
 		remove_all(&p);
+	pack_free(&ckpt);
 	OPENSSL_cleanse(keys_hex, n * (2 * CRED_LEN + 2));
 	free(keys_hex);
 	free(lat);

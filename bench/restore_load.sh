@@ -11,10 +11,14 @@
 #     GET /enclave/session for the kept session id (the listener opens only
 #     after every session is restored and handed to the poller), what the
 #     daemon logged as restored, and its RSS then.
-# Usage: bash bench/restore_load.sh [N=10000]
+#  With FILLS > 0 (default 60) every session also has a checkpoint of a
+#  Binance spot account with FILLS fills (bench_restore --checkpoint), which
+#  the daemon opens and loads for every session before it listens.
+# Usage: bash bench/restore_load.sh [N=10000] [FILLS=60]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-10000}
+fills=${2:-60}
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build-bench -j "$(nproc)" >/dev/null
 B=build-bench
@@ -25,7 +29,7 @@ cleanup() { [ -n "$dpid" ] && kill "$dpid" 2>/dev/null; wait 2>/dev/null || true
 trap cleanup EXIT
 
 echo "== 1. sealing and restoring $n sessions in process (bench_restore)"
-"$B/bench_restore" "$n" --keep "$tmp/kept" | tee "$tmp/bench.out" | sed 's/^/   /'
+"$B/bench_restore" "$n" --keep "$tmp/kept" --checkpoint "$fills" | tee "$tmp/bench.out" | sed 's/^/   /'
 sid=$(sed -n 's/^session_id //p' "$tmp/bench.out")
 kept="$tmp/kept"
 

@@ -26,6 +26,8 @@ save_status(const struct poll_status *st, bool history_done, struct pack *w)
 	pack_u64(w, st->cycle_requests);
 	pack_u64(w, st->max_cycle_requests);
 	pack_u64(w, st->repeats);
+	pack_i64(w, st->checkpoint_ms);
+	pack_u64(w, st->checkpoint_fills);
 	pack_bool(w, st->permissions_known);
 	pack_bool(w, st->can_trade);
 	pack_bool(w, st->can_withdraw);
@@ -59,6 +61,8 @@ load_status(struct unpack *r, struct poll_status *st, bool *history_done)
 	st->cycle_requests = unpack_u64(r);
 	st->max_cycle_requests = unpack_u64(r);
 	st->repeats = unpack_u64(r);
+	st->checkpoint_ms = unpack_i64(r);
+	st->checkpoint_fills = unpack_u64(r);
 	st->permissions_known = unpack_bool(r);
 	st->can_trade = unpack_bool(r);
 	st->can_withdraw = unpack_bool(r);

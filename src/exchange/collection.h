@@ -48,6 +48,10 @@ struct poll_status {
 	int64_t next_poll_ms;
 	int64_t interval_ms;
 	uint64_t requests, fills_applied, duplicates, stale, rejected;
+	/* the last checkpoint kept (checkpoint.h): when, and the fills it
+	 * holds (what a restart resumes from); 0 = none */
+	int64_t checkpoint_ms;
+	uint64_t checkpoint_fills;
 	uint64_t cycles;		/* completed poll cycles */
 	uint64_t cycle_requests;	/* requests of the last completed cycle */
 	uint64_t max_cycle_requests;	/* the most any completed cycle took */

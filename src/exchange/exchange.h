@@ -270,6 +270,14 @@ struct exchange_ops {
 	 * again in that first cycle (forced), and the key's permissions are
 	 * reported again where they come with a request the cycle makes anyway.
 	 *
+	 * An ascending connector (see the ordering contract) may also be saved
+	 * between two requests of a cycle, after an XR_OK: its cursors (fills,
+	 * flows, funding) move with what it emits, which the poller applies at
+	 * once, so a save there describes exactly what was applied, and a load
+	 * goes on from there with a new cycle (the poller checkpoints a long
+	 * backfill that way). A non-ascending connector's fills are held in the
+	 * poller until its walk is complete; it is saved between cycles only.
+	 *
 	 * save() appends to w and returns 0 (-1 with nothing written on a
 	 * connector bug). load() treats r as untrusted: every count, string,
 	 * enum and index is checked; it returns 0, or -1 with *errstr and c in

@@ -371,12 +371,26 @@ take_checkpoint(struct poller *p, struct job *j, int64_t mono)
 	int64_t t0 = time_mono_ns();
 	int rc;
 
+	int64_t was_ms = j->coll->st.checkpoint_ms;
+	uint64_t was_fills = j->coll->st.checkpoint_fills;
+
+	/* the checkpoint says what it holds, itself included */
+	pthread_mutex_lock(&j->coll->mu);
+	j->coll->st.checkpoint_ms = time_now_ms();
+	j->coll->st.checkpoint_fills = j->coll->st.fills_applied;
+	pthread_mutex_unlock(&j->coll->mu);
 	pack_init(&w);
 	rc = checkpoint_save(j->coll, &j->conn, j->history_done, &w, &err);
 	if (rc == 0)
 		rc = p->cfg.checkpoint(p->cfg.checkpoint_arg, j->sid, w.buf, w.len);
 	else
 		log_event(LOG_ERROR, "checkpoint_failed", "{s:s, s:s}", "sid", j->sid_hash, "error", err);
+	if (rc != 0) {
+		pthread_mutex_lock(&j->coll->mu);
+		j->coll->st.checkpoint_ms = was_ms;
+		j->coll->st.checkpoint_fills = was_fills;
+		pthread_mutex_unlock(&j->coll->mu);
+	}
 	j->checkpoint_mono = mono;
 	pthread_mutex_lock(&p->mu);
 	if (rc == 0) {
@@ -697,6 +711,12 @@ job_done(struct poller *p, struct job *j, const struct transport_done *d, int64_
 		pthread_mutex_lock(&j->coll->mu);
 		snprintf(j->coll->st.progress, sizeof(j->coll->st.progress), "%s", j->conn.progress);
 		pthread_mutex_unlock(&j->coll->mu);
+		/* a long backfill is checkpointed as it goes where the
+		 * connector's cursors move with what it emits, which is applied
+		 * at once (exchange.h) */
+		if (p->cfg.checkpoint != NULL && !j->history_done &&
+		    j->conn.ops->ascending && j->conn.validated && mono - j->checkpoint_mono >= p->cfg.checkpoint_backfill_ms)
+			take_checkpoint(p, j, mono);
 		schedule(p, j, mono);
 		return;
 	case XR_AUTH:
@@ -911,6 +931,8 @@ poller_start(const struct poller_config *cfg, struct session_table *sessions, co
 		p->cfg.max_transfers = 512;
 	if (p->cfg.checkpoint_every_ms <= 0)
 		p->cfg.checkpoint_every_ms = 300000;
+	if (p->cfg.checkpoint_backfill_ms <= 0)
+		p->cfg.checkpoint_backfill_ms = 10000;
 	p->sessions = sessions;
 	pthread_mutex_init(&p->mu, NULL);
 	p->jobs = bmap_new();

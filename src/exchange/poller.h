@@ -63,6 +63,11 @@ struct poller_config {
 	int (*checkpoint)(void *arg, const uint8_t sid[SESSION_ID_BYTES], const uint8_t *buf, size_t len);
 	void *checkpoint_arg;
 	int64_t checkpoint_every_ms;	/* 0: 300000 */
+	/* During the first cycle (the backfill) of an ascending connector
+	 * (exchange.h), also after a request answered at least this long after
+	 * the last checkpoint, so that a kill resumes the backfill where it
+	 * was. 0: 10000. */
+	int64_t checkpoint_backfill_ms;
 	/* Base URL overrides: "binance", "binance:futures", ... -> URL. */
 	struct {
 		char key[32];

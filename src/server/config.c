@@ -47,6 +47,9 @@ static const struct item items[] = {
 	{ "CHECKPOINT_INTERVAL", "checkpoint-interval", K_INT, "300000", 1000, DAY * 1000LL, OFF(checkpoint_interval_ms),
 	  "longest time between two checkpoints of a quiet session, milliseconds (a cycle that applies fills "
 	  "checkpoints at once)" },
+	{ "CHECKPOINT_BACKFILL_INTERVAL", "checkpoint-backfill-interval", K_INT, "10000", 100, DAY * 1000LL,
+	  OFF(checkpoint_backfill_ms), "during a backfill whose walk is oldest first (Binance, Kraken Futures), "
+	  "time between two checkpoints, milliseconds (a kill resumes the backfill from the last)" },
 	{ "RATE_LIMIT_MAX", "rate-limit-max", K_INT, "100", 1, 1000000000, OFF(rate_limit_max),
 	  "requests allowed per client address per window (GET /health is exempt)" },
 	{ "RATE_LIMIT_WINDOW", "rate-limit-window", K_INT, "900000", 1000, 7 * DAY * 1000LL,

@@ -23,6 +23,7 @@ struct config {
 	int64_t min_session_ttl;
 	int64_t cleanup_interval_ms;	/* SESSION_CLEANUP_INTERVAL */
 	int64_t checkpoint_interval_ms;	/* CHECKPOINT_INTERVAL */
+	int64_t checkpoint_backfill_ms;	/* CHECKPOINT_BACKFILL_INTERVAL */
 	int64_t rate_limit_max;
 	int64_t rate_limit_window_ms;
 	enum log_level log_level;

@@ -80,6 +80,8 @@ server_poll_status_json(const struct poll_status *st)
 	json_object_set_new(o, "max_cycle_requests", json_integer((json_int_t)st->max_cycle_requests));
 	json_object_set_new(o, "repeats", json_integer((json_int_t)st->repeats));
 	json_object_set_new(o, "complete_until", jtime(st->complete_until_ms));
+	json_object_set_new(o, "checkpoint", st->checkpoint_ms > 0 ? json_pack("{s:o, s:I}", "at",
+	    jtime(st->checkpoint_ms), "fills", (json_int_t)st->checkpoint_fills) : json_null());
 	json_object_set_new(o, "degraded", server_degraded_json(st));
 	json_object_set_new(o, "caveats", server_caveats_json(st));
 	if (st->permissions_known)

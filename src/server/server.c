@@ -314,7 +314,8 @@ server_start(struct server *srv, const struct config *cfg, char *err, size_t err
 			.key_budgets = cfg->poll_key_budgets,
 			.on_credential = audit_credential, .on_credential_arg = srv,
 			.checkpoint = srv->seal != NULL ? keep_checkpoint : NULL, .checkpoint_arg = srv,
-			.checkpoint_every_ms = cfg->checkpoint_interval_ms };
+			.checkpoint_every_ms = cfg->checkpoint_interval_ms,
+			.checkpoint_backfill_ms = cfg->checkpoint_backfill_ms };
 		if (pc.min_interval_ms > pc.interval_ms)
 			pc.min_interval_ms = pc.interval_ms;
 		if (cfg->exchange_base_urls != NULL && poller_parse_urls(&pc, cfg->exchange_base_urls, &e) != 0) {

@@ -31,7 +31,7 @@ struct world {
 	json_t *accounts;		/* every simulator account */
 	json_t *acct;			/* its Binance spot account */
 	char urls[512], key_env[340], data_env[300], dir[256];
-	const char *env[6];
+	const char *env[7];
 };
 
 static void world_daemon(struct world *w, const char *name, bool key_files);
@@ -73,6 +73,7 @@ world_daemon(struct world *w, const char *name, bool key_files)
 	w->env[n++] = w->urls;
 	w->env[n++] = w->data_env;
 	w->env[n++] = "RATE_LIMIT_MAX=1000000";	/* the waits poll every session often */
+	w->env[n++] = "CHECKPOINT_BACKFILL_INTERVAL=200";	/* backfills of 3 to 10 s are checkpointed as they go */
 	if (key_files) {
 		snprintf(priv, sizeof(priv), "%s/%s.pem", tmpdir(), name);
 		snprintf(pub, sizeof(pub), "%s/%s.pub.pem", tmpdir(), name);
@@ -496,6 +497,99 @@ test_killed_resumes_from_checkpoints(void **state)
 	world_stop(&w);
 }
 
+/*
+ * A backfill killed half way resumes from the checkpoints taken as it went
+ * (the connectors whose walk is oldest first: Binance, Kraken Futures): the
+ * restarted session has its fills back before any request and goes on from
+ * there, and ends with the figures of a daemon that was never killed.
+ */
+static void
+test_killed_backfill_resumes(void **state)
+{
+	static const char *const which[][2] = { { "binance", "spot" }, { "binance", "futures" },
+		{ "krakenfutures", "futures" } };
+	struct world w = { 0 };
+	struct daemon d, ref;
+	json_t *acct[3] = { NULL }, *a;
+	char *sids[3], *ref_sids[3], *x, *y;
+	long long checkpointed = 0;
+	size_t i, k;
+	int st;
+	bool caught = false;
+
+	(void)state;
+	world_start(&w, "midresume-ref", false);
+	json_array_foreach(w.accounts, i, a)
+		for (k = 0; k < 3; k++)
+			if (strcmp(json_string_value(json_object_get(a, "exchange")), which[k][0]) == 0 &&
+			    strcmp(json_string_value(json_object_get(a, "market")), which[k][1]) == 0)
+				acct[k] = a;
+	harness_start(&ref, w.env);
+	for (k = 0; k < 3; k++) {
+		assert_non_null(acct[k]);
+		ref_sids[k] = harness_register(&ref, acct[k]);
+	}
+	world_daemon(&w, "midresume", true);
+	harness_start(&d, w.env);
+	for (k = 0; k < 3; k++)
+		sids[k] = harness_register(&d, acct[k]);
+	/* kill once the Binance spot session's last checkpoint holds fills
+	 * but its backfill is not done (100 ms a request: seconds of it) */
+	for (int t = 0; t < 3000 && !caught; t++) {
+		json_t *c = collection_of(&d, sids[0]), *cp = json_object_get(c, "checkpoint");
+		caught = !json_is_true(json_object_get(c, "backfill_done")) && json_is_object(cp) &&
+		    json_integer_value(json_object_get(cp, "fills")) > 0;
+		if (caught)
+			checkpointed = json_integer_value(json_object_get(cp, "fills"));
+		json_decref(c);
+		if (!caught)
+			usleep(20000);
+	}
+	assert_true(caught);
+	kill(d.pid, SIGKILL);
+	waitpid(d.pid, &st, 0);
+	harness_start(&d, w.env);
+	{
+		/* back before any request with what the checkpoint held, and the
+		 * backfill goes on from there */
+		json_t *c = collection_of(&d, sids[0]);
+		assert_false(json_is_true(json_object_get(c, "backfill_done")));
+		assert_true(json_integer_value(json_object_get(c, "fills")) >= checkpointed);
+		json_decref(c);
+	}
+	{
+		char *log = harness_log(&d), *at = strstr(log, "\"event\":\"sessions_restored\",\"restored\":3,");
+		assert_non_null(at);
+		assert_non_null(at = strstr(at, "\"resumed\":"));
+		assert_true(atoi(at + strlen("\"resumed\":")) >= 1);
+		free(log);
+	}
+	for (k = 0; k < 3; k++) {
+		char what[96];
+		snprintf(what, sizeof(what), "%s/%s resumed mid-backfill", which[k][0], which[k][1]);
+		harness_wait_backfilled(&d, sids[k], what);
+		harness_wait_backfilled(&ref, ref_sids[k], "reference");
+		x = figures_of(&d, sids[k], false);
+		y = figures_of(&ref, ref_sids[k], false);
+		if (strcmp(x, y) != 0)
+			fail_msg("%s: figures differ from an uninterrupted run:\n%.400s\n%.400s", what, x, y);
+		{
+			json_t *c = collection_of(&d, sids[k]);
+			/* nothing refused as older than what the ledger had: the walk
+			 * went on from the checkpoint's cursors */
+			assert_int_equal(json_integer_value(json_object_get(c, "stale")), 0);
+			json_decref(c);
+		}
+		free(x);
+		free(y);
+		free(sids[k]);
+		free(ref_sids[k]);
+	}
+	assert_int_equal(harness_stop(&d), 0);
+	assert_int_equal(harness_stop(&ref), 0);
+	world_stop(&w);
+}
+
 int
 main(void)
 {
@@ -504,6 +598,7 @@ main(void)
 		cmocka_unit_test(test_generated_keys_keep_nothing),
 		cmocka_unit_test(test_killed_mid_backfill),
 		cmocka_unit_test(test_killed_resumes_from_checkpoints),
+		cmocka_unit_test(test_killed_backfill_resumes),
 	};
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }
