@@ -147,9 +147,10 @@ cli_handover(int argc, char **argv)
 		    "instance's attested key: %s", e);
 		goto out;
 	}
-	if (memcmp(c.to_measurement, neu.measurement, 32) != 0 || memcmp(c.to_x25519, cl_new.enclave_pub, 32) != 0) {
-		rc = cli_error("handover", CLI_FAIL, "the released statement names another measurement or key than "
-		    "the attested new instance");
+	if (memcmp(c.to_measurement, neu.measurement, 32) != 0 || memcmp(c.to_x25519, cl_new.enclave_pub, 32) != 0 ||
+	    memcmp(c.from_measurement, cl_old.measurement, 32) != 0) {
+		rc = cli_error("handover", CLI_FAIL, "the released statement names other measurements or another key "
+		    "than the two attested instances");
 		goto out;
 	}
 	if (out_path != NULL) {

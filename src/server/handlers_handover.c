@@ -31,6 +31,7 @@
 #include "core/signed.h"
 #include "enclave/epoch.h"
 #include "enclave/keys.h"
+#include "enclave/measure.h"
 #include "enclave/secret.h"
 #include "out/audit.h"
 #include "server/handover_pkg.h"
@@ -57,6 +58,50 @@ server_lock_data_dir(const char *data_dir, bool wait, const char **errstr)
 		return -1;
 	}
 	return fd;
+}
+
+int
+server_claim_keys(struct server *srv, char *err, size_t errlen)
+{
+	uint8_t m[ATTEST_MEASUREMENT_BYTES];
+	const char *e = NULL;
+	char want[65];
+
+	if ((srv->lock_fd = server_lock_data_dir(srv->cfg->data_dir, false, &e)) < 0) {
+		snprintf(err, errlen, "invalid DATA_DIR '%s': %s", srv->cfg->data_dir, e);
+		return -1;
+	}
+	/* With the dev provider the measurement is the executable's, known
+	 * here. (SGX: the key files sit on a mount sealed to MRENCLAVE, which
+	 * a new measurement cannot read.) */
+	if (srv->epochs == NULL || !srv->epochs->have_measurement || srv->attest->hardware_backed)
+		return 0;
+	if (measure_file(m, NULL, &e) != 0) {
+		snprintf(err, errlen, "cannot measure the executable: %s", e);
+		return -1;
+	}
+	if (memcmp(m, srv->epochs->measurement, sizeof(m)) != 0) {
+		hex_encode(want, srv->epochs->measurement, 32);
+		snprintf(err, errlen, "invalid ENCLAVE_PRIVATE_KEY_PATH '%s': these keys are held at key epoch %llu by "
+		    "measurement %s, not by this executable; a new build takes them over only through a handover "
+		    "(HANDOVER_AWAIT=1 and perfagg handover)", srv->cfg->private_key_path,
+		    (unsigned long long)srv->epochs->epoch, want);
+		return -1;
+	}
+	return 0;
+}
+
+void
+server_release_keys(struct server *srv)
+{
+	epoch_state_free(srv->epochs);
+	srv->epochs = NULL;
+	json_decref(srv->handover_package);
+	srv->handover_package = NULL;
+	if (srv->lock_fd >= 0)
+		close(srv->lock_fd);	/* DATA_DIR is free: a successor may start */
+	srv->lock_fd = -1;
+	pthread_mutex_destroy(&srv->handover_mu);
 }
 
 int

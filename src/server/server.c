@@ -5,11 +5,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "core/prim.h"
 #include "core/spki.h"
-#include "core/hex.h"
 #include "enclave/epoch.h"
 #include "enclave/keys.h"
 #include "enclave/measure.h"
@@ -121,8 +119,8 @@ audit_start(struct server *srv, char *err, size_t errlen)
 	char *state = xasprintf("%s/audit.state", srv->cfg->data_dir);
 	struct audit_options ao = { .path = srv->cfg->audit_log_path,
 		.checkpoint_every = (unsigned)srv->cfg->audit_checkpoint_every, .sign = keys_sign_log,
-		.sign_arg = srv->keys, .key_id = keys_id(srv->keys), .key_epoch = keys_epoch(srv->keys), .state_path = state, .mac = keys_state_mac,
-		.mac_arg = srv->keys };
+		.sign_arg = srv->keys, .key_id = keys_id(srv->keys), .state_path = state, .mac = keys_state_mac,
+		.mac_arg = srv->keys, .key_epoch = keys_epoch(srv->keys) };
 	const char *e = NULL;
 	json_t *settings;
 
@@ -216,29 +214,8 @@ server_start(struct server *srv, const struct config *cfg, char *err, size_t err
 		snprintf(err, errlen, "invalid DATA_DIR '%s': %s", cfg->data_dir, e);
 		goto fail;
 	}
-	if ((srv->lock_fd = server_lock_data_dir(cfg->data_dir, false, &e)) < 0) {
-		snprintf(err, errlen, "invalid DATA_DIR '%s': %s", cfg->data_dir, e);
+	if (server_claim_keys(srv, err, errlen) != 0)
 		goto fail;
-	}
-	/* A new build takes keys over only through a handover: with the dev
-	 * provider the measurement is the executable's, known here. (SGX: the
-	 * key files sit on a mount sealed to MRENCLAVE, which enforces it.) */
-	if (srv->epochs != NULL && srv->epochs->have_measurement && !srv->attest->hardware_backed) {
-		uint8_t m[ATTEST_MEASUREMENT_BYTES];
-		char want[65];
-		if (measure_file(m, NULL, &e) != 0) {
-			snprintf(err, errlen, "cannot measure the executable: %s", e);
-			goto fail;
-		}
-		if (memcmp(m, srv->epochs->measurement, sizeof(m)) != 0) {
-			hex_encode(want, srv->epochs->measurement, 32);
-			snprintf(err, errlen, "invalid ENCLAVE_PRIVATE_KEY_PATH '%s': these keys are held at key epoch %llu "
-			    "by measurement %s, not by this executable; a new build takes them over only through a "
-			    "handover (HANDOVER_AWAIT=1 and perfagg handover)", cfg->private_key_path,
-			    (unsigned long long)srv->epochs->epoch, want);
-			goto fail;
-		}
-	}
 	srv->attest_ctx.root = cfg->attestation_root != NULL ? cfg->attestation_root : srv->attest->default_root;
 	srv->attest_ctx.sign = keys_sign_log;	/* evidence still answers after a handover */
 	srv->attest_ctx.sign_arg = srv->keys;
@@ -431,14 +408,7 @@ server_stop(struct server *srv)
 	ratelimit_free(srv->ratelimit);
 	keys_free(srv->keys);
 	free(srv->quote_cached);
-	epoch_state_free(srv->epochs);
-	srv->epochs = NULL;
-	json_decref(srv->handover_package);
-	srv->handover_package = NULL;
-	if (srv->lock_fd >= 0)
-		close(srv->lock_fd);	/* DATA_DIR is free: a successor may start */
-	srv->lock_fd = -1;
-	pthread_mutex_destroy(&srv->handover_mu);
+	server_release_keys(srv);
 	srv->sessions = NULL;
 	srv->vault = NULL;
 	srv->replay = NULL;

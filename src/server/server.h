@@ -98,6 +98,14 @@ void handle_handovers(struct server *srv, const struct http_request *req, struct
  * executable; SGX: MRENCLAVE, read from the cached quote document). 0 or -1. */
 int server_own_measurement(struct server *srv, uint8_t out[32]);
 
+/* At start, once DATA_DIR is private: takes its lock (one daemon per state
+ * store) and, with key files and the dev provider, checks that this
+ * executable's measurement is the one in force at the keys' epoch (a new
+ * build takes them over only through a handover). Returns 0, or -1 with err.
+ * server_release_keys() undoes it and frees the handover state (at stop). */
+int server_claim_keys(struct server *srv, char *err, size_t errlen);
+void server_release_keys(struct server *srv);
+
 /* Takes the exclusive lock of DATA_DIR (DATA_DIR/perfaggd.lock, flock):
  * one daemon per state store. wait: block until it is free. Returns the
  * descriptor, or -1 with *errstr. */
