@@ -28,6 +28,7 @@ int cli_metrics(int argc, char **argv);
 int cli_summary(int argc, char **argv);
 int cli_verify(int argc, char **argv);
 int cli_audit(int argc, char **argv);
+int cli_handover(int argc, char **argv);
 
 struct series;
 

@@ -12,12 +12,14 @@
 #include "client/cli_remote.h"
 #include "client/httpc.h"
 #include "core/attest_verify.h"
+#include "core/handover.h"
 #include "core/hex.h"
 #include "core/signed.h"
 #include "util/file.h"
 #include "util/xalloc.h"
 
-enum { O_URL = 300, O_CACERT, O_OUT, O_ATT_OUT, O_ATT, O_EXPECT, O_ALLOW_DEV, O_ALLOW_DEBUG, O_JSON, O_HELP };
+enum { O_URL = 300, O_CACERT, O_OUT, O_ATT_OUT, O_ATT, O_EXPECT, O_ALLOW_DEV, O_ALLOW_DEBUG, O_JSON, O_HELP,
+	O_HANDOVERS };
 
 static int
 write_json(const char *cmd, const char *path, json_t *doc)
@@ -187,13 +189,97 @@ load_json(const char *cmd, const char *path, int *rc)
 	return j;
 }
 
+/* The chain of handovers from a file (a GET /enclave/handovers document or a
+ * bare array) or the service; a new reference, or NULL with *rc set. */
+static json_t *
+load_chain(const char *file, const char *url, const char *cacert, int *rc)
+{
+	json_t *doc = NULL, *chain;
+
+	if (file != NULL) {
+		if ((doc = load_json("verify", file, rc)) == NULL)
+			return NULL;
+	} else {
+		struct cli_remote r = { .cmd = "verify", .url = url };
+		struct httpc_request req = { .method = "GET", .cacert = cacert, .max_bytes = 16u << 20 };
+		struct httpc_response resp = { 0 };
+		char herr[512], *u = cli_url_join(&r, "/enclave/handovers");
+		int hrc;
+
+		req.url = u;
+		hrc = httpc_do(&req, &resp, herr, sizeof(herr));
+		free(u);
+		if (hrc != 0 || resp.status != 200 || resp.json == NULL) {
+			*rc = cli_error("verify", CLI_FAIL, "cannot fetch the handover chain from %s: %s", url,
+			    hrc != 0 ? herr : httpc_error_message(&resp));
+			httpc_response_clear(&resp);
+			return NULL;
+		}
+		doc = json_incref(resp.json);
+		httpc_response_clear(&resp);
+	}
+	chain = json_is_array(doc) ? json_incref(doc) : json_incref(json_object_get(doc, "handovers"));
+	json_decref(doc);
+	if (!json_is_array(chain)) {
+		json_decref(chain);
+		*rc = cli_error("verify", CLI_FAIL, "the handover chain is not a JSON array (nor {\"handovers\": [...]})");
+		return NULL;
+	}
+	return chain;
+}
+
+/* The measurement in force at the document's key epoch, following the chain
+ * anchored by the attestation (cl). Returns 0 with meas set, or a CLI code. */
+static int
+epoch_measurement(const json_t *doc, const json_t *att, const json_t *chain, const struct attest_claims *cl,
+    uint64_t *epoch, uint8_t meas[32])
+{
+	const json_t *ae = json_object_get(att, "key_epoch");
+	uint64_t att_epoch = json_is_integer(ae) && json_integer_value(ae) >= 1 ? (uint64_t)json_integer_value(ae) : 1;
+	const char *err = NULL;
+	uint8_t m[32];
+	int r;
+
+	if (signed_key_epoch(doc, epoch, &err) != 0)
+		return cli_error("verify", CLI_FAIL, "document NOT verified: %s", err);
+	if (chain == NULL) {
+		if (*epoch != att_epoch)
+			return cli_error("verify", CLI_FAIL, "document NOT verified: it was signed at key epoch %llu and the "
+			    "attestation is of epoch %llu: give the chain of handovers (--handovers FILE or --url URL)",
+			    (unsigned long long)*epoch, (unsigned long long)att_epoch);
+		memcpy(meas, cl->measurement, 32);
+		return 0;
+	}
+	if (handover_chain_verify(chain, cl->signing_pub, &err) != 0)
+		return cli_error("verify", CLI_FAIL, "handover chain NOT verified: %s", err);
+	/* The attestation anchors the chain: its measurement is the one in
+	 * force at its epoch. */
+	if ((r = handover_measurement_at(chain, att_epoch, m, &err)) < 0)
+		return cli_error("verify", CLI_FAIL, "handover chain NOT verified: the attestation's key epoch %llu: %s",
+		    (unsigned long long)att_epoch, err);
+	if (r == 0 && memcmp(m, cl->measurement, 32) != 0)
+		return cli_error("verify", CLI_FAIL, "handover chain NOT verified: the attested measurement is not the "
+		    "one the chain puts in force at key epoch %llu", (unsigned long long)att_epoch);
+	if ((r = handover_measurement_at(chain, *epoch, meas, &err)) < 0)
+		return cli_error("verify", CLI_FAIL, "document NOT verified: key epoch %llu: %s",
+		    (unsigned long long)*epoch, err);
+	if (r == 1)
+		memcpy(meas, cl->measurement, 32);
+	return 0;
+}
+
 int
 cli_verify(int argc, char **argv)
 {
 	static const struct option opts[] = { { "attestation", required_argument, NULL, O_ATT },
 		{ "expect-measurement", required_argument, NULL, O_EXPECT }, { "allow-dev", no_argument, NULL, O_ALLOW_DEV },
 		{ "allow-debug", no_argument, NULL, O_ALLOW_DEBUG }, { "help", no_argument, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 } };
+		{ "handovers", required_argument, NULL, O_HANDOVERS }, { "url", required_argument, NULL, O_URL },
+		{ "cacert", required_argument, NULL, O_CACERT }, { NULL, 0, NULL, 0 } };
+	const char *chain_path = NULL, *chain_url = NULL, *cacert = NULL;
+	json_t *chain = NULL;
+	uint64_t epoch = 1;
+	char mhex[65];
 	struct attest_policy pol = { 0 };
 	struct attest_claims cl;
 	uint8_t meas[32], nonce[ATTEST_NONCE_MAX];
@@ -209,9 +295,16 @@ cli_verify(int argc, char **argv)
 			printf("usage: perfagg verify FILE --attestation QUOTE.json [--expect-measurement HEX | --allow-dev]\n"
 			    "Checks, offline, that FILE (a signed metrics/summary response or ingest payload) was signed by\n"
 			    "the key bound in the attestation document QUOTE.json, and that the attestation itself verifies\n"
-			    "(evidence, binding, measurement). One changed byte makes it fail. Exit 0 verified, 1 not.\n");
+			    "(evidence, binding, measurement). One changed byte makes it fail. Exit 0 verified, 1 not.\n"
+			    "A document signed at a later key epoch than the attestation's needs the chain of handovers:\n"
+			    "--handovers FILE (GET /enclave/handovers saved) or --url URL (fetched); each statement's\n"
+			    "signature and the consecutive epochs are checked, and the measurement in force at the\n"
+			    "document's epoch is printed.\n");
 			return CLI_OK;
 		case O_ATT: att_path = optarg; break;
+		case O_HANDOVERS: chain_path = optarg; break;
+		case O_URL: chain_url = optarg; break;
+		case O_CACERT: cacert = optarg; break;
 		case O_ALLOW_DEV: pol.allow_dev = true; break;
 		case O_ALLOW_DEBUG: pol.allow_debug = true; break;
 		case O_EXPECT:
@@ -242,11 +335,19 @@ cli_verify(int argc, char **argv)
 		rc = cli_error("verify", CLI_FAIL, "%s NOT verified: %s", argv[optind], err);
 		goto out;
 	}
+	if ((chain_path != NULL || chain_url != NULL) && (chain = load_chain(chain_path, chain_url, cacert, &rc)) == NULL)
+		goto out;
+	if ((rc = epoch_measurement(doc, att, chain, &cl, &epoch, meas)) != 0)
+		goto out;
+	hex_encode(mhex, meas, 32);
 	printf("verified: %s was signed by key %s, bound in %s attestation evidence%s\n", argv[optind],
 	    json_string_value(json_object_get(doc, "signing_key_id")), cl.attestation_type,
 	    cl.hardware_backed ? "" : " (NOT hardware-backed: development evidence)");
+	printf("key epoch %llu: measurement %s%s\n", (unsigned long long)epoch, mhex,
+	    chain != NULL ? " (followed the chain of handovers)" : "");
 	rc = CLI_OK;
 out:
+	json_decref(chain);
 	json_decref(att);
 	json_decref(doc);
 	return rc;

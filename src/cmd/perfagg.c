@@ -18,6 +18,7 @@ static const struct cli_command commands[] = {
 	{ "analyze", "FIFO PnL and volumes from a file of fills", cli_analyze },
 	{ "stats", "risk and performance statistics of a return series", cli_stats },
 	{ "audit", "verify a perfaggd audit log (perfagg audit verify FILE ...)", cli_audit },
+	{ "handover", "approve a new build: move the enclave's keys to it (operator)", cli_handover },
 	{ NULL, NULL, NULL },
 };
 

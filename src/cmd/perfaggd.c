@@ -10,8 +10,13 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "out/audit.h"
+
+#include "enclave/epoch.h"
 #include "enclave/keys.h"
+#include "enclave/measure.h"
 #include "enclave/secret.h"
 #include "server/config.h"
 #include "server/server.h"
@@ -34,6 +39,8 @@ static int
 keygen(int argc, char **argv)
 {
 	struct keys *k;
+	struct epoch_state *ep = NULL;
+	uint8_t m[32];
 	const char *err = NULL;
 
 	if (argc != 4) {
@@ -47,7 +54,20 @@ keygen(int argc, char **argv)
 		keys_free(k);
 		return 1;
 	}
-	printf("wrote %s (private, mode 0600) and %s; signing key id %s\n", argv[2], argv[3], keys_id(k));
+	/* Key epoch 1, held by this executable's measurement (enclave/epoch.h). */
+	if (measure_file(m, NULL, &err) != 0 || (ep = epoch_state_new(m)) == NULL ||
+	    epoch_save(ep, argv[2], true, &err) != 0) {
+		fprintf(stderr, "perfaggd keygen: %s%s: %s\n", argv[2], EPOCH_FILE_SUFFIX,
+		    err != NULL ? err : "cannot record the key epoch");
+		unlink(argv[2]);
+		unlink(argv[3]);
+		epoch_state_free(ep);
+		keys_free(k);
+		return 1;
+	}
+	epoch_state_free(ep);
+	printf("wrote %s (private, mode 0600), %s and %s%s (key epoch 1); signing key id %s\n", argv[2], argv[3],
+	    argv[2], EPOCH_FILE_SUFFIX, keys_id(k));
 	keys_free(k);
 	return 0;
 }
@@ -57,6 +77,7 @@ main(int argc, char **argv)
 {
 	struct config cfg;
 	struct server srv;
+	json_t *handed = NULL;
 	char err[512];
 	sigset_t sigs;
 	int sig = 0, rc;
@@ -104,11 +125,29 @@ main(int argc, char **argv)
 		config_clear(&cfg);
 		return 1;
 	}
+	if (cfg.handover_await) {
+		/* A new build: its keys come from the running instance. */
+		rc = handover_await(&cfg, &sigs, &handed, err, sizeof(err));
+		if (rc != 0) {
+			if (rc < 0)
+				fprintf(stderr, "perfaggd: %s\n", err);
+			secret_linger_stop();
+			config_clear(&cfg);
+			return rc < 0 ? 2 : 0;
+		}
+	}
 	if (server_start(&srv, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "perfaggd: %s\n", err);
+		json_decref(handed);
 		secret_linger_stop();
 		config_clear(&cfg);
 		return 2;
+	}
+	if (handed != NULL) {
+		const json_t *f = json_object_get(handed, "from_epoch"), *t = json_object_get(handed, "to_epoch");
+		audit_event(srv.audit, "handover_accepted", AUDIT_INT("from_epoch", json_integer_value(f)),
+		    AUDIT_INT("to_epoch", json_integer_value(t)), AUDIT_JSON("statement", handed));
+		json_decref(handed);
 	}
 	do {
 		sigwait(&sigs, &sig);

@@ -37,7 +37,8 @@ signed_bytes(const json_t *doc, size_t *len, const char **errstr)
 }
 
 int
-signed_sign(json_t *doc, signed_sign_fn sign, void *arg, const char *key_id, const char **errstr)
+signed_sign(json_t *doc, signed_sign_fn sign, void *arg, const char *key_id, uint64_t key_epoch,
+    const char **errstr)
 {
 	uint8_t sig[PRIM_ED25519_SIG_BYTES];
 	char b64[B64_ENCODED_LEN(PRIM_ED25519_SIG_BYTES) + 1], *msg;
@@ -48,7 +49,12 @@ signed_sign(json_t *doc, signed_sign_fn sign, void *arg, const char *key_id, con
 		*errstr = "a signed document is a JSON object";
 		return -1;
 	}
+	if (key_epoch < 1 || key_epoch > ((uint64_t)1 << 53)) {
+		*errstr = "key_epoch out of range";
+		return -1;
+	}
 	json_object_set_new(doc, "signing_key_id", json_string(key_id));
+	json_object_set_new(doc, "key_epoch", json_integer((json_int_t)key_epoch));
 	if ((msg = signed_bytes(doc, &len, errstr)) == NULL)
 		return -1;
 	rc = sign(arg, sig, (const uint8_t *)msg, len);
@@ -88,5 +94,22 @@ signed_verify(const json_t *doc, const uint8_t pub[32], const char **errstr)
 		*errstr = "signature does not verify: the document was changed or signed by another key";
 		return -1;
 	}
+	return 0;
+}
+
+int
+signed_key_epoch(const json_t *doc, uint64_t *epoch, const char **errstr)
+{
+	const json_t *e = json_object_get(doc, "key_epoch");
+
+	if (e == NULL) {
+		*epoch = 1;
+		return 0;
+	}
+	if (!json_is_integer(e) || json_integer_value(e) < 1) {
+		*errstr = "key_epoch is not an integer >= 1";
+		return -1;
+	}
+	*epoch = (uint64_t)json_integer_value(e);
 	return 0;
 }

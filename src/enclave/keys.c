@@ -1,5 +1,6 @@
 #include "enclave/keys.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -22,6 +23,8 @@ struct keys {
 	uint8_t x_pub[32];
 	uint8_t ed_pub[32];
 	char id[KEYS_ID_HEX_LEN + 1];
+	uint64_t epoch;
+	atomic_bool retired;
 };
 
 static struct keys *
@@ -30,6 +33,8 @@ keys_alloc(void)
 	struct keys *k = xcalloc(1, sizeof(*k));
 
 	k->priv = secret_new(64);
+	k->epoch = 1;
+	atomic_init(&k->retired, false);
 	return k;
 }
 
@@ -42,14 +47,11 @@ set_id(struct keys *k)
 	hex_encode(k->id, h, 8);
 }
 
-struct keys *
-keys_generate(void)
+/* Ends keys_generate/keys_import: k (private keys written, rc their status)
+ * with its id, or NULL (k freed). */
+static struct keys *
+keys_finish(struct keys *k, int rc)
 {
-	struct keys *k = keys_alloc();
-	uint8_t *p = secret_acquire(k->priv);
-	int rc;
-
-	rc = prim_x25519_keygen(p, k->x_pub) | prim_ed25519_keygen(p + 32, k->ed_pub);
 	secret_release(k->priv);
 	if (rc != 0) {
 		keys_free(k);
@@ -57,6 +59,15 @@ keys_generate(void)
 	}
 	set_id(k);
 	return k;
+}
+
+struct keys *
+keys_generate(void)
+{
+	struct keys *k = keys_alloc();
+	uint8_t *p = secret_acquire(k->priv);
+
+	return keys_finish(k, prim_x25519_keygen(p, k->x_pub) | prim_ed25519_keygen(p + 32, k->ed_pub));
 }
 
 void
@@ -253,8 +264,60 @@ keys_id(const struct keys *k)
 	return k->id;
 }
 
+struct keys *
+keys_import(const uint8_t priv[KEYS_PRIVATE_BYTES])
+{
+	struct keys *k = keys_alloc();
+	uint8_t *p = secret_acquire(k->priv);
+
+	memcpy(p, priv, KEYS_PRIVATE_BYTES);
+	return keys_finish(k, prim_x25519_public(k->x_pub, p) | prim_ed25519_public(k->ed_pub, p + 32));
+}
+
+int
+keys_export(struct keys *k, uint8_t out[KEYS_PRIVATE_BYTES])
+{
+	memcpy(out, secret_acquire(k->priv), KEYS_PRIVATE_BYTES);
+	secret_release(k->priv);
+	return 0;
+}
+
+uint64_t
+keys_epoch(const struct keys *k)
+{
+	return k->epoch;
+}
+
+void
+keys_set_epoch(struct keys *k, uint64_t epoch)
+{
+	k->epoch = epoch;
+}
+
+void
+keys_retire(struct keys *k)
+{
+	atomic_store(&k->retired, true);
+}
+
+bool
+keys_retired(const struct keys *k)
+{
+	return atomic_load(&((struct keys *)(uintptr_t)k)->retired);
+}
+
 int
 keys_sign(void *arg, uint8_t sig[64], const uint8_t *msg, size_t len)
+{
+	struct keys *k = arg;
+
+	if (atomic_load(&k->retired))
+		return -1;	/* handed over: the next epoch's holder signs now */
+	return keys_sign_log(arg, sig, msg, len);
+}
+
+int
+keys_sign_log(void *arg, uint8_t sig[64], const uint8_t *msg, size_t len)
 {
 	struct keys *k = arg;
 	int64_t t0 = metrics_now_ns();

@@ -14,6 +14,7 @@
 #ifndef PERFAGG_ENCLAVE_KEYS_H
 #define PERFAGG_ENCLAVE_KEYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,26 @@ int keys_save(struct keys *k, const char *private_path, const char *public_path,
 /* Wipes and frees; NULL is a no-op. */
 void keys_free(struct keys *k);
 
+/* Both private keys as 64 raw bytes: X25519 private key || Ed25519 seed.
+ * keys_import builds key pairs from them (priv is the caller's, in guarded
+ * memory; copied); NULL only if they are invalid. keys_export writes them
+ * into out (the caller's guarded memory): only the audited handover
+ * (enclave/handover.h) releases them. Returns 0 or -1. */
+#define KEYS_PRIVATE_BYTES 64
+struct keys *keys_import(const uint8_t priv[KEYS_PRIVATE_BYTES]);
+int keys_export(struct keys *k, uint8_t out[KEYS_PRIVATE_BYTES]);
+
+/* The key epoch (core/signed.h): 1 unless set; set once at start, before
+ * the key is shared between threads. */
+uint64_t keys_epoch(const struct keys *k);
+void keys_set_epoch(struct keys *k, uint64_t epoch);
+
+/* After a handover released the keys: keys_sign refuses from now on (the
+ * new instance signs under the next epoch); keys_sign_log still signs the
+ * audit log's own checkpoints until this instance stops. Thread-safe. */
+void keys_retire(struct keys *k);
+bool keys_retired(const struct keys *k);
+
 /* Public keys (32 bytes each, owned by k) and the signing key id (NUL-terminated). */
 const uint8_t *keys_x25519_public(const struct keys *k);
 const uint8_t *keys_ed25519_public(const struct keys *k);
@@ -47,6 +68,8 @@ const char *keys_id(const struct keys *k);
 /* Signs (msg, len) with the Ed25519 key. The signature of attest_ctx.sign:
  * arg is the struct keys. Returns 0 or -1. */
 int keys_sign(void *arg, uint8_t sig[64], const uint8_t *msg, size_t len);
+/* keys_sign, also after keys_retire (the audit log's checkpoints only). */
+int keys_sign_log(void *arg, uint8_t sig[64], const uint8_t *msg, size_t len);
 
 /* Derives a key for purpose (a label naming its one use, e.g.
  * "perfagg/seal/sessions/v1") from both private keys: HKDF-SHA256(IKM = the

@@ -40,6 +40,8 @@ static const struct {
 	{ "api_key_len", AUDIT_K_INT }, { "secret_len", AUDIT_K_INT }, { "passphrase_len", AUDIT_K_INT },
 	{ "status", AUDIT_K_INT }, { "restored", AUDIT_K_INT }, { "unreadable", AUDIT_K_INT },
 	{ "refused", AUDIT_K_INT }, { "resumed", AUDIT_K_INT }, { "backfilling", AUDIT_K_INT },
+	{ "from_epoch", AUDIT_K_INT }, { "to_epoch", AUDIT_K_INT },
+	{ "key_epoch", AUDIT_K_INT }, { "statement", AUDIT_K_JSON },
 	{ "sandbox", AUDIT_K_BOOL }, { "hardware_backed", AUDIT_K_BOOL },
 	{ "settings", AUDIT_K_JSON },
 };
@@ -52,6 +54,7 @@ struct audit {
 	signed_sign_fn sign;
 	void *sign_arg;
 	char *key_id;
+	uint64_t key_epoch;
 	int64_t seq;			/* the next entry's */
 	char prev[AUDIT_HEX_LEN + 1];	/* hash of the last line's bytes */
 	char head[AUDIT_HEX_LEN + 1];	/* hash member of the last good entry */
@@ -488,7 +491,7 @@ checkpoint_locked(struct audit *a, const char *trigger)
 	/* prev is inside the signed bytes: set it before signing (seal sets
 	 * the same value again). */
 	json_object_set_new(entry, "prev", json_string(a->prev));
-	if (signed_sign(entry, a->sign, a->sign_arg, a->key_id, &e) != 0) {
+	if (signed_sign(entry, a->sign, a->sign_arg, a->key_id, a->key_epoch, &e) != 0) {
 		log_event(LOG_ERROR, "audit_write_failed", "{s:s}", "error", e);
 		json_decref(entry);
 		return -1;
@@ -725,6 +728,7 @@ audit_open(const struct audit_options *o, const char **errstr)
 	a->sign = o->sign;
 	a->sign_arg = o->sign_arg;
 	a->key_id = xstrdup(o->key_id != NULL ? o->key_id : "");
+	a->key_epoch = o->key_epoch != 0 ? o->key_epoch : 1;
 	if (o->state_path != NULL && o->mac != NULL) {
 		a->state_path = xstrdup(o->state_path);
 		a->mac = o->mac;

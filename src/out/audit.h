@@ -77,6 +77,7 @@ struct audit_options {
 	signed_sign_fn sign;		/* NULL: no checkpoints */
 	void *sign_arg;
 	const char *key_id;		/* the signing key's id (core/signed.h) */
+	uint64_t key_epoch;		/* its key epoch (core/signed.h); 0 means 1 */
 	/* The state file remembering the last signed checkpoint's position
 	 * (seq, line, hash), MACed with mac; NULL: no truncation check. */
 	const char *state_path;

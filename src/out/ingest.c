@@ -145,7 +145,7 @@ unconverted_json(const struct ledger *l, const struct ingest_period *p)
 
 json_t *
 ingest_build(const struct ledger *l, const struct ingest_period *p, signed_sign_fn sign, void *sign_arg,
-    const char *key_id, const char **errstr)
+    const char *key_id, uint64_t key_epoch, const char **errstr)
 {
 	json_t *doc = NULL, *buckets = json_array(), *by_quote, *totals;
 	struct sums all = { 0 }, usd = { 0 }, *perq;
@@ -210,7 +210,7 @@ ingest_build(const struct ledger *l, const struct ingest_period *p, signed_sign_
 	    "fees and realized PnL leave out the third-currency fees listed in fees_unconverted"));
 	ingest_key(key, p->client_id, p->exchange, p->start_ms, p->end_ms);
 	json_object_set_new(doc, "idempotency_key", json_string(key));
-	if (signed_sign(doc, sign, sign_arg, key_id, errstr) != 0)
+	if (signed_sign(doc, sign, sign_arg, key_id, key_epoch, errstr) != 0)
 		goto fail;
 	free(perq);
 	free(quotes);

@@ -94,10 +94,10 @@ void ingest_key(char out[INGEST_KEY_HEX + 1], const char *client_id, const char 
 
 /*
  * Builds and signs the payload of period p from ledger l (only read).
- * sign/sign_arg/key_id as signed_sign(). Returns a new reference (caller
+ * sign/sign_arg/key_id/key_epoch as signed_sign(). Returns a new reference (caller
  * json_decref()s), or NULL with *errstr (overflow, signing failure).
  */
 json_t *ingest_build(const struct ledger *l, const struct ingest_period *p, signed_sign_fn sign, void *sign_arg,
-    const char *key_id, const char **errstr);
+    const char *key_id, uint64_t key_epoch, const char **errstr);
 
 #endif

@@ -90,7 +90,7 @@ build_one(struct pass_arg *a, const struct ledger *l, int64_t start, int64_t end
 
 	ingest_client_id(cid, secret_acquire(a->pb->client_key), a->sid, SESSION_ID_BYTES);
 	secret_release(a->pb->client_key);
-	doc = ingest_build(l, &per, keys_sign, a->pb->keys, keys_id(a->pb->keys), &err);
+	doc = ingest_build(l, &per, keys_sign, a->pb->keys, keys_id(a->pb->keys), keys_epoch(a->pb->keys), &err);
 	if (doc == NULL) {
 		log_event(LOG_ERROR, "ingest_build_failed", "{s:s, s:s}", "sid", a->info->id_hash, "error", err);
 		return -1;

@@ -102,6 +102,9 @@ static const struct item items[] = {
 	  "back end of the durable state: sqlite (DATA_DIR/state.sqlite3)" },
 	{ "ENVELOPE_WINDOW", "envelope-window", K_INT, "300", 30, 3600, OFF(envelope_window_s),
 	  "seconds a credential envelope's client time (metadata.ts) may differ from the service's clock" },
+	{ "HANDOVER_AWAIT", "await-handover", K_BOOL, "0", 0, 0, OFF(handover_await),
+	  "start as a new build awaiting the keys from the running instance (perfagg handover); the key "
+	  "paths must not exist yet" },
 	{ "INGEST_INTERVAL", "ingest-interval", K_INT, "3600000", 1000, 7 * DAY * 1000LL, OFF(ingest_interval_ms),
 	  "ingest period, ms (3600000: each UTC hour); a backfill is sent once it completes" },
 	{ "CONNECTOR_VERSION", "connector-version", K_STR, PERFAGG_VERSION, 0, 0, OFF(connector_version),
@@ -220,6 +223,11 @@ check(struct config *cfg, char *err, size_t errlen)
 	}
 	if (cfg->operator_token != NULL && strlen(cfg->operator_token) < OPERATOR_TOKEN_MIN) {
 		snprintf(err, errlen, "invalid OPERATOR_TOKEN: shorter than %d characters", OPERATOR_TOKEN_MIN);
+		return -1;
+	}
+	if (cfg->handover_await && cfg->private_key_path == NULL) {
+		snprintf(err, errlen, "invalid HANDOVER_AWAIT: needs ENCLAVE_PRIVATE_KEY_PATH (where the handed-over "
+		    "keys are written)");
 		return -1;
 	}
 	if (cfg->public_key_path != NULL && cfg->private_key_path == NULL) {

@@ -57,6 +57,7 @@ struct config {
 	/* durable state (issue #10) */
 	char *store;			/* STORE: the state store's back end */
 	int64_t envelope_window_s;	/* ENVELOPE_WINDOW */
+	bool handover_await;		/* HANDOVER_AWAIT: start awaiting the keys (handover) */
 };
 
 /*

@@ -476,7 +476,7 @@ results(struct server *srv, const struct http_request *req, struct http_response
 	json_object_set_new(a.out, "generated_at", json_string(generated));
 	/* Every result is signed with the attested key: a third party checks it
 	 * offline with `perfagg verify` and the attestation document. */
-	if (signed_sign(a.out, keys_sign, srv->keys, keys_id(srv->keys), &a.err) != 0) {
+	if (signed_sign(a.out, keys_sign, srv->keys, keys_id(srv->keys), keys_epoch(srv->keys), &a.err) != 0) {
 		json_decref(a.out);
 		http_error(resp, 500, "signing_failed", "%s", a.err);
 		return;

@@ -78,6 +78,8 @@ server_attestation_document(struct server *srv, const uint8_t *nonce, size_t non
 	    "nonce", nonce_hex,
 	    "timestamp", ts,
 	    "quote", quote);
+	if (keys_epoch(srv->keys) > 0)	/* 0: keys made only to receive a handover */
+		json_object_set_new(doc, "key_epoch", json_integer((json_int_t)keys_epoch(srv->keys)));
 	if (!srv->attest->hardware_backed)
 		json_object_set_new(doc, "warning", json_string(
 		    "development evidence: NOT hardware-backed; it proves nothing about where this code runs"));

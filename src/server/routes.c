@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "enclave/keys.h"
 #include "server/ratelimit.h"
 #include "server/server.h"
 #include "util/log.h"
@@ -31,6 +32,9 @@ static const struct route routes[] = {
 	{ "GET", "/enclave/audit", false, true, handle_audit_export },
 	{ "GET", "/admin/outbox/failed", false, true, handle_outbox_failed },
 	{ "POST", "/admin/outbox/requeue", false, true, handle_outbox_requeue },
+	{ "POST", "/admin/handover", false, true, handle_handover_release },
+	{ "POST", "/admin/handover/accept", false, true, handle_handover_accept },
+	{ "GET", "/enclave/handovers", false, true, handle_handovers },
 	{ "GET", "/metrics", false, true, handle_prometheus },
 	{ "GET", "/openapi.json", false, true, handle_openapi },
 };
@@ -114,6 +118,14 @@ server_dispatch(void *arg, const struct http_request *req, struct http_response 
 		}
 	}
 	if (found != NULL) {
+		/* After a handover released the keys, nothing is signed or
+		 * accepted here any more: the new instance does it. */
+		if (keys_retired(srv->keys) && (found->fn == handle_submit_key || found->fn == handle_metrics ||
+		    found->fn == handle_summary || found->fn == handle_session_renew)) {
+			http_error(resp, 503, "handed_over", "this instance handed its keys over to a new build (key epoch "
+			    "%llu); use the new instance", (unsigned long long)keys_epoch(srv->keys) + 1);
+			return;
+		}
 		found->fn(srv, req, resp);
 		return;
 	}

@@ -10,6 +10,7 @@
 
 #include "core/prim.h"
 #include "core/spki.h"
+#include "enclave/epoch.h"
 #include "enclave/keys.h"
 #include "enclave/measure.h"
 #include "enclave/replay.h"
@@ -153,9 +154,9 @@ audit_start(struct server *srv, char *err, size_t errlen)
 {
 	char *state = xasprintf("%s/audit.state", srv->cfg->data_dir);
 	struct audit_options ao = { .path = srv->cfg->audit_log_path,
-		.checkpoint_every = (unsigned)srv->cfg->audit_checkpoint_every, .sign = keys_sign,
+		.checkpoint_every = (unsigned)srv->cfg->audit_checkpoint_every, .sign = keys_sign_log,
 		.sign_arg = srv->keys, .key_id = keys_id(srv->keys), .state_path = state, .mac = keys_state_mac,
-		.mac_arg = srv->keys };
+		.mac_arg = srv->keys, .key_epoch = keys_epoch(srv->keys) };
 	const char *e = NULL;
 	json_t *settings;
 
@@ -192,6 +193,8 @@ server_start(struct server *srv, const struct config *cfg, char *err, size_t err
 
 	memset(srv, 0, sizeof(*srv));
 	srv->cfg = cfg;
+	srv->lock_fd = -1;
+	pthread_mutex_init(&srv->handover_mu, NULL);
 	srv->started_mono_ms = time_mono_ms();
 	pthread_mutex_init(&srv->stop_mu, NULL);
 	pthread_cond_init(&srv->stop_cv, NULL);
@@ -229,6 +232,13 @@ server_start(struct server *srv, const struct config *cfg, char *err, size_t err
 				return -1;
 			}
 		}
+		/* The key epoch and its chain of handovers (enclave/epoch.h). */
+		if ((srv->epochs = epoch_load(cfg->private_key_path, keys_ed25519_public(srv->keys), &e)) == NULL) {
+			snprintf(err, errlen, "invalid ENCLAVE_PRIVATE_KEY_PATH '%s': key-epoch file: %s",
+			    cfg->private_key_path, e);
+			goto fail;
+		}
+		keys_set_epoch(srv->keys, srv->epochs->epoch);
 	} else if ((srv->keys = keys_generate()) == NULL) {
 		snprintf(err, errlen, "cannot generate the enclave keys");
 		return -1;
@@ -240,8 +250,10 @@ server_start(struct server *srv, const struct config *cfg, char *err, size_t err
 		snprintf(err, errlen, "invalid DATA_DIR '%s': %s", cfg->data_dir, e);
 		goto fail;
 	}
+	if (server_claim_keys(srv, err, errlen) != 0)
+		goto fail;
 	srv->attest_ctx.root = cfg->attestation_root != NULL ? cfg->attestation_root : srv->attest->default_root;
-	srv->attest_ctx.sign = keys_sign;
+	srv->attest_ctx.sign = keys_sign_log;	/* evidence still answers after a handover */
 	srv->attest_ctx.sign_arg = srv->keys;
 	memcpy(srv->attest_ctx.signing_pub, keys_ed25519_public(srv->keys), 32);
 	if (audit_start(srv, err, errlen) != 0)
@@ -438,6 +450,7 @@ server_stop(struct server *srv)
 	ratelimit_free(srv->ratelimit);
 	keys_free(srv->keys);
 	free(srv->quote_cached);
+	server_release_keys(srv);
 	srv->sessions = NULL;
 	srv->vault = NULL;
 	srv->replay = NULL;

@@ -6,6 +6,7 @@
 #define PERFAGG_SERVER_SERVER_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -37,6 +38,11 @@ struct server {
 	size_t quote_cached_len;
 	struct http_server *http;
 	struct audit *audit;		/* out/audit.h */
+	/* key epochs and the handover (handlers_handover.c) */
+	struct epoch_state *epochs;	/* enclave/epoch.h; NULL without key files */
+	int lock_fd;			/* DATA_DIR/perfaggd.lock, held while running */
+	pthread_mutex_t handover_mu;
+	json_t *handover_package;	/* the released package, once released */
 	/* expired-session sweeper */
 	pthread_t cleaner;
 	pthread_mutex_t stop_mu;
@@ -84,6 +90,40 @@ void handle_outbox_requeue(struct server *srv, const struct http_request *req, s
  * unset, 401 when the token is missing or wrong). */
 int server_operator_auth(struct server *srv, const struct http_request *req, const char *action,
     struct http_response *resp);
+
+/* Key epochs and the handover (handlers_handover.c). */
+void handle_handover_release(struct server *srv, const struct http_request *req, struct http_response *resp);
+void handle_handover_accept(struct server *srv, const struct http_request *req, struct http_response *resp);
+void handle_handovers(struct server *srv, const struct http_request *req, struct http_response *resp);
+
+/* The measurement this instance's evidence vouches for (dev: SHA-256 of the
+ * executable; SGX: MRENCLAVE, read from the cached quote document). 0 or -1. */
+int server_own_measurement(struct server *srv, uint8_t out[32]);
+
+/* At start, once DATA_DIR is private: takes its lock (one daemon per state
+ * store) and, with key files and the dev provider, checks that this
+ * executable's measurement is the one in force at the keys' epoch (a new
+ * build takes them over only through a handover). Returns 0, or -1 with err.
+ * server_release_keys() undoes it and frees the handover state (at stop). */
+int server_claim_keys(struct server *srv, char *err, size_t errlen);
+void server_release_keys(struct server *srv);
+
+/* Takes the exclusive lock of DATA_DIR (DATA_DIR/perfaggd.lock, flock):
+ * one daemon per state store. wait: block until it is free. Returns the
+ * descriptor, or -1 with *errstr. */
+int server_lock_data_dir(const char *data_dir, bool wait, const char **errstr);
+
+/*
+ * The "awaiting handover" start of a new build (HANDOVER_AWAIT=1): serves
+ * /health, its attestation (fresh keys in memory) and
+ * POST /admin/handover/accept until an operator-approved package from the
+ * running instance is accepted (key files and epoch file then written), then
+ * waits until DATA_DIR is free (the previous instance stopped) and returns
+ * 0 with *statement (new reference) the accepted handover statement: the
+ * caller starts the server normally and audits it. Returns 1 when a signal
+ * stopped it, -1 with err on a start-up error.
+ */
+int handover_await(const struct config *cfg, const sigset_t *sigs, json_t **statement, char *err, size_t errlen);
 
 void handle_prometheus(struct server *srv, const struct http_request *req, struct http_response *resp);
 void handle_openapi(struct server *srv, const struct http_request *req, struct http_response *resp);

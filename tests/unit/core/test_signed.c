@@ -28,7 +28,7 @@ test_round_trip_and_tamper(void **state)
 	assert_int_equal(prim_ed25519_keygen(seed, pub), 0);
 	signed_key_id(id, pub);
 	assert_int_equal(strlen(id), 16);
-	assert_int_equal(signed_sign(doc, sign_cb, seed, id, &err), 0);
+	assert_int_equal(signed_sign(doc, sign_cb, seed, id, 1, &err), 0);
 	assert_string_equal(json_string_value(json_object_get(doc, "signing_key_id")), id);
 	assert_int_equal(signed_verify(doc, pub, &err), 0);
 
@@ -75,7 +75,7 @@ test_every_byte_matters(void **state)
 	(void)state;
 	assert_int_equal(prim_ed25519_keygen(seed, pub), 0);
 	signed_key_id(id, pub);
-	assert_int_equal(signed_sign(doc, sign_cb, seed, id, &err), 0);
+	assert_int_equal(signed_sign(doc, sign_cb, seed, id, 1, &err), 0);
 	text = json_dumps(doc, JSON_COMPACT);
 	n = strlen(text);
 	for (size_t i = 0; i < n; i++) {

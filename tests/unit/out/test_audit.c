@@ -361,7 +361,7 @@ test_forged_checkpoint(void **state)
 		e = json_loads(lines[4], 0, NULL);
 		json_object_del(e, "hash");
 		json_object_del(e, "signature");
-		assert_int_equal(signed_sign(e, sign_cb, s3, id3, &err), 0);
+		assert_int_equal(signed_sign(e, sign_cb, s3, id3, 1, &err), 0);
 		audit_chain_line_hash(prev, lines[3], strlen(lines[3]));
 		owned[4] = audit_chain_seal(e, prev, &l, &err);
 		lines[4] = owned[4];
@@ -382,7 +382,7 @@ test_forged_checkpoint(void **state)
 		json_object_set_new(e, "head_hash", json_string(
 		    "1111111111111111111111111111111111111111111111111111111111111111"));
 		json_object_del(e, "hash");
-		assert_int_equal(signed_sign(e, sign_cb, seed, key_id, &err), 0);
+		assert_int_equal(signed_sign(e, sign_cb, seed, key_id, 1, &err), 0);
 		audit_chain_line_hash(prev, lines[8], strlen(lines[8]));
 		owned[9] = audit_chain_seal(e, prev, &l, &err);
 		lines[9] = owned[9];

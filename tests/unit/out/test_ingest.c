@@ -70,7 +70,7 @@ build(const struct ledger *l, int64_t start, int64_t end, const char *kind)
 	struct ingest_period p = { .client_id = "c-abc", .exchange = "binance", .connector_version = "0.1.0",
 		.start_ms = start, .end_ms = end, .kind = kind };
 	const char *err = NULL;
-	json_t *doc = ingest_build(l, &p, sign_cb, seed, key_id, &err);
+	json_t *doc = ingest_build(l, &p, sign_cb, seed, key_id, 1, &err);
 
 	assert_non_null(doc);
 	return doc;
@@ -102,7 +102,7 @@ test_shape_and_exact_strings(void **state)
 	struct ledger *l = sample();
 	json_t *doc = build(l, H10, H10 + HOUR, "hourly"), *b, *t;
 	static const char *const top[] = { "client_id", "exchange", "connector_version", "period_start", "period_end",
-		"hourly_buckets", "totals", "fees_unconverted", "metadata", "idempotency_key", "signing_key_id",
+		"hourly_buckets", "totals", "fees_unconverted", "metadata", "idempotency_key", "signing_key_id", "key_epoch",
 		"signature" };
 
 	(void)state;
@@ -232,7 +232,7 @@ test_signature(void **state)
 	json_decref(c);
 	free(text);
 	/* A signer that fails: no payload. */
-	assert_null(ingest_build(l, &p, failing_sign, NULL, key_id, &err));
+	assert_null(ingest_build(l, &p, failing_sign, NULL, key_id, 1, &err));
 	assert_non_null(err);
 	json_decref(doc);
 	ledger_free(l);
