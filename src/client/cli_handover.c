@@ -81,9 +81,8 @@ post(const struct cli_remote *r, const char *path, json_t *body, const char *tok
 	if (rc != 0)
 		return cli_error("handover", CLI_FAIL, "%s: %s", r->url, err);
 	if (resp.status != 200 || resp.json == NULL) {
-		const char *code = json_string_value(json_object_get(json_object_get(resp.json, "error"), "code"));
-		rc = cli_error("handover", CLI_FAIL, "%s%s refused (HTTP %ld %s): %s", r->url, path, resp.status,
-		    code != NULL ? code : "", httpc_error_message(&resp));
+		rc = cli_error("handover", CLI_FAIL, "%s%s refused (HTTP %ld): %s", r->url, path, resp.status,
+		    httpc_error_message(&resp));
 		httpc_response_clear(&resp);
 		return rc;
 	}

@@ -130,9 +130,15 @@ httpc_response_clear(struct httpc_response *resp)
 }
 
 const char *
-httpc_error_message(const struct httpc_response *resp)
+httpc_error_message(struct httpc_response *resp)
 {
-	json_t *m = json_object_get(json_object_get(resp->json, "error"), "message");
+	json_t *e = json_object_get(resp->json, "error"), *m = json_object_get(e, "message"),
+	    *c = json_object_get(e, "code");
 
-	return json_is_string(m) ? json_string_value(m) : "unexpected response";
+	if (!json_is_string(m))
+		return "unexpected response";
+	if (!json_is_string(c))
+		return json_string_value(m);
+	snprintf(resp->errtext, sizeof(resp->errtext), "%s: %s", json_string_value(c), json_string_value(m));
+	return resp->errtext;
 }

@@ -17,6 +17,7 @@ struct httpc_response {
 	json_t *json;		/* body parsed as JSON when it is JSON, else NULL */
 	bool tls_peer_known;	/* HTTPS: the server's leaf certificate was seen */
 	uint8_t tls_spki_sha256[32];	/* then: SHA-256 of its SubjectPublicKeyInfo */
+	char errtext[320];	/* httpc_error_message()'s buffer */
 };
 
 struct httpc_request {
@@ -36,7 +37,8 @@ struct httpc_request {
 int httpc_do(const struct httpc_request *req, struct httpc_response *resp, char *err, size_t errlen);
 void httpc_response_clear(struct httpc_response *resp);
 
-/* The "message" of an {"error":{"code","message"}} body, or a generic text. */
-const char *httpc_error_message(const struct httpc_response *resp);
+/* "code: message" of an {"error":{"code","message"}} body (the code is what
+ * scripts match on), or a generic text; valid while resp is. */
+const char *httpc_error_message(struct httpc_response *resp);
 
 #endif

@@ -590,6 +590,63 @@ test_killed_backfill_resumes(void **state)
 	world_stop(&w);
 }
 
+/*
+ * The state store failing (here: another process holding its write lock
+ * past the busy timeout) refuses a registration with 503 store_unavailable
+ * and keeps nothing; once the store is back, the same trader registers.
+ */
+static void
+test_store_unavailable(void **state)
+{
+	struct world w = { 0 };
+	struct daemon d;
+	json_t *creds;
+	char *text, *file, *out = NULL, *err = NULL, *path, *sid;
+	sqlite3 *db;
+	int rc;
+
+	(void)state;
+	world_start(&w, "storefail", true);
+	harness_start(&d, w.env);
+	creds = json_pack("{s:O, s:O}", "apiKey", json_object_get(w.acct, "api_key"), "secret",
+	    json_object_get(w.acct, "secret"));
+	text = json_dumps(creds, 0);
+	file = harness_write_tmp("perfagg-creds", text);
+	path = xasprintf("%s/state.sqlite3", w.dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+	{
+		const char *argv[] = { "perfagg", "register", "--url", d.url, "--exchange", "binance", "--account-type",
+		    "spot", "--allow-dev", "--credentials-file", file, "--json", NULL };
+		rc = harness_run(argv, NULL, NULL, &out, &err);
+	}
+	assert_int_not_equal(rc, 0);
+	if (strstr(err, "store_unavailable") == NULL)
+		fail_msg("expected store_unavailable, got: %s", err);
+	free(out);
+	free(err);
+	out = err = NULL;
+	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	{
+		/* nothing kept from the refused attempt, and the service goes on */
+		json_t *j;
+		assert_int_equal(harness_http(&d, "GET", "/health", NULL, 0, NULL, NULL, &j), 200);
+		assert_int_equal(json_integer_value(json_object_get(j, "active_sessions")), 0);
+		json_decref(j);
+	}
+	unlink(file);
+	sid = harness_register(&d, w.acct);
+	harness_wait_backfilled(&d, sid, "after the store came back");
+	assert_int_equal(harness_stop(&d), 0);
+	free(sid);
+	free(path);
+	free(file);
+	free(text);
+	json_decref(creds);
+	world_stop(&w);
+}
+
 int
 main(void)
 {
@@ -599,6 +656,7 @@ main(void)
 		cmocka_unit_test(test_killed_mid_backfill),
 		cmocka_unit_test(test_killed_resumes_from_checkpoints),
 		cmocka_unit_test(test_killed_backfill_resumes),
+		cmocka_unit_test(test_store_unavailable),
 	};
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }
